@@ -1,0 +1,230 @@
+// Package console is the terminal adapter: the same bot as on Slack and
+// Discord, on stdin and stdout. With JSON set it speaks one JSON reply per
+// input line (design.md 3.1/3.2), which also makes it the harness for golden
+// transcript tests.
+package console
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+
+	"gptaccess/bot"
+	"gptaccess/monitor"
+)
+
+// Handler answers messages; *bot.Engine implements it.
+type Handler interface {
+	Handle(ctx context.Context, m bot.Message) (bot.Reply, error)
+}
+
+// Options configure the terminal adapter.
+type Options struct {
+	In      io.Reader
+	Out     io.Writer
+	Handler Handler
+	// JSON switches to machine mode: exactly one JSON reply line per input
+	// line and nothing else on Out.
+	JSON bool
+	// User names the person at the terminal in conversation keys.
+	User string
+	// Banner is printed before the first prompt in interactive mode.
+	Banner string
+	// JoinPastes joins lines that arrive in one burst into one message, so
+	// an error page pasted into a terminal is read as one. Only for a real
+	// terminal: piped input arrives in bursts too.
+	JoinPastes bool
+	Logger *slog.Logger
+}
+
+// Adapter runs a conversation on a terminal.
+type Adapter struct {
+	o   Options
+	log *slog.Logger
+	mu  sync.Mutex // serialises writes: alerts arrive from the monitor's goroutine
+}
+
+// New returns a terminal adapter.
+func New(o Options) *Adapter {
+	if o.User == "" {
+		o.User = "you"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Adapter{o: o, log: o.Logger.With("component", "console")}
+}
+
+// maxLine bounds one input line; longer lines are cut (the engine then
+// answers that the message is too long) instead of exhausting memory.
+const maxLine = 1 << 20
+
+// Run reads messages until EOF or ctx is done.
+func (a *Adapter) Run(ctx context.Context) error {
+	lines := make(chan string)
+	errc := make(chan error, 1)
+	go func() { errc <- a.read(ctx, lines) }()
+
+	if !a.o.JSON && a.o.Banner != "" {
+		a.write(a.o.Banner + "\n")
+	}
+	a.prompt()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			if !a.o.JSON {
+				a.write("\n")
+			}
+			return err
+		case line := <-lines:
+			a.handle(ctx, line)
+			a.prompt()
+		}
+	}
+}
+
+// read sends input lines to out. In interactive mode, lines that arrive in
+// one burst (a pasted error page) are joined into one message.
+func (a *Adapter) read(ctx context.Context, out chan<- string) error {
+	r := bufio.NewReaderSize(a.o.In, 64<<10)
+	for {
+		line, err := readLine(r)
+		if errors.Is(err, io.EOF) && line == "" {
+			return nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read input: %w", err)
+		}
+		if a.o.JoinPastes && !a.o.JSON {
+			for r.Buffered() > 0 {
+				more, err := readLine(r)
+				line += "\n" + more
+				if err != nil || len(line) > maxLine {
+					break
+				}
+			}
+		}
+		select {
+		case out <- line:
+		case <-ctx.Done():
+			return nil
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+	}
+}
+
+// readLine reads one line without its newline, keeping at most maxLine
+// bytes of it.
+func readLine(r *bufio.Reader) (string, error) {
+	var b strings.Builder
+	for {
+		chunk, isPrefix, err := r.ReadLine()
+		if b.Len() < maxLine {
+			b.Write(chunk[:min(len(chunk), maxLine-b.Len()+1)])
+		}
+		if err != nil {
+			return b.String(), err
+		}
+		if !isPrefix {
+			return strings.TrimSuffix(b.String(), "\r"), nil
+		}
+	}
+}
+
+func (a *Adapter) handle(ctx context.Context, line string) {
+	if !a.o.JSON && strings.TrimSpace(line) == "" {
+		return
+	}
+	m := bot.Message{Platform: bot.Console, Channel: "terminal", User: a.o.User, Text: line, DM: true}
+	r, err := a.o.Handler.Handle(ctx, m)
+	if err != nil {
+		a.log.Error("handle", "err", err)
+	}
+	if a.o.JSON {
+		b, err := json.Marshal(r)
+		if err != nil { // cannot happen for Reply; keep the one-line promise anyway
+			b = []byte(`{"text":"internal error","entry":"none","confidence":0,"question":null,"diagnosis":null,"error_page":null}`)
+		}
+		a.write(string(b) + "\n")
+		return
+	}
+	if r.Ignore {
+		return
+	}
+	a.write(Render(r) + "\n")
+}
+
+// Render formats a reply for a terminal: Markdown-lite markers removed,
+// bullets drawn, a hand-over summary shown as it would be posted.
+func Render(r bot.Reply) string {
+	var b strings.Builder
+	b.WriteString(plain(r.Text))
+	if r.Handover != nil {
+		b.WriteString("\n\n--- hand-over summary (posted to the support channel on Slack/Discord) ---\n")
+		b.WriteString(plain(r.Handover.Summary))
+		b.WriteString("\n---")
+	}
+	return b.String()
+}
+
+var (
+	boldRe   = regexp.MustCompile(`\*\*([^*]+)\*\*`)
+	italicRe = regexp.MustCompile(`(^|\s)_([^_]+)_`)
+	codeRe   = regexp.MustCompile("`([^`]+)`")
+)
+
+func plain(s string) string {
+	s = boldRe.ReplaceAllString(s, "$1")
+	s = italicRe.ReplaceAllString(s, "$1$2")
+	s = codeRe.ReplaceAllString(s, "$1")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		trimmed := strings.TrimLeft(l, " ")
+		if strings.HasPrefix(trimmed, "- ") {
+			lines[i] = l[:len(l)-len(trimmed)] + "• " + trimmed[2:]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (a *Adapter) prompt() {
+	if !a.o.JSON {
+		a.write("> ")
+	}
+}
+
+func (a *Adapter) write(s string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, err := io.WriteString(a.o.Out, s); err != nil {
+		a.log.Warn("write", "err", err)
+	}
+}
+
+// Platform implements monitor.Notifier.
+func (a *Adapter) Platform() string { return bot.Console }
+
+// Notify implements monitor.Notifier by printing the alert. In JSON mode it
+// prints nothing: stdout carries replies only.
+func (a *Adapter) Notify(_ context.Context, _ string, n monitor.Notice) (string, error) {
+	if a.o.JSON {
+		return "", nil
+	}
+	icon := map[monitor.Phase]string{
+		monitor.PhaseOpened: "[ALERT]", monitor.PhaseReminder: "[STILL FAILING]", monitor.PhaseUpdate: "[UPDATE]",
+		monitor.PhaseResolved: "[RECOVERED]", monitor.PhaseDigest: "[DIGEST]",
+	}[n.Phase]
+	a.write(fmt.Sprintf("\n%s %s\n%s\n> ", icon, plain(n.Title), plain(n.Text)))
+	return n.Incident, nil
+}

@@ -1,0 +1,599 @@
+// Package discord connects gptaccess to Discord. It reads mentions, DMs,
+// replies to the bot and the /gptaccess application command from the
+// gateway (or from signed HTTP interactions), hands them to the bot as
+// bot.Messages and renders each bot.Reply as messages, buttons and
+// interaction responses. It also posts the monitor's alerts
+// (monitor.Notifier).
+//
+// The adapter only translates: dialog logic lives in package bot.
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
+
+	"gptaccess/bot"
+)
+
+// Handler answers a message; *bot.Engine implements it.
+type Handler interface {
+	Handle(ctx context.Context, m bot.Message) (bot.Reply, error)
+}
+
+// Claimer records deliveries so that each is answered once, across
+// restarts; (*sqlite.DB).Claim implements it. The adapter claims
+// "discord:msg:<message id>" and "discord:interaction:<interaction id>".
+type Claimer interface {
+	Claim(ctx context.Context, key string) (first bool, err error)
+}
+
+// Options configure an Adapter. Zero values mean the documented defaults.
+type Options struct {
+	// Token is the bot token (with or without the "Bot " prefix) and
+	// PublicKey the application's hex Ed25519 public key, needed only with
+	// Interactions. Both are secrets and never logged.
+	Token, PublicKey string
+	// APIURL replaces https://discord.com/ for this adapter only: REST at
+	// <APIURL>api/v9/..., and the gateway wherever <APIURL>api/v9/gateway
+	// says. "" means Discord itself.
+	APIURL string
+	// GuildID registers /gptaccess in that guild only (instantly) instead
+	// of globally.
+	GuildID string
+	// MessageContent asks for the privileged Message Content intent. It
+	// must also be enabled in the Developer Portal, or Run fails (4014).
+	// Without it the bot still reads mentions, DMs and replies to it.
+	MessageContent bool
+	// Interactions enables Handler(): signed HTTP interactions at
+	// /discord/interactions, checked against PublicKey.
+	Interactions bool
+	// ListenChannels are help channels where un-mentioned messages are
+	// read too; they need MessageContent.
+	ListenChannels []string
+	// SupportChannel receives handover summaries, mentioning SupportRole
+	// when set. Without a channel, the role is mentioned in place.
+	SupportChannel, SupportRole string
+
+	Handler Handler // required
+	Claims  Claimer // nil: duplicates are caught in memory only
+
+	Logger     *slog.Logger     // nil: discard
+	HTTPClient *http.Client     // nil: a client with a 30 s timeout
+	Now        func() time.Time // nil: time.Now
+}
+
+// session is the part of *discordgo.Session the adapter uses.
+type session interface {
+	Open() error
+	Close() error
+	AddHandler(handler any) func()
+
+	ChannelMessageSendComplex(channelID string, data *discordgo.MessageSend, options ...discordgo.RequestOption) (*discordgo.Message, error)
+	ChannelMessage(channelID, messageID string, options ...discordgo.RequestOption) (*discordgo.Message, error)
+	Channel(channelID string, options ...discordgo.RequestOption) (*discordgo.Channel, error)
+	MessageThreadStartComplex(channelID, messageID string, data *discordgo.ThreadStart, options ...discordgo.RequestOption) (*discordgo.Channel, error)
+	InteractionRespond(i *discordgo.Interaction, r *discordgo.InteractionResponse, options ...discordgo.RequestOption) error
+	InteractionResponseEdit(i *discordgo.Interaction, e *discordgo.WebhookEdit, options ...discordgo.RequestOption) (*discordgo.Message, error)
+	InteractionResponseDelete(i *discordgo.Interaction, options ...discordgo.RequestOption) error
+	FollowupMessageCreate(i *discordgo.Interaction, wait bool, p *discordgo.WebhookParams, options ...discordgo.RequestOption) (*discordgo.Message, error)
+	ApplicationCommandBulkOverwrite(appID, guildID string, cmds []*discordgo.ApplicationCommand, options ...discordgo.RequestOption) ([]*discordgo.ApplicationCommand, error)
+
+	// From the gateway state.
+	self() (userID, appID string)
+	cachedChannel(id string) (*discordgo.Channel, bool)
+}
+
+// dgSession adds state lookups to *discordgo.Session.
+type dgSession struct{ *discordgo.Session }
+
+func (s dgSession) self() (string, string) {
+	st := s.State
+	if st == nil {
+		return "", ""
+	}
+	st.RLock()
+	defer st.RUnlock()
+	var u, app string
+	if st.User != nil {
+		u = st.User.ID
+	}
+	if st.Application != nil {
+		app = st.Application.ID
+	}
+	return u, app
+}
+
+func (s dgSession) cachedChannel(id string) (*discordgo.Channel, bool) {
+	c, err := s.State.Channel(id)
+	return c, err == nil && c != nil
+}
+
+// Adapter is the Discord adapter. Create it with New; it is safe for
+// concurrent use.
+type Adapter struct {
+	o       Options
+	log     *slog.Logger
+	s       session
+	dial    *dialer
+	pubKey  ed25519.PublicKey
+	intents discordgo.Intent
+	listen  map[string]bool
+
+	claims   *claims
+	roots    *lru // message id → conversation thread ("" for channel-level)
+	channels *lru // channel id → "thread:<parent>" or "channel"
+	alerts   *lru // alert message ids that have a thread
+
+	connected atomic.Bool
+	running   atomic.Bool
+	httpWork  sync.WaitGroup
+
+	// Tunables; tests shorten them.
+	callTimeout     time.Duration // one REST request
+	handleTimeout   time.Duration // one Handler call
+	openTimeout     time.Duration // gateway handshake
+	componentBudget time.Duration // wait for the bot before deferring a click
+	rateRetries     int
+	rateMaxWait     time.Duration
+	backoffMin      time.Duration
+	backoffMax      time.Duration
+	drainTimeout    time.Duration // shutdown grace for work in progress
+	queueMax        int           // pending messages per channel
+}
+
+// New checks o and prepares an Adapter; it does not connect.
+func New(o Options) (*Adapter, error) {
+	if o.Handler == nil {
+		return nil, errors.New("discord: Handler is required")
+	}
+	token := strings.TrimSpace(o.Token)
+	if token == "" {
+		return nil, errors.New("discord: bot token is required (DISCORD_BOT_TOKEN)")
+	}
+	if !strings.HasPrefix(token, "Bot ") {
+		token = "Bot " + token
+	}
+	if len(o.ListenChannels) > 0 && !o.MessageContent {
+		return nil, errors.New("discord: listen_channels need the Message Content intent (enable it in the Developer Portal and in the config)")
+	}
+	var pub ed25519.PublicKey
+	if o.Interactions {
+		b, err := hex.DecodeString(strings.TrimSpace(o.PublicKey))
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return nil, errors.New("discord: HTTP interactions need the application's public key: 64 hex digits (DISCORD_PUBLIC_KEY)")
+		}
+		pub = ed25519.PublicKey(b)
+	}
+	client, err := restClient(o.HTTPClient, o.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+
+	dg, err := discordgo.New(token)
+	if err != nil {
+		return nil, fmt.Errorf("discord: %w", err)
+	}
+	d := &dialer{}
+	dg.Client = client
+	dg.Dialer = &websocket.Dialer{
+		Proxy:            http.ProxyFromEnvironment,
+		HandshakeTimeout: 15 * time.Second,
+		NetDialContext:   d.DialContext,
+	}
+	intents := discordgo.IntentGuilds | discordgo.IntentGuildMessages | discordgo.IntentDirectMessages
+	if o.MessageContent {
+		intents |= discordgo.IntentMessageContent
+	}
+	dg.Identify.Intents = intents
+	// The adapter reconnects itself (Run) so that it can stop on close
+	// codes 4004 and 4014, which discordgo would retry forever.
+	dg.ShouldReconnectOnError = false
+	dg.ShouldReconnectVoiceOnSessionError = false
+	dg.ShouldRetryOnRateLimit = false // see Adapter.call
+	dg.MaxRestRetries = 1
+	// Handlers only decode and enqueue; running them in the gateway's read
+	// loop keeps events in order.
+	dg.SyncEvents = true
+	// discordgo logs to the standard logger; the adapter logs what matters
+	// through slog instead.
+	dg.LogLevel = -1
+	dg.State.TrackEmojis = false
+	dg.State.TrackStickers = false
+	dg.State.TrackMembers = false
+	dg.State.TrackThreadMembers = false
+	dg.State.TrackRoles = false
+	dg.State.TrackVoice = false
+	dg.State.TrackPresences = false
+
+	a := &Adapter{
+		o:        o,
+		log:      o.Logger.With("component", "discord"),
+		s:        dgSession{dg},
+		dial:     d,
+		pubKey:   pub,
+		intents:  intents,
+		listen:   map[string]bool{},
+		claims:   &claims{mem: newLRU(20000), store: o.Claims},
+		roots:    newLRU(20000),
+		channels: newLRU(5000),
+		alerts:   newLRU(1000),
+
+		callTimeout:     10 * time.Second,
+		handleTimeout:   30 * time.Second,
+		openTimeout:     30 * time.Second,
+		componentBudget: 1500 * time.Millisecond,
+		rateRetries:     3,
+		rateMaxWait:     30 * time.Second,
+		backoffMin:      time.Second,
+		backoffMax:      2 * time.Minute,
+		drainTimeout:    5 * time.Second,
+		queueMax:        100,
+	}
+	for _, c := range o.ListenChannels {
+		a.listen[c] = true
+	}
+	return a, nil
+}
+
+// Platform names the platform, for monitor.Notifier.
+func (a *Adapter) Platform() string { return bot.Discord }
+
+// Connected reports whether the gateway connection is up.
+func (a *Adapter) Connected() bool { return a.connected.Load() }
+
+// Run connects to the gateway, registers /gptaccess and serves until ctx
+// is done, then closes the connection and lets work in progress finish
+// (briefly). It reconnects (resuming the session) after network errors
+// and gateway requests, but returns an error when Discord refuses the bot:
+// close code 4004 (bad token) or 4014 (intent not enabled), among others.
+func (a *Adapter) Run(ctx context.Context) error {
+	if !a.running.CompareAndSwap(false, true) {
+		return errors.New("discord: Run called twice")
+	}
+	defer a.running.Store(false)
+
+	// Work in progress may outlive ctx by drainTimeout so that a reply
+	// being sent at shutdown is not cut off.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	w := newWorkers(8, a.log)
+
+	disconnected := make(chan struct{}, 1)
+	removeEvent := a.s.AddHandler(func(_ *discordgo.Session, e *discordgo.Event) {
+		a.onEvent(workCtx, w, e)
+	})
+	removeDisc := a.s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
+		a.connected.Store(false)
+		select {
+		case disconnected <- struct{}{}:
+		default:
+		}
+	})
+	defer removeEvent()
+	defer removeDisc()
+
+	stop := func() {
+		a.connected.Store(false)
+		if err := a.s.Close(); err != nil {
+			a.log.Warn("closing the gateway", "err", errText(err))
+		}
+		w.close()
+		if !w.wait(a.drainTimeout) {
+			a.log.Warn("work still in progress at shutdown; cancelling it")
+			cancelWork()
+			w.wait(a.drainTimeout)
+		}
+	}
+
+	if err := a.connect(ctx); err != nil {
+		stop()
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	a.register(ctx)
+
+	for {
+		select {
+		case <-ctx.Done():
+			stop()
+			a.log.Info("disconnected")
+			return nil
+		case <-disconnected:
+			if a.connected.Load() {
+				continue // a late signal for a connection already replaced
+			}
+			a.log.Warn("gateway connection lost; reconnecting")
+			if err := a.connect(ctx); err != nil {
+				stop()
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+// connect opens the gateway, retrying with backoff until it succeeds, ctx
+// is done or Discord refuses the bot for good.
+func (a *Adapter) connect(ctx context.Context) error {
+	wait := a.backoffMin
+	for {
+		err := a.open(ctx)
+		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
+			a.connected.Store(true)
+			user, app := a.s.self()
+			a.log.Info("connected to the gateway", "bot_id", user, "application_id", app,
+				"intents", int(a.intents), "message_content", a.o.MessageContent)
+			if !a.o.MessageContent {
+				a.log.Info("message content intent off: answering mentions, DMs, replies to the bot and /gptaccess; other messages are not read")
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if msg, fatal := refused(err); fatal {
+			a.log.Error("Discord refused the bot; not reconnecting", "reason", msg)
+			return fmt.Errorf("discord: %s", msg)
+		}
+		a.log.Warn("gateway connection failed; retrying", "err", errText(err), "in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(wait*2, a.backoffMax)
+	}
+}
+
+// open runs Session.Open with a deadline: Open waits for HELLO and READY
+// without one, so a gateway that accepts the socket and says nothing would
+// block it forever.
+func (a *Adapter) open(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- a.s.Open() }()
+	t := time.NewTimer(a.openTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		a.dial.abort()
+		<-done
+		return ctx.Err()
+	case <-t.C:
+		a.dial.abort()
+		<-done
+		return fmt.Errorf("gateway handshake took longer than %s", a.openTimeout)
+	}
+}
+
+// refused recognises the close codes (and REST answers) after which
+// reconnecting cannot help.
+func refused(err error) (string, bool) {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case 4004:
+			return "gateway closed with 4004 authentication failed: the bot token is wrong or was reset (DISCORD_BOT_TOKEN)", true
+		case 4010, 4011:
+			return fmt.Sprintf("gateway closed with %d: sharding is required or invalid", ce.Code), true
+		case 4012:
+			return "gateway closed with 4012: invalid API version", true
+		case 4013:
+			return "gateway closed with 4013: invalid intents", true
+		case 4014:
+			return "gateway closed with 4014 disallowed intents: enable the Message Content intent in the Developer Portal (Bot → Privileged Gateway Intents), or turn message content off in the config", true
+		}
+	}
+	if errors.Is(err, discordgo.ErrUnauthorized) || httpStatus(err) == http.StatusUnauthorized {
+		return "Discord answered 401 Unauthorized: the bot token is wrong or was reset (DISCORD_BOT_TOKEN)", true
+	}
+	return "", false
+}
+
+// register installs /gptaccess with a bulk overwrite, globally or in the
+// configured guild. Failure is logged: mentions and DMs still work.
+func (a *Adapter) register(ctx context.Context) {
+	_, app := a.s.self()
+	if app == "" {
+		a.log.Error("cannot register /gptaccess: READY carried no application id")
+		return
+	}
+	err := a.call(ctx, "register commands", func(o ...discordgo.RequestOption) error {
+		_, err := a.s.ApplicationCommandBulkOverwrite(app, a.o.GuildID, commands(), o...)
+		return err
+	})
+	scope := "global"
+	if a.o.GuildID != "" {
+		scope = "guild " + a.o.GuildID
+	}
+	if err != nil {
+		a.log.Error("registering /gptaccess failed (was the bot invited with the applications.commands scope?)",
+			"scope", scope, "err", errText(err))
+		return
+	}
+	a.log.Info("registered /gptaccess", "scope", scope)
+}
+
+// onEvent receives every gateway dispatch, in order, in discordgo's read
+// loop. It decodes the two the bot needs itself (one decoder for gateway
+// and HTTP payloads, with errors it can log) and hands work off quickly.
+func (a *Adapter) onEvent(ctx context.Context, w *workers, e *discordgo.Event) {
+	switch e.Type {
+	case "MESSAGE_CREATE":
+		m, err := decodeMessage(e.RawData)
+		if err != nil {
+			a.log.Warn("ignoring malformed MESSAGE_CREATE", "err", err, "seq", e.Sequence)
+			return
+		}
+		if m.Author.Bot || m.WebhookID != "" {
+			return
+		}
+		if !w.enqueue(m.ChannelID, a.queueMax, func() { a.onMessage(ctx, m) }) {
+			a.log.Error("message dropped: too many pending in this channel or shutting down",
+				"channel", m.ChannelID, "message_id", m.ID)
+		}
+	case "INTERACTION_CREATE":
+		i, err := decodeInteraction(e.RawData)
+		if err != nil {
+			a.log.Warn("malformed INTERACTION_CREATE", "err", err, "seq", e.Sequence)
+			if li, ok := looseInteraction(e.RawData); ok {
+				w.spawn(func() {
+					if first, _ := a.claims.first(ctx, "discord:interaction:"+li.ID); first {
+						a.unreadable(ctx, li, a.restResponder(li))
+					}
+				})
+			}
+			return
+		}
+		if !w.spawn(func() { a.onInteraction(ctx, i, a.restResponder(i.Interaction)) }) {
+			a.log.Error("interaction dropped: shutting down", "interaction_id", i.ID)
+		}
+	}
+}
+
+// handle calls the bot with a timeout. On error the reply is the bot's
+// apology (or the adapter's).
+func (a *Adapter) handle(ctx context.Context, m bot.Message) (r bot.Reply, err error) {
+	ctx, cancel := context.WithTimeout(ctx, a.handleTimeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("bot panicked: %v", p)
+			r = bot.Reply{}
+		}
+		if err != nil {
+			a.log.Error("bot failed", "channel", m.Channel, "err", err)
+			if r.Text == "" {
+				r = bot.Reply{Text: sorry, Entry: "none"}
+			}
+		}
+	}()
+	return a.o.Handler.Handle(ctx, m)
+}
+
+const sorry = "Sorry, something went wrong on my side. Please try again in a moment."
+
+// workers runs the adapter's background work: per-channel FIFO queues for
+// messages (replies in a channel keep their order; a slow or rate-limited
+// channel holds up only itself) and one goroutine per interaction.
+type workers struct {
+	log    *slog.Logger
+	mu     sync.Mutex
+	closed bool
+	queues map[string][]func()
+	wg     sync.WaitGroup
+	sem    chan struct{}
+}
+
+func newWorkers(parallel int, log *slog.Logger) *workers {
+	return &workers{log: log, queues: map[string][]func(){}, sem: make(chan struct{}, parallel)}
+}
+
+// run runs f, logging a panic instead of crashing the process: one bad
+// payload must not take the bot down.
+func (w *workers) run(f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.log.Error("panic while handling an event", "panic", fmt.Sprint(p))
+		}
+	}()
+	f()
+}
+
+// enqueue adds f to key's queue, starting a worker for it when idle.
+func (w *workers) enqueue(key string, max int, f func()) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	q, busy := w.queues[key]
+	if len(q) >= max {
+		return false
+	}
+	w.queues[key] = append(q, f)
+	if !busy {
+		w.wg.Add(1)
+		go w.drain(key)
+	}
+	return true
+}
+
+func (w *workers) drain(key string) {
+	defer w.wg.Done()
+	for {
+		w.mu.Lock()
+		q := w.queues[key]
+		if len(q) == 0 {
+			delete(w.queues, key)
+			w.mu.Unlock()
+			return
+		}
+		f := q[0]
+		w.queues[key] = q[1:]
+		w.mu.Unlock()
+		w.sem <- struct{}{}
+		w.run(f)
+		<-w.sem
+	}
+}
+
+// spawn runs f in its own goroutine.
+func (w *workers) spawn(f func()) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		w.run(f)
+	}()
+	return true
+}
+
+func (w *workers) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+}
+
+// wait waits up to d for all work to finish.
+func (w *workers) wait(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}

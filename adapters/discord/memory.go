@@ -1,0 +1,80 @@
+package discord
+
+import (
+	"context"
+	"sync"
+)
+
+// lru is a small bounded map with first-in-first-out eviction: the adapter
+// remembers recent message ids (which conversation they belong to, which
+// alerts have a thread) without growing forever. What it forgets it can
+// find out again from Discord.
+type lru struct {
+	mu    sync.Mutex
+	max   int
+	m     map[string]string
+	order []string
+	next  int
+}
+
+func newLRU(max int) *lru {
+	return &lru{max: max, m: make(map[string]string, max), order: make([]string, max)}
+}
+
+func (l *lru) get(k string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.m[k]
+	return v, ok
+}
+
+func (l *lru) put(k, v string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.putLocked(k, v)
+}
+
+func (l *lru) putLocked(k, v string) {
+	if _, ok := l.m[k]; ok {
+		l.m[k] = v
+		return
+	}
+	if old := l.order[l.next]; old != "" {
+		delete(l.m, old)
+	}
+	l.order[l.next] = k
+	l.next = (l.next + 1) % l.max
+	l.m[k] = v
+}
+
+// add stores k if absent and reports whether it was absent.
+func (l *lru) add(k string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.m[k]; ok {
+		return false
+	}
+	l.putLocked(k, "")
+	return true
+}
+
+// claims answers "have we handled this delivery before?": an in-memory set
+// in front of the persisted Claimer, so replays within one process cost no
+// database round trip and a failing database does not stop replies.
+type claims struct {
+	mem   *lru
+	store Claimer // nil: memory only
+}
+
+// first reports whether key is claimed for the first time. err is set when
+// the persisted store failed; first is then the in-memory answer, so the
+// caller can still reply (at-least-once beats silence).
+func (c *claims) first(ctx context.Context, key string) (bool, error) {
+	if !c.mem.add(key) {
+		return false, nil
+	}
+	if c.store == nil {
+		return true, nil
+	}
+	return c.store.Claim(ctx, key)
+}

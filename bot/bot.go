@@ -1,0 +1,223 @@
+// Package bot is the platform-neutral core of gptaccess: a Message comes in
+// from an adapter, a Reply goes out. It answers from the knowledge base, runs
+// the guided diagnosis and keeps conversation state through a Store.
+//
+// bot never imports an adapter, a chat SDK or a database driver; the
+// interfaces it needs are declared here, where they are consumed.
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Platforms that adapters report in Message.Platform.
+const (
+	Console = "console"
+	Slack   = "slack"
+	Discord = "discord"
+)
+
+// Message is one inbound chat message (or button click) in platform-neutral
+// form. Adapters strip mention markup before filling Text.
+type Message struct {
+	Platform string // Console, Slack or Discord
+	Channel  string // channel or DM id
+	Thread   string // thread id ("" when not in a thread)
+	User     string // author id
+	Text     string
+
+	Mention bool // the bot was mentioned
+	DM      bool // a direct message
+	Command bool // came from the /gptaccess slash command
+
+	// Shared marks a channel several people talk in: the conversation key
+	// then includes the user, so two people never share a diagnosis.
+	Shared bool
+
+	// Listen marks a message in a help channel the bot watches without
+	// being mentioned. A message that is neither a mention, a DM nor a
+	// command is answered only when a conversation exists under its key (the
+	// bot is already in that thread) or, with Listen, when the bot is
+	// confident it is about ChatGPT access; otherwise the Reply has Ignore.
+	Listen bool
+
+	// Answer is set when the user clicked a choice button.
+	Answer *Answer
+}
+
+// Answer is a click on a choice button: the question it belongs to and the
+// exact choice.
+type Answer struct {
+	Question string // Question.ID
+	Choice   string // one of Question.Choices
+}
+
+// Key is the conversation key: platform + channel + thread (+ user in shared
+// channels). It is what a Store saves conversations under.
+func (m Message) Key() string {
+	k := m.Platform + ":" + m.Channel + ":" + m.Thread
+	if m.Shared {
+		k += ":" + m.User
+	}
+	return k
+}
+
+// Reply is what the bot answers. Its JSON form is the contract of design.md
+// 3.2; fields tagged "-" are for adapters only.
+type Reply struct {
+	Text       string     `json:"text"`
+	Entry      string     `json:"entry"`
+	Confidence float64    `json:"confidence"`
+	Question   *Question  `json:"question"`
+	Diagnosis  *Diagnosis `json:"diagnosis"`
+	ErrorPage  *ErrorPage `json:"error_page"`
+
+	// Handover, when set, is a summary for a human supporter; adapters post
+	// it to the configured support channel (the console prints it).
+	Handover *Handover `json:"-"`
+	// Public says the reply is meant for the whole channel: slash-command
+	// replies are ephemeral unless Public.
+	Public bool `json:"-"`
+	// Private says the reply concerns only the sender (e.g. a click on an
+	// expired button): show it ephemerally where the platform allows.
+	Private bool `json:"-"`
+	// Ignore says there is nothing to send (e.g. small talk in a listen
+	// channel that the bot is not confident about).
+	Ignore bool `json:"-"`
+}
+
+// Question is a choice question asked during a diagnosis.
+type Question struct {
+	// ID names this question in this conversation; buttons carry it so a
+	// click on an old or foreign question can be told apart. It is at most
+	// 40 characters of [A-Za-z0-9:_-].
+	ID      string   `json:"-"`
+	Fact    string   `json:"fact"`
+	Text    string   `json:"text"`
+	Choices []string `json:"choices"`
+}
+
+// Diagnosis is a concluded cause and the knowledge-base entries whose steps
+// fix it, in order.
+type Diagnosis struct {
+	Cause string   `json:"cause"`
+	Title string   `json:"-"` // the cause in plain words
+	Steps []string `json:"steps"`
+}
+
+// ErrorPage is what was extracted from a pasted Cloudflare error page.
+// The client IP is deliberately not part of it.
+type ErrorPage struct {
+	Code       int    `json:"code"`
+	RayID      string `json:"ray_id"`
+	DataCenter string `json:"data_center"`
+	Country    string `json:"country"`
+}
+
+// Handover is the summary handed to a human when the steps did not help.
+type Handover struct {
+	Platform string
+	Channel  string
+	Thread   string
+	User     string
+	Summary  string // chat-ready text; never contains the user's IP
+}
+
+// Conversation is the persisted state of one conversation.
+type Conversation struct {
+	Key     string
+	Version int64 // optimistic concurrency: Save fails with ErrConflict on mismatch
+
+	ID       string            // short random id, used in Question.ID
+	Facts    map[string]string // fact -> "yes" | "no" | "unsure"
+	Asked    []string          // facts asked, in order
+	Pending  string            // fact of the open question ("" when none)
+	Turn     int               // increments with every question asked
+	Retries  int               // unintelligible answers to the pending question
+	Cause    string            // cause whose steps were given, awaiting "did this fix it?"
+	Tried    []string          // causes whose steps were given
+	Page     *ErrorPage        // pasted error page, if any
+	Paused   bool              // a side question interrupted the diagnosis
+	Started  time.Time
+	Updated  time.Time
+	Finished bool
+}
+
+// ErrConflict is returned by Store.SaveConversation when the stored version
+// differs from the one read: another replica or goroutine got there first.
+var ErrConflict = errors.New("conversation changed concurrently")
+
+// Store keeps conversations and outcomes. The sqlite package implements it.
+type Store interface {
+	// Conversation returns the conversation under key; ok is false when
+	// there is none.
+	Conversation(ctx context.Context, key string) (c Conversation, ok bool, err error)
+	// SaveConversation stores c if c.Version matches the stored version (0
+	// for a new one) and increments c.Version.
+	SaveConversation(ctx context.Context, c *Conversation) error
+	// DeleteConversation removes the conversation under key, if any.
+	DeleteConversation(ctx context.Context, key string) error
+	// RecordOutcome stores how a diagnosis ended; a later outcome with the
+	// same Key replaces the earlier one.
+	RecordOutcome(ctx context.Context, o Outcome) error
+	// RecordUnanswered stores a message the bot could not match (entry none).
+	RecordUnanswered(ctx context.Context, platform, text string, at time.Time) error
+}
+
+// Outcome is how one diagnosis ended, for `gptaccess stats`.
+type Outcome struct {
+	Key        string // the conversation's ID: one outcome per diagnosis
+	Platform   string
+	Cause      string // last cause concluded ("unknown" included)
+	Questions  int    // questions asked
+	Resolved   string // "yes" | "no" | "unknown"
+	HandedOver bool
+	At         time.Time
+}
+
+// StatusReporter answers "status" from the monitor's latest results.
+// The monitor package implements it.
+type StatusReporter interface {
+	Status(ctx context.Context) (StatusReport, error)
+}
+
+// StatusReport is the monitor's view, as far as the bot needs it.
+type StatusReport struct {
+	Text             string // chat-ready status summary
+	Down             bool   // ChatGPT is down from here (origin errors, unreachable with a healthy canary)
+	Blocked          bool   // the bot's own network is blocked (1020, challenge)
+	OfficialIncident bool   // an unresolved official incident or major/critical indicator
+}
+
+// Subscriptions keeps the channels that asked for alerts at run time.
+type Subscriptions interface {
+	Subscribe(ctx context.Context, platform, channel string) error
+	Unsubscribe(ctx context.Context, platform, channel string) error
+}
+
+// Stats summarises recorded outcomes over a period, for `gptaccess stats`.
+type Stats struct {
+	Since           time.Time      `json:"since"`
+	Diagnoses       int            `json:"diagnoses"`
+	ByCause         map[string]int `json:"by_cause"`
+	Resolved        int            `json:"resolved"`        // "did this fix it?" → yes
+	Unresolved      int            `json:"unresolved"`      // → no
+	NoFeedback      int            `json:"no_feedback"`     // never answered
+	ResolutionRate  float64        `json:"resolution_rate"` // resolved / (resolved + unresolved); 0 when none
+	HandedOver      int            `json:"handed_over"`
+	MedianQuestions float64        `json:"median_questions"`
+	Unanswered      []Unanswered   `json:"unanswered"` // most common first
+}
+
+// Unanswered is a message the bot could not match, with how often it came.
+type Unanswered struct {
+	Text  string `json:"text"`
+	Count int    `json:"count"`
+}
+
+// StatsReader reads Stats; the sqlite package implements it.
+type StatsReader interface {
+	Stats(ctx context.Context, since time.Time) (Stats, error)
+}

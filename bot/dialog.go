@@ -1,0 +1,353 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gptaccess/kb/diagnosis"
+)
+
+// fixedFact is the pseudo-fact of the "Did this fix it?" question.
+const fixedFact = "fixed"
+
+// monitorFact is the diagnosis model's pseudo-fact for "the monitor sees
+// ChatGPT down from here or an official incident".
+const monitorFact = "monitor_down"
+
+// maxRetries is how often an unintelligible answer gets the question again
+// before the bot moves on as "not sure".
+const maxRetries = 2
+
+// startDiagnosis begins a diagnosis, taking the facts volunteered in text
+// and what the monitor knows.
+func (t *turn) startDiagnosis(ctx context.Context, text string, page *ErrorPage) (Reply, error) {
+	e := t.e
+	c := &Conversation{ID: e.newID(), Facts: map[string]string{}, Started: e.now(), Page: page}
+	if t.conv != nil && t.conv.Version != 0 {
+		// Keep the stored row (and its version) but not its old state.
+		c.Version = t.conv.Version
+	}
+	t.conv, t.save, t.drop = c, true, false
+	for f, v := range e.model.Extract(text) {
+		c.Facts[f] = v
+	}
+
+	var preface []string
+	if page != nil {
+		p := "I can see a Cloudflare **Error 1020** page"
+		if page.RayID != "" {
+			p += fmt.Sprintf(" (Ray ID `%s`; I'll keep it in case we need support)", page.RayID)
+		}
+		preface = append(preface, p+".")
+	}
+	if rep, ok := t.latestStatus(ctx); ok {
+		switch {
+		case rep.Down || rep.OfficialIncident:
+			c.Facts[monitorFact] = diagnosis.Yes
+			preface = append(preface, "Heads-up: my own checks show **ChatGPT is having problems right now** (down from here or an official incident), so this is likely not on your side.")
+		case rep.Blocked:
+			// The bot shares the team's egress: if it is blocked, everyone
+			// on this network is.
+			if _, known := c.Facts["same_network_others"]; !known {
+				c.Facts["same_network_others"] = diagnosis.Yes
+			}
+			preface = append(preface, "Heads-up: my own checks from this network are **blocked by Cloudflare (1020)** too, so the whole network is likely blocked, not just you.")
+		}
+	}
+	r, err := t.next(ctx)
+	if len(preface) > 0 {
+		r.Text = strings.Join(preface, " ") + "\n\n" + r.Text
+	}
+	return r, err
+}
+
+// latestStatus asks the monitor for its view without holding the user up
+// for long.
+func (t *turn) latestStatus(ctx context.Context) (StatusReport, bool) {
+	if t.e.status == nil {
+		return StatusReport{}, false
+	}
+	if l, ok := t.e.status.(LatestReporter); ok {
+		return l.Latest(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.e.statusWait)
+	defer cancel()
+	rep, err := t.e.status.Status(ctx)
+	if err != nil {
+		return StatusReport{}, false
+	}
+	return rep, true
+}
+
+// LatestReporter is an optional capability of a StatusReporter: the latest
+// results without running a fresh check. The diagnosis prefers it.
+type LatestReporter interface {
+	Latest(ctx context.Context) (StatusReport, bool)
+}
+
+// next asks the next question or concludes.
+func (t *turn) next(ctx context.Context) (Reply, error) {
+	c := t.conv
+	step := t.e.model.Next(c.Facts, c.Asked, c.Tried)
+	if step.Fact != "" {
+		c.Pending, c.Retries, c.Paused = step.Fact, 0, false
+		c.Asked = append(c.Asked, step.Fact)
+		c.Turn++
+		return t.question(""), nil
+	}
+	return t.conclude(ctx, step.Cause)
+}
+
+// question renders the pending question.
+func (t *turn) question(prefix string) Reply {
+	c := t.conv
+	q := &Question{ID: c.ID + ":" + strconv.Itoa(c.Turn), Fact: c.Pending}
+	if c.Pending == fixedFact {
+		q.Text, q.Choices = "Did this fix it?", []string{"yes", "no"}
+	} else {
+		f, _ := t.e.model.Fact(c.Pending)
+		q.Text, q.Choices = f.Question, slices.Clone(f.Choices)
+	}
+	return Reply{Entry: "fix", Confidence: 1, Question: q, Text: prefix + q.Text + choiceHint(q.Choices)}
+}
+
+// choiceHint is the text fallback for platforms or users without buttons.
+func choiceHint(choices []string) string {
+	parts := make([]string, len(choices))
+	for i, c := range choices {
+		parts[i] = fmt.Sprintf("%d) %s", i+1, c)
+	}
+	return "\n" + strings.Join(parts, "  ")
+}
+
+func (t *turn) reask(prefix string) Reply {
+	t.save = true
+	r := t.question(prefix)
+	if t.conv.Cause != "" && t.conv.Pending == fixedFact {
+		r.Diagnosis = t.diagnosis(t.conv.Cause)
+	}
+	return r
+}
+
+// click handles a button press.
+func (t *turn) click(ctx context.Context) (Reply, error) {
+	a := t.m.Answer
+	c := t.conv
+	if c == nil || c.Pending == "" || a.Question != c.ID+":"+strconv.Itoa(c.Turn) {
+		return Reply{Entry: "none", Private: true,
+			Text: "That question is no longer open (it was answered, expired or belongs to someone else). Say **diagnose** to start a new diagnosis."}, nil
+	}
+	c.Paused = false
+	return t.answer(ctx, a.Choice, true)
+}
+
+// parseAnswer interprets an answer to fact, including the yes/no feedback
+// question that the model does not know about.
+func (e *Engine) parseAnswer(fact, text string) (string, bool) {
+	if fact == fixedFact || fact == "" {
+		// Every model fact parses plain yes/no; vpn is one the design fixes.
+		fact = "vpn"
+	}
+	return e.model.ParseAnswer(fact, text)
+}
+
+// answer applies an answer to the open question.
+func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, error) {
+	e, c := t.e, t.conv
+	t.save = true
+	v, ok := e.parseAnswer(c.Pending, text)
+	if !ok && !button {
+		// A new question in the middle of a diagnosis is answered; the
+		// diagnosis waits.
+		if m := e.kb.Match(text); m.ID != "none" && !m.Report && m.Confidence >= sideQuestionConfidence {
+			return t.withResume(t.entryReply(m.ID, m.Confidence)), nil
+		}
+		c.Retries++
+		if c.Retries <= maxRetries {
+			return t.reask("Sorry, I didn't get that. "), nil
+		}
+		v = diagnosis.Unsure
+	}
+	if c.Pending == fixedFact {
+		return t.feedback(ctx, v)
+	}
+	c.Facts[c.Pending] = v
+	// Extra words may carry more facts ("no, but it works on my phone").
+	if !button {
+		for f, fv := range e.model.Extract(text) {
+			if _, known := c.Facts[f]; !known {
+				c.Facts[f] = fv
+			}
+		}
+	}
+	c.Pending = ""
+	return t.next(ctx)
+}
+
+// sideQuestionConfidence is the bar for treating an unparseable answer as
+// a new question rather than a garbled answer.
+const sideQuestionConfidence = 0.5
+
+// conclude gives the steps for cause and asks whether they worked.
+func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
+	e, c := t.e, t.conv
+	d := t.diagnosis(cause)
+	c.Cause, c.Pending, c.Retries = cause, fixedFact, 0
+	c.Tried = append(c.Tried, cause)
+	c.Turn++
+	t.record(ctx, "unknown", false)
+
+	var b strings.Builder
+	cs, _ := e.model.Cause(cause)
+	if cause == "unknown" {
+		b.WriteString("I couldn't pin down a single cause from your answers, so here are the general steps, in order.")
+	} else {
+		fmt.Fprintf(&b, "It looks like the cause is **%s**. %s", cs.Title, strings.TrimSpace(cs.Explanation))
+	}
+	for _, id := range d.Steps {
+		if en, ok := e.kb.Entry(id); ok {
+			fmt.Fprintf(&b, "\n\n**%s**\n%s", en.Title, strings.TrimSpace(en.Body))
+		}
+	}
+	if cause == "unknown" {
+		b.WriteString("\n\nIf none of this helps, answer **no** below and I'll hand you over to a human with a summary.")
+	}
+	b.WriteString("\n\n")
+	r := t.question(b.String())
+	r.Diagnosis = d
+	if len(d.Steps) > 0 {
+		r.Entry = d.Steps[0]
+	}
+	if c.Page != nil {
+		r.ErrorPage = c.Page
+	}
+	return r, nil
+}
+
+func (t *turn) diagnosis(cause string) *Diagnosis {
+	cs, _ := t.e.model.Cause(cause)
+	return &Diagnosis{Cause: cause, Title: cs.Title, Steps: slices.Clone(cs.Steps)}
+}
+
+// feedback handles the answer to "Did this fix it?".
+func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
+	c := t.conv
+	if v == diagnosis.Yes {
+		t.record(ctx, "yes", false)
+		t.conv, t.drop, t.save = nil, true, false
+		return Reply{Entry: "none", Confidence: 1, Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
+	}
+	c.Pending = ""
+	if v == diagnosis.No && c.Cause != "unknown" {
+		step := t.e.model.Next(c.Facts, c.Asked, c.Tried)
+		if step.Fact != "" || step.Cause != "unknown" {
+			r, err := t.next(ctx)
+			r.Text = "Sorry that didn't do it. Let's look at another possible cause.\n\n" + r.Text
+			return r, err
+		}
+	}
+	return t.handover(ctx), nil
+}
+
+// handover ends the diagnosis with a summary for a human.
+func (t *turn) handover(ctx context.Context) Reply {
+	c, m := t.conv, t.m
+	t.record(ctx, "no", true)
+	h := &Handover{Platform: m.Platform, Channel: m.Channel, Thread: m.Thread, User: m.User, Summary: t.summary()}
+	t.conv, t.drop, t.save = nil, true, false
+	return Reply{Entry: "fix-support", Confidence: 1, Handover: h, Diagnosis: t.diagnosisOf(c),
+		Text: "Sorry the steps didn't fix it. I've passed a summary to a human supporter, who will follow up here. " +
+			"If you contact OpenAI support yourself, include the Ray ID from the error page."}
+}
+
+func (t *turn) diagnosisOf(c *Conversation) *Diagnosis {
+	if c == nil || c.Cause == "" {
+		return nil
+	}
+	return t.diagnosis(c.Cause)
+}
+
+// summary describes the conversation for a human. It holds facts, causes
+// and steps, never the user's IP (error pages are stored without it).
+func (t *turn) summary() string {
+	c, m := t.conv, t.m
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Hand-over: Error 1020 not fixed** (%s", m.Platform)
+	if m.User != "" {
+		fmt.Fprintf(&b, ", user %s", m.User)
+	}
+	if m.Channel != "" {
+		fmt.Fprintf(&b, ", channel %s", m.Channel)
+	}
+	b.WriteString(")\n")
+	facts := make([]string, 0, len(c.Facts))
+	for f, v := range c.Facts {
+		if f == monitorFact {
+			f = "monitor saw an outage"
+		}
+		facts = append(facts, f+": "+v)
+	}
+	sort.Strings(facts)
+	if len(facts) == 0 {
+		facts = []string{"none given"}
+	}
+	fmt.Fprintf(&b, "- Answers: %s\n", strings.Join(facts, ", "))
+	for _, cause := range c.Tried {
+		cs, _ := t.e.model.Cause(cause)
+		fmt.Fprintf(&b, "- Tried: %s (steps: %s)\n", cause, strings.Join(cs.Steps, ", "))
+	}
+	if c.Page != nil {
+		fmt.Fprintf(&b, "- Error page: code %d", c.Page.Code)
+		if c.Page.RayID != "" {
+			fmt.Fprintf(&b, ", Ray ID %s", c.Page.RayID)
+		}
+		if c.Page.DataCenter != "" {
+			fmt.Fprintf(&b, ", data center %s", c.Page.DataCenter)
+		}
+		if c.Page.Country != "" {
+			fmt.Fprintf(&b, ", country %s", c.Page.Country)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "- Questions asked: %d", len(c.Asked))
+	return b.String()
+}
+
+// record stores the diagnosis outcome (one row per conversation, updated).
+func (t *turn) record(ctx context.Context, resolved string, handed bool) {
+	c := t.conv
+	if c == nil || c.Cause == "" {
+		return
+	}
+	o := Outcome{Key: c.ID, Platform: t.m.Platform, Cause: c.Cause, Questions: len(c.Asked),
+		Resolved: resolved, HandedOver: handed, At: t.e.now()}
+	if err := t.e.store.RecordOutcome(ctx, o); err != nil {
+		t.e.log.Warn("record outcome", "err", err)
+	}
+}
+
+// finish records a diagnosis abandoned after a conclusion (cancel, start
+// over): its feedback stays unknown.
+func (t *turn) finish(ctx context.Context, resolved string) {
+	if t.conv != nil && t.conv.Cause != "" {
+		t.record(ctx, resolved, false)
+	}
+}
+
+func sortedCauses(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if m[out[i]] != m[out[j]] {
+			return m[out[i]] > m[out[j]]
+		}
+		return out[i] < out[j]
+	})
+	return out
+}

@@ -1,0 +1,528 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"gptaccess/cloudflare"
+	"gptaccess/kb"
+	"gptaccess/kb/diagnosis"
+)
+
+// Options configure an Engine. Zero values mean the documented defaults.
+type Options struct {
+	KB    *kb.KB           // required
+	Model *diagnosis.Model // required
+
+	// Store keeps conversations; nil keeps them in memory for the life of
+	// the Engine (the `ask` command uses that: no state survives).
+	Store Store
+	// Status answers "status"; nil means the monitor is not configured.
+	Status StatusReporter
+	// Subscriptions handles subscribe/unsubscribe; nil means unavailable.
+	Subscriptions Subscriptions
+	// Stats answers "stats"; nil means unavailable.
+	Stats StatsReader
+
+	// Timeout is how long a conversation may stay idle; default 30 minutes.
+	Timeout time.Duration
+	// MaxMessageBytes bounds an inbound message; default 4096.
+	MaxMessageBytes int
+	// StatusWait bounds how long a diagnosis waits for the monitor's view
+	// before going on without it; default 3 seconds.
+	StatusWait time.Duration
+
+	Now    func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
+	NewID  func() string    // conversation ids; default 8 random hex digits
+}
+
+// Engine turns Messages into Replies. It is safe for concurrent use.
+type Engine struct {
+	kb     *kb.KB
+	model  *diagnosis.Model
+	store  Store
+	status StatusReporter
+	subs   Subscriptions
+	stats  StatsReader
+
+	timeout    time.Duration
+	maxBytes   int
+	statusWait time.Duration
+	now        func() time.Time
+	log        *slog.Logger
+	newID      func() string
+
+	// locks serialise work on one conversation inside this process; the
+	// store's version check covers other replicas.
+	locks [64]sync.Mutex
+}
+
+// New returns an Engine, applying defaults.
+func New(o Options) (*Engine, error) {
+	if o.KB == nil || o.Model == nil {
+		return nil, errors.New("bot: KB and Model are required")
+	}
+	e := &Engine{
+		kb: o.KB, model: o.Model, store: o.Store, status: o.Status, subs: o.Subscriptions, stats: o.Stats,
+		timeout: o.Timeout, maxBytes: o.MaxMessageBytes, statusWait: o.StatusWait,
+		now: o.Now, log: o.Logger, newID: o.NewID,
+	}
+	if e.store == nil {
+		e.store = newMemStore()
+	}
+	if e.timeout <= 0 {
+		e.timeout = 30 * time.Minute
+	}
+	if e.maxBytes <= 0 {
+		e.maxBytes = 4096
+	}
+	if e.statusWait <= 0 {
+		e.statusWait = 3 * time.Second
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	e.log = e.log.With("component", "bot")
+	if e.newID == nil {
+		e.newID = randomID
+	}
+	return e, nil
+}
+
+func randomID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Handle answers one message. Errors are for the log: the Reply is always
+// fit to send (a friendly apology when something failed).
+func (e *Engine) Handle(ctx context.Context, m Message) (Reply, error) {
+	key := m.Key()
+	mu := &e.locks[shard(key)]
+	mu.Lock()
+	defer mu.Unlock()
+
+	// One retry covers a concurrent update from another replica: re-read
+	// and apply the message to the newer state.
+	for attempt := 0; ; attempt++ {
+		r, err := e.handle(ctx, key, m)
+		if errors.Is(err, ErrConflict) && attempt == 0 {
+			continue
+		}
+		if err != nil {
+			e.log.Error("handle message", "platform", m.Platform, "channel", m.Channel, "err", err)
+			return Reply{Text: sorry, Entry: "none"}, err
+		}
+		return r, nil
+	}
+}
+
+const sorry = "Sorry, something went wrong on my side. Please try again in a moment."
+
+func shard(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % 64)
+}
+
+// turn is the work on one message: the loaded conversation and what to do
+// with it once the reply is built.
+type turn struct {
+	e    *Engine
+	m    Message
+	conv *Conversation // nil when there is none
+	save bool          // store conv
+	drop bool          // delete the stored conversation
+}
+
+func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, error) {
+	if r, bad := e.checkInput(m); bad {
+		return r, nil
+	}
+	t := &turn{e: e, m: m}
+	c, ok, err := e.store.Conversation(ctx, key)
+	if err != nil {
+		return Reply{}, err
+	}
+	if ok {
+		t.conv = &c
+	}
+
+	r, err := t.respond(ctx)
+	if err != nil {
+		return Reply{}, err
+	}
+	switch {
+	case t.drop && (t.conv == nil || t.conv.Version != 0):
+		if err := e.store.DeleteConversation(ctx, key); err != nil {
+			return Reply{}, err
+		}
+	case t.save && t.conv != nil:
+		t.conv.Key = key
+		t.conv.Updated = e.now()
+		if err := e.store.SaveConversation(ctx, t.conv); err != nil {
+			return Reply{}, err
+		}
+	}
+	return r, nil
+}
+
+// checkInput refuses messages that are too large or not text, politely.
+func (e *Engine) checkInput(m Message) (Reply, bool) {
+	if m.Answer != nil {
+		return Reply{}, false
+	}
+	if len(m.Text) > e.maxBytes {
+		return Reply{Entry: "none", Text: fmt.Sprintf(
+			"That message is too long for me (over %d KB). Please send just the error message or your question; for a pasted error page, the lines with the error code and Ray ID are enough.",
+			e.maxBytes/1024)}, true
+	}
+	if !isText(m.Text) {
+		return Reply{Entry: "none", Text: "I can only read plain text. Please type your question or paste the error message as text."}, true
+	}
+	return Reply{}, false
+}
+
+// isText reports whether s is UTF-8 text without control characters other
+// than whitespace.
+func isText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// addressed reports whether the message was meant for the bot.
+func (m Message) addressed() bool { return m.Mention || m.DM || m.Command || m.Answer != nil }
+
+func (t *turn) respond(ctx context.Context) (Reply, error) {
+	e, m := t.e, t.m
+
+	// An idle conversation expires: say so if the user was answering it.
+	if t.conv != nil && e.now().Sub(t.conv.Updated) > e.timeout {
+		expired := t.conv.Pending != "" || m.Answer != nil
+		t.conv, t.drop = nil, true
+		if expired && (m.Answer != nil || t.looksLikeAnswer()) {
+			return Reply{Entry: "none", Private: m.Answer != nil, Text: fmt.Sprintf(
+				"That question expired after %s without an answer, so I've closed it. Say **diagnose** to start again, or ask me anything about Error 1020.",
+				humanDuration(e.timeout))}, nil
+		}
+	}
+
+	if m.Answer != nil {
+		return t.click(ctx)
+	}
+
+	// Not addressed to the bot: only answer inside its own conversations,
+	// or in listen channels when confident.
+	if !m.addressed() && t.conv == nil {
+		if !m.Listen {
+			return Reply{Ignore: true}, nil
+		}
+		return t.ambient(ctx)
+	}
+
+	text := strings.TrimSpace(m.Text)
+	if cmd, rest := command(text); cmd != "" {
+		return t.builtin(ctx, cmd, rest)
+	}
+	if t.conv != nil && t.conv.Pending != "" && !t.conv.Paused {
+		return t.answer(ctx, text, false)
+	}
+	if t.conv != nil && t.conv.Pending != "" && t.conv.Paused {
+		// A paused diagnosis still takes a plain answer to its question.
+		if _, ok := e.parseAnswer(t.conv.Pending, text); ok {
+			t.conv.Paused = false
+			return t.answer(ctx, text, false)
+		}
+	}
+	return t.fresh(ctx, text)
+}
+
+// looksLikeAnswer reports whether the text reads as a reply to a question
+// rather than a new message.
+func (t *turn) looksLikeAnswer() bool {
+	_, ok := t.e.parseAnswer("vpn", t.m.Text)
+	return ok
+}
+
+// command recognises built-in commands; rest is what follows the command
+// word (e.g. the question after "ask").
+func command(text string) (cmd, rest string) {
+	low := strings.ToLower(strings.TrimSpace(strings.Trim(text, "!/.?")))
+	low = strings.Join(strings.Fields(low), " ")
+	switch low {
+	case "help", "?", "commands", "menu", "hilfe", "aide", "ayuda":
+		return "help", ""
+	case "start over", "startover", "restart", "reset", "start again", "new":
+		return "start over", ""
+	case "cancel", "stop", "quit", "exit", "abort", "never mind", "nevermind", "forget it":
+		return "cancel", ""
+	case "status", "check", "is chatgpt down", "is it down":
+		return "status", ""
+	case "diagnose", "diagnosis", "troubleshoot", "start diagnosis":
+		return "diagnose", ""
+	case "resume", "continue", "go on", "back":
+		return "resume", ""
+	case "subscribe", "unsubscribe", "stats":
+		return low, ""
+	}
+	for _, p := range []string{"diagnose ", "ask "} {
+		if strings.HasPrefix(low, p) {
+			return strings.TrimSpace(p), strings.TrimSpace(text[len(p):])
+		}
+	}
+	return "", ""
+}
+
+func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
+	switch cmd {
+	case "help":
+		return t.entryReply("help", 1), nil
+	case "start over":
+		t.finish(ctx, "unknown")
+		t.conv, t.drop = nil, true
+		r, err := t.startDiagnosis(ctx, "", nil)
+		r.Text = "OK, starting over.\n\n" + r.Text
+		return r, err
+	case "cancel":
+		had := t.conv != nil && (t.conv.Pending != "" || t.conv.Cause != "")
+		t.finish(ctx, "unknown")
+		t.conv, t.drop = nil, true
+		if had {
+			return Reply{Entry: "none", Text: "Cancelled. Mention me or say **diagnose** whenever you want to try again."}, nil
+		}
+		return Reply{Entry: "none", Text: "Nothing to cancel. Ask me about Error 1020, or say **help**."}, nil
+	case "status":
+		return t.statusReply(ctx), nil
+	case "diagnose":
+		if t.conv != nil && t.conv.Pending != "" {
+			t.conv.Paused = false
+			return t.reask("We're already working on it. "), nil
+		}
+		return t.startDiagnosis(ctx, rest, nil)
+	case "ask":
+		return t.fresh(ctx, rest)
+	case "resume":
+		if t.conv == nil || t.conv.Pending == "" {
+			return Reply{Entry: "none", Text: "There's no diagnosis to resume. Say **diagnose** to start one."}, nil
+		}
+		t.conv.Paused = false
+		return t.reask("Picking up where we left off. "), nil
+	case "subscribe", "unsubscribe":
+		return t.subscription(ctx, cmd), nil
+	case "stats":
+		return t.statsReply(ctx), nil
+	}
+	return Reply{}, fmt.Errorf("unknown built-in %q", cmd)
+}
+
+// fresh handles a message that is not an answer to an open question.
+func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
+	e := t.e
+	if text == "" {
+		return t.entryReply("help", 1), nil
+	}
+	page, hasPage := cloudflare.ParsePage(text)
+	match := e.kb.Match(text)
+
+	if hasPage && page.Code != 0 && page.Code != 1020 {
+		r := t.entryReply("other-code", 1)
+		r.ErrorPage = errorPage(page)
+		r.Text = fmt.Sprintf("That page shows Cloudflare error **%d**, not 1020.\n\n", page.Code) + r.Text
+		return r, nil
+	}
+	if (hasPage && page.Code == 1020) || match.Report {
+		var ep *ErrorPage
+		if hasPage {
+			ep = errorPage(page)
+		}
+		r, err := t.startDiagnosis(ctx, text, ep)
+		if r.Entry == "" || r.Entry == "none" {
+			r.Entry = match.ID
+		}
+		return r, err
+	}
+	switch match.ID {
+	case "none":
+		if err := e.store.RecordUnanswered(ctx, t.m.Platform, text, e.now()); err != nil {
+			e.log.Warn("record unanswered", "err", err)
+		}
+		r := t.entryReply("help", match.Confidence)
+		r.Entry = "none"
+		r.Text = "I'm not sure I understood that. " + r.Text
+		return t.withResume(r), nil
+	case "status":
+		return t.withResume(t.statusReply(ctx)), nil
+	}
+	r := t.entryReply(match.ID, match.Confidence)
+	if t.conv == nil && t.m.Thread != "" && !t.m.DM {
+		// Remember the thread so follow-ups there need no mention.
+		t.conv = &Conversation{ID: e.newID(), Started: e.now()}
+		t.save = true
+	}
+	return t.withResume(r), nil
+}
+
+// ambient answers an un-mentioned message in a listen channel only when the
+// bot is confident it is about ChatGPT access.
+func (t *turn) ambient(ctx context.Context) (Reply, error) {
+	text := strings.TrimSpace(t.m.Text)
+	page, hasPage := cloudflare.ParsePage(text)
+	match := t.e.kb.Match(text)
+	confident := hasPage && page.Code != 0 ||
+		match.ID != "none" && match.ID != "help" && match.Confidence >= ambientConfidence
+	if !confident {
+		return Reply{Ignore: true}, nil
+	}
+	return t.fresh(ctx, text)
+}
+
+// ambientConfidence is the bar for answering messages nobody addressed to
+// the bot: far above the matching threshold, because a wrong answer to
+// small talk is worse than silence.
+const ambientConfidence = 0.6
+
+// withResume reminds the user of a paused diagnosis after a side answer.
+func (t *turn) withResume(r Reply) Reply {
+	if t.conv != nil && t.conv.Pending != "" {
+		t.conv.Paused = true
+		t.save = true
+		r.Text += "\n\n_We were in the middle of finding your cause: say **resume** to continue, or just answer the last question._"
+	}
+	return r
+}
+
+func (t *turn) entryReply(id string, confidence float64) Reply {
+	en, ok := t.e.kb.Entry(id)
+	if !ok {
+		return Reply{Entry: "none", Text: "Sorry, I don't have that part of the guide."}
+	}
+	return Reply{Entry: id, Confidence: round2(confidence), Text: "**" + en.Title + "**\n\n" + strings.TrimSpace(en.Body)}
+}
+
+func round2(f float64) float64 {
+	if f > 1 {
+		f = 1
+	}
+	if f < 0 {
+		f = 0
+	}
+	return float64(int(f*100+0.5)) / 100
+}
+
+func errorPage(p cloudflare.Page) *ErrorPage {
+	return &ErrorPage{Code: p.Code, RayID: p.RayID, DataCenter: p.DataCenter, Country: p.Country}
+}
+
+func (t *turn) statusReply(ctx context.Context) Reply {
+	r := Reply{Entry: "status", Confidence: 1}
+	if t.e.status == nil {
+		en, _ := t.e.kb.Entry("status")
+		r.Text = "Live checks are not configured on this bot, so I can't tell you right now whether ChatGPT is reachable from here. " +
+			"OpenAI's own status page is https://status.openai.com." + "\n\n" + strings.TrimSpace(en.Body)
+		return r
+	}
+	rep, err := t.e.status.Status(ctx)
+	if err != nil {
+		t.e.log.Warn("status", "err", err)
+		r.Text = "I couldn't run the reachability check just now. OpenAI's own status page is https://status.openai.com."
+		return r
+	}
+	r.Text = rep.Text
+	return r
+}
+
+func (t *turn) subscription(ctx context.Context, cmd string) Reply {
+	e, m := t.e, t.m
+	r := Reply{Entry: "status", Confidence: 1, Public: true}
+	if e.subs == nil || m.Platform == Console {
+		r.Text = "Alert subscriptions are only available in Slack and Discord channels."
+		r.Public = false
+		return r
+	}
+	var err error
+	if cmd == "subscribe" {
+		err = e.subs.Subscribe(ctx, m.Platform, m.Channel)
+		r.Text = "This channel will now get ChatGPT reachability alerts and recoveries. Use **unsubscribe** to stop them."
+	} else {
+		err = e.subs.Unsubscribe(ctx, m.Platform, m.Channel)
+		r.Text = "This channel will no longer get reachability alerts (channels set in the bot's config still do)."
+	}
+	if err != nil {
+		e.log.Error(cmd, "err", err)
+		r.Text, r.Public = sorry, false
+	}
+	return r
+}
+
+func (t *turn) statsReply(ctx context.Context) Reply {
+	r := Reply{Entry: "none"}
+	if t.e.stats == nil {
+		r.Text = "Statistics are not available on this bot."
+		return r
+	}
+	s, err := t.e.stats.Stats(ctx, t.e.now().Add(-7*24*time.Hour))
+	if err != nil {
+		t.e.log.Error("stats", "err", err)
+		r.Text = sorry
+		return r
+	}
+	r.Text = FormatStats(s, "the last 7 days")
+	return r
+}
+
+// FormatStats renders Stats for chat and the terminal.
+func FormatStats(s Stats, period string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**Diagnoses in %s:** %d\n", period, s.Diagnoses)
+	if s.Diagnoses > 0 {
+		fmt.Fprintf(&b, "- resolved: %d, not resolved: %d, no feedback: %d (resolution rate %.0f%%)\n",
+			s.Resolved, s.Unresolved, s.NoFeedback, s.ResolutionRate*100)
+		fmt.Fprintf(&b, "- handed over to a human: %d\n", s.HandedOver)
+		fmt.Fprintf(&b, "- median questions to a diagnosis: %.1f\n", s.MedianQuestions)
+		b.WriteString("**By cause:**\n")
+		for _, c := range sortedCauses(s.ByCause) {
+			fmt.Fprintf(&b, "- %s: %d\n", c, s.ByCause[c])
+		}
+	}
+	if len(s.Unanswered) > 0 {
+		b.WriteString("**Most common questions I could not answer:**\n")
+		for _, u := range s.Unanswered {
+			fmt.Fprintf(&b, "- %q × %d\n", u.Text, u.Count)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func humanDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
+}

@@ -1,0 +1,128 @@
+// Package cloudflare recognises Cloudflare (and OpenAI custom) error pages
+// and classifies HTTP responses the way design.md section 4 lays out. The
+// bot uses ParsePage on text that users paste; the monitor uses Classify
+// on what the probes get back.
+package cloudflare
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Verdict is the classification of one probe result. The words are a
+// contract (design.md 4 and the `check --json` output).
+type Verdict string
+
+// Verdicts, in the order Classify tries them (Unreachable comes from the
+// transport, before there is a response).
+const (
+	Up           Verdict = "up"            // the expected answer
+	Unreachable  Verdict = "unreachable"   // DNS, TCP, TLS failure or timeout
+	Challenged   Verdict = "challenged"    // a Cloudflare challenge page
+	Blocked1020  Verdict = "blocked-1020"  // Cloudflare error 1020: access denied by a firewall rule
+	RateLimited  Verdict = "rate-limited"  // HTTP 429 or Cloudflare error 1015
+	BlockedOther Verdict = "blocked-other" // Cloudflare errors 1005-1012, 1106
+	OriginDown   Verdict = "origin-down"   // Cloudflare cannot reach the origin (520-526, 530)
+	OriginError  Verdict = "origin-error"  // the origin answers 500, 502, 503 or 504
+	Unexpected   Verdict = "unexpected"    // anything else
+)
+
+// Outage reports whether v says the service itself is down: origin errors
+// and, provided our own network works (the monitor's canary), unreachable.
+// Blocks and rate limits are about us, not about the service.
+func (v Verdict) Outage() bool {
+	switch v {
+	case Unreachable, OriginDown, OriginError:
+		return true
+	}
+	return false
+}
+
+// Blocked reports whether v says Cloudflare refuses us: a challenge, 1020
+// or another 10xx block. Rate limiting is separate because it passes by
+// itself.
+func (v Verdict) Blocked() bool {
+	switch v {
+	case Challenged, Blocked1020, BlockedOther:
+		return true
+	}
+	return false
+}
+
+// Classify applies design.md 4's table, in its order, to a response:
+// challenge, explicit 1020, 429/1015, other 10xx, 52x/530, 500/502/503/504,
+// expected, unexpected. It returns the Cloudflare error code found (the
+// 10xx code, or the status for 52x/530) or 0.
+//
+// The error codes are looked for only in non-2xx bodies: a 2xx answer is
+// not a Cloudflare error page, and a status page whose incident is titled
+// "Error code 1020 for some users" must not read as a block. The challenge
+// (a header, or a page whose title is "Just a moment...") counts at any
+// status. expected decides "up"; nil means any 2xx or 3xx. Transport
+// failures have no status and are the caller's to call Unreachable.
+func Classify(status int, h http.Header, body []byte, expected func(status int, body []byte) bool) (Verdict, int) {
+	if strings.EqualFold(strings.TrimSpace(h.Get("Cf-Mitigated")), "challenge") || challengeTitle(body) {
+		return Challenged, 0
+	}
+	code := 0
+	if status < 200 || status > 299 {
+		code = findCode(normalise(string(body)))
+	}
+	switch {
+	case code == 1020:
+		return Blocked1020, code
+	case status == http.StatusTooManyRequests || code == 1015:
+		return RateLimited, code
+	case code >= 1005 && code <= 1012 || code == 1106:
+		return BlockedOther, code
+	case status >= 520 && status <= 526 || status == 530:
+		if code == 0 {
+			code = status
+		}
+		return OriginDown, code
+	case status == 500 || status == 502 || status == 503 || status == 504:
+		return OriginError, 0
+	}
+	if expected == nil {
+		expected = func(status int, _ []byte) bool { return status >= 200 && status < 400 }
+	}
+	if expected(status, body) {
+		return Up, 0
+	}
+	return Unexpected, code
+}
+
+// ParseRay splits a cf-ray header ("8a1b2c3d4e5f6789-FRA") into the Ray ID
+// and the data-centre (IATA airport) code. A malformed header gives empty
+// strings rather than whatever it holds, so nothing odd reaches a chat.
+func ParseRay(header string) (rayID, dataCenter string) {
+	header = strings.TrimSpace(header)
+	id, dc, _ := strings.Cut(header, "-")
+	if !isHex(id) || len(id) < 8 || len(id) > 32 {
+		return "", ""
+	}
+	if !isLetters(dc) || len(dc) < 3 || len(dc) > 4 {
+		dc = ""
+	}
+	return strings.ToLower(id), strings.ToUpper(dc)
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}

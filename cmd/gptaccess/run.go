@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"gptaccess/adapters/console"
+	"gptaccess/bot"
+	"gptaccess/config"
+	"gptaccess/kb"
+	"gptaccess/kb/diagnosis"
+	"gptaccess/sqlite"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return version
+}
+
+const usage = `usage: gptaccess [command] [flags]
+
+commands:
+  run                start every configured adapter and the monitor (the default);
+                     with no platform tokens, chat in the terminal
+  ask [--json] MSG   answer one message without conversation state
+  chat [--json]      a conversation on stdin/stdout (--json: one JSON reply per line)
+  check [--json]     run every probe once and print the results
+  stats [--json] [--since 168h]
+                     diagnosis outcomes and unanswered questions
+  config validate    check the configuration and report every problem
+  health             exit 0 when the running bot's /healthz answers (Docker HEALTHCHECK)
+  version            print the version
+
+every command takes --config FILE (else $GPTACCESS_CONFIG, else defaults)
+`
+
+// errUsage marks a command-line mistake; usage has been printed.
+var errUsage = errors.New("invalid usage")
+
+// run is the whole program; main only calls it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	cmd, rest := "run", args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		cmd, rest = rest[0], rest[1:]
+	}
+	fs := flag.NewFlagSet("gptaccess "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	configPath := fs.String("config", "", "configuration file (YAML)")
+	asJSON := fs.Bool("json", false, "machine-readable output")
+	since := fs.Duration("since", 7*24*time.Hour, "stats: period to report")
+	pos, err := parseInterleaved(fs, rest)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	if *configPath == "" {
+		*configPath = getenv("GPTACCESS_CONFIG")
+	}
+
+	switch cmd {
+	case "version":
+		fmt.Fprintln(stdout, "gptaccess", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "config":
+		if len(pos) != 1 || pos[0] != "validate" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		if _, err := config.Load(*configPath, getenv); err != nil {
+			return fmt.Errorf("configuration is invalid:\n%w", err)
+		}
+		fmt.Fprintln(stdout, "configuration is valid")
+		return nil
+	case "run", "ask", "chat", "check", "stats", "health":
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+
+	cfg, err := config.Load(*configPath, getenv)
+	if err != nil {
+		return fmt.Errorf("configuration is invalid:\n%w", err)
+	}
+	interactive := cmd == "chat" || cmd == "ask" || (cmd == "run" && !cfg.PlatformConfigured())
+	log := newLogger(cfg, stderr, interactive)
+
+	switch cmd {
+	case "ask":
+		if len(pos) == 0 {
+			fmt.Fprint(stderr, "ask needs a message: gptaccess ask \"what is error 1020?\"\n")
+			return errUsage
+		}
+		return ask(ctx, cfg, log, strings.Join(pos, " "), *asJSON, stdout)
+	case "chat":
+		return chat(ctx, cfg, log, *asJSON, stdin, stdout)
+	case "check":
+		return check(ctx, cfg, log, *asJSON, stdout)
+	case "stats":
+		return stats(ctx, cfg, *since, *asJSON, stdout)
+	case "health":
+		return health(ctx, cfg, stdout)
+	}
+	return serve(ctx, cfg, log, stdin, stdout)
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments (`ask "msg" --json` as well as `ask --json "msg"`).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func newLogger(cfg *config.Config, w io.Writer, interactive bool) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		level = slog.LevelInfo
+	}
+	if interactive && cfg.Log.Level == "info" {
+		// Keep the terminal for the conversation; warnings still show.
+		level = slog.LevelWarn
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := cfg.Log.Format
+	if format == "" {
+		format = "text"
+		if cfg.PlatformConfigured() {
+			format = "json"
+		}
+	}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// knowledge loads the guide and the diagnosis model, embedded or the
+// operator's own.
+func knowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
+	var (
+		k   *kb.KB
+		err error
+	)
+	if cfg.KB.File != "" {
+		k, err = kb.LoadFile(cfg.KB.File)
+	} else {
+		k, err = kb.Default()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	if cfg.KB.Threshold > 0 {
+		k.Threshold = cfg.KB.Threshold
+	}
+	var m *diagnosis.Model
+	if cfg.KB.DiagnosisFile != "" {
+		m, err = diagnosis.LoadFile(cfg.KB.DiagnosisFile, k.Has)
+	} else {
+		m, err = diagnosis.Default(k.Has)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("diagnosis model: %w", err)
+	}
+	return k, m, nil
+}
+
+func openDB(ctx context.Context, cfg *config.Config) (*sqlite.DB, error) {
+	return sqlite.Open(ctx, cfg.Database.Path)
+}
+
+func engineOptions(cfg *config.Config, log *slog.Logger) (bot.Options, error) {
+	k, m, err := knowledge(cfg)
+	if err != nil {
+		return bot.Options{}, err
+	}
+	return bot.Options{KB: k, Model: m, Timeout: cfg.Bot.ConversationTimeout, MaxMessageBytes: cfg.Bot.MaxMessageBytes, Logger: log}, nil
+}
+
+// ask answers one message with no stored state.
+func ask(ctx context.Context, cfg *config.Config, log *slog.Logger, msg string, asJSON bool, stdout io.Writer) error {
+	o, err := engineOptions(cfg, log)
+	if err != nil {
+		return err
+	}
+	e, err := bot.New(o)
+	if err != nil {
+		return err
+	}
+	r, err := e.Handle(ctx, bot.Message{Platform: bot.Console, Channel: "ask", User: "you", Text: msg, DM: true})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(r)
+	}
+	_, err = fmt.Fprintln(stdout, console.Render(r))
+	return err
+}
+
+// stats prints recorded outcomes.
+func stats(ctx context.Context, cfg *config.Config, since time.Duration, asJSON bool, stdout io.Writer) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := db.Stats(ctx, time.Now().Add(-since))
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(s)
+	}
+	_, err = fmt.Fprintln(stdout, console.Render(bot.Reply{Text: bot.FormatStats(s, "the last "+since.String())}))
+	return err
+}
+
+// health asks the running bot's /healthz; it is the Docker HEALTHCHECK,
+// since the image has no shell or curl.
+func health(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	if cfg.HTTP.Listen == "" {
+		return errors.New("http.listen is empty: no health endpoint")
+	}
+	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: %s", resp.Status)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

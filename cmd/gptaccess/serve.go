@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+
+	"golang.org/x/sync/errgroup"
+
+	"gptaccess/adapters/console"
+	"gptaccess/bot"
+	"gptaccess/config"
+	"gptaccess/monitor"
+	"gptaccess/web"
+)
+
+const banner = `gptaccess - help with "ChatGPT Error 1020: Access denied"
+Try: "what is error 1020?", "chatgpt says access denied 1020", "I'm on a VPN and get 1020",
+     "how do I prevent it?", "status", or paste the error page. "help" lists more; Ctrl-D quits.`
+
+// component is something serve runs until ctx is done.
+type component struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// serve is the `run` command: every configured adapter, the monitor and the
+// HTTP server, until a signal (or, in the terminal, end of input).
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	o, err := engineOptions(cfg, log)
+	if err != nil {
+		return err
+	}
+	o.Store, o.Subscriptions, o.Stats = db, db, db
+
+	// The engine answers "status" from the monitor, and the monitor alerts
+	// through the adapters, which need the engine: bind the status late.
+	status := &lateStatus{}
+	o.Status = status
+	engine, err := bot.New(o)
+	if err != nil {
+		return err
+	}
+
+	var (
+		comps     []component
+		ready     = map[string]web.Check{"database": db.Ping}
+		mounts    = map[string]http.Handler{}
+		notifiers []monitor.Notifier
+		term      *console.Adapter
+	)
+	terminal := !cfg.PlatformConfigured()
+	if terminal {
+		term = console.New(console.Options{In: stdin, Out: stdout, Handler: engine, Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
+		notifiers = append(notifiers, term)
+	}
+	plat, err := platforms(cfg, engine, db, log)
+	if err != nil {
+		return err
+	}
+	for _, p := range plat {
+		comps = append(comps, component{p.name, p.run})
+		if p.ready != nil {
+			ready[p.name] = p.ready
+		}
+		for k, h := range p.mounts {
+			mounts[k] = h
+		}
+		if p.notifier != nil {
+			notifiers = append(notifiers, p.notifier)
+		}
+	}
+
+	mon, err := newMonitor(cfg, db, log, notifiers)
+	if err != nil {
+		return err
+	}
+	if mon != nil {
+		status.r = mon
+		if cfg.Monitor.Enabled {
+			comps = append(comps, component{"monitor", mon.Run})
+		}
+	}
+
+	var srv *http.Server
+	if cfg.HTTP.Listen != "" {
+		srv = &http.Server{
+			Handler:           web.Handler(web.Options{Ready: ready, Mounts: mounts, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log}),
+			ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
+			ReadTimeout:       cfg.HTTP.ReadTimeout,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		switch {
+		case err != nil && terminal:
+			// The terminal bot works without it (e.g. a second one running).
+			log.Warn("HTTP server not started", "listen", cfg.HTTP.Listen, "err", err)
+			srv = nil
+		case err != nil:
+			return fmt.Errorf("http.listen: %w", err)
+		default:
+			log.Info("HTTP server listening", "addr", ln.Addr().String())
+			comps = append(comps, component{"http", func(ctx context.Context) error {
+				errc := make(chan error, 1)
+				go func() { errc <- srv.Serve(ln) }()
+				select {
+				case err := <-errc:
+					return err
+				case <-ctx.Done():
+				}
+				sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+				defer cancel()
+				if err := srv.Shutdown(sctx); err != nil {
+					return fmt.Errorf("http shutdown: %w", err)
+				}
+				return nil
+			}})
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	if terminal {
+		g.Go(func() error {
+			err := term.Run(gctx)
+			cancel() // end of input ends the session
+			return err
+		})
+	}
+	for _, c := range comps {
+		g.Go(func() error {
+			if err := c.run(gctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			return nil
+		})
+	}
+	if !terminal {
+		log.Info("gptaccess running", "version", buildVersion(), "slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "monitor", cfg.Monitor.Enabled)
+	}
+	err = g.Wait()
+	if !terminal {
+		log.Info("gptaccess stopped")
+	}
+	return err
+}
+
+// chat is a terminal conversation, interactive or JSON lines.
+func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	o, err := engineOptions(cfg, log)
+	if err != nil {
+		return err
+	}
+	o.Store, o.Stats = db, db
+	mon, err := newMonitor(cfg, db, log, nil)
+	if err != nil {
+		return err
+	}
+	if mon != nil {
+		o.Status = mon
+	}
+	engine, err := bot.New(o)
+	if err != nil {
+		return err
+	}
+	b := banner
+	term := console.New(console.Options{In: stdin, Out: stdout, Handler: engine, JSON: asJSON, Banner: b, Logger: log, JoinPastes: isTerminal(stdin)})
+	return term.Run(ctx)
+}
+
+// lateStatus lets the engine be built before the monitor it asks.
+type lateStatus struct{ r bot.StatusReporter }
+
+func (l *lateStatus) Status(ctx context.Context) (bot.StatusReport, error) {
+	if l.r == nil {
+		return bot.StatusReport{}, errors.New("monitor not configured")
+	}
+	return l.r.Status(ctx)
+}
+
+// Latest implements bot.LatestReporter when the monitor does.
+func (l *lateStatus) Latest(ctx context.Context) (bot.StatusReport, bool) {
+	if lr, ok := l.r.(bot.LatestReporter); ok {
+		return lr.Latest(ctx)
+	}
+	return bot.StatusReport{}, false
+}
+
+// isTerminal reports whether r is an interactive terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

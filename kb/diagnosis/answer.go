@@ -1,0 +1,139 @@
+package diagnosis
+
+// ParseAnswer interprets text typed (or clicked) in answer to the question
+// about fact and returns Yes, No or Unsure.
+//
+// It accepts, in this order: "1", "2" or "3" for the nth choice; a choice
+// label exactly (button values); an answer word or phrase at the start,
+// after fillers like "well" ("yes, NordVPN on my laptop", "nope", "not sure",
+// "ja", "non", "sí"), including the fact's own answer phrases ("it works" to
+// "does it load in a private window?"); the fact volunteered in the text
+// ("I'm on NordVPN"); and doubt anywhere ("honestly I have no idea"). ok is
+// false when it cannot tell: "what?", "purple", a new question such as "how
+// do I clear cookies", or a fact that is not asked.
+func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
+	fi, known := m.factIdx[factID]
+	if !known || !m.facts[fi].Askable {
+		return "", false
+	}
+	f := &m.facts[fi]
+	t := tokenize(dropQuoted(clip(text)))
+	toks := t.toks
+	for i := range toks {
+		toks[i].text = squeeze(toks[i].text)
+	}
+	if len(toks) == 0 {
+		return "", false
+	}
+	lx := &m.lex
+
+	// Button values and numbered choices, as the console lists them.
+	if n, ok := choiceNumber(toks); ok && n <= len(f.Choices) {
+		return choiceValues[n-1], true
+	}
+	for i, ct := range f.choiceToks {
+		if equalWords(toks, ct) {
+			return choiceValues[i], true
+		}
+	}
+
+	s := 0
+	for s < len(toks) && lx.fillers[toks[s].text] {
+		s++
+	}
+	if s == len(toks) {
+		return "", false
+	}
+
+	// The longest answer phrase at the start decides: "not sure" over
+	// "not", "i dont think so" over "i dont". The fact's own phrases ("it
+	// works") must be the whole first clause: "it works on my phone" is no
+	// answer to "does it load in a private window?".
+	var best *phrase
+	if p := lx.answers.longest(toks, s, true); p != nil {
+		// "i have" is yes, but "i have no vpn" is not.
+		end := s + len(p.words)
+		if !(p.val == vYes && end < len(toks) && toks[end].clause == toks[s].clause && lx.negations[toks[end].text]) {
+			best = p
+		}
+	}
+	if fp := lx.factAnswers[fi].longest(toks, s, true); fp != nil && (best == nil || len(fp.words) >= len(best.words)) {
+		end := s + len(fp.words)
+		if end == len(toks) || toks[end].clause != toks[end-1].clause || lx.breaks[toks[end].text] {
+			best = fp
+		}
+	}
+	if best != nil {
+		return valueName[best.val], true
+	}
+
+	// A new question ("how do I clear cookies") is not an answer.
+	if lx.questionStarts[toks[s].text] {
+		return "", false
+	}
+	if v, ok := lx.extract(lx.strip(t))[fi]; ok {
+		return valueName[v], true
+	}
+	for p := s; p < len(toks); p++ {
+		if lx.hedges.longest(toks, p, true) != nil {
+			return Unsure, true
+		}
+	}
+	return "", false
+}
+
+// choiceNumber reads "2", "2.", "(2)", "#2" or "option 2".
+func choiceNumber(toks []token) (int, bool) {
+	if len(toks) == 2 && (toks[0].text == "option" || toks[0].text == "choice" || toks[0].text == "number") {
+		toks = toks[1:]
+	}
+	if len(toks) != 1 || len(toks[0].text) != 1 {
+		return 0, false
+	}
+	c := toks[0].text[0]
+	if c < '1' || c > '9' {
+		return 0, false
+	}
+	return int(c - '0'), true
+}
+
+func equalWords(toks []token, w []string) bool {
+	if len(toks) != len(w) {
+		return false
+	}
+	for i := range w {
+		if toks[i].text != w[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// squeeze shortens runs of three or more equal letters to one, so that
+// "yesss", "nooo" and "yeahhh" read as their words.
+func squeeze(s string) string {
+	run := 0
+	for i := 2; i < len(s); i++ {
+		if s[i] == s[i-1] && s[i] == s[i-2] {
+			run++
+			break
+		}
+	}
+	if run == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		n := 1
+		for i+n < len(s) && s[i+n] == s[i] {
+			n++
+		}
+		if n >= 3 {
+			b = append(b, s[i])
+		} else {
+			b = append(b, s[i:i+n]...)
+		}
+		i += n - 1
+	}
+	return string(b)
+}

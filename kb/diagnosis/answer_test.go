@@ -1,0 +1,75 @@
+package diagnosis
+
+import "testing"
+
+// TestParseAnswer covers the ways people answer a yes/no/not-sure question
+// in chat, and what must not count as an answer.
+func TestParseAnswer(t *testing.T) {
+	m := mustDefault(t)
+	const bad = "cannot tell"
+	tests := []struct {
+		fact, text, want string
+	}{
+		// yes
+		{"vpn", "yes", Yes}, {"vpn", "Yes", Yes}, {"vpn", "y", Yes}, {"vpn", "Y", Yes}, {"vpn", "yep", Yes},
+		{"vpn", "yeah", Yes}, {"vpn", "yeah I am", Yes}, {"vpn", "yup!", Yes}, {"vpn", "sure", Yes},
+		{"vpn", "I think so", Yes}, {"vpn", "yesss", Yes}, {"vpn", "well, yes", Yes}, {"vpn", "of course", Yes},
+		{"vpn", "yes, NordVPN on my laptop", Yes}, {"vpn", "I am", Yes}, {"vpn", "I'm on NordVPN", Yes},
+		{"vpn", "nordvpn", Yes}, {"vpn", "we have a corporate proxy", Yes},
+		// no
+		{"vpn", "no", No}, {"vpn", "No", No}, {"vpn", "n", No}, {"vpn", "nope", No}, {"vpn", "nah", No},
+		{"vpn", "no vpn", No}, {"vpn", "not really", No}, {"vpn", "nooo", No}, {"vpn", "I don't think so", No},
+		{"vpn", "I have no VPN", No}, {"vpn", "I'm not", No}, {"vpn", "not on a vpn", No},
+		{"vpn", "probably not", No}, {"vpn", "I don't use a VPN", No}, {"vpn", "never", No},
+		// unsure
+		{"vpn", "not sure", Unsure}, {"vpn", "Not sure", Unsure}, {"vpn", "no idea", Unsure},
+		{"vpn", "dunno", Unsure}, {"vpn", "maybe", Unsure}, {"vpn", "idk", Unsure}, {"vpn", "I don't know", Unsure},
+		{"vpn", "honestly no idea", Unsure}, {"vpn", "I really don't know", Unsure}, {"vpn", "unsure", Unsure},
+		{"vpn", "i'm not sure", Unsure}, {"vpn", "no clue", Unsure},
+		// numbered choices and button labels
+		{"vpn", "1", Yes}, {"vpn", "2", No}, {"vpn", "3", Unsure}, {"vpn", "2.", No}, {"vpn", "(3)", Unsure},
+		{"vpn", "option 1", Yes}, {"vpn", "4", bad}, {"vpn", "not sure", Unsure},
+		// German, French, Spanish
+		{"vpn", "ja", Yes}, {"vpn", "Ja, klar", Yes}, {"vpn", "nein", No}, {"vpn", "keine Ahnung", Unsure},
+		{"vpn", "weiß nicht", Unsure}, {"vpn", "vielleicht", Unsure},
+		{"vpn", "oui", Yes}, {"vpn", "non", No}, {"vpn", "je ne sais pas", Unsure}, {"vpn", "peut-être", Unsure},
+		{"vpn", "sí", Yes}, {"vpn", "si", Yes}, {"vpn", "no sé", Unsure}, {"vpn", "tal vez", Unsure},
+		// the fact's own answer phrases
+		{"private_window", "it works", Yes}, {"private_window", "works fine", Yes}, {"private_window", "it works, thanks", Yes},
+		{"private_window", "same error", No}, {"private_window", "still blocked", No},
+		{"other_network", "it works", Yes}, {"other_network", "works on my phone", Yes},
+		{"others_affected", "nobody", No}, {"others_affected", "just me", No}, {"others_affected", "everyone", Yes},
+		{"same_network_others", "everyone", Yes}, {"api", "the website", No}, {"api", "python script", Yes},
+		{"extensions_off", "I have none", No}, {"policy_notice", "nothing", No},
+		// not answers
+		{"vpn", "what?", bad}, {"vpn", "purple", bad}, {"vpn", "how do I clear cookies", bad},
+		{"vpn", "what is a vpn", bad}, {"vpn", "is that bad?", bad}, {"vpn", "ok", bad}, {"vpn", "?", bad},
+		{"vpn", "", bad}, {"vpn", "   ", bad}, {"vpn", "works on my phone", bad},
+		{"private_window", "works on my phone", bad}, {"private_window", "it works on my phone", bad},
+		{"nope", "yes", bad}, {MonitorDown, "yes", bad},
+	}
+	for _, tt := range tests {
+		got, ok := m.ParseAnswer(tt.fact, tt.text)
+		if !ok {
+			got = bad
+		}
+		if got != tt.want {
+			t.Errorf("ParseAnswer(%q, %q) = %q, want %q", tt.fact, tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestParseAnswerLabels accepts an operator's own (translated) button labels.
+func TestParseAnswerLabels(t *testing.T) {
+	m, err := Parse([]byte(edit(t,
+		"    question: Are you connected through a VPN or proxy (a work proxy counts)?\n    choices: [yes, no, not sure]",
+		"    question: Nutzt du ein VPN?\n    choices: [\"Ja, VPN\", \"Kein VPN\", \"Weiß ich nicht genau\"]")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for text, want := range map[string]string{"Ja, VPN": Yes, "Kein VPN": No, "weiß ich nicht genau": Unsure, "3": Unsure} {
+		if got, ok := m.ParseAnswer("vpn", text); !ok || got != want {
+			t.Errorf("ParseAnswer(vpn, %q) = %q, %v; want %q", text, got, ok, want)
+		}
+	}
+}

@@ -1,0 +1,263 @@
+package diagnosis
+
+import (
+	"slices"
+	"sort"
+	"strings"
+)
+
+// lexicon is the compiled text-matching data of a model.
+type lexicon struct {
+	cues        phraseSet   // facts' cues, by fact and value
+	rawCues     []rawCue    // cues matched as substrings ("/v1/")
+	factAnswers []phraseSet // per fact: phrases valid only as answers to it
+	answers     phraseSet   // language yes/no/unsure
+	hedges      phraseSet   // language unsure, as found inside free text
+
+	fillers, negations, outcomeVerbs, breaks, questionStarts set
+
+	pagePhrases, pageFields phraseSet
+}
+
+type rawCue struct {
+	text string // folded
+	fact int
+	val  uint8
+}
+
+// Extract returns the facts volunteered in free text ("I'm on NordVPN, works
+// on my phone" gives vpn=yes, other_network=yes).
+//
+// Text quoted from an error page is ignored: fenced code blocks, "> "
+// quotes and the error_page phrases of the model, such as "If you are using
+// a VPN, try turning it off". A yes cue after a negation in the same clause
+// reads as no ("I don't use a VPN"); a hedged one ("maybe a proxy") and one
+// in a question ("could it be my VPN?") or a negated no cue are left out, as
+// is a fact mentioned with conflicting values: asking is better than
+// guessing. Only facts the
+// bot may ask about are returned, with values Yes or No.
+func (m *Model) Extract(text string) map[string]string {
+	kept := m.lex.strip(tokenize(dropQuoted(clip(text))))
+	out := make(map[string]string)
+	for fi, v := range m.lex.extract(kept) {
+		out[m.facts[fi].ID] = valueName[v]
+	}
+	return out
+}
+
+var valueName = [...]string{vYes: Yes, vNo: No, vUnsure: Unsure}
+
+// clip bounds text to maxText bytes.
+func clip(s string) string {
+	if len(s) > maxText {
+		return s[:maxText]
+	}
+	return s
+}
+
+// kept is the tokens of a text minus error-page quotes, with the folded text
+// they point into (for substring cues).
+type kept struct {
+	folded string
+	toks   []token
+}
+
+// strip removes error-page text. Removed text splits sentences, so a cue
+// never joins words from both sides of a quote.
+func (lx *lexicon) strip(t tokenized) kept {
+	toks := t.toks
+	removed := make([]bool, len(toks))
+	for i := 0; i < len(toks); {
+		if p := lx.pagePhrases.longest(toks, i, false); p != nil {
+			for k := range p.words {
+				removed[i+k] = true
+			}
+			i += len(p.words)
+			continue
+		}
+		i++
+	}
+	for i := 0; i < len(toks); i++ {
+		if removed[i] || lx.pageFields.longest(toks, i, false) == nil {
+			continue
+		}
+		// A field's value ("Ray ID: 8a1b…", a user agent) runs to the end of
+		// its line.
+		for k := i; k < len(toks) && toks[k].line == toks[i].line; k++ {
+			removed[k] = true
+		}
+	}
+	out := kept{folded: t.folded, toks: make([]token, 0, len(toks))}
+	sent, clause := -1, -1
+	prevSent, prevClause, gap := -1, -1, false
+	for i, tk := range toks {
+		if removed[i] {
+			gap = true
+			continue
+		}
+		if gap || tk.sent != prevSent {
+			sent++
+		}
+		if gap || tk.sent != prevSent || tk.clause != prevClause {
+			clause++
+		}
+		prevSent, prevClause, gap = tk.sent, tk.clause, false
+		tk.sent, tk.clause = sent, clause
+		out.toks = append(out.toks, tk)
+	}
+	return out
+}
+
+// hit is a cue found in text.
+type hit struct {
+	fact     int
+	val      uint8
+	from, to int // token range
+}
+
+// extract returns fact index -> value for the cues in k.
+func (lx *lexicon) extract(k kept) map[int]uint8 {
+	toks := k.toks
+	var hits []hit
+	for i := range toks {
+		lx.cues.each(toks, i, true, func(p *phrase) {
+			hits = append(hits, hit{fact: p.fact, val: p.val, from: i, to: i + len(p.words)})
+		})
+	}
+	for _, rc := range lx.rawCues {
+		for off := 0; ; {
+			j := strings.Index(k.folded[off:], rc.text)
+			if j < 0 {
+				break
+			}
+			start := off + j
+			end := start + len(rc.text)
+			off = start + 1
+			// The cue must lie on kept tokens: the first and last tokens it
+			// touches.
+			from := sort.Search(len(toks), func(n int) bool { return toks[n].end > start })
+			to := sort.Search(len(toks), func(n int) bool { return toks[n].start >= end })
+			if from >= to || toks[from].start > start+1 || toks[to-1].end < end-1 {
+				continue
+			}
+			hits = append(hits, hit{fact: rc.fact, val: rc.val, from: from, to: to})
+		}
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	// For one fact, the longest cue wins where cues overlap: "no vpn" over
+	// "vpn", "not just me" over nothing.
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.fact != b.fact {
+			return a.fact - b.fact
+		}
+		if la, lb := a.to-a.from, b.to-b.from; la != lb {
+			return lb - la
+		}
+		return a.from - b.from
+	})
+	seen := make(map[int]uint8) // fact -> bit set of values
+	var accepted []hit
+	for _, h := range hits {
+		if len(accepted) > 0 && accepted[0].fact != h.fact {
+			accepted = accepted[:0]
+		}
+		overlaps := false
+		for _, a := range accepted {
+			if h.from < a.to && a.from < h.to {
+				overlaps = true
+				break
+			}
+		}
+		if overlaps {
+			continue
+		}
+		accepted = append(accepted, h)
+		start := lx.clauseStart(toks, h.from)
+		if toks[start].question && lx.questionStarts[toks[start].text] {
+			continue // asked, not told: "could it be my VPN?"
+		}
+		v := h.val
+		switch {
+		case v == vYes && lx.hedged(toks, h):
+			continue
+		case lx.negated(toks, h, start):
+			if v != vYes {
+				// "not just me" is no evidence either way about
+				// colleagues, even though "just me" says no.
+				continue
+			}
+			v = vNo
+		}
+		seen[h.fact] |= 1 << v
+	}
+	out := make(map[int]uint8, len(seen))
+	for fi, bits := range seen {
+		switch bits {
+		case 1 << vYes:
+			out[fi] = vYes
+		case 1 << vNo:
+			out[fi] = vNo
+		case 1 << vUnsure:
+			out[fi] = vUnsure
+		}
+	}
+	return out
+}
+
+// clauseStart returns the first token of the clause holding token i:
+// clauses end at punctuation and at clause-break words ("but", "aber").
+func (lx *lexicon) clauseStart(toks []token, i int) int {
+	for i > 0 && toks[i-1].clause == toks[i].clause && !lx.breaks[toks[i-1].text] {
+		i--
+	}
+	return i
+}
+
+// clauseEnd returns the index after the last token of the clause holding
+// token i.
+func (lx *lexicon) clauseEnd(toks []token, i int) int {
+	for i+1 < len(toks) && toks[i+1].clause == toks[i].clause && !lx.breaks[toks[i+1].text] {
+		i++
+	}
+	return i + 1
+}
+
+// hedged reports whether the clause around h expresses doubt ("maybe",
+// "not sure if").
+func (lx *lexicon) hedged(toks []token, h hit) bool {
+	start, end := lx.clauseStart(toks, h.from), lx.clauseEnd(toks, h.to-1)
+	for p := start; p < end; p++ {
+		if p >= h.from && p < h.to {
+			continue
+		}
+		if ph := lx.hedges.longest(toks, p, true); ph != nil && p+len(ph.words) <= end &&
+			(p+len(ph.words) <= h.from || p >= h.to) {
+			return true
+		}
+	}
+	return false
+}
+
+// negationWindow is how many words before a cue a negation reaches: enough
+// for "I'm not currently using a VPN".
+const negationWindow = 4
+
+// negated reports whether a negation shortly before h, in its clause,
+// applies to it. A negation followed by an outcome verb negates the outcome
+// instead: "doesn't work on NordVPN" is still about a VPN.
+func (lx *lexicon) negated(toks []token, h hit, start int) bool {
+	for p := h.from - 1; p >= start && p >= h.from-negationWindow; p-- {
+		if !lx.negations[toks[p].text] {
+			continue
+		}
+		for q := p + 1; q < h.from; q++ {
+			if lx.outcomeVerbs[toks[q].text] {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}

@@ -1,0 +1,444 @@
+package kb
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// BM25 parameters. k1 saturates repeated terms quickly because an entry's
+// many examples repeat its topic words; b is below the usual 0.75 because a
+// long entry (fix-browser) is long for a reason, not because it rambles.
+const (
+	bm25K1 = 1.2
+	bm25B  = 0.5
+)
+
+// Field weights: how much one occurrence counts in an entry's document.
+// Titles and examples are written to be found; bodies are written to be read,
+// so their words count for little.
+const (
+	weightTitle   = 3.0
+	weightExample = 1.0
+	weightBody    = 0.3
+)
+
+// fuzzyWeight discounts a term reached through typo correction: it is a
+// guess, and a guess should not outvote a word the user typed correctly.
+const fuzzyWeight = 0.8
+
+// lexicon resolves words and phrases to terms and cues.
+type lexicon struct {
+	words     map[string]wordInfo
+	phrases   map[string]wordInfo
+	maxPhrase map[string]int  // first word -> most words in a phrase starting with it
+	tableWord map[string]bool // every word of the tables above: typo-correction targets
+	fuzzy     *fuzzyIndex
+	terms     map[string]int32
+	names     []string // term id -> name, for tests and debugging
+}
+
+// posting is one entry's precomputed BM25 weight for a term.
+type posting struct {
+	doc int32
+	w   float32
+}
+
+// index is everything Match needs, built once by Parse.
+type index struct {
+	lex         *lexicon
+	post        [][]posting // term id -> postings
+	errTerm     []bool      // term id -> the term names an error (report evidence)
+	anchor      []bool      // term id -> the term alone makes a message about ChatGPT access
+	genericTerm []bool      // term id -> the error's own words, shared by every entry
+	numTerm     []bool      // term id -> the term is a number (an error code)
+	ids         []string    // doc -> entry id
+	special     specialDocs
+	special2    specialTerms
+	pool        sync.Pool // *scratch
+}
+
+// specialDocs are the doc numbers of entries that matching treats specially;
+// -1 when an operator's file lacks one (they are required, but the index
+// does not rely on that).
+type specialDocs struct {
+	whatIs, causes, fix, fixVPN, help, otherCode, status, fixWait int
+}
+
+// specialTerms are term ids the intent rules look for.
+type specialTerms struct {
+	help, meaning, whatis, cause, prevent, denied, blocked, vpn int32
+}
+
+// scratch is per-call working memory, pooled so Match does not allocate.
+type scratch struct {
+	buf    []byte
+	toks   []span
+	q      []qtok
+	key    []byte
+	b1, b2 []byte
+	flat   []byte
+	scores []float64
+	seen   []uint32
+	gen    uint32
+}
+
+// qtok is one resolved word or phrase of a message.
+type qtok struct {
+	info       wordInfo
+	fuzzy      bool
+	known      bool // the lexicon knows it (term, cue or stop word)
+	number     bool
+	start, end int32 // bytes in scratch.buf
+}
+
+func newLexicon() *lexicon {
+	lx := &lexicon{
+		words:     map[string]wordInfo{},
+		phrases:   map[string]wordInfo{},
+		maxPhrase: map[string]int{},
+		tableWord: map[string]bool{},
+		terms:     map[string]int32{},
+		fuzzy:     newFuzzyIndex(),
+	}
+	var sc scratch
+	none := wordInfo{term: -1}
+	// add merges info into the entry for form, which may be several words.
+	add := func(form string, merge func(*wordInfo)) {
+		var ls [numLangs]int
+		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], form, &ls)
+		if len(sc.toks) == 0 {
+			return
+		}
+		for _, t := range sc.toks {
+			lx.tableWord[string(sc.buf[t.start:t.end])] = true
+		}
+		key := string(sc.buf[sc.toks[0].start:sc.toks[0].end])
+		m := lx.words
+		if len(sc.toks) > 1 {
+			m = lx.phrases
+			lx.maxPhrase[key] = max(lx.maxPhrase[key], len(sc.toks))
+			var b strings.Builder
+			for i, t := range sc.toks {
+				if i > 0 {
+					b.WriteByte(' ')
+				}
+				b.Write(sc.buf[t.start:t.end])
+			}
+			key = b.String()
+		}
+		wi, ok := m[key]
+		if !ok {
+			wi = none
+		}
+		merge(&wi)
+		m[key] = wi
+	}
+	for _, name := range sortedKeys(concepts) {
+		id := lx.term(name)
+		setTerm := func(wi *wordInfo) {
+			// The first concept to claim a form keeps it; a lexicon test
+			// makes sure no form is claimed twice.
+			if wi.term < 0 {
+				wi.term = id
+			}
+		}
+		add(name, setTerm)
+		for _, f := range concepts[name] {
+			add(f, setTerm)
+		}
+	}
+	for c, forms := range cueForms {
+		for _, f := range forms {
+			add(f, func(wi *wordInfo) { wi.cues |= c })
+		}
+	}
+	for _, f := range intentForms {
+		add(f, func(wi *wordInfo) { wi.intent = true })
+	}
+	for _, f := range stopWords {
+		add(f, func(wi *wordInfo) { wi.stop = true })
+	}
+	for l, forms := range langHints {
+		for _, f := range forms {
+			add(f, func(wi *wordInfo) { wi.langs |= 1 << l })
+		}
+	}
+	for _, f := range commonWords {
+		add(f, func(wi *wordInfo) { wi.common = true })
+	}
+	// A word with a topic is never a stop word: "why" is both a question
+	// word and the strongest hint at the causes entry.
+	for k, wi := range lx.words {
+		if wi.term >= 0 && wi.stop {
+			wi.stop = false
+			lx.words[k] = wi
+		}
+	}
+	// Stems of known words resolve like the words ("blocks" -> "block"),
+	// unless the stem is itself a word with its own meaning.
+	var st []byte
+	for _, k := range sortedKeys(lx.words) {
+		wi := lx.words[k]
+		st = stem(st, []byte(k))
+		if _, ok := lx.words[string(st)]; !ok && string(st) != k {
+			wi.langs = 0 // language hints hold for the exact word only
+			lx.words[string(st)] = wi
+		}
+	}
+	return lx
+}
+
+// term returns the id of a term, creating it.
+func (lx *lexicon) term(name string) int32 {
+	if id, ok := lx.terms[name]; ok {
+		return id
+	}
+	id := int32(len(lx.names))
+	lx.terms[name] = id
+	lx.names = append(lx.names, name)
+	return id
+}
+
+// resolve turns the tokens in sc.toks into sc.q: phrases first (longest
+// match), then exact words, then stems, then (when fuzzy) typo correction.
+func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
+	sc.q = sc.q[:0]
+	toks := sc.toks
+	for i := 0; i < len(toks); {
+		t := toks[i]
+		w := sc.buf[t.start:t.end]
+		if n := min(lx.maxPhrase[string(w)], len(toks)-i); n > 1 {
+			matched := false
+			for ; n > 1; n-- {
+				sc.key = append(sc.key[:0], w...)
+				for _, u := range toks[i+1 : i+n] {
+					sc.key = append(sc.key, ' ')
+					sc.key = append(sc.key, sc.buf[u.start:u.end]...)
+				}
+				if wi, ok := lx.phrases[string(sc.key)]; ok {
+					sc.q = append(sc.q, qtok{info: wi, known: true, start: t.start, end: toks[i+n-1].end})
+					i += n
+					matched = true
+					break
+				}
+			}
+			if matched {
+				continue
+			}
+		}
+		q := qtok{info: wordInfo{term: -1}, start: t.start, end: t.end}
+		if wi, ok := lx.words[string(w)]; ok {
+			q.info, q.known = wi, true
+		} else if isDigits(w) {
+			q.number = true
+		} else {
+			sc.key = stem(sc.key, w)
+			if wi, ok := lx.words[string(sc.key)]; ok {
+				q.info, q.known = wi, true
+			} else if fuzzy {
+				if wi, ok := lx.fuzzy.lookup(w, sc.b1, sc.b2); ok {
+					q.info, q.known, q.fuzzy = wi, true, true
+					q.info.langs = 0
+				}
+			}
+		}
+		if q.info.common && q.info.term < 0 && q.info.cues == 0 && !q.info.stop {
+			// Known as English, unknown to the knowledge base.
+			q.known = false
+		}
+		sc.q = append(sc.q, q)
+		i++
+	}
+}
+
+// buildIndex indexes the entries. It is called once by Parse.
+func buildIndex(entries []Entry) *index {
+	lx := newLexicon()
+	ix := &index{lex: lx, ids: make([]string, len(entries))}
+	tf := make([]map[int32]float64, len(entries))
+	var sc scratch
+	var fuzzyWords []string
+	addText := func(doc int, text string, weight float64, fuzzyTarget bool) {
+		var ls [numLangs]int
+		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
+		lx.resolve(&sc, false)
+		for _, q := range sc.q {
+			if q.info.stop && q.info.term < 0 {
+				continue
+			}
+			id := q.info.term
+			if id < 0 {
+				if q.info.cues != 0 && !isDigits(sc.buf[q.start:q.end]) {
+					continue // a cue word ("stuck", "unable") is not a topic; an error code is
+				}
+				// A word of the guide the lexicon does not know becomes a
+				// term of its own, reachable by its stem too.
+				raw := string(sc.buf[q.start:q.end])
+				sc.key = stem(sc.key, []byte(raw))
+				name := string(sc.key)
+				id = lx.term(name)
+				wi := lx.words[raw]
+				if _, ok := lx.words[raw]; !ok {
+					wi = wordInfo{term: -1}
+				}
+				wi.term, wi.common = id, false
+				lx.words[raw] = wi
+				if _, ok := lx.words[name]; !ok {
+					lx.words[name] = wordInfo{term: id}
+				}
+				if fuzzyTarget {
+					fuzzyWords = append(fuzzyWords, raw)
+				}
+			}
+			tf[doc][id] += weight
+		}
+	}
+	for d, e := range entries {
+		ix.ids[d] = e.ID
+		tf[d] = map[int32]float64{}
+		addText(d, e.Title, weightTitle, true)
+		for _, term := range sortedKeys(e.Keywords) {
+			addText(d, term, e.Keywords[term], true)
+		}
+		for _, ex := range e.Examples {
+			addText(d, ex, weightExample, false)
+		}
+		addText(d, e.Body, weightBody, false)
+	}
+
+	// Typo targets: the lexicon's own single words and the entries' titles
+	// and keywords. Words that occur only in examples and bodies stay out:
+	// they are everyday words, and "correcting" chatter into them is how
+	// off-topic messages get answered.
+	for _, w := range sortedKeys(lx.words) {
+		wi := lx.words[w]
+		if wi.common && wi.term < 0 {
+			continue
+		}
+		if lx.tableWord[w] {
+			lx.fuzzy.add(w, wi)
+		}
+	}
+	for _, w := range fuzzyWords {
+		lx.fuzzy.add(w, lx.words[w])
+	}
+
+	n := float64(len(entries))
+	var total float64
+	dl := make([]float64, len(entries))
+	for d := range entries {
+		for _, v := range tf[d] {
+			dl[d] += v
+		}
+		total += dl[d]
+	}
+	avgdl := total / n
+	df := make([]int, len(lx.names))
+	for d := range entries {
+		for t := range tf[d] {
+			df[t]++
+		}
+	}
+	ix.post = make([][]posting, len(lx.names))
+	for d := range entries {
+		norm := bm25K1 * (1 - bm25B + bm25B*dl[d]/avgdl)
+		for _, t := range sortedKeys(tf[d]) {
+			f := tf[d][t]
+			idf := math.Log(1 + (n-float64(df[t])+0.5)/(float64(df[t])+0.5))
+			w := idf * f * (bm25K1 + 1) / (f + norm)
+			ix.post[t] = append(ix.post[t], posting{doc: int32(d), w: float32(w)})
+		}
+	}
+
+	ix.numTerm = make([]bool, len(lx.names))
+	for t, name := range lx.names {
+		ix.numTerm[t] = isDigits([]byte(name))
+	}
+	ix.anchor = make([]bool, len(lx.names))
+	for _, name := range anchorTerms {
+		if id, ok := lx.terms[name]; ok {
+			ix.anchor[id] = true
+		}
+	}
+	ix.genericTerm = make([]bool, len(lx.names))
+	for t, name := range lx.names {
+		ix.genericTerm[t] = ix.numTerm[t] && name == "1020"
+	}
+	for _, name := range []string{"denied", "blocked", "error", "chatgpt", "access", "cloudflare"} {
+		if id, ok := lx.terms[name]; ok {
+			ix.genericTerm[id] = true
+		}
+	}
+	ix.errTerm = make([]bool, len(lx.names))
+	for _, name := range errorTerms {
+		if id, ok := lx.terms[name]; ok {
+			ix.errTerm[id] = true
+		}
+	}
+	doc := func(id string) int {
+		for d, e := range entries {
+			if e.ID == id {
+				return d
+			}
+		}
+		return -1
+	}
+	ix.special = specialDocs{
+		whatIs: doc("what-is"), causes: doc("causes"), fix: doc("fix"), fixVPN: doc("fix-vpn"),
+		help: doc("help"), otherCode: doc("other-code"), status: doc("status"), fixWait: doc("fix-wait"),
+	}
+	term := func(name string) int32 {
+		if id, ok := lx.terms[name]; ok {
+			return id
+		}
+		return -1
+	}
+	ix.special2 = specialTerms{
+		help: term("help"), meaning: term("meaning"), whatis: term("whatis"), cause: term("cause"),
+		prevent: term("prevent"), denied: term("denied"), blocked: term("blocked"), vpn: term("vpn"),
+	}
+	nterms := len(lx.names)
+	ix.pool.New = func() any {
+		return &scratch{
+			scores: make([]float64, len(entries)),
+			seen:   make([]uint32, nterms),
+			b1:     make([]byte, 0, maxFuzzyLen),
+			b2:     make([]byte, 0, maxFuzzyLen),
+		}
+	}
+	return ix
+}
+
+// errorTerms name an error; with an experience cue they make a report.
+var errorTerms = []string{"denied", "blocked", "error", "cloudflare", "challenge", "ratelimit", "toomanyrequests",
+	"unsupportedregion", "1020", "1015", "1010", "1012", "1006", "1007", "1008", "429"}
+
+// anchorTerms make a message about ChatGPT access by themselves. Other terms
+// (status, password, help, tomorrow) are everyday words: without an anchor
+// next to unknown words they are office chatter ("the printer is down").
+// Error codes the guide knows are anchors too, but only when nothing else in
+// the message is unknown ("room 1020 is free").
+var anchorTerms = []string{"chatgpt", "denied", "cloudflare", "firewall", "vpn", "cache", "cookie", "extension",
+	"private", "apikey", "api", "endpoint", "challenge", "ratelimit", "toomanyrequests", "unsupportedregion",
+	"signature", "malicious"}
+
+// intentForms are question phrasings: they steer which entry answers, but
+// say nothing about whether the message is about ChatGPT at all, so they do
+// not count towards how much of a message is understood ("what's for lunch").
+var intentForms = []string{"what is", "what's", "whats", "was ist", "what exactly is",
+	"qu'est-ce", "qu'est-ce que", "c'est quoi", "qué es", "why", "how come", "warum", "wieso",
+	"weshalb", "pourquoi", "por qué", "how", "how do i", "how to", "how can i", "wie", "wie kann ich",
+	"comment", "cómo", "what can i do", "what should i do", "what do i do", "was tun", "was kann ich tun",
+	"was soll ich tun", "que faire", "qué hago", "qué puedo hacer", "how long", "wie lange",
+	"combien de temps", "cuánto tiempo"}
+
+func sortedKeys[K ~string | ~int32, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,406 @@
+package kb
+
+import (
+	"bytes"
+	"math"
+	"strings"
+)
+
+// DefaultThreshold is the confidence below which Match answers NoneID. It
+// was chosen on testdata/corpus.tsv: off-topic chatter (including chatter
+// that happens to contain "1020") scores below it, real questions with one
+// or two unknown words score above it. Raising it trades wrong answers for
+// more "I didn't understand".
+const DefaultThreshold = 0.3
+
+// Match is the knowledge base's reading of one message.
+type Match struct {
+	// ID is the entry that answers the message, or NoneID when nothing
+	// reaches the threshold.
+	ID string
+	// Confidence is how sure the match is, from 0 to 1.
+	Confidence float64
+	// Report says the message reports the user hitting an error now ("chatgpt
+	// says access denied 1020", "I'm on NordVPN and get 1020", a pasted error
+	// page) rather than asking about it ("what is 1020?"). It is set for any
+	// error the guide covers, so a pasted 1015 page is a report whose ID is
+	// other-code; callers decide what a report of which entry leads to.
+	Report bool
+	// Lang is the best guess of the message language: "en", "de", "fr" or
+	// "es" ("en" when there is no evidence).
+	Lang string
+}
+
+// Scoring constants, tuned on testdata/corpus.tsv.
+const (
+	// helpBonus moves "help, ..." followed by a problem to the fix entry.
+	helpBonus = 1.0
+	// reportMinScore is the score a report's best entry needs to beat fix:
+	// below it, the match rests on words every entry shares.
+	reportMinScore = 1.5
+	// noAnchorFactor scales the confidence of messages that have unknown
+	// words and no word that is about ChatGPT access by itself.
+	noAnchorFactor = 0.45
+	// genericConfidence is the confidence of a message made only of the
+	// error's own words ("1020?").
+	genericConfidence = 0.6
+	// scoreScale is the BM25 score at which strength reaches 63%.
+	scoreScale = 2.5
+	// pageConfidence is reported for a recognised pasted error page: its
+	// layout is unambiguous even when its words would score oddly.
+	pageConfidence = 0.95
+)
+
+// Match finds the entry that best answers text. It never fails: text it does
+// not understand yields NoneID. Only the first 8 KiB of text are read.
+func (k *KB) Match(text string) Match {
+	ix := k.idx
+	sc := ix.pool.Get().(*scratch)
+	defer ix.pool.Put(sc)
+
+	var ls [numLangs]int
+	sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
+	ix.lex.resolve(sc, true)
+
+	m := Match{ID: NoneID, Lang: langNames[guessLang(sc, &ls)]}
+	sig := ix.signals(sc, text)
+	page, vpnAdvice := ix.pageCode(sc, text)
+
+	scores := sc.scores
+	clear(scores)
+	sc.gen++
+	if sc.gen == 0 { // wrapped: stale stamps could look current
+		clear(sc.seen)
+		sc.gen = 1
+	}
+	for _, q := range sc.q {
+		t := q.info.term
+		if t < 0 || q.info.stop && !q.info.intent {
+			continue
+		}
+		if t == ix.special2.help && sig.otherTopic {
+			// "help, chatgpt says 1020" asks for help with the problem,
+			// not for the bot's help text.
+			continue
+		}
+		if sc.seen[t] == sc.gen {
+			continue
+		}
+		sc.seen[t] = sc.gen
+		w := 1.0
+		if q.fuzzy {
+			w = fuzzyWeight
+		}
+		for _, p := range ix.post[t] {
+			scores[p.doc] += w * float64(p.w)
+		}
+	}
+
+	report := sig.report || page != 0
+	if fix := ix.special.fix; fix >= 0 && sig.help && sig.otherTopic && !report {
+		scores[fix] += helpBonus
+	}
+
+	best, second := rank(scores)
+
+	if page != 0 {
+		m.Report = true
+		m.Confidence = pageConfidence
+		switch {
+		case page == 1020 && sig.vpn && !vpnAdvice && ix.special.fixVPN >= 0:
+			m.ID = ix.ids[ix.special.fixVPN]
+		case page == 1020 && ix.special.fix >= 0:
+			m.ID = ix.ids[ix.special.fix]
+		case page != 1020 && ix.special.otherCode >= 0:
+			m.ID = ix.ids[ix.special.otherCode]
+		default:
+			m.ID = ix.ids[best]
+		}
+		return m
+	}
+
+	if best < 0 || sig.content == 0 {
+		return m
+	}
+	s1 := scores[best]
+	if s1 <= 0 {
+		return m
+	}
+	s2 := 0.0
+	if second >= 0 {
+		s2 = max(scores[second], 0)
+	}
+	strength := 1 - math.Exp(-s1/scoreScale)
+	coverage := math.Sqrt(sig.known / sig.content)
+	margin := (s1 - s2) / s1
+	conf := strength * coverage * (0.75 + 0.25*margin)
+	if !sig.anchor {
+		// Everyday words next to unknown ones ("the printer is down",
+		// "room 1020 is free"): probably not about ChatGPT at all.
+		conf *= noAnchorFactor
+	}
+
+	// Messages made only of the error's own words ("1020?", "access
+	// denied 1020") score low everywhere, since every entry mentions them;
+	// they ask what the error is, or report it.
+	if sig.onlyGeneric && ix.special.whatIs >= 0 {
+		best = ix.special.whatIs
+		conf = max(conf, genericConfidence)
+	}
+	if report {
+		// A report wants steps unless it asks something specific: why
+		// (causes), what it means (what-is), or names a topic that scores
+		// clearly (a VPN, the API, a private window).
+		if ix.special.fix >= 0 && !sig.why && !sig.meaning && (best == ix.special.whatIs || scores[best] < reportMinScore) {
+			best = ix.special.fix
+		}
+		// A report names an error and says the user is hitting it: that is
+		// on topic even when the rest of the message is chatter.
+		conf = max(conf, 0.5+0.45*strength)
+	}
+	conf = min(max(conf, 0), 1)
+	m.Confidence = conf
+	if conf >= k.Threshold {
+		m.ID = ix.ids[best]
+		m.Report = report
+	}
+	return m
+}
+
+// rank returns the best and second-best doc, or -1.
+func rank(scores []float64) (best, second int) {
+	best, second = -1, -1
+	for d, s := range scores {
+		switch {
+		case best < 0 || s > scores[best]:
+			best, second = d, best
+		case second < 0 || s > scores[second]:
+			second = d
+		}
+	}
+	return best, second
+}
+
+// signals are what Match reads from a message besides term scores.
+type signals struct {
+	report      bool
+	help        bool    // a help word ("help", "hilfe")
+	otherTopic  bool    // a known topic word other than the help words
+	anchor      bool    // an anchor term, or nothing unknown
+	onlyGeneric bool    // only the error's own words (1020, access denied, error, chatgpt)
+	why         bool    // asks for a cause
+	meaning     bool    // asks what something means
+	vpn         bool    // a VPN or proxy is named
+	content     float64 // topic words (not stop words, cues or question phrasing)
+	known       float64 // of those, the ones the knowledge base knows
+}
+
+func (ix *index) signals(sc *scratch, text string) signals {
+	var s signals
+	var cues cue
+	var blocked, unknownContent, anchorWord, codeOrDenied bool
+	generic := true
+	st := ix.special2
+	for _, q := range sc.q {
+		cues |= q.info.cues
+		t := q.info.term
+		if t >= 0 {
+			if ix.errTerm[t] {
+				cues |= cueError
+			}
+			switch t {
+			case st.denied, st.blocked:
+				blocked = true
+			case st.cause:
+				s.why = true
+			case st.meaning, st.whatis:
+				s.meaning = true
+			case st.vpn:
+				s.vpn = true
+			case st.help:
+				s.help = true
+			}
+		}
+		if q.info.cues&cueHelpWord != 0 {
+			s.help = true
+		}
+		switch {
+		case q.info.intent, q.info.stop && t < 0:
+			// Question phrasing and stop words: not topic.
+		case t < 0 && q.info.cues != 0:
+			// "stuck", "unable": about the user, not the topic.
+		case q.number && !q.known:
+			// Counts and ids ("3 hours", "order 5521") say nothing.
+		case t >= 0 && len(ix.post[t]) > 0:
+			s.content++
+			if q.fuzzy {
+				s.known += fuzzyWeight
+			} else {
+				s.known++
+			}
+			if ix.anchor[t] {
+				anchorWord = true
+			}
+			if t != st.help {
+				s.otherTopic = true
+			}
+			if ix.genericTerm[t] {
+				if ix.numTerm[t] || t == st.denied {
+					codeOrDenied = true
+				}
+			} else {
+				generic = false
+			}
+		case t >= 0:
+			// Known concept the guide never uses: neutral.
+		default:
+			s.content++
+			unknownContent = true
+		}
+	}
+	s.anchor = anchorWord || !unknownContent
+	s.onlyGeneric = generic && codeOrDenied && !unknownContent && !s.why
+	question := cues&cueQuestion != 0 || strings.IndexByte(text, '?') >= 0
+	first := cues&cueFirstPerson != 0
+	err := cues&cueError != 0
+	exp := cues&cueShow != 0 ||
+		cues&cueExperience != 0 && (first || cues&cueGeneric == 0) ||
+		cues&cueExpBase != 0 && first
+	s.report = err && exp || first && blocked && !question
+	switch {
+	case !s.report:
+	case cues&cueHypothetical != 0 && question && cues&cuePresent == 0:
+		// "can I get 1020 if I use a VPN?" asks about a case.
+		s.report = false
+	case !first && st.prevent >= 0 && hasTerm(sc, st.prevent):
+		// "tips to avoid getting blocked" is about the future.
+		s.report = false
+	}
+	return s
+}
+
+func hasTerm(sc *scratch, t int32) bool {
+	for _, q := range sc.q {
+		if q.info.term == t {
+			return true
+		}
+	}
+	return false
+}
+
+// guessLang picks the language with the most hint words, English on a tie.
+func guessLang(sc *scratch, ls *[numLangs]int) lang {
+	for _, q := range sc.q {
+		for l := range numLangs {
+			if q.info.langs&(1<<l) != 0 {
+				ls[l] += 2
+			}
+		}
+	}
+	best := langEN
+	for l := langDE; l < numLangs; l++ {
+		if ls[l] > ls[best] {
+			best = l
+		}
+	}
+	return best
+}
+
+// Pasted error pages. Markers are written in folded token form (lower case,
+// no punctuation, one space between words) because they are looked up in the
+// message's tokens joined the same way.
+var (
+	strongPageMarkers = []string{
+		"ray id", "you do not have access to", "the site owner may have set restrictions",
+		"you have been blocked", "you are unable to access", "this website is using a security service",
+		"performance security by cloudflare", "used cloudflare to restrict access", "you are being rate limited",
+		"has banned your ip address", "banned you temporarily", "checking if the site connection is secure",
+		"needs to review the security of your connection", "verify you are human by completing",
+		"enable javascript and cookies to continue", "why have i been blocked", "what can i do to resolve this",
+		"error details", "cloudflare ray id", "the action you just performed triggered",
+	}
+	weakPageMarkers = []string{
+		"access denied", "what happened", "data center", "timestamp", "just a moment", "your ip",
+		"error code", "was this page helpful", "click to reveal", "attention required", "please enable cookies",
+		"if you are using a vpn", "sorry", "cloudflare", "verify you are human",
+	}
+)
+
+// pageCode recognises a pasted Cloudflare error page (or the bare "error
+// code: 1020" body) and returns its error code: 1020, another code, or 0 when
+// the message is not a page.
+func (ix *index) pageCode(sc *scratch, text string) (code int, vpnAdvice bool) {
+	sc.flat = sc.flat[:0]
+	for i, t := range sc.toks {
+		if i > 0 {
+			sc.flat = append(sc.flat, ' ')
+		}
+		sc.flat = append(sc.flat, sc.buf[t.start:t.end]...)
+	}
+	flat := sc.flat
+	bare := true // only "access denied error code N" words
+	for i, t := range sc.toks {
+		w := sc.buf[t.start:t.end]
+		switch string(w) {
+		case "error", "code", "access", "denied":
+		default:
+			if !isDigits(w) {
+				bare = false
+			}
+		}
+		if code == 0 && string(w) == "error" {
+			j := i + 1
+			if j < len(sc.toks) && string(sc.buf[sc.toks[j].start:sc.toks[j].end]) == "code" {
+				j++
+			}
+			if j < len(sc.toks) {
+				n := sc.buf[sc.toks[j].start:sc.toks[j].end]
+				if isDigits(n) && len(n) >= 3 && len(n) <= 4 {
+					code = atoi(n)
+				}
+			}
+		}
+	}
+	strong, weak := 0, 0
+	for _, mk := range strongPageMarkers {
+		if bytes.Contains(flat, []byte(mk)) {
+			strong++
+		}
+	}
+	for _, mk := range weakPageMarkers {
+		if bytes.Contains(flat, []byte(mk)) {
+			weak++
+		}
+	}
+	isPage := strong >= 2 || strong >= 1 && weak >= 1
+	if !isPage && bare && code != 0 && bytes.Contains(flat, []byte("error code")) &&
+		strings.IndexByte(text, '?') < 0 {
+		// The plain-text body Cloudflare sends to non-browsers, pasted as is.
+		isPage = true
+	}
+	if !isPage {
+		return 0, false
+	}
+	vpnAdvice = bytes.Contains(flat, []byte("if you are using a vpn"))
+	if code != 0 {
+		return code, vpnAdvice
+	}
+	switch {
+	case bytes.Contains(flat, []byte("rate limited")):
+		return 1015, vpnAdvice
+	case bytes.Contains(flat, []byte("banned your ip")) || bytes.Contains(flat, []byte("banned you")):
+		return 1006, vpnAdvice
+	case bytes.Contains(flat, []byte("just a moment")) || bytes.Contains(flat, []byte("verify you are human")) ||
+		bytes.Contains(flat, []byte("checking if the site connection")):
+		return 1, vpnAdvice // a challenge page: no error code, but not 1020 either
+	}
+	return 1020, vpnAdvice
+}
+
+func atoi(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}

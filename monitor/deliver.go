@@ -1,0 +1,136 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// queueSize bounds the notices waiting for one channel; more are dropped
+// (and logged) rather than ever blocking a check.
+const queueSize = 32
+
+// sendTimeout bounds one Notify call.
+const sendTimeout = 30 * time.Second
+
+// queueKey names one delivery queue: a notifier (by index, since a
+// Notifier need not be comparable) and a channel.
+type queueKey struct {
+	notifier int
+	channel  string
+}
+
+// enqueue hands notices to the queue of every channel that gets alerts:
+// the configured ones and those subscribed at run time. Each channel has
+// its own goroutine, so a slow or failing channel delays no other, and
+// notices to one channel keep their order, which threading relies on.
+func (m *Monitor) enqueue(ctx context.Context, notices []Notice) {
+	if len(notices) == 0 {
+		return
+	}
+	for i, n := range m.notifiers {
+		for _, ch := range m.channelsFor(ctx, n.Platform()) {
+			q := m.queue(ctx, queueKey{i, ch})
+			for _, nt := range notices {
+				select {
+				case q <- nt:
+				default:
+					m.log.Error("notice dropped: delivery queue full", "platform", n.Platform(), "channel", ch, "incident", nt.Incident)
+				}
+			}
+		}
+	}
+}
+
+// channelsFor lists the alert channels of platform, configured first.
+func (m *Monitor) channelsFor(ctx context.Context, platform string) []string {
+	chans := slices.Clone(m.channels[platform])
+	if m.subs != nil {
+		subs, err := m.subs.Subscribers(ctx, platform)
+		if err != nil {
+			m.log.Error("listing subscribed channels", "platform", platform, "err", err)
+		}
+		chans = append(chans, subs...)
+	}
+	var out []string
+	for _, c := range chans {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// queue returns the queue for k, starting its goroutine on first use. The
+// goroutine ends with ctx; Run waits for it.
+func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	if q, ok := m.queues[k]; ok {
+		return q
+	}
+	q := make(chan Notice, queueSize)
+	m.queues[k] = q
+	m.workers.Add(1)
+	go func() {
+		defer m.workers.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case nt := <-q:
+				m.send(ctx, m.notifiers[k.notifier], k.channel, nt)
+			}
+		}
+	}()
+	return q
+}
+
+// send delivers one notice, retrying with backoff. Later notices of an
+// incident are threaded under its opening notice in the same channel.
+func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notice) {
+	platform := n.Platform()
+	log := m.log.With("platform", platform, "channel", channel, "incident", nt.Incident, "phase", nt.Phase)
+	if nt.Incident != "" && nt.Phase != PhaseOpened {
+		ref, err := m.store.NoticeRef(ctx, nt.Incident, platform, channel)
+		if err != nil {
+			log.Warn("reading the thread of the incident; posting unthreaded", "err", err)
+		}
+		nt.Thread = ref
+	}
+	for attempt := 1; ; attempt++ {
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		ref, err := n.Notify(sctx, channel, nt)
+		cancel()
+		if err == nil {
+			log.Info("notice sent", "attempt", attempt)
+			if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
+				if err := m.store.SaveNoticeRef(ctx, nt.Incident, platform, channel, ref); err != nil {
+					log.Error("saving the notice reference; updates will not be threaded", "err", err)
+				}
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrPermanent) {
+			log.Error("notice not sent; not retrying", "err", err)
+			return
+		}
+		if attempt > len(m.backoff) {
+			log.Error("notice not sent; giving up", "attempts", attempt, "err", err)
+			return
+		}
+		wait := m.backoff[attempt-1]
+		log.Warn("notice not sent; will retry", "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}

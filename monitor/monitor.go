@@ -1,0 +1,494 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"gptaccess/cloudflare"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultSchedule         = "@every 5m"
+	DefaultFailureThreshold = 3
+	DefaultSuccessThreshold = 2
+	DefaultRetention        = 30 * 24 * time.Hour
+)
+
+// pruneSpec is when old history is deleted.
+const pruneSpec = "@hourly"
+
+// parser accepts 5 or 6 fields (seconds optional) and descriptors such as
+// "@every 5m" and "@daily"; a spec may start with CRON_TZ=Area/City.
+var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Subscribers lists the channels of a platform that subscribed to alerts
+// at run time; (*sqlite.DB).Subscribers implements it.
+type Subscribers interface {
+	Subscribers(ctx context.Context, platform string) ([]string, error)
+}
+
+// Options configure a Monitor. Zero values mean the documented defaults.
+type Options struct {
+	Targets  []Target // nil means DefaultTargets()
+	Schedule string   // cron spec of the checks; "" means DefaultSchedule
+	Digest   string   // cron spec of the daily summary; "" means no digest
+	Timezone string   // IANA name for both specs; "" means the local zone. A spec's CRON_TZ= wins.
+
+	FailureThreshold int           // bad checks in a row that open an incident; 0 means 3
+	SuccessThreshold int           // good checks in a row that resolve it; 0 means 2
+	ReminderInterval time.Duration // least time between reminders; 0 means none
+	Retention        time.Duration // how long results are kept; 0 means 30 days
+
+	// Canary is a host:port (TCP) or an http(s) URL that tells "we are
+	// offline" from "OpenAI is down"; "" disables it.
+	Canary string
+
+	Channels    map[string][]string // platform → configured alert channels
+	Notifiers   []Notifier          // one per platform
+	Subscribers Subscribers         // run-time subscriptions; nil means none
+
+	Store  Store            // nil keeps state in memory only
+	Client *http.Client     // nil means a client with the proxy from the environment
+	Now    func() time.Time // nil means time.Now
+	Logger *slog.Logger     // nil discards logs
+	// Version goes into the User-Agent "gptaccess/<version>"; "" means "dev".
+	Version string
+}
+
+// Monitor probes the targets on a schedule, keeps the alert state and
+// tells the team. Its methods are safe for concurrent use.
+type Monitor struct {
+	targets    []Target
+	check      cron.Schedule
+	digest     cron.Schedule // nil: no digest
+	loc        *time.Location
+	failN, okN int
+	reminder   time.Duration
+	retention  time.Duration
+	canary     string
+	channels   map[string][]string
+	notifiers  []Notifier
+	subs       Subscribers
+	store      Store
+	client     *http.Client
+	now        func() time.Time
+	log        *slog.Logger
+	userAgent  string
+
+	// Seams for tests of the state machine, which must not do network
+	// I/O inside a synctest bubble.
+	probeFn  func(context.Context, Target) Result
+	canaryFn func(context.Context) Canary
+	backoff  []time.Duration // waits between delivery attempts
+
+	mu     sync.Mutex // one round (probes and state) at a time
+	loaded bool       // state read from the store
+	latest Round
+	states map[string]*TargetState
+	open   map[string]*Incident
+
+	outMu   sync.Mutex
+	queues  map[queueKey]chan Notice
+	workers sync.WaitGroup
+
+	cronMu  sync.Mutex
+	cron    *cron.Cron // while Run runs
+	checkID cron.EntryID
+}
+
+// New checks o and returns a Monitor. An invalid spec, time zone, target
+// or canary is an error naming the option.
+func New(o Options) (*Monitor, error) {
+	m := &Monitor{
+		failN: o.FailureThreshold, okN: o.SuccessThreshold,
+		reminder: o.ReminderInterval, retention: o.Retention,
+		canary: strings.TrimSpace(o.Canary), channels: o.Channels,
+		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store,
+		now: o.Now, log: o.Logger,
+		backoff: []time.Duration{5 * time.Second, 15 * time.Second, 40 * time.Second},
+		states:  map[string]*TargetState{}, open: map[string]*Incident{},
+		queues: map[queueKey]chan Notice{},
+	}
+	var errs []error
+	if o.Schedule == "" {
+		o.Schedule = DefaultSchedule
+	}
+	var err error
+	if m.loc, err = loadLocation(o.Timezone); err != nil {
+		errs = append(errs, fmt.Errorf("monitor.timezone: %w", err))
+	}
+	if m.check, err = parser.Parse(o.Schedule); err != nil {
+		errs = append(errs, fmt.Errorf("monitor.schedule %q: %w", o.Schedule, err))
+	}
+	if o.Digest != "" {
+		if m.digest, err = parser.Parse(o.Digest); err != nil {
+			errs = append(errs, fmt.Errorf("monitor.digest %q: %w", o.Digest, err))
+		}
+	}
+	if m.failN < 0 {
+		errs = append(errs, fmt.Errorf("monitor.failure_threshold: %d is negative", m.failN))
+	}
+	if m.okN < 0 {
+		errs = append(errs, fmt.Errorf("monitor.success_threshold: %d is negative", m.okN))
+	}
+	if m.reminder < 0 || m.retention < 0 {
+		errs = append(errs, errors.New("monitor.reminder_interval and monitor.retention must not be negative"))
+	}
+	if m.failN == 0 {
+		m.failN = DefaultFailureThreshold
+	}
+	if m.okN == 0 {
+		m.okN = DefaultSuccessThreshold
+	}
+	if m.retention == 0 {
+		m.retention = DefaultRetention
+	}
+	if err := validateCanary(m.canary); err != nil {
+		errs = append(errs, fmt.Errorf("monitor.canary %q: %w", m.canary, err))
+	}
+	targets := o.Targets
+	if targets == nil {
+		targets = DefaultTargets()
+	}
+	if len(targets) == 0 {
+		errs = append(errs, errors.New("monitor.targets: none"))
+	}
+	seen := map[string]bool{}
+	for i, t := range targets {
+		t = t.withDefaults()
+		errs = append(errs, t.validate(i)...)
+		if seen[t.Name] {
+			errs = append(errs, fmt.Errorf("monitor.targets[%d].name: %q used twice", i, t.Name))
+		}
+		seen[t.Name] = true
+		m.targets = append(m.targets, t)
+	}
+	for i, n := range o.Notifiers {
+		if n == nil {
+			errs = append(errs, fmt.Errorf("monitor notifiers[%d]: nil", i))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	if m.store == nil {
+		m.store = newMemStore()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	m.log = m.log.With("component", "monitor")
+	version := o.Version
+	if version == "" {
+		version = "dev"
+	}
+	m.userAgent = "gptaccess/" + version
+	var c http.Client
+	if o.Client != nil {
+		c = *o.Client
+	} else {
+		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	// A redirect is an answer in itself (chat.openai.com's 308, a status
+	// page that moved); following it would classify some other page.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	m.client = &c
+	m.probeFn, m.canaryFn = m.probe, m.checkCanary
+	return m, nil
+}
+
+func loadLocation(name string) (*time.Location, error) {
+	if name == "" {
+		return time.Local, nil
+	}
+	return time.LoadLocation(name)
+}
+
+func validateCanary(c string) error {
+	if c == "" {
+		return nil
+	}
+	if strings.Contains(c, "://") {
+		u, err := url.Parse(c)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("not an http or https URL")
+		}
+		return nil
+	}
+	host, port, err := net.SplitHostPort(c)
+	if err != nil || host == "" || port == "" {
+		return errors.New("want host:port or a URL")
+	}
+	return nil
+}
+
+// Run starts the schedule, runs a first check at once, and returns when
+// ctx is done, after stopping the schedule and waiting for running checks
+// and pending deliveries' current attempt. Call it once at a time.
+func (m *Monitor) Run(ctx context.Context) error {
+	logger := cronLogger{m.log}
+	c := cron.New(cron.WithParser(parser), cron.WithLocation(m.loc), cron.WithLogger(logger),
+		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+	checkID := c.Schedule(m.check, cron.FuncJob(func() { m.tick(ctx) }))
+	if m.digest != nil {
+		c.Schedule(m.digest, cron.FuncJob(func() { m.sendDigest(ctx) }))
+	}
+	prune, _ := parser.Parse(pruneSpec)
+	c.Schedule(prune, cron.FuncJob(func() { m.prune(ctx) }))
+
+	m.cronMu.Lock()
+	if m.cron != nil {
+		m.cronMu.Unlock()
+		return errors.New("monitor: Run is already running")
+	}
+	m.cron, m.checkID = c, checkID
+	m.cronMu.Unlock()
+
+	c.Start()
+	// The first check goes through the same wrapped job, so the schedule
+	// skips its first tick rather than overlap a slow first check.
+	var first sync.WaitGroup
+	first.Go(c.Entry(checkID).WrappedJob.Run)
+	m.log.Info("monitor started", "targets", len(m.targets), "next_check", c.Entry(checkID).Next)
+
+	<-ctx.Done()
+	<-c.Stop().Done()
+	first.Wait()
+	m.workers.Wait()
+
+	m.cronMu.Lock()
+	m.cron = nil
+	m.cronMu.Unlock()
+	m.outMu.Lock()
+	clear(m.queues)
+	m.outMu.Unlock()
+	m.log.Info("monitor stopped")
+	return nil
+}
+
+// NextCheck is when the next scheduled check runs; zero when Run is not
+// running.
+func (m *Monitor) NextCheck() time.Time {
+	m.cronMu.Lock()
+	defer m.cronMu.Unlock()
+	if m.cron == nil {
+		return time.Time{}
+	}
+	return m.cron.Entry(m.checkID).Next
+}
+
+// CheckOnce runs every probe once and records the results; it does not
+// touch the alert counters, which only scheduled checks move, so that
+// asking for the status never hurries an alert. It fails only when ctx
+// ends before the round does.
+func (m *Monitor) CheckOnce(ctx context.Context) (Round, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.checkLocked(ctx)
+}
+
+func (m *Monitor) checkLocked(ctx context.Context) (Round, error) {
+	m.load(ctx)
+	rd := m.round(ctx)
+	if err := ctx.Err(); err != nil {
+		return rd, err
+	}
+	m.record(ctx, rd)
+	if err := m.store.SaveAlertState(ctx, m.stateList(), nil); err != nil {
+		m.log.Error("saving target state", "err", err)
+	}
+	return rd, nil
+}
+
+// tick is the scheduled check: probe, record, move the state machine,
+// save it, then hand the notices to the delivery queues.
+func (m *Monitor) tick(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	loaded := m.load(ctx)
+	rd := m.round(ctx)
+	if ctx.Err() != nil {
+		return // shutting down: a round cut short says nothing
+	}
+	m.record(ctx, rd)
+	if !loaded {
+		// Without the saved state we could alert an incident twice.
+		m.log.Warn("alert state unavailable; this check raises no alerts")
+		return
+	}
+	notices, changed := m.evaluate(rd)
+	// Saved before sending: after a crash we may miss an alert, but we
+	// never send it twice.
+	if err := m.store.SaveAlertState(ctx, m.stateList(), changed); err != nil {
+		m.log.Error("saving alert state", "err", err)
+	}
+	m.enqueue(ctx, notices)
+}
+
+// round probes every target and the canary concurrently.
+func (m *Monitor) round(ctx context.Context) Round {
+	rd := Round{At: m.now(), Results: make([]Result, len(m.targets))}
+	var wg sync.WaitGroup
+	wg.Go(func() { rd.Canary = m.canaryFn(ctx) })
+	for i, t := range m.targets {
+		wg.Go(func() {
+			// cron.Recover guards the job's goroutine, not this one.
+			defer func() {
+				if p := recover(); p != nil {
+					m.log.Error("probe panicked", "target", t.Name, "panic", p)
+					rd.Results[i] = Result{Target: t.Name, Kind: t.Kind, Verdict: cloudflare.Unexpected, Detail: "internal error in the probe", CheckedAt: m.now()}
+				}
+			}()
+			rd.Results[i] = m.probeFn(ctx, t)
+		})
+	}
+	wg.Wait()
+	rd.Official = Official{Indicator: IndicatorUnknown}
+	for i := range rd.Results {
+		r := &rd.Results[i]
+		if !rd.Canary.OK {
+			r.Offline = true
+			if r.Verdict.Outage() {
+				r.Detail += " (our own network seems offline: canary failed)"
+			}
+		}
+		if r.Official != nil && rd.Official.Indicator == IndicatorUnknown {
+			rd.Official = *r.Official
+		}
+	}
+	return rd
+}
+
+// load reads the saved state once, so a restarted monitor carries on
+// with its open incidents and counters. It reports whether the state is
+// there.
+func (m *Monitor) load(ctx context.Context) bool {
+	if m.loaded {
+		return true
+	}
+	states, err := m.store.AlertState(ctx)
+	if err != nil {
+		m.log.Error("reading alert state", "err", err)
+		return false
+	}
+	incidents, err := m.store.Incidents(ctx, m.now())
+	if err != nil {
+		m.log.Error("reading incidents", "err", err)
+		return false
+	}
+	for _, st := range states {
+		m.states[st.Target] = &st
+	}
+	for _, in := range incidents {
+		if in.Open() {
+			m.open[in.ID] = &in
+		}
+	}
+	m.latest = m.savedRound(ctx)
+	m.loaded = true
+	return true
+}
+
+// savedRound rebuilds the latest round from the history, for a status
+// asked right after a restart.
+func (m *Monitor) savedRound(ctx context.Context) Round {
+	rd := Round{Canary: Canary{OK: true, Target: m.canary}, Official: Official{Indicator: IndicatorUnknown}}
+	for _, t := range m.targets {
+		rs, err := m.store.LatestResults(ctx, t.Name, 1)
+		if err != nil || len(rs) == 0 {
+			return Round{}
+		}
+		r := rs[0]
+		if rd.At.IsZero() || r.CheckedAt.Before(rd.At) {
+			rd.At = r.CheckedAt
+		}
+		if r.Offline {
+			rd.Canary.OK = false
+		}
+		if r.Official != nil && rd.Official.Indicator == IndicatorUnknown {
+			rd.Official = *r.Official
+		}
+		rd.Results = append(rd.Results, r)
+	}
+	return rd
+}
+
+// record stores the round and notes when each target's verdict changed.
+func (m *Monitor) record(ctx context.Context, rd Round) {
+	if err := m.store.RecordResults(ctx, rd.Results); err != nil {
+		m.log.Error("recording results", "err", err)
+	}
+	for _, r := range rd.Results {
+		st := m.state(r.Target)
+		if st.Verdict != r.Verdict || st.Since.IsZero() {
+			st.Verdict, st.Since = r.Verdict, r.CheckedAt
+		}
+	}
+	m.latest = rd
+}
+
+func (m *Monitor) state(target string) *TargetState {
+	st, ok := m.states[target]
+	if !ok {
+		st = &TargetState{Target: target}
+		m.states[target] = st
+	}
+	return st
+}
+
+// stateList is the state of the configured targets, in their order.
+func (m *Monitor) stateList() []TargetState {
+	out := make([]TargetState, 0, len(m.targets))
+	for _, t := range m.targets {
+		out = append(out, *m.state(t.Name))
+	}
+	return out
+}
+
+func (m *Monitor) prune(ctx context.Context) {
+	cutoff := m.now().Add(-m.retention)
+	n, err := m.store.PruneResults(ctx, cutoff)
+	if err != nil {
+		m.log.Error("pruning history", "err", err)
+		return
+	}
+	m.log.Debug("pruned history", "results", n, "before", cutoff)
+}
+
+// cronLogger sends cron's messages (including recovered panics) to slog.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// verdictWords are the verdicts in words for chat.
+var verdictWords = map[cloudflare.Verdict]string{
+	cloudflare.Up:           "up",
+	cloudflare.Unreachable:  "unreachable",
+	cloudflare.Challenged:   "blocked (Cloudflare challenge)",
+	cloudflare.Blocked1020:  "blocked (Cloudflare error 1020)",
+	cloudflare.RateLimited:  "rate limited",
+	cloudflare.BlockedOther: "blocked by Cloudflare",
+	cloudflare.OriginDown:   "down (Cloudflare cannot reach OpenAI)",
+	cloudflare.OriginError:  "down (server errors)",
+	cloudflare.Unexpected:   "answering unexpectedly",
+}

@@ -1,0 +1,62 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Kind says what an alert is about, worded for the team.
+type Kind string
+
+// Alert kinds.
+const (
+	KindDown        Kind = "down"         // ChatGPT is down
+	KindBlocked     Kind = "blocked"      // ChatGPT is blocked from our network
+	KindRateLimited Kind = "rate-limited" // we are rate limited
+)
+
+// Phase is where in an incident's life a notice is sent.
+type Phase string
+
+// Notice phases.
+const (
+	PhaseOpened   Phase = "opened"
+	PhaseReminder Phase = "reminder"
+	PhaseUpdate   Phase = "update"
+	PhaseResolved Phase = "resolved"
+	PhaseDigest   Phase = "digest"
+)
+
+// Notice is one alert message for one channel.
+type Notice struct {
+	Incident string // stable incident id ("" for a digest)
+	Kind     Kind   // "" for a digest
+	Phase    Phase
+	Targets  []string // targets involved
+	Title    string   // one line, e.g. "ChatGPT is blocked from our network"
+	Text     string   // chat-ready body (Markdown-lite: **bold**, "- " bullets)
+	Started  time.Time
+	Duration time.Duration // for PhaseResolved: how long the incident lasted
+
+	// Thread is the reference that Notify returned when this incident's
+	// opening notice was posted to the same channel; "" for an opening
+	// notice. Platforms that can thread or edit use it.
+	Thread string
+}
+
+// Notifier delivers notices to one chat platform. Adapters implement it.
+type Notifier interface {
+	// Platform names the platform (bot.Slack, bot.Discord, bot.Console);
+	// channels and subscriptions are per platform.
+	Platform() string
+	// Notify posts n to channel and returns a reference to the posted
+	// message (Slack ts, Discord message id) for later threading.
+	// An error wrapping ErrPermanent is not retried.
+	Notify(ctx context.Context, channel string, n Notice) (ref string, err error)
+}
+
+// ErrPermanent marks a send that will never succeed as configured
+// (channel not found, bot not in channel, missing permissions): the
+// monitor logs it once and does not retry.
+var ErrPermanent = errors.New("permanent notification failure")

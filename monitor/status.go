@@ -1,0 +1,195 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"gptaccess/bot"
+	"gptaccess/cloudflare"
+)
+
+var _ bot.StatusReporter = (*Monitor)(nil)
+
+// Status implements bot.StatusReporter from the latest results, checking
+// afresh when none are newer than the last scheduled check time (or there
+// are none, e.g. when Run is not running).
+func (m *Monitor) Status(ctx context.Context) (bot.StatusReport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.load(ctx)
+	rd := m.latest
+	if m.stale(rd) {
+		fresh, err := m.checkLocked(ctx)
+		switch {
+		case err == nil:
+			rd = fresh
+		case len(rd.Results) == 0:
+			return bot.StatusReport{}, fmt.Errorf("checking reachability: %w", err)
+		}
+	}
+	return m.report(rd), nil
+}
+
+// stale reports whether a scheduled check has been due since rd.
+func (m *Monitor) stale(rd Round) bool {
+	return len(rd.Results) != len(m.targets) || !m.now().Before(m.check.Next(rd.At.In(m.loc)))
+}
+
+// report turns a round into the chat answer to "status".
+func (m *Monitor) report(rd Round) bot.StatusReport {
+	var rep bot.StatusReport
+	rateLimited, allUp := false, true
+	for _, r := range rd.Results {
+		if r.Kind == TargetStatus {
+			continue // about the status page itself, not ChatGPT
+		}
+		rep.Down = rep.Down || r.Verdict.Outage() && rd.Canary.OK
+		rep.Blocked = rep.Blocked || r.Verdict.Blocked()
+		rateLimited = rateLimited || r.Verdict == cloudflare.RateLimited
+		allUp = allUp && r.Verdict == cloudflare.Up
+	}
+	rep.OfficialIncident = rd.Official.Major() || len(rd.Official.Incidents) > 0
+
+	var headline string
+	switch {
+	case rep.Down:
+		headline = "ChatGPT looks down from here"
+	case rep.Blocked:
+		headline = "ChatGPT is blocked from our network"
+	case rateLimited:
+		headline = "ChatGPT is rate limiting our network"
+	case !rd.Canary.OK:
+		headline = "Our own network seems offline, so I cannot tell whether ChatGPT is up"
+	case allUp:
+		headline = "ChatGPT is reachable from here"
+	default:
+		headline = "ChatGPT answers unexpectedly from here"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**\n", headline)
+	now := m.now()
+	for _, r := range rd.Results {
+		fmt.Fprintf(&b, "- %s: %s", r.Target, verdictWords[r.Verdict])
+		if r.Verdict != cloudflare.Up {
+			b.WriteString(" — " + r.Detail)
+		}
+		if r.Latency > 0 {
+			b.WriteString(", " + formatLatency(r.Latency))
+		}
+		if r.RayID != "" && r.Verdict != cloudflare.Up {
+			fmt.Fprintf(&b, ", Ray ID %s", r.RayID)
+		}
+		if st := m.states[r.Target]; st != nil && !st.Since.IsZero() && st.Verdict == r.Verdict {
+			b.WriteString(", since " + m.clock(st.Since, now))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Official status: " + officialLine(rd.Official) + "\n")
+	for _, in := range m.openList() {
+		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), strings.Join(in.Targets, ", "))
+	}
+	if !rd.At.IsZero() {
+		fmt.Fprintf(&b, "Checked at %s.", m.clock(rd.At, now))
+	}
+	rep.Text = strings.TrimRight(b.String(), "\n")
+	return rep
+}
+
+// digestWindow is what the digest sums up.
+const digestWindow = 24 * time.Hour
+
+func (m *Monitor) sendDigest(ctx context.Context) {
+	n, err := m.digestNotice(ctx)
+	if err != nil {
+		m.log.Error("building the digest", "err", err)
+		return
+	}
+	m.enqueue(ctx, []Notice{n})
+}
+
+// digestNotice sums up the last 24 hours: availability and latency per
+// target, and the incidents.
+func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
+	m.mu.Lock()
+	official := m.latest.Official
+	m.mu.Unlock()
+	now := m.now()
+	since := now.Add(-digestWindow)
+	results, err := m.store.ResultsSince(ctx, since)
+	if err != nil {
+		return Notice{}, err
+	}
+	incidents, err := m.store.Incidents(ctx, since)
+	if err != nil {
+		return Notice{}, err
+	}
+	n := Notice{Phase: PhaseDigest, Title: "ChatGPT reachability, last 24 hours", Started: since}
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s**\n", n.Title)
+	for _, t := range m.targets {
+		var up, counted int
+		var lat []time.Duration
+		for _, r := range results {
+			if r.Target != t.Name {
+				continue
+			}
+			if r.Status != 0 {
+				lat = append(lat, r.Latency)
+			}
+			switch sig, _, _ := m.signalOf(r, !r.Offline); sig {
+			case unknown:
+				continue // our own network was down
+			case good:
+				up++
+			}
+			counted++
+		}
+		n.Targets = append(n.Targets, t.Name)
+		if counted == 0 {
+			fmt.Fprintf(&b, "- %s: no checks\n", t.Name)
+			continue
+		}
+		fmt.Fprintf(&b, "- %s: %s available (%d of %d checks)", t.Name, percent(up, counted), up, counted)
+		if len(lat) > 0 {
+			fmt.Fprintf(&b, ", latency p50 %s, p95 %s", formatLatency(percentile(lat, 0.50)), formatLatency(percentile(lat, 0.95)))
+		}
+		b.WriteString("\n")
+	}
+	if len(incidents) == 0 {
+		b.WriteString("No incidents.\n")
+	} else {
+		b.WriteString("Incidents:\n")
+		slices.Reverse(incidents) // oldest first reads like a log
+		for _, in := range incidents {
+			if in.Open() {
+				fmt.Fprintf(&b, "- %s: since %s, still open (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), strings.Join(in.Targets, ", "))
+				continue
+			}
+			fmt.Fprintf(&b, "- %s: %s – %s, %s (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), m.clock(in.Ended, now),
+				humanDuration(in.Ended.Sub(in.Started)), strings.Join(in.Targets, ", "))
+		}
+	}
+	b.WriteString("Official status now: " + officialLine(official))
+	n.Text = b.String()
+	return n, nil
+}
+
+func percent(part, whole int) string {
+	p := 100 * float64(part) / float64(whole)
+	if part != whole && p > 99.9 {
+		p = 99.9 // never round a failure away
+	}
+	return strings.TrimSuffix(fmt.Sprintf("%.1f", p), ".0") + "%"
+}
+
+// percentile is the nearest-rank p-th percentile of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return s[max(i, 0)]
+}

@@ -1,0 +1,185 @@
+package monitor
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"gptaccess/cloudflare"
+)
+
+// Store keeps the check history and the alert state, so a restart neither
+// re-alerts an open incident nor forgets it. The sqlite package implements
+// it; a nil Options.Store means an in-memory one that a restart loses.
+type Store interface {
+	// RecordResults appends one round's results to the history.
+	RecordResults(ctx context.Context, rs []Result) error
+	// LatestResults returns up to n results of target, newest first.
+	LatestResults(ctx context.Context, target string, n int) ([]Result, error)
+	// ResultsSince returns every result checked at or after since,
+	// oldest first.
+	ResultsSince(ctx context.Context, since time.Time) ([]Result, error)
+	// PruneResults deletes results checked before cutoff, and incidents
+	// (with their notice references) that ended before it.
+	PruneResults(ctx context.Context, cutoff time.Time) (int64, error)
+
+	// AlertState returns the saved state of every target.
+	AlertState(ctx context.Context) ([]TargetState, error)
+	// SaveAlertState saves states and incidents (insert or replace by
+	// target and by id) in one transaction.
+	SaveAlertState(ctx context.Context, states []TargetState, incidents []Incident) error
+	// Incidents returns open incidents and those that ended at or after
+	// since, newest first.
+	Incidents(ctx context.Context, since time.Time) ([]Incident, error)
+
+	// SaveNoticeRef remembers the reference Notify returned for an
+	// incident's opening notice in one channel.
+	SaveNoticeRef(ctx context.Context, incident, platform, channel, ref string) error
+	// NoticeRef returns what SaveNoticeRef saved, or "" when nothing was.
+	NoticeRef(ctx context.Context, incident, platform, channel string) (string, error)
+}
+
+// TargetState is the alert state machine of one target.
+type TargetState struct {
+	Target  string
+	Verdict cloudflare.Verdict // latest verdict
+	Since   time.Time          // when the verdict last changed
+
+	// Counters of scheduled checks in a row; a bad result resets
+	// Successes, a good one Failures, an unexpected one both.
+	Failures     int
+	Successes    int
+	Kind         Kind      // what the current bad streak is about
+	FailingSince time.Time // first bad result of the streak
+	Incident     string    // open incident the target is part of, "" when none
+}
+
+// Incident is one alert's life: opened after FailureThreshold bad results,
+// resolved when all its targets had SuccessThreshold good ones.
+type Incident struct {
+	ID       string
+	Kind     Kind
+	Targets  []string  // every target that took part, in the order they joined
+	Started  time.Time // first bad result
+	Notified time.Time // opening notice or last reminder: reminders count from it
+	Ended    time.Time // zero while open
+}
+
+// Open reports whether the incident is still going on.
+func (in Incident) Open() bool { return in.Ended.IsZero() }
+
+// memStore is the Store used when none is given: the same behaviour, in
+// memory.
+type memStore struct {
+	mu        sync.Mutex
+	results   []Result
+	states    map[string]TargetState
+	incidents map[string]Incident
+	refs      map[[3]string]string
+}
+
+func newMemStore() *memStore {
+	return &memStore{states: map[string]TargetState{}, incidents: map[string]Incident{}, refs: map[[3]string]string{}}
+}
+
+func (s *memStore) RecordResults(_ context.Context, rs []Result) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.results = append(s.results, rs...)
+	return nil
+}
+
+func (s *memStore) LatestResults(_ context.Context, target string, n int) ([]Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Result
+	for i := len(s.results) - 1; i >= 0 && len(out) < n; i-- {
+		if s.results[i].Target == target {
+			out = append(out, s.results[i])
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) ResultsSince(_ context.Context, since time.Time) ([]Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Result
+	for _, r := range s.results {
+		if !r.CheckedAt.Before(since) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) PruneResults(_ context.Context, cutoff time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.results)
+	s.results = slices.DeleteFunc(s.results, func(r Result) bool { return r.CheckedAt.Before(cutoff) })
+	for id, in := range s.incidents {
+		if !in.Open() && in.Ended.Before(cutoff) {
+			delete(s.incidents, id)
+			for k := range s.refs {
+				if k[0] == id {
+					delete(s.refs, k)
+				}
+			}
+		}
+	}
+	return int64(n - len(s.results)), nil
+}
+
+func (s *memStore) AlertState(context.Context) ([]TargetState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []TargetState
+	for _, st := range s.states {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
+	return out, nil
+}
+
+func (s *memStore) SaveAlertState(_ context.Context, states []TargetState, incidents []Incident) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range states {
+		s.states[st.Target] = st
+	}
+	for _, in := range incidents {
+		in.Targets = slices.Clone(in.Targets)
+		s.incidents[in.ID] = in
+	}
+	return nil
+}
+
+func (s *memStore) Incidents(_ context.Context, since time.Time) ([]Incident, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Incident
+	for _, in := range s.incidents {
+		if in.Open() || !in.Ended.Before(since) {
+			in.Targets = slices.Clone(in.Targets)
+			out = append(out, in)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
+	return out, nil
+}
+
+func (s *memStore) SaveNoticeRef(_ context.Context, incident, platform, channel, ref string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refs[[3]string{incident, platform, channel}] = ref
+	return nil
+}
+
+func (s *memStore) NoticeRef(_ context.Context, incident, platform, channel string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refs[[3]string{incident, platform, channel}], nil
+}

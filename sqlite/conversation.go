@@ -1,0 +1,188 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"gptaccess/bot"
+)
+
+var _ bot.Store = (*DB)(nil)
+var _ bot.StatsReader = (*DB)(nil)
+var _ bot.Subscriptions = (*DB)(nil)
+
+// Conversation implements bot.Store.
+func (d *DB) Conversation(ctx context.Context, key string) (bot.Conversation, bool, error) {
+	var (
+		c       bot.Conversation
+		version int64
+		state   string
+	)
+	err := d.db.QueryRowContext(ctx, `SELECT version, state FROM conversations WHERE key = ?`, key).Scan(&version, &state)
+	if isNoRows(err) {
+		return bot.Conversation{}, false, nil
+	}
+	if err != nil {
+		return bot.Conversation{}, false, fmt.Errorf("read conversation: %w", explain(err))
+	}
+	if err := json.Unmarshal([]byte(state), &c); err != nil {
+		return bot.Conversation{}, false, fmt.Errorf("decode conversation %q: %w", key, err)
+	}
+	// The document holds the version it was saved from; the column is the truth.
+	c.Key, c.Version = key, version
+	return c, true, nil
+}
+
+// SaveConversation implements bot.Store with a compare-and-set on version.
+func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
+	state, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode conversation: %w", err)
+	}
+	now := unix(d.Now())
+	var res interface{ RowsAffected() (int64, error) }
+	if c.Version == 0 {
+		res, err = d.db.ExecContext(ctx,
+			`INSERT INTO conversations (key, version, state, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO NOTHING`,
+			c.Key, string(state), now)
+	} else {
+		res, err = d.db.ExecContext(ctx,
+			`UPDATE conversations SET version = version + 1, state = ?, updated_at = ? WHERE key = ? AND version = ?`,
+			string(state), now, c.Key, c.Version)
+	}
+	if err != nil {
+		return fmt.Errorf("save conversation: %w", explain(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("save conversation: %w", err)
+	}
+	if n == 0 {
+		return bot.ErrConflict
+	}
+	c.Version++
+	return nil
+}
+
+// DeleteConversation implements bot.Store.
+func (d *DB) DeleteConversation(ctx context.Context, key string) error {
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("delete conversation: %w", explain(err))
+	}
+	return nil
+}
+
+// PruneConversations deletes conversations idle since before cutoff.
+func (d *DB) PruneConversations(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE updated_at < ?`, unix(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("prune conversations: %w", explain(err))
+	}
+	return res.RowsAffected()
+}
+
+// RecordOutcome implements bot.Store; a later outcome for the same key
+// replaces the earlier one, so each diagnosis counts once.
+func (d *DB) RecordOutcome(ctx context.Context, o bot.Outcome) error {
+	handed := 0
+	if o.HandedOver {
+		handed = 1
+	}
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO outcomes (key, platform, cause, questions, resolved, handed_over, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		 ON CONFLICT (key) DO UPDATE SET cause = excluded.cause, questions = excluded.questions,
+		   resolved = excluded.resolved, handed_over = excluded.handed_over, at = excluded.at`,
+		o.Key, o.Platform, o.Cause, o.Questions, o.Resolved, handed, unix(o.At))
+	if err != nil {
+		return fmt.Errorf("record outcome: %w", explain(err))
+	}
+	return nil
+}
+
+// maxUnansweredText bounds what is kept of an unmatched message.
+const maxUnansweredText = 300
+
+// RecordUnanswered implements bot.Store.
+func (d *DB) RecordUnanswered(ctx context.Context, platform, text string, at time.Time) error {
+	if len(text) > maxUnansweredText {
+		text = text[:maxUnansweredText]
+	}
+	_, err := d.db.ExecContext(ctx, `INSERT INTO unanswered (platform, text, at) VALUES (?, ?, ?)`, platform, text, unix(at))
+	if err != nil {
+		return fmt.Errorf("record unanswered: %w", explain(err))
+	}
+	return nil
+}
+
+// Stats implements bot.StatsReader.
+func (d *DB) Stats(ctx context.Context, since time.Time) (bot.Stats, error) {
+	s := bot.Stats{Since: since.UTC(), ByCause: map[string]int{}, Unanswered: []bot.Unanswered{}}
+	rows, err := d.db.QueryContext(ctx, `SELECT cause, questions, resolved, handed_over FROM outcomes WHERE at >= ?`, unix(since))
+	if err != nil {
+		return s, fmt.Errorf("read outcomes: %w", explain(err))
+	}
+	var questions []int
+	for rows.Next() {
+		var (
+			cause, resolved string
+			q, handed       int
+		)
+		if err := rows.Scan(&cause, &q, &resolved, &handed); err != nil {
+			rows.Close()
+			return s, fmt.Errorf("read outcomes: %w", err)
+		}
+		s.Diagnoses++
+		s.ByCause[cause]++
+		questions = append(questions, q)
+		switch resolved {
+		case "yes":
+			s.Resolved++
+		case "no":
+			s.Unresolved++
+		default:
+			s.NoFeedback++
+		}
+		if handed != 0 {
+			s.HandedOver++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return s, fmt.Errorf("read outcomes: %w", err)
+	}
+	rows.Close()
+	if n := s.Resolved + s.Unresolved; n > 0 {
+		s.ResolutionRate = float64(s.Resolved) / float64(n)
+	}
+	s.MedianQuestions = median(questions)
+
+	rows, err = d.db.QueryContext(ctx,
+		`SELECT lower(trim(text)) AS t, COUNT(*) AS n FROM unanswered WHERE at >= ? GROUP BY t ORDER BY n DESC, t LIMIT 10`, unix(since))
+	if err != nil {
+		return s, fmt.Errorf("read unanswered: %w", explain(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u bot.Unanswered
+		if err := rows.Scan(&u.Text, &u.Count); err != nil {
+			return s, fmt.Errorf("read unanswered: %w", err)
+		}
+		s.Unanswered = append(s.Unanswered, u)
+	}
+	return s, rows.Err()
+}
+
+func median(xs []int) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	sort.Ints(xs)
+	m := len(xs) / 2
+	if len(xs)%2 == 1 {
+		return float64(xs[m])
+	}
+	return float64(xs[m-1]+xs[m]) / 2
+}

@@ -1,0 +1,273 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gptaccess/cloudflare"
+	"gptaccess/monitor"
+)
+
+var _ monitor.Store = (*DB)(nil)
+
+// RecordResults implements monitor.Store.
+func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record results: %w", explain(err))
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO monitor_results
+		(target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("record results: %w", explain(err))
+	}
+	defer stmt.Close()
+	for _, r := range rs {
+		official, err := encodeOfficial(r.Official)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, r.Target, r.Kind, string(r.Verdict), r.Code, r.Status, r.Latency.Microseconds(),
+			r.RayID, r.DataCenter, r.Detail, boolInt(r.Offline), official, unix(r.CheckedAt)); err != nil {
+			return fmt.Errorf("record results: %w", explain(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record results: %w", explain(err))
+	}
+	return nil
+}
+
+const resultColumns = `target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at`
+
+// LatestResults implements monitor.Store: up to n results, newest first.
+func (d *DB) LatestResults(ctx context.Context, target string, n int) ([]monitor.Result, error) {
+	return d.results(ctx, `SELECT `+resultColumns+` FROM monitor_results WHERE target = ? ORDER BY checked_at DESC, id DESC LIMIT ?`, target, n)
+}
+
+// ResultsSince implements monitor.Store: oldest first.
+func (d *DB) ResultsSince(ctx context.Context, since time.Time) ([]monitor.Result, error) {
+	return d.results(ctx, `SELECT `+resultColumns+` FROM monitor_results WHERE checked_at >= ? ORDER BY checked_at, id`, unix(since))
+}
+
+func (d *DB) results(ctx context.Context, query string, args ...any) ([]monitor.Result, error) {
+	rows, err := d.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", explain(err))
+	}
+	defer rows.Close()
+	var out []monitor.Result
+	for rows.Next() {
+		var (
+			r           monitor.Result
+			verdict     string
+			latency, at int64
+			offline     int
+			official    sql.NullString
+		)
+		if err := rows.Scan(&r.Target, &r.Kind, &verdict, &r.Code, &r.Status, &latency, &r.RayID, &r.DataCenter,
+			&r.Detail, &offline, &official, &at); err != nil {
+			return nil, fmt.Errorf("read results: %w", err)
+		}
+		r.Verdict, r.Latency, r.Offline, r.CheckedAt = cloudflare.Verdict(verdict), time.Duration(latency)*time.Microsecond, offline != 0, fromUnix(at)
+		if official.Valid {
+			if r.Official, err = decodeOfficial(official.String); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// PruneResults implements monitor.Store: results checked before cutoff
+// and incidents that ended before it (their notice references go with
+// them, by the foreign key).
+func (d *DB) PruneResults(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM monitor_results WHERE checked_at < ?`, unix(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("prune results: %w", explain(err))
+	}
+	if _, err := d.db.ExecContext(ctx, `DELETE FROM monitor_incidents WHERE ended_at IS NOT NULL AND ended_at < ?`, unix(cutoff)); err != nil {
+		return 0, fmt.Errorf("prune incidents: %w", explain(err))
+	}
+	return res.RowsAffected()
+}
+
+// AlertState implements monitor.Store.
+func (d *DB) AlertState(ctx context.Context) ([]monitor.TargetState, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT target, verdict, since, failures, successes, kind, failing_since, incident
+		FROM monitor_targets ORDER BY target`)
+	if err != nil {
+		return nil, fmt.Errorf("read alert state: %w", explain(err))
+	}
+	defer rows.Close()
+	var out []monitor.TargetState
+	for rows.Next() {
+		var (
+			s              monitor.TargetState
+			verdict, kind  string
+			since, failing int64
+		)
+		if err := rows.Scan(&s.Target, &verdict, &since, &s.Failures, &s.Successes, &kind, &failing, &s.Incident); err != nil {
+			return nil, fmt.Errorf("read alert state: %w", err)
+		}
+		s.Verdict, s.Kind, s.Since, s.FailingSince = cloudflare.Verdict(verdict), monitor.Kind(kind), optTime(since), optTime(failing)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SaveAlertState implements monitor.Store in one transaction, so a crash
+// never leaves a target pointing at an incident that was not saved.
+func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("save alert state: %w", explain(err))
+	}
+	defer tx.Rollback()
+	// Incidents first: targets refer to them. An upsert, not INSERT OR
+	// REPLACE, which would delete the row and cascade to its notices.
+	for _, in := range incidents {
+		targets, err := json.Marshal(in.Targets)
+		if err != nil {
+			return fmt.Errorf("save incident: %w", err)
+		}
+		var ended any
+		if !in.Open() {
+			ended = unix(in.Ended)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_incidents (id, kind, targets, started_at, notified_at, ended_at)
+			VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, targets = excluded.targets, started_at = excluded.started_at,
+				notified_at = excluded.notified_at, ended_at = excluded.ended_at`,
+			in.ID, string(in.Kind), string(targets), unix(in.Started), unix(in.Notified), ended); err != nil {
+			return fmt.Errorf("save incident: %w", explain(err))
+		}
+	}
+	for _, s := range states {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_targets (target, verdict, since, failures, successes, kind, failing_since, incident)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (target) DO UPDATE SET verdict = excluded.verdict, since = excluded.since, failures = excluded.failures,
+				successes = excluded.successes, kind = excluded.kind, failing_since = excluded.failing_since, incident = excluded.incident`,
+			s.Target, string(s.Verdict), optUnix(s.Since), s.Failures, s.Successes, string(s.Kind), optUnix(s.FailingSince), s.Incident); err != nil {
+			return fmt.Errorf("save target state: %w", explain(err))
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("save alert state: %w", explain(err))
+	}
+	return nil
+}
+
+// Incidents implements monitor.Store: open ones and those that ended at
+// or after since, newest first.
+func (d *DB) Incidents(ctx context.Context, since time.Time) ([]monitor.Incident, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, kind, targets, started_at, notified_at, ended_at FROM monitor_incidents
+		WHERE ended_at IS NULL OR ended_at >= ? ORDER BY started_at DESC, id DESC`, unix(since))
+	if err != nil {
+		return nil, fmt.Errorf("read incidents: %w", explain(err))
+	}
+	defer rows.Close()
+	var out []monitor.Incident
+	for rows.Next() {
+		var (
+			inc               monitor.Incident
+			kind, targets     string
+			started, notified int64
+			ended             sql.NullInt64
+		)
+		if err := rows.Scan(&inc.ID, &kind, &targets, &started, &notified, &ended); err != nil {
+			return nil, fmt.Errorf("read incidents: %w", err)
+		}
+		inc.Kind, inc.Started, inc.Notified = monitor.Kind(kind), fromUnix(started), fromUnix(notified)
+		if ended.Valid {
+			inc.Ended = fromUnix(ended.Int64)
+		}
+		if err := json.Unmarshal([]byte(targets), &inc.Targets); err != nil {
+			return nil, fmt.Errorf("decode incident %s targets: %w", inc.ID, err)
+		}
+		out = append(out, inc)
+	}
+	return out, rows.Err()
+}
+
+// SaveNoticeRef implements monitor.Store.
+func (d *DB) SaveNoticeRef(ctx context.Context, incident, platform, channel, ref string) error {
+	_, err := d.db.ExecContext(ctx, `INSERT INTO monitor_notices (incident, platform, channel, ref) VALUES (?, ?, ?, ?)
+		ON CONFLICT (incident, platform, channel) DO UPDATE SET ref = excluded.ref`, incident, platform, channel, ref)
+	if err != nil {
+		return fmt.Errorf("save notice reference: %w", explain(err))
+	}
+	return nil
+}
+
+// NoticeRef implements monitor.Store.
+func (d *DB) NoticeRef(ctx context.Context, incident, platform, channel string) (string, error) {
+	var ref string
+	err := d.db.QueryRowContext(ctx, `SELECT ref FROM monitor_notices WHERE incident = ? AND platform = ? AND channel = ?`,
+		incident, platform, channel).Scan(&ref)
+	if isNoRows(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read notice reference: %w", explain(err))
+	}
+	return ref, nil
+}
+
+// officialDoc is monitor.Official as stored: every field, unlike its
+// `check --json` form.
+type officialDoc struct {
+	Indicator   string                   `json:"indicator"`
+	Description string                   `json:"description,omitempty"`
+	Components  map[string]string        `json:"components,omitempty"`
+	Incidents   []monitor.StatusIncident `json:"incidents,omitempty"`
+}
+
+func encodeOfficial(o *monitor.Official) (any, error) {
+	if o == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(officialDoc(*o))
+	if err != nil {
+		return nil, fmt.Errorf("encode official status: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeOfficial(s string) (*monitor.Official, error) {
+	var doc officialDoc
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		return nil, fmt.Errorf("decode official status: %w", err)
+	}
+	o := monitor.Official(doc)
+	return &o, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// optUnix stores the zero time as 0, so it reads back as zero.
+func optUnix(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return unix(t)
+}
+
+func optTime(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return fromUnix(s)
+}

@@ -1,0 +1,142 @@
+// Package sqlite stores gptaccess state in an embedded SQLite database
+// (pure Go, modernc.org/sqlite): conversations, delivery records, outcomes,
+// subscriptions, and the monitor's history and alert state.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// DB is an open gptaccess database.
+type DB struct {
+	db   *sql.DB
+	path string
+
+	// Now is the clock; tests replace it. It is never nil after Open.
+	Now func() time.Time
+}
+
+// Open opens (creating if needed) the database at path and brings its schema
+// up to date. path ":memory:" gives a private in-memory database. A locked,
+// read-only or corrupt file gives an error that says so.
+func Open(ctx context.Context, path string) (*DB, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	if path != ":memory:" {
+		dsn += "&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"
+	}
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if path == ":memory:" {
+		// Every connection to :memory: is a new empty database; keep one.
+		sdb.SetMaxOpenConns(1)
+	}
+	d := &DB{db: sdb, path: path, Now: time.Now}
+	if err := d.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("database %s: %w", path, explain(err))
+	}
+	return d, nil
+}
+
+// explain turns SQLite's terse errors into ones an operator can act on.
+func explain(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked"):
+		return fmt.Errorf("locked by another process (is another gptaccess running on the same file?): %w", err)
+	case strings.Contains(msg, "readonly") || strings.Contains(msg, "read-only") || strings.Contains(msg, "unable to open"):
+		return fmt.Errorf("cannot write (check the path and its permissions): %w", err)
+	case strings.Contains(msg, "not a database") || strings.Contains(msg, "malformed") || strings.Contains(msg, "SQLITE_CORRUPT"):
+		return fmt.Errorf("corrupt or not a SQLite file (restore a backup or move it away): %w", err)
+	case strings.Contains(msg, "disk is full") || strings.Contains(msg, "SQLITE_FULL"):
+		return fmt.Errorf("disk full: %w", err)
+	}
+	return err
+}
+
+// Close closes the database, checkpointing the WAL.
+func (d *DB) Close() error {
+	if d.path != ":memory:" {
+		// Fold the WAL back into the main file so a copied .db is complete.
+		_, _ = d.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+	return d.db.Close()
+}
+
+// Ping reports whether the database answers; /readyz uses it.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return explain(err)
+	}
+	return nil
+}
+
+// migrate applies every embedded migration not yet applied, each in its own
+// transaction, in file-name order.
+func (d *DB) migrate(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := d.apply(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (d *DB) apply(ctx context.Context, name string) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name) VALUES (?)`, name); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// unix converts t to the integer seconds stored in the database.
+func unix(t time.Time) int64 { return t.Unix() }
+
+// fromUnix converts stored seconds back to a UTC time.
+func fromUnix(s int64) time.Time { return time.Unix(s, 0).UTC() }
+
+// isNoRows reports whether err says a query found nothing.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
