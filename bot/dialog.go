@@ -16,7 +16,7 @@ const fixedFact = "fixed"
 
 // monitorFact is the diagnosis model's pseudo-fact for "the monitor sees
 // ChatGPT down from here or an official incident".
-const monitorFact = "monitor_down"
+const monitorFact = diagnosis.MonitorDown
 
 // maxRetries is how often an unintelligible answer gets the question again
 // before the bot moves on as "not sure".
@@ -27,11 +27,8 @@ const maxRetries = 2
 func (t *turn) startDiagnosis(ctx context.Context, text string, page *ErrorPage) (Reply, error) {
 	e := t.e
 	c := &Conversation{ID: e.newID(), Facts: map[string]string{}, Started: e.now(), Page: page}
-	if t.conv != nil && t.conv.Version != 0 {
-		// Keep the stored row (and its version) but not its old state.
-		c.Version = t.conv.Version
-	}
-	t.conv, t.save, t.drop = c, true, false
+	// A new diagnosis replaces whatever was stored under the key.
+	t.conv, t.save, t.drop = c, true, true
 	for f, v := range e.model.Extract(text) {
 		c.Facts[f] = v
 	}
@@ -59,6 +56,7 @@ func (t *turn) startDiagnosis(ctx context.Context, text string, page *ErrorPage)
 		}
 	}
 	r, err := t.next(ctx)
+	r.ErrorPage = page
 	if len(preface) > 0 {
 		r.Text = strings.Join(preface, " ") + "\n\n" + r.Text
 	}
@@ -230,7 +228,11 @@ func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
 
 func (t *turn) diagnosis(cause string) *Diagnosis {
 	cs, _ := t.e.model.Cause(cause)
-	return &Diagnosis{Cause: cause, Title: cs.Title, Steps: slices.Clone(cs.Steps)}
+	var facts map[string]string
+	if t.conv != nil {
+		facts = t.conv.Facts
+	}
+	return &Diagnosis{Cause: cause, Title: cs.Title, Steps: t.e.model.StepsFor(cause, facts)}
 }
 
 // feedback handles the answer to "Did this fix it?".
@@ -297,8 +299,7 @@ func (t *turn) summary() string {
 	}
 	fmt.Fprintf(&b, "- Answers: %s\n", strings.Join(facts, ", "))
 	for _, cause := range c.Tried {
-		cs, _ := t.e.model.Cause(cause)
-		fmt.Fprintf(&b, "- Tried: %s (steps: %s)\n", cause, strings.Join(cs.Steps, ", "))
+		fmt.Fprintf(&b, "- Tried: %s (steps: %s)\n", cause, strings.Join(t.e.model.StepsFor(cause, c.Facts), ", "))
 	}
 	if c.Page != nil {
 		fmt.Fprintf(&b, "- Error page: code %d", c.Page.Code)

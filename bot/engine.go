@@ -142,11 +142,12 @@ func shard(key string) int {
 // turn is the work on one message: the loaded conversation and what to do
 // with it once the reply is built.
 type turn struct {
-	e    *Engine
-	m    Message
-	conv *Conversation // nil when there is none
-	save bool          // store conv
-	drop bool          // delete the stored conversation
+	e      *Engine
+	m      Message
+	conv   *Conversation // nil when there is none
+	stored bool          // a conversation was loaded from the store
+	save   bool          // store conv
+	drop   bool          // the stored conversation is obsolete: delete it
 }
 
 func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, error) {
@@ -159,19 +160,22 @@ func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, erro
 		return Reply{}, err
 	}
 	if ok {
-		t.conv = &c
+		t.conv, t.stored = &c, true
 	}
 
 	r, err := t.respond(ctx)
 	if err != nil {
 		return Reply{}, err
 	}
-	switch {
-	case t.drop && (t.conv == nil || t.conv.Version != 0):
+	if t.drop && t.stored {
 		if err := e.store.DeleteConversation(ctx, key); err != nil {
 			return Reply{}, err
 		}
-	case t.save && t.conv != nil:
+	}
+	if t.save && t.conv != nil {
+		if t.drop {
+			t.conv.Version = 0 // a new conversation replaces the dropped one
+		}
 		t.conv.Key = key
 		t.conv.Updated = e.now()
 		if err := e.store.SaveConversation(ctx, t.conv); err != nil {
@@ -300,7 +304,6 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 		return t.entryReply("help", 1), nil
 	case "start over":
 		t.finish(ctx, "unknown")
-		t.conv, t.drop = nil, true
 		r, err := t.startDiagnosis(ctx, "", nil)
 		r.Text = "OK, starting over.\n\n" + r.Text
 		return r, err
@@ -351,10 +354,21 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 		r.Text = fmt.Sprintf("That page shows Cloudflare error **%d**, not 1020.\n\n", page.Code) + r.Text
 		return r, nil
 	}
-	if (hasPage && page.Code == 1020) || match.Report {
+	// A block page without a code (OpenAI's own "Sorry, you have been
+	// blocked") is treated as the 1020 it almost always is.
+	facts := e.model.Extract(text)
+	// A message that names the error and volunteers facts about the user's
+	// situation ("error 1020 right after I changed my password") is a report
+	// even when it does not read like one.
+	if hasPage || match.Report || len(facts) > 0 && match.ID != "none" && mentionsError(text) {
 		var ep *ErrorPage
 		if hasPage {
 			ep = errorPage(page)
+			if ep.Code == 0 {
+				// OpenAI's own block page ("Sorry, you have been blocked")
+				// carries no code; it is served for 1020.
+				ep.Code = 1020
+			}
 		}
 		r, err := t.startDiagnosis(ctx, text, ep)
 		if r.Entry == "" || r.Entry == "none" {
@@ -381,6 +395,17 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 		t.save = true
 	}
 	return t.withResume(r), nil
+}
+
+// mentionsError reports whether text names the error itself.
+func mentionsError(text string) bool {
+	low := strings.ToLower(text)
+	for _, w := range []string{"1020", "access denied", "blocked", "forbidden", "zugriff verweigert", "accès refusé", "acces refuse", "acceso denegado"} {
+		if strings.Contains(low, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // ambient answers an un-mentioned message in a listen channel only when the

@@ -54,3 +54,46 @@ func (k *KB) debugScores(text string) string {
 	}
 	return b.String()
 }
+
+func TestDebugTerms(t *testing.T) {
+	terms := os.Getenv("KBTERMS")
+	if terms == "" {
+		t.Skip()
+	}
+	k := mustDefault(t)
+	for _, name := range strings.Fields(terms) {
+		id, ok := k.idx.lex.terms[name]
+		if !ok {
+			fmt.Println(name, "unknown")
+			continue
+		}
+		var b strings.Builder
+		for _, p := range k.idx.post[id] {
+			fmt.Fprintf(&b, "%s=%.2f ", k.entries[p.doc].ID, p.w)
+		}
+		fmt.Println(name, b.String())
+	}
+}
+
+func TestDebugCorpus(t *testing.T) {
+	if os.Getenv("KBCORPUS") == "" {
+		t.Skip()
+	}
+	k := mustDefault(t)
+	type row struct {
+		c   corpusLine
+		got Match
+	}
+	var rows []row
+	for _, c := range readCorpus(t) {
+		rows = append(rows, row{c, k.Match(c.text)})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].got.Confidence < rows[j].got.Confidence })
+	for _, r := range rows {
+		mark := " "
+		if r.got.ID != r.c.id {
+			mark = "X"
+		}
+		fmt.Printf("%s %.2f %-15s %-15s %-3s %.60q\n", mark, r.got.Confidence, r.c.id, r.got.ID, r.got.Lang, r.c.text)
+	}
+}

@@ -21,7 +21,7 @@ const (
 const (
 	weightTitle   = 3.0
 	weightExample = 1.0
-	weightBody    = 0.3
+	weightBody    = 0.2
 )
 
 // fuzzyWeight discounts a term reached through typo correction: it is a
@@ -52,8 +52,13 @@ type index struct {
 	errTerm     []bool      // term id -> the term names an error (report evidence)
 	anchor      []bool      // term id -> the term alone makes a message about ChatGPT access
 	genericTerm []bool      // term id -> the error's own words, shared by every entry
-	numTerm     []bool      // term id -> the term is a number (an error code)
-	ids         []string    // doc -> entry id
+	otherErr    []bool      // term id -> names an error other than 1020
+	intentBit   []int8      // term id -> index into intents, or -1
+	intents     []intentRule
+	markers     pageMarkers
+	numTerm     []bool   // term id -> the term is a number (an error code)
+	strong      []bool   // term id -> some entry has it in a title, keyword or example
+	ids         []string // doc -> entry id
 	special     specialDocs
 	special2    specialTerms
 	pool        sync.Pool // *scratch
@@ -258,9 +263,15 @@ func buildIndex(entries []Entry) *index {
 	lx := newLexicon()
 	ix := &index{lex: lx, ids: make([]string, len(entries))}
 	tf := make([]map[int32]float64, len(entries))
+	// strong marks the terms an entry has in its title, keywords or
+	// examples. Document frequency counts only those: a summary body (fix,
+	// causes) mentions every topic in passing, and counting that would make
+	// every topic word look common.
+	strong := make([]map[int32]bool, len(entries))
 	var sc scratch
 	var fuzzyWords []string
 	addText := func(doc int, text string, weight float64, fuzzyTarget bool) {
+		isStrong := weight != weightBody
 		var ls [numLangs]int
 		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
 		lx.resolve(&sc, false)
@@ -293,11 +304,15 @@ func buildIndex(entries []Entry) *index {
 				}
 			}
 			tf[doc][id] += weight
+			if isStrong {
+				strong[doc][id] = true
+			}
 		}
 	}
 	for d, e := range entries {
 		ix.ids[d] = e.ID
 		tf[d] = map[int32]float64{}
+		strong[d] = map[int32]bool{}
 		addText(d, e.Title, weightTitle, true)
 		for _, term := range sortedKeys(e.Keywords) {
 			addText(d, term, e.Keywords[term], true)
@@ -337,9 +352,13 @@ func buildIndex(entries []Entry) *index {
 	avgdl := total / n
 	df := make([]int, len(lx.names))
 	for d := range entries {
-		for t := range tf[d] {
+		for t := range strong[d] {
 			df[t]++
 		}
+	}
+	ix.strong = make([]bool, len(lx.names))
+	for t := range df {
+		ix.strong[t] = df[t] > 0
 	}
 	ix.post = make([][]posting, len(lx.names))
 	for d := range entries {
@@ -371,6 +390,31 @@ func buildIndex(entries []Entry) *index {
 			ix.genericTerm[id] = true
 		}
 	}
+	ix.otherErr = make([]bool, len(lx.names))
+	for _, name := range otherErrorTerms {
+		if id, ok := lx.terms[name]; ok {
+			ix.otherErr[id] = true
+		}
+	}
+	ix.intentBit = make([]int8, len(lx.names))
+	for i := range ix.intentBit {
+		ix.intentBit[i] = -1
+	}
+	for _, c := range intentCues {
+		t, ok := lx.terms[c.term]
+		d := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == c.entry })
+		if !ok || d < 0 {
+			continue
+		}
+		// Terms sharing an entry share its rule, so "safe" and "data" in
+		// one message nudge data-risk once.
+		bit := int8(slices.IndexFunc(ix.intents, func(r intentRule) bool { return r.doc == d }))
+		if bit < 0 {
+			bit = int8(len(ix.intents))
+			ix.intents = append(ix.intents, intentRule{bit: bit, doc: d})
+		}
+		ix.intentBit[t] = bit
+	}
 	ix.errTerm = make([]bool, len(lx.names))
 	for _, name := range errorTerms {
 		if id, ok := lx.terms[name]; ok {
@@ -399,6 +443,7 @@ func buildIndex(entries []Entry) *index {
 		help: term("help"), meaning: term("meaning"), whatis: term("whatis"), cause: term("cause"),
 		prevent: term("prevent"), denied: term("denied"), blocked: term("blocked"), vpn: term("vpn"),
 	}
+	ix.markers = newPageMarkers()
 	nterms := len(lx.names)
 	ix.pool.New = func() any {
 		return &scratch{
@@ -410,6 +455,26 @@ func buildIndex(entries []Entry) *index {
 	}
 	return ix
 }
+
+// intentRule is an intent cue resolved against this knowledge base.
+type intentRule struct {
+	bit int8
+	doc int
+}
+
+// intentCues map the terms that say what is being asked to the entry that
+// answers it. Entries missing from an operator's file are skipped.
+var intentCues = []struct{ term, entry string }{
+	{"cause", "causes"}, {"meaning", "what-is"}, {"prevent", "prevent"}, {"tip", "prevent"},
+	{"safe", "data-risk"}, {"risk", "data-risk"}, {"hacked", "data-risk"}, {"data", "data-risk"},
+	{"permanent", "permanent"}, {"temporary", "permanent"}, {"status", "status"}, {"down", "status"},
+	{"up", "status"}, {"help", "help"}, {"startover", "help"}, {"cancel", "help"}, {"wait", "fix-wait"},
+	{"fix", "fix"}, {"support", "fix-support"}, {"contact", "fix-support"},
+}
+
+// otherErrorTerms name an error the other-code entry covers.
+var otherErrorTerms = []string{"challenge", "ratelimit", "toomanyrequests", "unsupportedregion", "signature",
+	"malicious", "1015", "1010", "1012", "1006", "1007", "1008", "429"}
 
 // errorTerms name an error; with an experience cue they make a report.
 var errorTerms = []string{"denied", "blocked", "error", "cloudflare", "challenge", "ratelimit", "toomanyrequests",
@@ -427,7 +492,7 @@ var anchorTerms = []string{"chatgpt", "denied", "cloudflare", "firewall", "vpn",
 // intentForms are question phrasings: they steer which entry answers, but
 // say nothing about whether the message is about ChatGPT at all, so they do
 // not count towards how much of a message is understood ("what's for lunch").
-var intentForms = []string{"what is", "what's", "whats", "was ist", "what exactly is",
+var intentForms = []string{"wait what", "what is", "what's", "whats", "was ist", "what exactly is",
 	"qu'est-ce", "qu'est-ce que", "c'est quoi", "qué es", "why", "how come", "warum", "wieso",
 	"weshalb", "pourquoi", "por qué", "how", "how do i", "how to", "how can i", "wie", "wie kann ich",
 	"comment", "cómo", "what can i do", "what should i do", "what do i do", "was tun", "was kann ich tun",

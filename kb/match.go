@@ -11,7 +11,7 @@ import (
 // that happens to contain "1020") scores below it, real questions with one
 // or two unknown words score above it. Raising it trades wrong answers for
 // more "I didn't understand".
-const DefaultThreshold = 0.3
+const DefaultThreshold = 0.35
 
 // Match is the knowledge base's reading of one message.
 type Match struct {
@@ -40,7 +40,17 @@ const (
 	reportMinScore = 1.5
 	// noAnchorFactor scales the confidence of messages that have unknown
 	// words and no word that is about ChatGPT access by itself.
-	noAnchorFactor = 0.45
+	noAnchorFactor = 0.35
+	// bodyOnlyWeight is how much a word counts as understood when only
+	// entry bodies use it.
+	bodyOnlyWeight = 0.5
+	// positiveFactor scales the confidence of "works again" messages.
+	positiveFactor = 0.3
+	// intentBonus is what an intent cue adds to its entry's score.
+	intentBonus = 0.8
+	// intentReach is how close to the best score an entry must be for its
+	// intent cue to count.
+	intentReach = 0.6
 	// genericConfidence is the confidence of a message made only of the
 	// error's own words ("1020?").
 	genericConfidence = 0.6
@@ -100,6 +110,22 @@ func (k *KB) Match(text string) Match {
 	if fix := ix.special.fix; fix >= 0 && sig.help && sig.otherTopic && !report {
 		scores[fix] += helpBonus
 	}
+	// Intent cues: a word that names what is asked ("why", "prevent", "is
+	// it safe") nudges its entry, so it wins over entries that merely
+	// mention the same topic words.
+	// The nudge breaks near-ties only: "is it the vpn that causes 1020?"
+	// is about the VPN, whose entry scores far ahead of causes.
+	if sig.intents != 0 {
+		top := 0.0
+		for _, s := range scores {
+			top = max(top, s)
+		}
+		for _, r := range ix.intents {
+			if sig.intents&(1<<r.bit) != 0 && scores[r.doc] >= intentReach*top {
+				scores[r.doc] += intentBonus
+			}
+		}
+	}
 
 	best, second := rank(scores)
 
@@ -139,6 +165,10 @@ func (k *KB) Match(text string) Match {
 		// "room 1020 is free"): probably not about ChatGPT at all.
 		conf *= noAnchorFactor
 	}
+	if sig.positive {
+		// "my vpn works again, nice" closes a topic; answering it is noise.
+		conf *= positiveFactor
+	}
 
 	// Messages made only of the error's own words ("1020?", "access
 	// denied 1020") score low everywhere, since every entry mentions them;
@@ -151,7 +181,13 @@ func (k *KB) Match(text string) Match {
 		// A report wants steps unless it asks something specific: why
 		// (causes), what it means (what-is), or names a topic that scores
 		// clearly (a VPN, the API, a private window).
-		if ix.special.fix >= 0 && !sig.why && !sig.meaning && (best == ix.special.whatIs || scores[best] < reportMinScore) {
+		switch {
+		case sig.otherError && ix.special.otherCode >= 0:
+			// Naming another error (1015, a challenge page) says which
+			// error it is, whatever else the message mentions.
+			best = ix.special.otherCode
+		case ix.special.fix >= 0 && !sig.why && !sig.meaning &&
+			(best == ix.special.whatIs || best == ix.special.causes || scores[best] < reportMinScore):
 			best = ix.special.fix
 		}
 		// A report names an error and says the user is hitting it: that is
@@ -189,6 +225,9 @@ type signals struct {
 	anchor      bool    // an anchor term, or nothing unknown
 	onlyGeneric bool    // only the error's own words (1020, access denied, error, chatgpt)
 	why         bool    // asks for a cause
+	otherError  bool    // names an error other than 1020 (1015, 429, a challenge)
+	intents     uint32  // bit per ix.intents rule that fired
+	positive    bool    // says things work again ("all good now")
 	meaning     bool    // asks what something means
 	vpn         bool    // a VPN or proxy is named
 	content     float64 // topic words (not stop words, cues or question phrasing)
@@ -198,7 +237,7 @@ type signals struct {
 func (ix *index) signals(sc *scratch, text string) signals {
 	var s signals
 	var cues cue
-	var blocked, unknownContent, anchorWord, codeOrDenied bool
+	var blocked, unknownContent, anchorWord, codeOrDenied, code, errWord bool
 	generic := true
 	st := ix.special2
 	for _, q := range sc.q {
@@ -207,6 +246,12 @@ func (ix *index) signals(sc *scratch, text string) signals {
 		if t >= 0 {
 			if ix.errTerm[t] {
 				cues |= cueError
+			}
+			if ix.otherErr[t] {
+				s.otherError = true
+			}
+			if b := ix.intentBit[t]; b >= 0 {
+				s.intents |= 1 << b
 			}
 			switch t {
 			case st.denied, st.blocked:
@@ -231,7 +276,7 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			// "stuck", "unable": about the user, not the topic.
 		case q.number && !q.known:
 			// Counts and ids ("3 hours", "order 5521") say nothing.
-		case t >= 0 && len(ix.post[t]) > 0:
+		case t >= 0 && ix.strong[t]:
 			s.content++
 			if q.fuzzy {
 				s.known += fuzzyWeight
@@ -241,6 +286,8 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			if ix.anchor[t] {
 				anchorWord = true
 			}
+			code = code || ix.numTerm[t]
+			errWord = errWord || ix.errTerm[t] && !ix.numTerm[t]
 			if t != st.help {
 				s.otherTopic = true
 			}
@@ -251,25 +298,43 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			} else {
 				generic = false
 			}
-		case t >= 0:
+		case t >= 0 && len(ix.post[t]) == 0:
 			// Known concept the guide never uses: neutral.
+		case t >= 0:
+			// A word only the bodies use: bodies are prose, full of
+			// everyday words ("report", "send"), so it counts half.
+			s.content++
+			s.known += bodyOnlyWeight
 		default:
 			s.content++
 			unknownContent = true
 		}
 	}
-	s.anchor = anchorWord || !unknownContent
+	// "Fehler 1020", "error code 1015": a code next to the word error is
+	// the error, not a room number.
+	s.anchor = anchorWord || !unknownContent || code && errWord
 	s.onlyGeneric = generic && codeOrDenied && !unknownContent && !s.why
-	question := cues&cueQuestion != 0 || strings.IndexByte(text, '?') >= 0
+	// Question words inside a statement ("my extension is causing it")
+	// do not make a question; a leading one or a question mark does.
+	question := strings.IndexByte(text, '?') >= 0 || strings.Contains(text, "¿")
+	for _, q := range sc.q {
+		if q.info.term >= 0 || q.info.cues&cueQuestion != 0 || !q.info.stop {
+			question = question || q.info.cues&cueQuestion != 0 || q.info.intent
+			break
+		}
+	}
 	first := cues&cueFirstPerson != 0
 	err := cues&cueError != 0
-	exp := cues&cueShow != 0 ||
-		cues&cueExperience != 0 && (first || cues&cueGeneric == 0) ||
-		cues&cueExpBase != 0 && first
-	s.report = err && exp || first && blocked && !question
+	notOthers := first || cues&cueGeneric == 0
+	exp := (cues&cueShow != 0 || cues&cueExperience != 0) && notOthers || cues&cueExpBase != 0 && first
+	// "I started getting 1020 after ...": a code the speaker runs into is
+	// the error, whatever else the sentence holds.
+	s.anchor = s.anchor || code && first && exp
+	s.positive = cues&cuePositive != 0 && !question
+	s.report = (err && exp || first && blocked && !question) && s.anchor && !s.positive
 	switch {
 	case !s.report:
-	case cues&cueHypothetical != 0 && question && cues&cuePresent == 0:
+	case cues&(cueHypothetical|cueModal) != 0 && question && cues&cuePresent == 0:
 		// "can I get 1020 if I use a VPN?" asks about a case.
 		s.report = false
 	case !first && st.prevent >= 0 && hasTerm(sc, st.prevent):
@@ -326,9 +391,56 @@ var (
 	}
 )
 
+// pageMarkers are the page phrases as byte slices, converted once at Parse
+// time so that checking a message does not allocate.
+type pageMarkers struct {
+	strong, weak                                          [][]byte
+	errorCode, vpnAdvice, rateLimited, banned, challenged [][]byte
+}
+
+func newPageMarkers() pageMarkers {
+	b := func(ss ...string) [][]byte {
+		out := make([][]byte, len(ss))
+		for i, s := range ss {
+			out[i] = []byte(s)
+		}
+		return out
+	}
+	return pageMarkers{
+		strong:      b(strongPageMarkers...),
+		weak:        b(weakPageMarkers...),
+		errorCode:   b("error code"),
+		vpnAdvice:   b("if you are using a vpn"),
+		rateLimited: b("rate limited"),
+		banned:      b("banned your ip", "banned you"),
+		challenged:  b("just a moment", "verify you are human", "checking if the site connection"),
+	}
+}
+
+func containsAny(flat []byte, markers [][]byte) bool {
+	for _, m := range markers {
+		if bytes.Contains(flat, m) {
+			return true
+		}
+	}
+	return false
+}
+
+func countContained(flat []byte, markers [][]byte) int {
+	n := 0
+	for _, m := range markers {
+		if bytes.Contains(flat, m) {
+			n++
+		}
+	}
+	return n
+}
+
 // pageCode recognises a pasted Cloudflare error page (or the bare "error
-// code: 1020" body) and returns its error code: 1020, another code, or 0 when
-// the message is not a page.
+// code: 1020" body) and returns its error code: 1020, another code, 1 for a
+// challenge page, or 0 when the message is not a page. vpnAdvice says the
+// page itself talks about VPNs (OpenAI's custom block page does), so a VPN
+// mention there is not the user's.
 func (ix *index) pageCode(sc *scratch, text string) (code int, vpnAdvice bool) {
 	sc.flat = sc.flat[:0]
 	for i, t := range sc.toks {
@@ -361,19 +473,10 @@ func (ix *index) pageCode(sc *scratch, text string) (code int, vpnAdvice bool) {
 			}
 		}
 	}
-	strong, weak := 0, 0
-	for _, mk := range strongPageMarkers {
-		if bytes.Contains(flat, []byte(mk)) {
-			strong++
-		}
-	}
-	for _, mk := range weakPageMarkers {
-		if bytes.Contains(flat, []byte(mk)) {
-			weak++
-		}
-	}
+	pm := &ix.markers
+	strong, weak := countContained(flat, pm.strong), countContained(flat, pm.weak)
 	isPage := strong >= 2 || strong >= 1 && weak >= 1
-	if !isPage && bare && code != 0 && bytes.Contains(flat, []byte("error code")) &&
+	if !isPage && bare && code != 0 && containsAny(flat, pm.errorCode) &&
 		strings.IndexByte(text, '?') < 0 {
 		// The plain-text body Cloudflare sends to non-browsers, pasted as is.
 		isPage = true
@@ -381,20 +484,19 @@ func (ix *index) pageCode(sc *scratch, text string) (code int, vpnAdvice bool) {
 	if !isPage {
 		return 0, false
 	}
-	vpnAdvice = bytes.Contains(flat, []byte("if you are using a vpn"))
-	if code != 0 {
-		return code, vpnAdvice
-	}
+	vpnAdvice = containsAny(flat, pm.vpnAdvice)
 	switch {
-	case bytes.Contains(flat, []byte("rate limited")):
-		return 1015, vpnAdvice
-	case bytes.Contains(flat, []byte("banned your ip")) || bytes.Contains(flat, []byte("banned you")):
-		return 1006, vpnAdvice
-	case bytes.Contains(flat, []byte("just a moment")) || bytes.Contains(flat, []byte("verify you are human")) ||
-		bytes.Contains(flat, []byte("checking if the site connection")):
-		return 1, vpnAdvice // a challenge page: no error code, but not 1020 either
+	case code != 0:
+	case containsAny(flat, pm.rateLimited):
+		code = 1015
+	case containsAny(flat, pm.banned):
+		code = 1006
+	case containsAny(flat, pm.challenged):
+		code = 1 // a challenge page: no error code, but not 1020 either
+	default:
+		code = 1020
 	}
-	return 1020, vpnAdvice
+	return code, vpnAdvice
 }
 
 func atoi(b []byte) int {

@@ -20,6 +20,8 @@ const (
 	cueQuestion                     // what, why, how, warum, pourquoi, qué
 	cueHypothetical                 // if, would, could: asking about a case, not living it
 	cueHelpWord                     // help, hilfe, aide, ayuda
+	cuePositive                     // works again, all good
+	cueModal                        // have to, need to, soll ich
 )
 
 // lang indexes the languages the bot recognises.

@@ -614,3 +614,39 @@ func TestRunSendsDigest(t *testing.T) {
 		}
 	})
 }
+
+// TestRunSkipsOverlappingChecks: a check slower than the interval makes
+// the schedule skip ticks rather than run checks on top of each other.
+func TestRunSkipsOverlappingChecks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, err := monitor.New(monitor.Options{
+			Targets: []monitor.Target{{Name: "web", Kind: monitor.TargetWeb, URL: "http://web.test/"}}, Timezone: "UTC",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var starts []time.Duration
+		begin := time.Now()
+		monitor.SetProbes(m, func(monitor.Target) monitor.Result {
+			mu.Lock()
+			starts = append(starts, time.Since(begin))
+			mu.Unlock()
+			time.Sleep(7 * time.Minute) // slower than the 5-minute schedule
+			return monitor.Result{Verdict: cloudflare.Up}
+		}, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		time.Sleep(21 * time.Minute)
+		synctest.Wait()
+		cancel()
+		<-done
+		// At once; the tick at 5 is skipped (still running), 10 runs, 15 is
+		// skipped, 20 runs.
+		want := []time.Duration{0, 10 * time.Minute, 20 * time.Minute}
+		if diff := cmp.Diff(want, starts); diff != "" {
+			t.Errorf("check starts (-want +got):\n%s", diff)
+		}
+	})
+}

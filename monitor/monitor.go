@@ -309,10 +309,10 @@ func (m *Monitor) checkLocked(ctx context.Context) (Round, error) {
 	if err := ctx.Err(); err != nil {
 		return rd, err
 	}
+	// The state is not saved here: `gptaccess check` may run beside the
+	// daemon on the same database, and must not overwrite its counters.
+	// The next scheduled check saves what changed.
 	m.record(ctx, rd)
-	if err := m.store.SaveAlertState(ctx, m.stateList(), nil); err != nil {
-		m.log.Error("saving target state", "err", err)
-	}
 	return rd, nil
 }
 

@@ -193,3 +193,24 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	i := int(math.Ceil(p*float64(len(s)))) - 1
 	return s[max(i, 0)]
 }
+
+var _ bot.LatestReporter = (*Monitor)(nil)
+
+// latestMaxAge is how old results may be for a diagnosis to lean on them.
+const latestMaxAge = 30 * time.Minute
+
+// Latest implements bot.LatestReporter: the latest results without a fresh
+// check, because a diagnosis must not keep someone waiting on probes. ok is
+// false while a check runs, or when there are no recent results.
+func (m *Monitor) Latest(ctx context.Context) (bot.StatusReport, bool) {
+	if !m.mu.TryLock() {
+		return bot.StatusReport{}, false
+	}
+	defer m.mu.Unlock()
+	m.load(ctx)
+	rd := m.latest
+	if len(rd.Results) == 0 || m.now().Sub(rd.At) > latestMaxAge {
+		return bot.StatusReport{}, false
+	}
+	return m.report(rd), true
+}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gptaccess/cloudflare"
 )
 
 // Titles and advice per alert kind, worded for the team rather than for
@@ -23,7 +25,7 @@ var (
 	kindAdvice = map[Kind]string{
 		KindDown: "ChatGPT is not answering from here, while our own network works. " +
 			"There is nothing to fix on our side; I'll post here when it is back.",
-		KindBlocked: "ChatGPT itself is up, but Cloudflare refuses requests from our whole network, so everyone here is affected. " +
+		KindBlocked: "Cloudflare, in front of ChatGPT, refuses requests from our network, so everyone here is affected; this is not an outage. " +
 			"Contact IT (and OpenAI support, quoting the Ray ID below); meanwhile try another network, e.g. a phone on mobile data.",
 		KindRateLimited: "Cloudflare is throttling requests from our network. It usually passes within minutes; " +
 			"if it lasts, something here may be sending too many requests: tell IT.",
@@ -84,14 +86,17 @@ func (m *Monitor) writeLines(b *strings.Builder, targets []string, results map[s
 // evidence someone may need to quote to IT or support.
 func (m *Monitor) describe(r Result, now time.Time) string {
 	s := r.Detail
-	if r.Official != nil && r.Official.Major() {
+	switch {
+	case r.Official != nil && r.Official.Major():
 		s = "OpenAI reports " + officialLine(*r.Official)
+	case r.Verdict == cloudflare.Up:
+		s = "up"
 	}
 	var ev []string
-	if r.Status != 0 {
+	if r.Status != 0 && !strings.Contains(s, "HTTP ") {
 		ev = append(ev, fmt.Sprintf("HTTP %d", r.Status))
 	}
-	if r.RayID != "" {
+	if r.RayID != "" && r.Verdict != cloudflare.Up { // evidence for IT; noise once it works
 		ray := "Ray ID " + r.RayID
 		if r.DataCenter != "" {
 			ray += ", data centre " + r.DataCenter

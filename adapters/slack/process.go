@@ -141,6 +141,10 @@ func (a *Adapter) answer(ctx context.Context, o origin) {
 func (a *Adapter) execute(ctx context.Context, acts []action) {
 	for _, act := range acts {
 		if _, err := a.perform(ctx, act); err != nil {
+			if ctx.Err() != nil {
+				a.log.Warn("reply not delivered: shutting down", "call", act.kind.String(), "channel", act.channel)
+				continue
+			}
 			a.log.Error("cannot deliver to slack", "call", act.kind.String(), "channel", act.channel, "error", describe(err))
 		}
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,15 +28,48 @@ func platforms(cfg *config.Config, engine *bot.Engine, db *sqlite.DB, log *slog.
 	return nil, nil
 }
 
-type monitorT interface {
-	bot.StatusReporter
-	Run(ctx context.Context) error
+// monitorOptions maps the configuration onto the monitor.
+func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
+	mc := cfg.Monitor
+	targets := make([]monitor.Target, len(mc.Targets))
+	for i, t := range mc.Targets {
+		targets[i] = monitor.Target{Name: t.Name, Kind: t.Kind, URL: t.URL, Method: t.Method, ExpectStatus: t.ExpectStatus, Timeout: t.Timeout}
+	}
+	return monitor.Options{
+		Targets: targets, Schedule: mc.Schedule, Digest: mc.Digest, Timezone: mc.Timezone,
+		FailureThreshold: mc.FailureThreshold, SuccessThreshold: mc.SuccessThreshold,
+		ReminderInterval: mc.ReminderInterval, Retention: mc.Retention, Canary: mc.Canary,
+		Channels: map[string][]string{bot.Slack: cfg.Slack.AlertChannels, bot.Discord: cfg.Discord.AlertChannels, bot.Console: {"terminal"}},
+		Logger:   log.With("component", "monitor"), Version: buildVersion(),
+	}
 }
 
-func newMonitor(cfg *config.Config, db *sqlite.DB, log *slog.Logger, n []monitor.Notifier) (monitorT, error) {
-	return nil, nil
+// newMonitor builds the monitor over the database; notifiers deliver its
+// alerts (the terminal, Slack, Discord).
+func newMonitor(cfg *config.Config, db *sqlite.DB, log *slog.Logger, notifiers []monitor.Notifier) (*monitor.Monitor, error) {
+	o := monitorOptions(cfg, log)
+	o.Store, o.Subscribers, o.Notifiers = db, db, notifiers
+	m, err := monitor.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	return m, nil
 }
 
+// check runs every probe once and prints the results.
 func check(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool, stdout io.Writer) error {
-	return nil
+	// No database: a one-off check must not disturb a running bot's state.
+	m, err := monitor.New(monitorOptions(cfg, log))
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	rd, err := m.CheckOnce(ctx)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(rd)
+	}
+	_, err = fmt.Fprint(stdout, rd.Table())
+	return err
 }

@@ -115,6 +115,34 @@ type hit struct {
 	from, to int // token range
 }
 
+// maxHitsPerFact bounds the mentions of one fact that are weighed: a real
+// message has a handful, and the bound keeps pasted junk linear.
+const maxHitsPerFact = 32
+
+// clauses gives each token's clause span: clauses end at punctuation, and
+// clause-break words ("but", "aber") stand alone.
+type clauses struct {
+	start, end []int
+}
+
+func (lx *lexicon) clauses(toks []token) clauses {
+	c := clauses{start: make([]int, len(toks)), end: make([]int, len(toks))}
+	s := 0
+	for i := range toks {
+		if i > 0 && (toks[i].clause != toks[i-1].clause || lx.breaks[toks[i-1].text] || lx.breaks[toks[i].text]) {
+			for k := s; k < i; k++ {
+				c.end[k] = i
+			}
+			s = i
+		}
+		c.start[i] = s
+	}
+	for k := s; k < len(toks); k++ {
+		c.end[k] = len(toks)
+	}
+	return c
+}
+
 // extract returns fact index -> value for the cues in k.
 func (lx *lexicon) extract(k kept) map[int]uint8 {
 	toks := k.toks
@@ -146,8 +174,9 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 	if len(hits) == 0 {
 		return nil
 	}
+	cl := lx.clauses(toks)
 	// For one fact, the longest cue wins where cues overlap: "no vpn" over
-	// "vpn", "not just me" over nothing.
+	// "vpn".
 	slices.SortFunc(hits, func(a, b hit) int {
 		if a.fact != b.fact {
 			return a.fact - b.fact
@@ -163,6 +192,9 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 		if len(accepted) > 0 && accepted[0].fact != h.fact {
 			accepted = accepted[:0]
 		}
+		if len(accepted) == maxHitsPerFact || seen[h.fact]&(1<<vYes|1<<vNo) == 1<<vYes|1<<vNo {
+			continue // enough said, or already conflicting
+		}
 		overlaps := false
 		for _, a := range accepted {
 			if h.from < a.to && a.from < h.to {
@@ -174,13 +206,13 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 			continue
 		}
 		accepted = append(accepted, h)
-		start := lx.clauseStart(toks, h.from)
+		start := cl.start[h.from]
 		if toks[start].question && lx.questionStarts[toks[start].text] {
 			continue // asked, not told: "could it be my VPN?"
 		}
 		v := h.val
 		switch {
-		case v == vYes && lx.hedged(toks, h):
+		case v == vYes && lx.hedged(toks, h, start, cl.end[h.to-1]):
 			continue
 		case lx.negated(toks, h, start):
 			if v != vYes {
@@ -199,35 +231,14 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 			out[fi] = vYes
 		case 1 << vNo:
 			out[fi] = vNo
-		case 1 << vUnsure:
-			out[fi] = vUnsure
 		}
 	}
 	return out
 }
 
-// clauseStart returns the first token of the clause holding token i:
-// clauses end at punctuation and at clause-break words ("but", "aber").
-func (lx *lexicon) clauseStart(toks []token, i int) int {
-	for i > 0 && toks[i-1].clause == toks[i].clause && !lx.breaks[toks[i-1].text] {
-		i--
-	}
-	return i
-}
-
-// clauseEnd returns the index after the last token of the clause holding
-// token i.
-func (lx *lexicon) clauseEnd(toks []token, i int) int {
-	for i+1 < len(toks) && toks[i+1].clause == toks[i].clause && !lx.breaks[toks[i+1].text] {
-		i++
-	}
-	return i + 1
-}
-
-// hedged reports whether the clause around h expresses doubt ("maybe",
-// "not sure if").
-func (lx *lexicon) hedged(toks []token, h hit) bool {
-	start, end := lx.clauseStart(toks, h.from), lx.clauseEnd(toks, h.to-1)
+// hedged reports whether the clause [start, end) around h expresses doubt
+// ("maybe", "not sure if").
+func (lx *lexicon) hedged(toks []token, h hit, start, end int) bool {
 	for p := start; p < end; p++ {
 		if p >= h.from && p < h.to {
 			continue
@@ -244,9 +255,10 @@ func (lx *lexicon) hedged(toks []token, h hit) bool {
 // for "I'm not currently using a VPN".
 const negationWindow = 4
 
-// negated reports whether a negation shortly before h, in its clause,
-// applies to it. A negation followed by an outcome verb negates the outcome
-// instead: "doesn't work on NordVPN" is still about a VPN.
+// negated reports whether a negation shortly before h, in its clause
+// (which begins at start), applies to it. A negation followed by an outcome
+// verb negates the outcome instead: "doesn't work on NordVPN" is still about
+// a VPN.
 func (lx *lexicon) negated(toks []token, h hit, start int) bool {
 	for p := h.from - 1; p >= start && p >= h.from-negationWindow; p-- {
 		if !lx.negations[toks[p].text] {

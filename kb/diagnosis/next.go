@@ -276,6 +276,9 @@ func answerProb(a alt, fi int, v uint8) float64 {
 // constant. It is zero exactly when the alternative is false.
 func (m *Model) joint(st *state, c *cause, ai int) float64 {
 	a := c.sig[ai]
+	if st.alt(a) == triFalse {
+		return 0 // also covers facts the caller sets, left out below
+	}
 	p := c.Weight / float64(len(c.sig))
 	for fi := range m.facts {
 		if v := st.v[fi]; v != vUnknown && m.facts[fi].Askable {

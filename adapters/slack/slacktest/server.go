@@ -457,6 +457,13 @@ func (s *Server) Connections() int {
 	return s.hellos
 }
 
+// OpenConnections is how many Socket Mode websockets are open now.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Opens is how many times apps.connections.open succeeded.
 func (s *Server) Opens() int {
 	s.mu.Lock()

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// env returns a getenv over vars with a private database and no network:
+// the monitor is off and the HTTP server on a free port.
+func env(t *testing.T, vars ...string) func(string) string {
+	t.Helper()
+	m := map[string]string{
+		"GPTACCESS_DB":              filepath.Join(t.TempDir(), "gptaccess.db"),
+		"GPTACCESS_MONITOR_ENABLED": "false",
+		"GPTACCESS_HTTP_LISTEN":     "127.0.0.1:0",
+	}
+	for i := 0; i+1 < len(vars); i += 2 {
+		m[vars[i]] = vars[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func runCmd(t *testing.T, getenv func(string) string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = run(context.Background(), append([]string{"gptaccess"}, args...), getenv, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// TestChatJSONContract pins design.md 3.1/3.2: one JSON line per input line,
+// nothing else on stdout, exactly the contract's keys, question and
+// diagnosis filled during a diagnosis.
+func TestChatJSONContract(t *testing.T) {
+	input := []string{
+		"what is error 1020?",
+		"I'm on NordVPN and get error 1020 on chatgpt",
+		"no",
+		"",
+		"the 1020 bus was late",
+	}
+	out, stderr, err := runCmd(t, env(t), strings.Join(input, "\n")+"\n", "chat", "--json")
+	if err != nil {
+		t.Fatalf("chat: %v\nstderr: %s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if len(lines) != len(input) {
+		t.Fatalf("got %d output lines for %d input lines:\n%s", len(lines), len(input), out)
+	}
+	wantKeys := []string{"confidence", "diagnosis", "entry", "error_page", "question", "text"}
+	var replies []map[string]any
+	for i, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, l)
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		if diff := cmp.Diff(wantKeys, keys); diff != "" {
+			t.Errorf("line %d keys (-want +got):\n%s", i+1, diff)
+		}
+		replies = append(replies, m)
+	}
+	if replies[0]["entry"] != "what-is" || replies[0]["question"] != nil || replies[0]["diagnosis"] != nil || replies[0]["error_page"] != nil {
+		t.Errorf("plain question: %v", replies[0])
+	}
+	d, ok := replies[1]["diagnosis"].(map[string]any)
+	if !ok || d["cause"] != "vpn-proxy" || !reflect.DeepEqual(d["steps"], []any{"fix-vpn", "fix-support"}) {
+		t.Errorf("volunteered VPN: diagnosis = %v, want vpn-proxy [fix-vpn fix-support]", replies[1]["diagnosis"])
+	}
+	q, ok := replies[1]["question"].(map[string]any)
+	if !ok || q["fact"] != "fixed" || !reflect.DeepEqual(q["choices"], []any{"yes", "no"}) {
+		t.Errorf("volunteered VPN: question = %v, want the did-this-fix-it question", replies[1]["question"])
+	}
+	// "no" moves on to the next candidate: a question about another fact.
+	q, ok = replies[2]["question"].(map[string]any)
+	if !ok || q["fact"] == "fixed" || q["fact"] == "vpn" || len(q["choices"].([]any)) != 3 {
+		t.Errorf("after no: question = %v, want a new fact question", replies[2]["question"])
+	}
+	if replies[4]["entry"] != "none" {
+		t.Errorf("off-topic 1020: entry = %v, want none", replies[4]["entry"])
+	}
+}
+
+func TestAskJSON(t *testing.T) {
+	for _, args := range [][]string{
+		{"ask", "--json", "how do I clear my cookies for chatgpt?"},
+		{"ask", "how do I clear my cookies for chatgpt?", "--json"},
+	} {
+		out, stderr, err := runCmd(t, env(t), "", args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr)
+		}
+		var r struct {
+			Entry      string  `json:"entry"`
+			Confidence float64 `json:"confidence"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v: not JSON: %v\n%s", args, err, out)
+		}
+		if r.Entry != "fix-browser" || r.Confidence <= 0 || r.Confidence > 1 {
+			t.Errorf("%v: entry %q confidence %v, want fix-browser in (0,1]", args, r.Entry, r.Confidence)
+		}
+		if strings.Count(out, "\n") != 1 {
+			t.Errorf("%v: want exactly one line, got %q", args, out)
+		}
+	}
+}
+
+func TestAskNeedsNoDatabase(t *testing.T) {
+	getenv := env(t, "GPTACCESS_DB", "/nonexistent/dir/g.db")
+	out, _, err := runCmd(t, getenv, "", "ask", "what is error 1020?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "1020") {
+		t.Errorf("ask output: %q", out)
+	}
+}
+
+// TestDiagnosisSurvivesRestart: a question asked by one process is answered
+// in the next.
+func TestDiagnosisSurvivesRestart(t *testing.T) {
+	getenv := env(t)
+	out, _, err := runCmd(t, getenv, "I get error 1020 on chatgpt\n", "chat", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first struct{ Question *struct{ Fact string } }
+	json.Unmarshal([]byte(out), &first)
+	if first.Question == nil || first.Question.Fact != "vpn" {
+		t.Fatalf("first reply should ask about the VPN: %s", out)
+	}
+	out, _, err = runCmd(t, getenv, "yes I am\n", "chat", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second struct{ Diagnosis *struct{ Cause string } }
+	json.Unmarshal([]byte(out), &second)
+	if second.Diagnosis == nil || second.Diagnosis.Cause != "vpn-proxy" {
+		t.Errorf("after restart, yes should conclude vpn-proxy: %s", out)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("monitor:\n  schedule: \"@every 10m\"\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("monitor:\n  schedule: \"every ten minutes\"\n  failure_treshold: 3\nlog:\n  level: loud\n"), 0o600)
+
+	out, _, err := runCmd(t, env(t), "", "config", "validate", "--config", good)
+	if err != nil || !strings.Contains(out, "valid") {
+		t.Errorf("good config: %q, %v", out, err)
+	}
+	_, _, err = runCmd(t, env(t), "", "config", "validate", "--config", bad)
+	if err == nil {
+		t.Fatal("bad config validated")
+	}
+	for _, want := range []string{"monitor.schedule", "failure_treshold", "log.level"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+	// The same message refuses a start.
+	_, _, err = runCmd(t, env(t, "GPTACCESS_CONFIG", bad), "", "run")
+	if err == nil || !strings.Contains(err.Error(), "monitor.schedule") {
+		t.Errorf("run with a bad config: %v", err)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	out, _, err := runCmd(t, env(t), "", "version")
+	if err != nil || !strings.HasPrefix(out, "gptaccess ") {
+		t.Errorf("version: %q, %v", out, err)
+	}
+	_, stderr, err := runCmd(t, env(t), "", "frobnicate")
+	if err == nil || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("unknown command: %v, stderr %q", err, stderr)
+	}
+}
+
+// TestTerminalBot runs the default command with no tokens: the terminal
+// bot, which ends at end of input.
+func TestTerminalBot(t *testing.T) {
+	out, stderr, err := runCmd(t, env(t), "what is error 1020?\nhow can I avoid it in future?\n")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	for _, want := range []string{"Try:", "> ", "1020", "prevent"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("terminal output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBadDatabaseIsAClearError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "corrupt.db")
+	os.WriteFile(path, bytes.Repeat([]byte("garbage!"), 1000), 0o600)
+	_, _, err := runCmd(t, env(t, "GPTACCESS_DB", path), "hello\n", "chat")
+	if err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("corrupt database: err = %v", err)
+	}
+}
+
+func TestStats(t *testing.T) {
+	getenv := env(t)
+	if _, _, err := runCmd(t, getenv, "I'm on a VPN and get 1020 on chatgpt\nyes\nwhere is the cafeteria\n", "chat", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(t, getenv, "", "stats", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Diagnoses  int            `json:"diagnoses"`
+		Resolved   int            `json:"resolved"`
+		ByCause    map[string]int `json:"by_cause"`
+		Unanswered []struct{ Text string }
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("stats json: %v\n%s", err, out)
+	}
+	if s.Diagnoses != 1 || s.Resolved != 1 || s.ByCause["vpn-proxy"] != 1 || len(s.Unanswered) != 1 {
+		t.Errorf("stats = %+v", s)
+	}
+}
