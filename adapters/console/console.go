@@ -41,7 +41,7 @@ type Options struct {
 	// an error page pasted into a terminal is read as one. Only for a real
 	// terminal: piped input arrives in bursts too.
 	JoinPastes bool
-	Logger *slog.Logger
+	Logger     *slog.Logger
 }
 
 // Adapter runs a conversation on a terminal.

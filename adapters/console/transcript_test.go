@@ -325,7 +325,9 @@ func checkExpect(t *testing.T, expect string, replies []bot.Reply) {
 				t.Errorf("a reply says %q", arg)
 			}
 		case "error-page":
-			if !some(replies, func(r bot.Reply) bool { return r.ErrorPage != nil && fmt.Sprintf("%d %s", r.ErrorPage.Code, r.ErrorPage.RayID) == arg }) {
+			if !some(replies, func(r bot.Reply) bool {
+				return r.ErrorPage != nil && fmt.Sprintf("%d %s", r.ErrorPage.Code, r.ErrorPage.RayID) == arg
+			}) {
 				t.Errorf("expected error page %s", arg)
 			}
 		default:
