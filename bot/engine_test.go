@@ -1,0 +1,166 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gptaccess/bot"
+	"gptaccess/kb"
+	"gptaccess/kb/diagnosis"
+	"gptaccess/sqlite"
+)
+
+func newEngine(t testing.TB, store bot.Store) *bot.Engine {
+	t.Helper()
+	k, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := diagnosis.Default(k.Has)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := bot.New(bot.Options{KB: k, Model: m, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func openDB(t testing.TB) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestTwoPeopleNeverShareADiagnosis: in a shared channel thread, each
+// person's answers go to their own diagnosis.
+func TestTwoPeopleNeverShareADiagnosis(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, openDB(t))
+	msg := func(user, text string) bot.Message {
+		return bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "111.1", User: user, Text: text, Mention: true, Shared: true}
+	}
+	r, _ := e.Handle(ctx, msg("ana", "chatgpt says error 1020"))
+	if r.Question == nil || r.Question.Fact != "vpn" {
+		t.Fatalf("ana's report: %+v", r)
+	}
+	// Bob says "yes" in the same thread: it is not an answer to Ana's question.
+	r, _ = e.Handle(ctx, msg("bob", "yes"))
+	if r.Diagnosis != nil {
+		t.Fatalf("bob's yes concluded a diagnosis: %+v", r.Diagnosis)
+	}
+	// Bob cannot click Ana's button either.
+	r, _ = e.Handle(ctx, bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "111.1", User: "bob", Shared: true,
+		Answer: &bot.Answer{Question: "whatever", Choice: "yes"}})
+	if !r.Private || r.Diagnosis != nil {
+		t.Errorf("foreign click: %+v", r)
+	}
+	r, _ = e.Handle(ctx, msg("ana", "yes"))
+	if r.Diagnosis == nil || r.Diagnosis.Cause != "vpn-proxy" {
+		t.Errorf("ana's yes: %+v", r.Diagnosis)
+	}
+}
+
+func TestUnaddressedMessages(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, openDB(t))
+	base := bot.Message{Platform: bot.Slack, Channel: "C1", User: "ana", Shared: true}
+
+	// Not mentioned, not a listen channel, no conversation: ignored.
+	m := base
+	m.Thread, m.Text = "1.1", "chatgpt says access denied 1020"
+	if r, _ := e.Handle(ctx, m); !r.Ignore {
+		t.Errorf("unaddressed message answered: %q", r.Text)
+	}
+	// A listen channel: small talk ignored, a confident question answered.
+	m.Listen = true
+	for _, text := range []string{"lol", "anyone for lunch?", "the 1020 bus was late again", "thanks!"} {
+		m.Thread, m.Text = "2."+text, text
+		if r, _ := e.Handle(ctx, m); !r.Ignore {
+			t.Errorf("listen channel small talk %q answered: %q", text, r.Text)
+		}
+	}
+	m.Thread, m.Text = "3.1", "why does chatgpt keep showing me error 1020 access denied?"
+	if r, _ := e.Handle(ctx, m); r.Ignore {
+		t.Error("listen channel: a clear question was ignored")
+	}
+	// Once the bot answered a mention in a thread, follow-ups need no mention.
+	m = base
+	m.Thread, m.Text, m.Mention = "4.1", "what is error 1020?", true
+	if r, _ := e.Handle(ctx, m); r.Ignore || r.Entry != "what-is" {
+		t.Fatalf("mention: %+v", r)
+	}
+	m.Mention, m.Text = false, "and how do I prevent it?"
+	if r, _ := e.Handle(ctx, m); r.Ignore || r.Entry != "prevent" {
+		t.Errorf("thread follow-up: ignore=%v entry=%s", r.Ignore, r.Entry)
+	}
+}
+
+func TestBadInputGetsAPoliteReply(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, openDB(t))
+	for name, text := range map[string]string{
+		"huge":    strings.Repeat("error 1020 ", 1000),
+		"binary":  "\x00\x01\x02\xff\xfe",
+		"invalid": string([]byte{0xc3, 0x28}),
+	} {
+		r, err := e.Handle(ctx, bot.Message{Platform: bot.Console, Channel: "t", User: "u", DM: true, Text: text})
+		if err != nil || r.Entry != "none" || r.Text == "" || r.Question != nil {
+			t.Errorf("%s: reply %+v, err %v", name, r, err)
+		}
+	}
+}
+
+// TestSideQuestionAndResume: a new question mid-diagnosis is answered and
+// the diagnosis resumes where it was.
+func TestSideQuestionAndResume(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, openDB(t))
+	m := bot.Message{Platform: bot.Discord, Channel: "D1", User: "u", DM: true}
+	say := func(text string) bot.Reply {
+		m.Text = text
+		r, err := e.Handle(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first := say("I keep getting error 1020 on chatgpt")
+	side := say("is my data at risk?")
+	if side.Entry != "data-risk" || !strings.Contains(side.Text, "resume") {
+		t.Errorf("side question: entry %s, text %q", side.Entry, side.Text)
+	}
+	again := say("resume")
+	if again.Question == nil || again.Question.Fact != first.Question.Fact || again.Question.ID != first.Question.ID {
+		t.Errorf("resume asked %+v, want %+v", again.Question, first.Question)
+	}
+}
+
+// BenchmarkHandle measures Engine.Handle with the state round trip through
+// SQLite: each iteration is two messages, a report that starts a diagnosis
+// and its first answer; ns/msg is the figure per message.
+func BenchmarkHandle(b *testing.B) {
+	ctx := context.Background()
+	e := newEngine(b, openDB(b))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: fmt.Sprint(i), User: "u", Mention: true, Shared: true,
+			Text: "chatgpt says access denied 1020"}
+		if _, err := e.Handle(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+		m.Text = "nope"
+		if _, err := e.Handle(ctx, m); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/msg")
+}
