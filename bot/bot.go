@@ -140,6 +140,7 @@ type Conversation struct {
 	Tried    []string          // causes whose steps were given
 	Page     *ErrorPage        // pasted error page, if any
 	Paused   bool              // a side question interrupted the diagnosis
+	Topic    string            // entry of the last answer, for follow-ups like "why does it happen?"
 	Started  time.Time
 	Updated  time.Time
 	Finished bool

@@ -360,7 +360,7 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 	// A message that names the error and volunteers facts about the user's
 	// situation ("error 1020 right after I changed my password") is a report
 	// even when it does not read like one.
-	if hasPage || match.Report || len(facts) > 0 && match.ID != "none" && mentionsError(text) {
+	if hasPage || match.Report || len(facts) > 0 && mentionsError(text) {
 		var ep *ErrorPage
 		if hasPage {
 			ep = errorPage(page)
@@ -376,6 +376,13 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 		}
 		return r, err
 	}
+	if match.ID == "none" && t.conv != nil && t.conv.Topic != "" {
+		// A follow-up ("why does it happen?", "and on my phone?") leans on
+		// the topic of the conversation: read it as a question about 1020.
+		if m := e.kb.Match("chatgpt error 1020: " + text); m.ID != "none" && !m.Report && m.Confidence >= followUpConfidence {
+			match = m
+		}
+	}
 	switch match.ID {
 	case "none":
 		if err := e.store.RecordUnanswered(ctx, t.m.Platform, text, e.now()); err != nil {
@@ -389,11 +396,12 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 		return t.withResume(t.statusReply(ctx)), nil
 	}
 	r := t.entryReply(match.ID, match.Confidence)
-	if t.conv == nil && t.m.Thread != "" && !t.m.DM {
-		// Remember the thread so follow-ups there need no mention.
+	if t.conv == nil {
+		// Remember the conversation: follow-ups in a thread need no
+		// mention, and "why does it happen?" needs the topic.
 		t.conv = &Conversation{ID: e.newID(), Started: e.now()}
-		t.save = true
 	}
+	t.conv.Topic, t.save = match.ID, true
 	return t.withResume(r), nil
 }
 
@@ -421,6 +429,10 @@ func (t *turn) ambient(ctx context.Context) (Reply, error) {
 	}
 	return t.fresh(ctx, text)
 }
+
+// followUpConfidence is the bar for reading an unmatched message as a
+// follow-up on the conversation's topic.
+const followUpConfidence = 0.5
 
 // ambientConfidence is the bar for answering messages nobody addressed to
 // the bot: far above the matching threshold, because a wrong answer to

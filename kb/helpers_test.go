@@ -1,9 +1,6 @@
 package kb
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
 // terms returns how k reads text: each resolved token as its term name,
 // "+cue" for a cue-only word, "?word" for a word the knowledge base does not
@@ -45,5 +42,3 @@ func mustDefault(t testing.TB) *KB {
 	}
 	return k
 }
-
-var _ = strings.Join

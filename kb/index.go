@@ -59,8 +59,8 @@ type index struct {
 	numTerm     []bool   // term id -> the term is a number (an error code)
 	strong      []bool   // term id -> some entry has it in a title, keyword or example
 	ids         []string // doc -> entry id
-	special     specialDocs
-	special2    specialTerms
+	docs        specialDocs
+	terms       specialTerms
 	pool        sync.Pool // *scratch
 }
 
@@ -68,7 +68,7 @@ type index struct {
 // -1 when an operator's file lacks one (they are required, but the index
 // does not rely on that).
 type specialDocs struct {
-	whatIs, causes, fix, fixVPN, help, otherCode, status, fixWait int
+	whatIs, causes, fix, fixVPN, otherCode int
 }
 
 // specialTerms are term ids the intent rules look for.
@@ -173,6 +173,13 @@ func newLexicon() *lexicon {
 	for _, f := range commonWords {
 		add(f, func(wi *wordInfo) { wi.common = true })
 	}
+	// A phrase speaks for its speaker: "gives me" is first person too.
+	for k, wi := range lx.phrases {
+		for _, w := range strings.Fields(k) {
+			wi.cues |= lx.words[w].cues & cueFirstPerson
+		}
+		lx.phrases[k] = wi
+	}
 	// A word with a topic is never a stop word: "why" is both a question
 	// word and the strongest hint at the causes entry.
 	for k, wi := range lx.words {
@@ -270,8 +277,9 @@ func buildIndex(entries []Entry) *index {
 	strong := make([]map[int32]bool, len(entries))
 	var sc scratch
 	var fuzzyWords []string
-	addText := func(doc int, text string, weight float64, fuzzyTarget bool) {
-		isStrong := weight != weightBody
+	// addText indexes text for doc. strongField is false for bodies;
+	// fuzzyTarget makes its new words typo-correction targets.
+	addText := func(doc int, text string, weight float64, strongField, fuzzyTarget bool) {
 		var ls [numLangs]int
 		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
 		lx.resolve(&sc, false)
@@ -304,7 +312,7 @@ func buildIndex(entries []Entry) *index {
 				}
 			}
 			tf[doc][id] += weight
-			if isStrong {
+			if strongField {
 				strong[doc][id] = true
 			}
 		}
@@ -313,14 +321,14 @@ func buildIndex(entries []Entry) *index {
 		ix.ids[d] = e.ID
 		tf[d] = map[int32]float64{}
 		strong[d] = map[int32]bool{}
-		addText(d, e.Title, weightTitle, true)
+		addText(d, e.Title, weightTitle, true, true)
 		for _, term := range sortedKeys(e.Keywords) {
-			addText(d, term, e.Keywords[term], true)
+			addText(d, term, e.Keywords[term], true, true)
 		}
 		for _, ex := range e.Examples {
-			addText(d, ex, weightExample, false)
+			addText(d, ex, weightExample, true, false)
 		}
-		addText(d, e.Body, weightBody, false)
+		addText(d, e.Body, weightBody, false, false)
 	}
 
 	// Typo targets: the lexicon's own single words and the entries' titles
@@ -382,10 +390,7 @@ func buildIndex(entries []Entry) *index {
 		}
 	}
 	ix.genericTerm = make([]bool, len(lx.names))
-	for t, name := range lx.names {
-		ix.genericTerm[t] = ix.numTerm[t] && name == "1020"
-	}
-	for _, name := range []string{"denied", "blocked", "error", "chatgpt", "access", "cloudflare"} {
+	for _, name := range genericTerms {
 		if id, ok := lx.terms[name]; ok {
 			ix.genericTerm[id] = true
 		}
@@ -410,6 +415,9 @@ func buildIndex(entries []Entry) *index {
 		// one message nudge data-risk once.
 		bit := int8(slices.IndexFunc(ix.intents, func(r intentRule) bool { return r.doc == d }))
 		if bit < 0 {
+			if len(ix.intents) == 32 { // bits of signals.intents
+				continue
+			}
 			bit = int8(len(ix.intents))
 			ix.intents = append(ix.intents, intentRule{bit: bit, doc: d})
 		}
@@ -429,9 +437,9 @@ func buildIndex(entries []Entry) *index {
 		}
 		return -1
 	}
-	ix.special = specialDocs{
+	ix.docs = specialDocs{
 		whatIs: doc("what-is"), causes: doc("causes"), fix: doc("fix"), fixVPN: doc("fix-vpn"),
-		help: doc("help"), otherCode: doc("other-code"), status: doc("status"), fixWait: doc("fix-wait"),
+		otherCode: doc("other-code"),
 	}
 	term := func(name string) int32 {
 		if id, ok := lx.terms[name]; ok {
@@ -439,7 +447,7 @@ func buildIndex(entries []Entry) *index {
 		}
 		return -1
 	}
-	ix.special2 = specialTerms{
+	ix.terms = specialTerms{
 		help: term("help"), meaning: term("meaning"), whatis: term("whatis"), cause: term("cause"),
 		prevent: term("prevent"), denied: term("denied"), blocked: term("blocked"), vpn: term("vpn"),
 	}
@@ -472,6 +480,10 @@ var intentCues = []struct{ term, entry string }{
 	{"fix", "fix"}, {"support", "fix-support"}, {"contact", "fix-support"},
 }
 
+// genericTerms are the error's own words. Every entry mentions them, so a
+// message made of nothing else asks what the error is (or reports it).
+var genericTerms = []string{"1020", "denied", "blocked", "error", "chatgpt", "access", "cloudflare"}
+
 // otherErrorTerms name an error the other-code entry covers.
 var otherErrorTerms = []string{"challenge", "ratelimit", "toomanyrequests", "unsupportedregion", "signature",
 	"malicious", "1015", "1010", "1012", "1006", "1007", "1008", "429"}
@@ -497,7 +509,8 @@ var intentForms = []string{"wait what", "what is", "what's", "whats", "was ist",
 	"weshalb", "pourquoi", "por qué", "how", "how do i", "how to", "how can i", "wie", "wie kann ich",
 	"comment", "cómo", "what can i do", "what should i do", "what do i do", "was tun", "was kann ich tun",
 	"was soll ich tun", "que faire", "qué hago", "qué puedo hacer", "how long", "wie lange",
-	"combien de temps", "cuánto tiempo"}
+	"combien de temps", "cuánto tiempo", "what makes", "what made", "woran liegt", "liegt es", "à quoi est due",
+	"a qué se debe"}
 
 func sortedKeys[K ~string | ~int32, V any](m map[K]V) []K {
 	keys := make([]K, 0, len(m))

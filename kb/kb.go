@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -20,9 +21,14 @@ import (
 //go:embed guide.yaml
 var guideYAML []byte
 
-// RequiredIDs are the entry ids other packages rely on (design 3.3). A
-// knowledge base must contain all of them; it may add more.
-var RequiredIDs = []string{
+// RequiredIDs returns the entry ids other packages rely on (design 3.3), in
+// the guide's order. A knowledge base must contain all of them; it may add
+// more.
+func RequiredIDs() []string {
+	return slices.Clone(requiredIDs)
+}
+
+var requiredIDs = []string{
 	"what-is", "causes", "fix",
 	"fix-vpn", "fix-browser", "fix-credentials", "fix-api", "fix-support", "fix-wait",
 	"prevent", "data-risk", "permanent", "status", "help", "other-code",
@@ -50,7 +56,8 @@ type Entry struct {
 	See []string `yaml:"see"`
 }
 
-// KB is a validated knowledge base with its matching index. It is safe for
+// KB is a validated knowledge base with its matching index, made by Parse,
+// Default or LoadFile (the zero value is not usable). It is safe for
 // concurrent use; set Threshold before sharing it between goroutines.
 type KB struct {
 	// Threshold is the confidence below which Match reports NoneID. Parse sets
@@ -286,7 +293,7 @@ func validate(entries []Entry) error {
 			}
 		}
 	}
-	for _, id := range RequiredIDs {
+	for _, id := range requiredIDs {
 		if !ids[id] {
 			errs = append(errs, fmt.Errorf("entry %q: missing; it is required", id))
 		}

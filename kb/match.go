@@ -18,7 +18,8 @@ type Match struct {
 	// ID is the entry that answers the message, or NoneID when nothing
 	// reaches the threshold.
 	ID string
-	// Confidence is how sure the match is, from 0 to 1.
+	// Confidence is how sure the match is, from 0 to 1. It is a score
+	// calibrated against KB.Threshold, not a probability.
 	Confidence float64
 	// Report says the message reports the user hitting an error now ("chatgpt
 	// says access denied 1020", "I'm on NordVPN and get 1020", a pasted error
@@ -88,9 +89,14 @@ func (k *KB) Match(text string) Match {
 		if t < 0 || q.info.stop && !q.info.intent {
 			continue
 		}
-		if t == ix.special2.help && sig.otherTopic {
+		if t == ix.terms.help && sig.otherTopic {
 			// "help, chatgpt says 1020" asks for help with the problem,
 			// not for the bot's help text.
+			continue
+		}
+		if t == ix.terms.whatis && sig.specific {
+			// "what's the fix", "what is a vpn": the question frame of a
+			// message about something else, not "what is 1020".
 			continue
 		}
 		if sc.seen[t] == sc.gen {
@@ -107,13 +113,12 @@ func (k *KB) Match(text string) Match {
 	}
 
 	report := sig.report || page != 0
-	if fix := ix.special.fix; fix >= 0 && sig.help && sig.otherTopic && !report {
+	if fix := ix.docs.fix; fix >= 0 && sig.help && sig.otherTopic && !report {
 		scores[fix] += helpBonus
 	}
 	// Intent cues: a word that names what is asked ("why", "prevent", "is
-	// it safe") nudges its entry, so it wins over entries that merely
-	// mention the same topic words.
-	// The nudge breaks near-ties only: "is it the vpn that causes 1020?"
+	// it safe") nudges its entry past entries that merely share topic
+	// words. It breaks near-ties only: "is it the vpn that causes 1020?"
 	// is about the VPN, whose entry scores far ahead of causes.
 	if sig.intents != 0 {
 		top := 0.0
@@ -130,15 +135,18 @@ func (k *KB) Match(text string) Match {
 	best, second := rank(scores)
 
 	if page != 0 {
-		m.Report = true
 		m.Confidence = pageConfidence
+		if pageConfidence < k.Threshold {
+			return m
+		}
+		m.Report = true
 		switch {
-		case page == 1020 && sig.vpn && !vpnAdvice && ix.special.fixVPN >= 0:
-			m.ID = ix.ids[ix.special.fixVPN]
-		case page == 1020 && ix.special.fix >= 0:
-			m.ID = ix.ids[ix.special.fix]
-		case page != 1020 && ix.special.otherCode >= 0:
-			m.ID = ix.ids[ix.special.otherCode]
+		case page == 1020 && sig.vpn && !vpnAdvice && ix.docs.fixVPN >= 0:
+			m.ID = ix.ids[ix.docs.fixVPN]
+		case page == 1020 && ix.docs.fix >= 0:
+			m.ID = ix.ids[ix.docs.fix]
+		case page != 1020 && ix.docs.otherCode >= 0:
+			m.ID = ix.ids[ix.docs.otherCode]
 		default:
 			m.ID = ix.ids[best]
 		}
@@ -173,8 +181,8 @@ func (k *KB) Match(text string) Match {
 	// Messages made only of the error's own words ("1020?", "access
 	// denied 1020") score low everywhere, since every entry mentions them;
 	// they ask what the error is, or report it.
-	if sig.onlyGeneric && ix.special.whatIs >= 0 {
-		best = ix.special.whatIs
+	if sig.onlyGeneric && ix.docs.whatIs >= 0 {
+		best = ix.docs.whatIs
 		conf = max(conf, genericConfidence)
 	}
 	if report {
@@ -182,13 +190,13 @@ func (k *KB) Match(text string) Match {
 		// (causes), what it means (what-is), or names a topic that scores
 		// clearly (a VPN, the API, a private window).
 		switch {
-		case sig.otherError && ix.special.otherCode >= 0:
+		case sig.otherError && ix.docs.otherCode >= 0:
 			// Naming another error (1015, a challenge page) says which
 			// error it is, whatever else the message mentions.
-			best = ix.special.otherCode
-		case ix.special.fix >= 0 && !sig.why && !sig.meaning &&
-			(best == ix.special.whatIs || best == ix.special.causes || scores[best] < reportMinScore):
-			best = ix.special.fix
+			best = ix.docs.otherCode
+		case ix.docs.fix >= 0 && !sig.why && !sig.meaning &&
+			(best == ix.docs.whatIs || best == ix.docs.causes || scores[best] < reportMinScore):
+			best = ix.docs.fix
 		}
 		// A report names an error and says the user is hitting it: that is
 		// on topic even when the rest of the message is chatter.
@@ -224,6 +232,7 @@ type signals struct {
 	otherTopic  bool    // a known topic word other than the help words
 	anchor      bool    // an anchor term, or nothing unknown
 	onlyGeneric bool    // only the error's own words (1020, access denied, error, chatgpt)
+	specific    bool    // a known topic word besides the error's own words
 	why         bool    // asks for a cause
 	otherError  bool    // names an error other than 1020 (1015, 429, a challenge)
 	intents     uint32  // bit per ix.intents rule that fired
@@ -237,9 +246,9 @@ type signals struct {
 func (ix *index) signals(sc *scratch, text string) signals {
 	var s signals
 	var cues cue
-	var blocked, unknownContent, anchorWord, codeOrDenied, code, errWord bool
+	var unknownContent, anchorWord, codeOrDenied, code, errWord, otherIntent bool
 	generic := true
-	st := ix.special2
+	st := ix.terms
 	for _, q := range sc.q {
 		cues |= q.info.cues
 		t := q.info.term
@@ -254,8 +263,6 @@ func (ix *index) signals(sc *scratch, text string) signals {
 				s.intents |= 1 << b
 			}
 			switch t {
-			case st.denied, st.blocked:
-				blocked = true
 			case st.cause:
 				s.why = true
 			case st.meaning, st.whatis:
@@ -268,6 +275,9 @@ func (ix *index) signals(sc *scratch, text string) signals {
 		}
 		if q.info.cues&cueHelpWord != 0 {
 			s.help = true
+		}
+		if q.info.intent && t >= 0 && t != st.whatis && t != st.meaning {
+			otherIntent = true // "how", "why", "what can I do"
 		}
 		switch {
 		case q.info.intent, q.info.stop && t < 0:
@@ -302,9 +312,11 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			// Known concept the guide never uses: neutral.
 		case t >= 0:
 			// A word only the bodies use: bodies are prose, full of
-			// everyday words ("report", "send"), so it counts half.
+			// everyday words ("report", "send"), so it counts half, and
+			// does not vouch for the message being on topic.
 			s.content++
 			s.known += bodyOnlyWeight
+			unknownContent = true
 		default:
 			s.content++
 			unknownContent = true
@@ -313,25 +325,33 @@ func (ix *index) signals(sc *scratch, text string) signals {
 	// "Fehler 1020", "error code 1015": a code next to the word error is
 	// the error, not a room number.
 	s.anchor = anchorWord || !unknownContent || code && errWord
-	s.onlyGeneric = generic && codeOrDenied && !unknownContent && !s.why
+	s.onlyGeneric = generic && codeOrDenied && !unknownContent && !otherIntent
+	s.specific = !generic
 	// Question words inside a statement ("my extension is causing it")
 	// do not make a question; a leading one or a question mark does.
-	question := strings.IndexByte(text, '?') >= 0 || strings.Contains(text, "¿")
+	var leading bool
 	for _, q := range sc.q {
 		if q.info.term >= 0 || q.info.cues&cueQuestion != 0 || !q.info.stop {
-			question = question || q.info.cues&cueQuestion != 0 || q.info.intent
+			leading = q.info.cues&cueQuestion != 0 || q.info.intent
 			break
 		}
 	}
+	question := leading || strings.IndexByte(text, '?') >= 0 || strings.Contains(text, "¿")
 	first := cues&cueFirstPerson != 0
 	err := cues&cueError != 0
 	notOthers := first || cues&cueGeneric == 0
-	exp := (cues&cueShow != 0 || cues&cueExperience != 0) && notOthers || cues&cueExpBase != 0 && first
+	// "error 1020 since lunch": an error happening now is experienced too.
+	exp := cues&(cueShow|cueExperience|cuePresent) != 0 && notOthers || cues&cueExpBase != 0 && first
 	// "I started getting 1020 after ...": a code the speaker runs into is
 	// the error, whatever else the sentence holds.
 	s.anchor = s.anchor || code && first && exp
 	s.positive = cues&cuePositive != 0 && !question
-	s.report = (err && exp || first && blocked && !question) && s.anchor && !s.positive
+	// "I'm blocked", "am I banned for good?", "it blocks me": the speaker in
+	// a blocked state is a report, unless it is a future or a possibility.
+	// The speaker has to be near the word ("my account ... access denied
+	// error" is not about being blocked).
+	state := blockedNearSpeaker(sc, st) && cues&(cueFuture|cueHypothetical|cueModal) == 0
+	s.report = (err && exp || state) && s.anchor && !s.positive
 	switch {
 	case !s.report:
 	case cues&(cueHypothetical|cueModal) != 0 && question && cues&cuePresent == 0:
@@ -340,8 +360,39 @@ func (ix *index) signals(sc *scratch, text string) signals {
 	case !first && st.prevent >= 0 && hasTerm(sc, st.prevent):
 		// "tips to avoid getting blocked" is about the future.
 		s.report = false
+	case leading && !first && cues&cuePresent == 0:
+		// "what makes cloudflare throw 1020?" asks about the error in
+		// general; nobody in it is hitting it.
+		s.report = false
 	}
 	return s
+}
+
+// speakerWindow is how many words may sit between "I" and "blocked" for
+// them to belong together ("we're all blocked", "I've been blocked").
+const speakerWindow = 3
+
+func blockedNearSpeaker(sc *scratch, st specialTerms) bool {
+	lastSpeaker, lastBlocked := -100, -100
+	for i, q := range sc.q {
+		if q.info.cues&cueFirstPerson != 0 {
+			lastSpeaker = i
+		}
+		if t := q.info.term; t >= 0 && (t == st.denied || t == st.blocked) {
+			lastBlocked = i
+		}
+		if lastSpeaker >= 0 && lastBlocked >= 0 && abs(lastSpeaker-lastBlocked) <= speakerWindow {
+			return true
+		}
+	}
+	return false
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 func hasTerm(sc *scratch, t int32) bool {

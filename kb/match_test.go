@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"os"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -154,6 +152,3 @@ func surface(text string) string {
 	}
 	return strings.Join(words, " ")
 }
-
-var _ = slices.Sort[[]string]
-var _ = sort.Strings

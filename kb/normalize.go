@@ -22,6 +22,7 @@ const (
 	cueHelpWord                     // help, hilfe, aide, ayuda
 	cuePositive                     // works again, all good
 	cueModal                        // have to, need to, soll ich
+	cueFuture                       // will, going to, wird
 )
 
 // lang indexes the languages the bot recognises.
@@ -98,6 +99,16 @@ func tokenize(buf []byte, toks []span, text string, langScore *[numLangs]int) ([
 				i += n
 				continue
 			}
+		}
+		// "@bot", "@here", "@channel": plain-text mentions name people
+		// and bots, not the topic.
+		if c == '@' && i+1 < len(text) && isWordByte(text[i+1]) {
+			endTok()
+			i++
+			for i < len(text) && (isWordByte(text[i]) || text[i] == '.' || text[i] == '-' || text[i] == '_') {
+				i++
+			}
+			continue
 		}
 		r, size := rune(c), 1
 		if c >= utf8.RuneSelf {

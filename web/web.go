@@ -1,5 +1,6 @@
-// Package web is the bot's HTTP server: /healthz, /readyz, and the Slack and
-// Discord endpoints that adapters contribute. All routes are in routes().
+// Package web is the bot's HTTP server: /healthz, /readyz, /metrics, the
+// status page at /, and the Slack and Discord endpoints that adapters
+// contribute. All routes are in routes().
 package web
 
 import (
@@ -23,6 +24,9 @@ type Options struct {
 	Mounts map[string]http.Handler
 	// Metrics serves /metrics when set.
 	Metrics http.Handler
+	// Status serves the status page at / (exactly; StatusPage makes
+	// one) when set.
+	Status http.Handler
 	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -46,6 +50,9 @@ func routes(mux *http.ServeMux, o Options) {
 	mux.Handle("GET /readyz", handleReadyz(o.Ready))
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
+	}
+	if o.Status != nil {
+		mux.Handle("GET /{$}", o.Status)
 	}
 	for prefix, h := range o.Mounts {
 		mux.Handle(prefix, h)

@@ -152,7 +152,7 @@ func TestRepliesToTheBotContinueTheConversation(t *testing.T) {
 
 	// After a restart the adapter has forgotten the chain: it walks it
 	// through REST and finds the same conversation.
-	h.a.roots = newLRU(100)
+	h.restart(t, setup{})
 	f.SendMessage(discordtest.Message{Author: alice, Content: "still broken", ReplyTo: b2})
 	got = h.h.next(t)
 	if got.Thread != root || !got.Mention {

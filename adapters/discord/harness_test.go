@@ -132,11 +132,20 @@ func start(t *testing.T, h *recorder, s setup) *harness {
 	if s.before != nil {
 		s.before(fake)
 	}
+	hs := &harness{fake: fake, h: h}
+	hs.launch(t, s)
+	return hs
+}
+
+// launch starts an Adapter on the harness's fake.
+func (hs *harness) launch(t *testing.T, s setup) {
+	t.Helper()
+	fake := hs.fake
 	logs := newLogSink()
 	o := Options{
 		Token:   fake.Token,
 		APIURL:  fake.URL,
-		Handler: h,
+		Handler: hs.h,
 		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if s.opts != nil {
@@ -154,12 +163,18 @@ func start(t *testing.T, h *recorder, s setup) *harness {
 		s.tune(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	hs := &harness{fake: fake, a: a, h: h, logs: logs, done: make(chan error, 1), stop: cancel}
-	go func() { hs.done <- a.Run(ctx) }()
+	done := make(chan error, 1)
+	hs.a, hs.logs, hs.done, hs.stop = a, logs, done, cancel
+	route := discordtest.RouteGlobalCommands
+	if o.GuildID != "" {
+		route = discordtest.RouteGuildCommands
+	}
+	before, registered := len(fake.Handshakes()), len(fake.Calls(route))
+	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-hs.done:
+		case err := <-done:
 			if err != nil && !s.noWait {
 				t.Errorf("Run: %v", err)
 			}
@@ -178,14 +193,29 @@ func start(t *testing.T, h *recorder, s setup) *harness {
 		}
 	})
 	if !s.noWait {
-		fake.WaitConnected(t)
-		route := discordtest.RouteGlobalCommands
-		if o.GuildID != "" {
-			route = discordtest.RouteGuildCommands
-		}
-		fake.WaitCalls(t, route, 1)
+		fake.Await(t, "a new gateway session", func() bool {
+			hs := fake.Handshakes()
+			return len(hs) > before && hs[len(hs)-1].Accepted && fake.Connected()
+		})
+		fake.WaitCalls(t, route, registered+1)
 	}
-	return hs
+}
+
+// restart stops the adapter and starts a new one (empty memory) on the
+// same fake, as after a process restart.
+func (hs *harness) restart(t *testing.T, s setup) {
+	t.Helper()
+	hs.stop()
+	select {
+	case err := <-hs.done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		hs.done <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	hs.launch(t, s)
 }
 
 // user is a test user.

@@ -76,5 +76,9 @@ func (c *claims) first(ctx context.Context, key string) (bool, error) {
 	if c.store == nil {
 		return true, nil
 	}
-	return c.store.Claim(ctx, key)
+	first, err := c.store.Claim(ctx, key)
+	if err != nil {
+		return true, err
+	}
+	return first, nil
 }

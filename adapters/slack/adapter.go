@@ -240,6 +240,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	defer a.running.Store(false)
 	defer a.connected.Store(false)
+	select {
+	case <-a.fatal: // left over from a previous Run
+	default:
+	}
 
 	self, err := a.authenticate(ctx)
 	if err != nil {
@@ -437,9 +441,10 @@ func (a *Adapter) claim(ctx context.Context, key string) bool {
 
 // memClaims is the in-memory Claimer used when none is configured.
 type memClaims struct {
-	mu   sync.Mutex
-	seen map[string]time.Time
-	now  func() time.Time
+	mu     sync.Mutex
+	seen   map[string]time.Time
+	now    func() time.Time
+	pruned time.Time
 }
 
 func newMemClaims(now func() time.Time) *memClaims {
@@ -453,8 +458,9 @@ func (c *memClaims) Claim(_ context.Context, key string) (bool, error) {
 	if _, ok := c.seen[key]; ok {
 		return false, nil
 	}
-	if len(c.seen) >= 100000 {
+	if len(c.seen) >= 100000 && now.Sub(c.pruned) > time.Minute {
 		// Slack stops retrying within the hour.
+		c.pruned = now
 		for k, t := range c.seen {
 			if now.Sub(t) > 2*time.Hour {
 				delete(c.seen, k)

@@ -2,12 +2,15 @@ package slack
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
 	"gptaccess/adapters/slack/slacktest"
 	"gptaccess/bot"
 )
+
+var mentionRE = regexp.MustCompile(`<@[^<>]*>`)
 
 // FuzzEventsPayload feeds arbitrary (already signature-checked) bodies to
 // the Events API decoder and the translation after it: nothing may panic,
@@ -34,7 +37,7 @@ func FuzzEventsPayload(f *testing.F) {
 			if m.Platform != bot.Slack || m.Channel == "" || m.User == "" || ts == "" || m.User == testSelf.UserID {
 				t.Fatalf("ill-formed message %+v (ts %q) from %s", m, ts, body)
 			}
-			if strings.Contains(m.Text, "<@") {
+			if mentionRE.MatchString(m.Text) {
 				t.Fatalf("mention markup left in %q", m.Text)
 			}
 			if m.DM == m.Shared {

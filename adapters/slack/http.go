@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -110,6 +111,11 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	body, ok := a.verified(w, r)
 	if !ok {
+		return
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("ssl_check") == "1" {
+		// Slack checking the certificate of the command URL.
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	cmd, err := decodeCommand(body)

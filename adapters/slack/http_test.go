@@ -118,6 +118,7 @@ func TestHTTPMalformedPayloads(t *testing.T) {
 		{"url_verification without challenge", h.events, "application/json", `{"type":"url_verification"}`, 400},
 		{"unknown event type is acknowledged", h.events, "application/json", `{"type":"event_callback","event_id":"Ev2","event":{"type":"reaction_added"}}`, 200},
 		{"unknown outer type is acknowledged", h.events, "application/json", `{"type":"something_new"}`, 200},
+		{"ssl_check is acknowledged", h.cmds, form, "ssl_check=1&token=x", 200},
 		{"slash command without user", h.cmds, form, "command=%2Fgptaccess&channel_id=C1&text=help", 400},
 		{"slash command that is not a form", h.cmds, form, "%zz", 400},
 		{"interaction without payload", h.actions, form, "foo=bar", 400},

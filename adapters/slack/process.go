@@ -123,7 +123,13 @@ func (a *Adapter) answer(ctx context.Context, o origin) {
 		if !(m.Mention || m.DM || m.Command || m.Answer != nil) {
 			return
 		}
-		reply = bot.Reply{Text: "Sorry, something went wrong on my side. Please try again in a minute.", Private: o.kind == fromClick}
+		// The engine's reply on error is an apology fit to send; keep it
+		// when there is one.
+		if reply.Text == "" && reply.Question == nil {
+			reply = bot.Reply{Text: "Sorry, something went wrong on my side. Please try again in a minute."}
+		}
+		reply.Ignore = false
+		reply.Private = reply.Private || o.kind == fromClick
 	}
 	sup := a.support
 	if self := a.self.Load(); self != nil {

@@ -61,6 +61,12 @@ var errUsage = errors.New("invalid usage")
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal starts a graceful shutdown, restore the
+		// default handling so a second one exits at once.
+		<-ctx.Done()
+		stop()
+	}()
 
 	cmd, rest := "run", args[1:]
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {

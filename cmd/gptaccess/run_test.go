@@ -45,6 +45,7 @@ func TestChatJSONContract(t *testing.T) {
 		"I'm on NordVPN and get error 1020 on chatgpt",
 		"no",
 		"",
+		"cancel",
 		"the 1020 bus was late",
 	}
 	out, stderr, err := runCmd(t, env(t), strings.Join(input, "\n")+"\n", "chat", "--json")
@@ -88,8 +89,8 @@ func TestChatJSONContract(t *testing.T) {
 	if !ok || q["fact"] == "fixed" || q["fact"] == "vpn" || len(q["choices"].([]any)) != 3 {
 		t.Errorf("after no: question = %v, want a new fact question", replies[2]["question"])
 	}
-	if replies[4]["entry"] != "none" {
-		t.Errorf("off-topic 1020: entry = %v, want none", replies[4]["entry"])
+	if replies[5]["entry"] != "none" {
+		t.Errorf("off-topic 1020: entry = %v, want none", replies[5]["entry"])
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -16,6 +17,7 @@ import (
 	"gptaccess/bot"
 	"gptaccess/config"
 	"gptaccess/monitor"
+	"gptaccess/sqlite"
 	"gptaccess/web"
 )
 
@@ -92,6 +94,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 			comps = append(comps, component{"monitor", mon.Run})
 		}
 	}
+
+	comps = append(comps, component{"janitor", func(ctx context.Context) error { return janitor(ctx, db, log) }})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
@@ -211,4 +215,26 @@ func isTerminal(r io.Reader) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// janitor forgets what is no longer needed, hourly: delivery records older
+// than a week (platforms stop retrying within an hour) and conversations
+// idle for a day (they expired long before).
+func janitor(ctx context.Context, db *sqlite.DB, log *slog.Logger) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if _, err := db.PruneDeliveries(ctx, now.Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("prune deliveries", "err", err)
+		}
+		if _, err := db.PruneConversations(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			log.Warn("prune conversations", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

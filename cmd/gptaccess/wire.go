@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"gptaccess/adapters/slack"
 	"gptaccess/bot"
 	"gptaccess/config"
 	"gptaccess/monitor"
@@ -24,8 +25,39 @@ type platform struct {
 	notifier monitor.Notifier
 }
 
+// platforms builds the configured chat adapters. Their replies go through
+// the per-user rate limit.
 func platforms(cfg *config.Config, engine *bot.Engine, db *sqlite.DB, log *slog.Logger) ([]platform, error) {
-	return nil, nil
+	h := bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)
+	var out []platform
+	if cfg.SlackEnabled() {
+		s := cfg.Secrets
+		a, err := slack.New(slack.Options{
+			BotToken: s.SlackBotToken.Reveal(), AppToken: s.SlackAppToken.Reveal(), SigningSecret: s.SlackSigningSecret.Reveal(),
+			APIURL: cfg.Slack.APIURL, Mode: cfg.SlackMode(), ListenChannels: cfg.Slack.ListenChannels,
+			SupportChannel: cfg.Slack.SupportChannel, SupportGroup: cfg.Slack.SupportGroup,
+			Handler: h, Claims: db, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		p := platform{name: "slack", run: a.Run, ready: connected(a.Connected, "slack"), notifier: a}
+		if cfg.SlackMode() == slack.ModeHTTP {
+			p.mounts = map[string]http.Handler{"/slack/": a.Handler()}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// connected turns an adapter's connection state into a readiness check.
+func connected(ok func() bool, name string) web.Check {
+	return func(context.Context) error {
+		if !ok() {
+			return fmt.Errorf("%s not connected", name)
+		}
+		return nil
+	}
 }
 
 // monitorOptions maps the configuration onto the monitor.

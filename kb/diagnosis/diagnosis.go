@@ -5,8 +5,9 @@
 //
 // The model itself is data (diagnosis.yaml, embedded) so that an operator can
 // reword questions or add phrases without Go code. The package is pure logic:
-// no I/O beyond loading, no clock, no state between calls; a *Model is
-// immutable after loading and safe for concurrent use.
+// no I/O beyond loading, no clock. A *Model does not change after loading
+// (apart from the question plan it computes once, on first use) and is safe
+// for concurrent use.
 package diagnosis
 
 import "slices"

@@ -31,11 +31,11 @@ type rawCue struct {
 // Text quoted from an error page is ignored: fenced code blocks, "> "
 // quotes and the error_page phrases of the model, such as "If you are using
 // a VPN, try turning it off". A yes cue after a negation in the same clause
-// reads as no ("I don't use a VPN"); a hedged one ("maybe a proxy") and one
-// in a question ("could it be my VPN?") or a negated no cue are left out, as
-// is a fact mentioned with conflicting values: asking is better than
-// guessing. Only facts the
-// bot may ask about are returned, with values Yes or No.
+// reads as no ("I don't use a VPN"). Left out, because asking is better
+// than guessing: a hedged cue ("maybe a proxy"), one in a question ("could
+// it be my VPN?"), a negated no cue, and a fact mentioned with conflicting
+// values. Only facts the bot may ask about are returned, with values Yes or
+// No; only the first 16 KiB of text are read.
 func (m *Model) Extract(text string) map[string]string {
 	kept := m.lex.strip(tokenize(dropQuoted(clip(text))))
 	out := make(map[string]string)

@@ -478,22 +478,24 @@ func (b *builder) buildCues(m *Model, ff []fileFact) {
 			continue // reported already
 		}
 		name := fmt.Sprintf("fact %q", f.ID)
-		b.phraseMap(name+": cues", f.Cues, func(p string, w []string, v uint8) {
+		b.phraseMap(name+": cues", f.Cues, false, func(p string, w []string, v uint8) {
 			if isRawCue(p) {
 				m.lex.rawCues = append(m.lex.rawCues, rawCue{text: fold(strings.TrimSpace(p)), fact: fi, val: v})
 				return
 			}
 			m.lex.cues.add(phrase{words: w, fact: fi, val: v})
 		})
-		b.phraseMap(name+": answers", f.Answers, func(_ string, w []string, v uint8) {
+		b.phraseMap(name+": answers", f.Answers, true, func(_ string, w []string, v uint8) {
 			m.lex.factAnswers[fi].add(phrase{words: w, fact: fi, val: v})
 		})
 	}
 }
 
-// phraseMap checks a value -> phrases map: values are yes, no or unsure,
-// and a phrase means one value only.
-func (b *builder) phraseMap(name string, pm map[string][]string, add func(p string, w []string, v uint8)) {
+// phraseMap checks a value -> phrases map: values are yes or no (or unsure,
+// with withUnsure), and a phrase means one value only. Free text never
+// volunteers "unsure" (a hedge leaves the fact to be asked), so cues take
+// yes and no only.
+func (b *builder) phraseMap(name string, pm map[string][]string, withUnsure bool, add func(p string, w []string, v uint8)) {
 	keys := make([]string, 0, len(pm))
 	for k := range pm {
 		keys = append(keys, k)
@@ -502,8 +504,12 @@ func (b *builder) phraseMap(name string, pm map[string][]string, add func(p stri
 	owner := make(map[string]string)
 	for _, k := range keys {
 		v, ok := valueOf[k]
-		if !ok {
+		switch {
+		case withUnsure && !ok:
 			b.errf("%s: %q: want yes, no or unsure", name, k)
+			continue
+		case !withUnsure && (!ok || v == vUnsure):
+			b.errf("%s: %q: want yes or no", name, k)
 			continue
 		}
 		for i, p := range pm[k] {

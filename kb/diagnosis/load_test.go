@@ -204,10 +204,11 @@ func TestParseErrors(t *testing.T) {
 		{"cues", func(t *testing.T) string {
 			return edit(t,
 				"      yes: [vpn, vpns,", "      maybe: [vpn]\n      yes: [vpn, vpn, no vpn, \"?\", vpns,",
-				"      yes: [api, a script,", "      sometimes: [api]\n      yes: [api, a script,")
-		}, []string{`fact "vpn": cues: "maybe": want yes, no or unsure`, `fact "vpn": cues: yes[1]: "vpn" listed twice`,
+				"      yes: [api, a script,", "      sometimes: [api]\n      yes: [api, a script,",
+				"      yes: [everyone, everybody,", "      unsure: [who knows]\n      yes: [everyone, everybody,")
+		}, []string{`fact "vpn": cues: "maybe": want yes or no`, `fact "vpn": cues: yes[1]: "vpn" listed twice`,
 			`fact "vpn": cues: yes[2]: "no vpn" is also listed under no`, `fact "vpn": cues: yes[3]: no words in "?"`,
-			`fact "api": answers: "sometimes": want yes, no or unsure`}},
+			`fact "api": answers: "sometimes": want yes, no or unsure`, `fact "others_affected": cues: "unsure": want yes or no`}},
 
 		{"cause id missing", func(t *testing.T) string { return edit(t, "  - id: policy\n", "  - id: \"\"\n") },
 			[]string{`causes[7]: id: missing`, `causes: "policy" missing`}},

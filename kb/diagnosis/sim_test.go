@@ -34,7 +34,10 @@ type session struct {
 // or from the monitor), then whatever Next asks is answered from the sheet.
 // After each conclusion the steps "did not help" and the cause is tried, until
 // Unknown, so that every conclusion of the whole dialog is checked.
-func converse(t testing.TB, m *Model, sh sheet, start map[string]string) session {
+//
+// With r, the user types the answer in one of several everyday phrasings,
+// which ParseAnswer must read back.
+func converse(t testing.TB, m *Model, sh sheet, start map[string]string, r *rand.Rand) session {
 	t.Helper()
 	facts := make(map[string]string)
 	for k, v := range start {
@@ -62,6 +65,13 @@ func converse(t testing.TB, m *Model, sh sheet, start map[string]string) session
 			if !ok {
 				v = Unsure
 			}
+			if r != nil {
+				say := phrasings[v][r.IntN(len(phrasings[v]))]
+				got, ok := m.ParseAnswer(st.Fact, say)
+				if !ok || got != v {
+					t.Fatalf("ParseAnswer(%q, %q) = %q, %v; want %q", st.Fact, say, got, ok, v)
+				}
+			}
 			facts[st.Fact] = v
 		case st.Cause == Unknown:
 			s.concluded = append(s.concluded, Unknown)
@@ -78,6 +88,13 @@ func converse(t testing.TB, m *Model, sh sheet, start map[string]string) session
 	}
 	t.Fatalf("diagnosis did not end: %+v", s)
 	return s
+}
+
+// phrasings are typed answers a scripted user picks from.
+var phrasings = map[string][]string{
+	Yes:    {"yes", "Yes", "y", "yep", "yeah I am", "sure", "1", "I think so", "ja", "oui", "sí"},
+	No:     {"no", "No", "n", "nope", "nah", "not really", "2", "I don't think so", "nein", "non"},
+	Unsure: {"not sure", "Not sure", "no idea", "dunno", "idk", "3", "maybe", "keine Ahnung", "je ne sais pas"},
 }
 
 // complete returns the sheet as the user's answers: unknown -> unsure, plus
@@ -144,7 +161,7 @@ func TestSimulatedUsersExhaustive(t *testing.T) {
 			if monitor {
 				start = map[string]string{MonitorDown: Yes}
 			}
-			s := converse(t, m, sh, start)
+			s := converse(t, m, sh, start, nil)
 			maxQ = max(maxQ, len(s.asked))
 			if !checkSound(t, m, sh, monitor, s) {
 				t.FailNow()
@@ -329,7 +346,7 @@ func TestSimulatedUsers(t *testing.T) {
 			if u.monitor {
 				start[MonitorDown] = Yes
 			}
-			s := converse(t, m, u.sheet, start)
+			s := converse(t, m, u.sheet, start, r)
 			if !checkSound(t, m, u.sheet, u.monitor, s) {
 				t.FailNow()
 			}

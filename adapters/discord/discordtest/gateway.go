@@ -218,10 +218,10 @@ func (s *Server) identify(c *gwConn, d json.RawMessage) bool {
 		"guilds":             []any{map[string]any{"id": s.GuildID, "unavailable": true}},
 		"private_channels":   []any{}, "relationships": []any{}, "shard": []int{0, 1},
 	}
+	c.ready = true
 	if s.dispatchLocked("READY", mustJSON(ready)) != nil {
 		return false
 	}
-	c.ready = true
 	s.dispatchLocked("GUILD_CREATE", mustJSON(s.guildCreate()))
 	return true
 }

@@ -1184,15 +1184,19 @@ func (s *Server) tokenIxn(r *http.Request) (*ixn, int, any) {
 				in = x
 			}
 		}
+		var responded, pending bool
+		if in != nil {
+			responded, pending = in.responded, in.httpPending
+		}
 		ch := s.changed
 		s.mu.Unlock()
 		switch {
 		case in == nil:
 			st, v := errorf(404, 10015, "Unknown Webhook")
 			return nil, st, v
-		case in.responded:
+		case responded:
 			return in, 0, nil
-		case !in.httpPending || time.Now().After(deadline):
+		case !pending || time.Now().After(deadline):
 			st, v := errorf(404, 10008, "Unknown Message")
 			return nil, st, v
 		}

@@ -91,6 +91,7 @@ type Server struct {
 	changed   chan struct{} // closed and replaced whenever anything is recorded
 	seq       int64         // ts / id generator
 	calls     []Call
+	posts     int        // successful chat.postMessage calls
 	messages  []*Message // in posting order
 	responses []Response
 	respURLs  map[string]*responseURL
@@ -532,8 +533,11 @@ func (s *Server) WaitPosts(tb testing.TB, n int, timeout time.Duration) []Call {
 	tb.Helper()
 	var out []Call
 	s.waitFor(tb, timeout, fmt.Sprintf("%d chat.postMessage calls", n), func() bool {
+		if s.posts < n {
+			return false
+		}
 		out = s.postsLocked()
-		return len(out) >= n
+		return true
 	})
 	return out
 }

@@ -54,6 +54,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		call.Error, _ = resp["error"].(string)
 	}
 	s.calls = append(s.calls, call)
+	if call.Method == "chat.postMessage" && call.OK() {
+		s.posts++
+	}
 	s.notifyLocked()
 	if ra, ok := resp["retry_after"].(int); ok {
 		delete(resp, "retry_after")

@@ -1,0 +1,183 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"gptaccess/adapters/discord/discordtest"
+	"gptaccess/bot"
+	"gptaccess/monitor"
+)
+
+func notice(phase monitor.Phase, ref string) monitor.Notice {
+	return monitor.Notice{
+		Incident: "inc-1", Kind: monitor.KindBlocked, Phase: phase, Targets: []string{"web", "api"},
+		Title: "ChatGPT is blocked from our network", Text: "**Error 1020** from here.\n- contact IT",
+		Started: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), Duration: 95 * time.Minute, Thread: ref,
+	}
+}
+
+func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{})
+	f := h.fake
+	ctx := context.Background()
+	ch := f.ChannelID
+
+	ref, err := h.a.Notify(ctx, ch, notice(monitor.PhaseOpened, ""))
+	if err != nil {
+		t.Fatalf("Notify opened: %v", err)
+	}
+	alert := h.replies(t, ch, 1)[0]
+	if len(alert.Embeds) != 1 || alert.Embeds[0].Title != "ChatGPT is blocked from our network" || alert.Embeds[0].Color != colorBlocked {
+		t.Errorf("alert embeds = %+v", alert.Embeds)
+	}
+	if m, _ := f.Message(ref); m == nil {
+		t.Fatalf("Notify returned %q, not a message id", ref)
+	}
+
+	got, err := h.a.Notify(ctx, ch, notice(monitor.PhaseReminder, ref))
+	if err != nil || got != ref {
+		t.Fatalf("Notify reminder = %q, %v; want %q", got, err, ref)
+	}
+	threads := f.Calls(discordtest.RouteStartThread)
+	if len(threads) != 1 || threads[0].Params["message"] != ref || threads[0].Params["channel"] != ch {
+		t.Fatalf("thread calls = %v, want one on the alert", threads)
+	}
+	if _, err := h.a.Notify(ctx, ch, notice(monitor.PhaseResolved, ref)); err != nil {
+		t.Fatalf("Notify resolved: %v", err)
+	}
+	inThread := h.replies(t, ref, 2)
+	if inThread[1].Embeds[0].Color != colorResolved {
+		t.Errorf("recovery colour = %x", inThread[1].Embeds[0].Color)
+	}
+	var lasted bool
+	for _, fl := range inThread[1].Embeds[0].Fields {
+		lasted = lasted || fl.Name == "Lasted" && fl.Value == "1h35m0s"
+	}
+	if !lasted {
+		t.Errorf("recovery fields = %+v, want Lasted 1h35m0s", inThread[1].Embeds[0].Fields)
+	}
+	if n := len(f.Calls(discordtest.RouteStartThread)); n != 1 {
+		t.Errorf("%d thread starts, want 1", n)
+	}
+	if n := len(f.BotMessages(ch)); n != 1 {
+		t.Errorf("%d messages in the channel, want only the alert", n)
+	}
+
+	// After a restart the thread already exists (160004): post there.
+	h.restart(t, setup{})
+	if _, err := h.a.Notify(ctx, ch, notice(monitor.PhaseUpdate, ref)); err != nil {
+		t.Fatalf("Notify after restart: %v", err)
+	}
+	h.replies(t, ref, 3)
+}
+
+func TestAlertThreadNotAllowedFallsBackToAReply(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{})
+	f := h.fake
+	ctx := context.Background()
+	ref, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Inject(discordtest.Fault{Route: discordtest.RouteStartThread, Code: 50013})
+	if _, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseResolved, ref)); err != nil {
+		t.Fatalf("Notify: %v", err)
+	}
+	ms := h.replies(t, f.ChannelID, 2)
+	if ms[1].Reference == nil || ms[1].Reference.MessageID != ref {
+		t.Errorf("recovery = %+v, want a reply to the alert", ms[1])
+	}
+}
+
+func TestAlertPermanentErrors(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{})
+	f := h.fake
+	ctx := context.Background()
+	forbidden := "1100000000000000999"
+	f.AddChannel(discordtest.Channel{ID: forbidden, GuildID: f.GuildID, Type: discordgo.ChannelTypeGuildText})
+	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Params: map[string]string{"channel": forbidden}, Code: 50013})
+
+	for name, ch := range map[string]string{"missing permissions": forbidden, "unknown channel": "1100000000000000998"} {
+		before := len(f.Calls(discordtest.RouteCreateMessage))
+		_, err := h.a.Notify(ctx, ch, notice(monitor.PhaseOpened, ""))
+		if !errors.Is(err, monitor.ErrPermanent) {
+			t.Errorf("%s: err = %v, want ErrPermanent", name, err)
+		}
+		if n := len(f.Calls(discordtest.RouteCreateMessage)) - before; n != 1 {
+			t.Errorf("%s: %d attempts, want 1 (no retry storm)", name, n)
+		}
+	}
+	h.logs.wait(t, "cannot post alerts to this channel")
+
+	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Status: 500, Times: 1})
+	_, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, ""))
+	if err == nil || errors.Is(err, monitor.ErrPermanent) {
+		t.Errorf("500: err = %v, want a temporary error", err)
+	}
+}
+
+func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("line one two three\n", 250)
+	h := start(t, newRecorder(func(context.Context, bot.Message) (bot.Reply, error) {
+		return bot.Reply{Text: long}, nil
+	}), setup{})
+	f := h.fake
+	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, RetryAfter: 200 * time.Millisecond})
+	began := time.Now()
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " go"})
+	parts := h.replies(t, f.ChannelID, 3)
+	if elapsed := time.Since(began); elapsed < 200*time.Millisecond {
+		t.Errorf("delivered after %s, before retry_after", elapsed)
+	}
+	var joined []string
+	for _, p := range parts {
+		joined = append(joined, p.Content)
+	}
+	if strings.Join(joined, "\n") != strings.TrimSpace(long) {
+		t.Error("parts out of order or incomplete")
+	}
+	calls := f.Calls(discordtest.RouteCreateMessage)
+	if calls[0].Status != 429 || len(calls) != 4 {
+		t.Errorf("calls = %v, want a 429 then 3 messages", calls)
+	}
+	h.logs.wait(t, "rate limited, waiting")
+}
+
+func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{tune: func(a *Adapter) { a.rateMaxWait = time.Second }})
+	f := h.fake
+	slow := "1100000000000000444"
+	f.AddChannel(discordtest.Channel{ID: slow, GuildID: f.GuildID, Type: discordgo.ChannelTypeGuildText})
+	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Params: map[string]string{"channel": slow}, RetryAfter: 20 * time.Millisecond})
+	f.SendMessage(discordtest.Message{ChannelID: slow, Author: alice, Content: f.Mention() + " a"})
+	f.SendMessage(discordtest.Message{Author: bob, Content: f.Mention() + " b"})
+	h.replies(t, f.ChannelID, 1)
+	h.logs.wait(t, "still rate limited, giving up")
+	h.logs.wait(t, "reply not delivered")
+	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})); n != 4 {
+		t.Errorf("%d attempts in the rate-limited channel, want 4 (1 + 3 retries)", n)
+	}
+
+	// A retry_after longer than the adapter will wait: give up at once.
+	f.ClearFaults()
+	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Params: map[string]string{"channel": slow}, RetryAfter: 5 * time.Second})
+	before := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow}))
+	_, err := h.a.Notify(context.Background(), slow, notice(monitor.PhaseOpened, ""))
+	if !errors.Is(err, errRateLimited) {
+		t.Errorf("err = %v, want rate limited", err)
+	}
+	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})) - before; n != 1 {
+		t.Errorf("%d attempts, want 1", n)
+	}
+}

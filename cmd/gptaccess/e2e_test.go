@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gptaccess/adapters/slack/slacktest"
+)
+
+// syncBuffer collects logs written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// bot is one running `gptaccess run` process (in-process).
+type runningBot struct {
+	cancel context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+	addr   string
+}
+
+func startBot(t *testing.T, getenv func(string) string, addr string) *runningBot {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &runningBot{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}, addr: addr}
+	go func() {
+		b.done <- run(ctx, []string{"gptaccess", "run"}, getenv, strings.NewReader(""), io.Discard, b.logs)
+	}()
+	t.Cleanup(func() { b.stop(t) })
+	return b
+}
+
+// stop shuts the bot down as SIGTERM would and waits for a clean exit.
+func (b *runningBot) stop(t *testing.T) {
+	t.Helper()
+	if b.cancel == nil {
+		return
+	}
+	b.cancel()
+	b.cancel = nil
+	select {
+	case err := <-b.done:
+		if err != nil {
+			t.Errorf("run returned %v\nlogs:\n%s", err, b.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("run did not stop\nlogs:\n%s", b.logs)
+	}
+}
+
+func (b *runningBot) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + b.addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// waitReady polls /readyz until the bot says it is ready.
+func (b *runningBot) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := b.get(t, "/readyz")
+		if code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %d %s\nlogs:\n%s", code, body, b.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func slackEnv(t *testing.T, fake *slacktest.Server, db, addr string) func(string) string {
+	cfg := fake.Config()
+	return env(t,
+		"GPTACCESS_DB", db,
+		"GPTACCESS_HTTP_LISTEN", addr,
+		"GPTACCESS_SLACK_API_URL", fake.APIURL(),
+		"SLACK_BOT_TOKEN", cfg.BotToken,
+		"SLACK_APP_TOKEN", cfg.AppToken,
+	)
+}
+
+// TestSlackEndToEnd runs the real program against a fake Slack: a mention
+// starts a diagnosis, the process is stopped (SIGTERM) in the middle, and
+// the next process finishes it. The logs never contain a token.
+func TestSlackEndToEnd(t *testing.T) {
+	fake := slacktest.New(t, slacktest.Config{})
+	db := filepath.Join(t.TempDir(), "g.db")
+	addr := freeAddr(t)
+
+	b := startBot(t, slackEnv(t, fake, db, addr), addr)
+	fake.WaitConnections(t, 1, 10*time.Second)
+	b.waitReady(t)
+	if code, _ := b.get(t, "/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d", code)
+	}
+
+	mention := fake.UserMessage(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> chatgpt says access denied 1020"})
+	root := mention[0].Inner["ts"].(string)
+	for _, e := range mention {
+		fake.Deliver(e)
+	}
+	posts := fake.WaitPosts(t, 1, 10*time.Second)
+	if got := posts[0].Form.Get("thread_ts"); got != root {
+		t.Errorf("reply thread_ts = %q, want the mention's ts %q", got, root)
+	}
+	if !strings.Contains(strings.ToLower(posts[0].Form.Get("text")), "vpn") {
+		t.Errorf("first reply should ask about a VPN: %q", posts[0].Form.Get("text"))
+	}
+	b.stop(t)
+
+	// The next start resumes the diagnosis: a thread reply without mention.
+	b2 := startBot(t, slackEnv(t, fake, db, addr), addr)
+	fake.WaitConnections(t, 2, 10*time.Second)
+	for _, e := range fake.UserMessage(slacktest.Say{Channel: "C1", User: "U1", Text: "yes, NordVPN", ThreadTS: root}) {
+		fake.Deliver(e)
+	}
+	posts = fake.WaitPosts(t, 2, 10*time.Second)
+	if text := posts[1].Form.Get("text"); !strings.Contains(text, "VPN") || posts[1].Form.Get("thread_ts") != root {
+		t.Errorf("after restart: %q in thread %q", text, posts[1].Form.Get("thread_ts"))
+	}
+	b2.stop(t)
+
+	cfg := fake.Config()
+	for _, secret := range []string{cfg.BotToken, cfg.AppToken} {
+		for _, logs := range []string{b.logs.String(), b2.logs.String()} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("logs contain a token")
+			}
+		}
+	}
+	if t.Failed() {
+		fmt.Println(b.logs.String(), b2.logs.String())
+	}
+}

@@ -1,0 +1,160 @@
+// Package metrics exposes gptaccess's Prometheus metrics. It collects them
+// through decorators around the interfaces the other packages already
+// have (the bot's handler, the monitor's store and notifiers, the
+// adapters' delivery claims), so no other package knows about Prometheus;
+// cmd does the wiring.
+//
+// Every metric lives in a private registry (no global state), together
+// with the Go runtime and process collectors. Label values are bounded:
+// platforms, entries, causes and verdicts outside their fixed sets are
+// counted as "other". Targets come from the operator's configuration and
+// are used as they are.
+package metrics
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+const namespace = "gptaccess"
+
+// Metrics holds the registry and every gptaccess metric. Its methods and
+// the decorators it returns are safe for concurrent use.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	// Bot conversations.
+	received     *prometheus.CounterVec   // platform
+	replies      *prometheus.CounterVec   // platform
+	handleErrors *prometheus.CounterVec   // platform
+	answerTime   *prometheus.HistogramVec // platform
+	answers      *prometheus.CounterVec   // entry
+	diagnoses    *prometheus.CounterVec   // cause
+	handovers    prometheus.Counter
+	feedback     *prometheus.CounterVec // outcome
+
+	// Monitor.
+	probeResults  *prometheus.CounterVec   // target, verdict
+	probeTime     *prometheus.HistogramVec // target
+	openIncidents prometheus.Gauge
+	alertsSent    *prometheus.CounterVec // platform
+	alertsFailed  *prometheus.CounterVec // platform
+
+	// Adapters.
+	duplicates    *prometheus.CounterVec // platform
+	reconnects    *prometheus.CounterVec // platform
+	rateWaits     *prometheus.CounterVec // platform
+	rateWaitTotal *prometheus.CounterVec // platform
+
+	// feedback tracking (see handler.go)
+	now     func() time.Time
+	mu      sync.Mutex
+	pending map[string]pendingQuestion
+}
+
+// New returns Metrics with a fresh registry holding every gptaccess
+// metric and the Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		reg:     prometheus.NewRegistry(),
+		now:     time.Now,
+		pending: map[string]pendingQuestion{},
+	}
+	platform := []string{"platform"}
+
+	m.received = m.counterVec("messages_received_total", "Messages (and button clicks) handed to the bot, by platform.", platform)
+	m.replies = m.counterVec("replies_sent_total", "Replies the bot gave the adapters to send (ignored messages excluded), by platform.", platform)
+	m.handleErrors = m.counterVec("handle_errors_total", "Messages whose handling failed (the user got an apology), by platform.", platform)
+	m.answerTime = m.histogramVec("answer_duration_seconds", "Time the bot took to answer one message, by platform.",
+		[]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}, platform)
+	m.answers = m.counterVec("answers_total", "Replies by the knowledge-base entry they were built from (none: not understood).", []string{"entry"})
+	m.diagnoses = m.counterVec("diagnoses_total", "Guided diagnoses that concluded, by cause.", []string{"cause"})
+	m.handovers = m.counter("handovers_total", "Diagnoses handed over to a human supporter.")
+	m.feedback = m.counterVec("diagnosis_feedback_total", `Answers to "Did this fix it?" after a diagnosis, by outcome (yes, no).`, []string{"outcome"})
+
+	m.probeResults = m.counterVec("probe_results_total", "Probe results by target and verdict.", []string{"target", "verdict"})
+	m.probeTime = m.histogramVec("probe_duration_seconds", "Probe latency by target (until the answer, or until the probe failed).",
+		[]float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30}, []string{"target"})
+	m.openIncidents = m.gauge("open_incidents", "Alert incidents currently open.")
+	m.alertsSent = m.counterVec("alerts_sent_total", "Alert notices delivered, by platform.", platform)
+	m.alertsFailed = m.counterVec("alerts_failed_total", "Alert notice deliveries that failed (each attempt), by platform.", platform)
+
+	m.duplicates = m.counterVec("duplicate_deliveries_total", "Platform deliveries dropped as already processed (retries, duplicates), by platform.", platform)
+	m.reconnects = m.counterVec("platform_reconnects_total", "Reconnections of a platform connection (Socket Mode, gateway), by platform.", platform)
+	m.rateWaits = m.counterVec("rate_limit_waits_total", "Times a platform's rate limit made the bot wait, by platform.", platform)
+	m.rateWaitTotal = m.counterVec("rate_limit_wait_seconds_total", "Time spent waiting on platform rate limits, by platform.", platform)
+
+	// Series that exist from the start, so rate() sees their first
+	// increment and dashboards show zeros rather than gaps.
+	for _, e := range entries {
+		m.answers.WithLabelValues(e)
+	}
+	m.answers.WithLabelValues(other)
+	for _, c := range causes {
+		m.diagnoses.WithLabelValues(c)
+	}
+	m.diagnoses.WithLabelValues(other)
+	m.feedback.WithLabelValues("yes")
+	m.feedback.WithLabelValues("no")
+
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
+	return m
+}
+
+// Registry returns the registry, for tests and for registering further
+// collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition format, for
+// GET /metrics.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// Reconnect counts a reconnection of platform's connection (Slack Socket
+// Mode, the Discord gateway). Adapters call it.
+func (m *Metrics) Reconnect(platform string) {
+	m.reconnects.WithLabelValues(platformLabel(platform)).Inc()
+}
+
+// RateLimitWait counts a wait of d that platform's rate limit imposed.
+// Adapters call it.
+func (m *Metrics) RateLimitWait(platform string, d time.Duration) {
+	p := platformLabel(platform)
+	m.rateWaits.WithLabelValues(p).Inc()
+	if d > 0 {
+		m.rateWaitTotal.WithLabelValues(p).Add(d.Seconds())
+	}
+}
+
+func (m *Metrics) counterVec(name, help string, labels []string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	m.reg.MustRegister(c)
+	return c
+}
+
+func (m *Metrics) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help})
+	m.reg.MustRegister(c)
+	return c
+}
+
+func (m *Metrics) gauge(name, help string) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help})
+	m.reg.MustRegister(g)
+	return g
+}
+
+func (m *Metrics) histogramVec(name, help string, buckets []float64, labels []string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets}, labels)
+	m.reg.MustRegister(h)
+	return h
+}
