@@ -3,7 +3,6 @@ package monitor_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	termbot "gptaccess/adapters/console"
 	"gptaccess/bot"
 	"gptaccess/cloudflare"
 	"gptaccess/monitor"
@@ -166,22 +166,38 @@ func TestRestartMidIncident(t *testing.T) {
 	})
 }
 
-// console stands in for the terminal bot: it writes every notice it gets,
-// as the console adapter would, and reports each one.
+// console is the real terminal adapter as the monitor's notifier, reporting
+// each notice it printed so the test can wait for it.
 type console struct {
-	mu  sync.Mutex
-	out bytes.Buffer
-	got chan monitor.Notice
+	term *termbot.Adapter
+	out  *lockedBuffer
+	got  chan monitor.Notice
 }
 
-func (c *console) Platform() string { return bot.Console }
+func (c *console) Platform() string { return c.term.Platform() }
 
-func (c *console) Notify(_ context.Context, channel string, n monitor.Notice) (string, error) {
-	c.mu.Lock()
-	fmt.Fprintf(&c.out, "[%s] %s\n%s\n\n", channel, n.Title, n.Text)
-	c.mu.Unlock()
+func (c *console) Notify(ctx context.Context, channel string, n monitor.Notice) (string, error) {
+	ref, err := c.term.Notify(ctx, channel, n)
 	c.got <- n
-	return "", nil
+	return ref, err
+}
+
+// lockedBuffer is the terminal: written by the monitor, read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestDemonstration: real local targets flip from up to blocked by 1020
@@ -201,7 +217,8 @@ func TestDemonstration(t *testing.T) {
 	defer web.Close()
 	api := serve(t, answer{401, cfHeaders(), readFixture(t, "api-401.json")})
 
-	term := &console{got: make(chan monitor.Notice, 4)}
+	out := &lockedBuffer{}
+	term := &console{term: termbot.New(termbot.Options{Out: out}), out: out, got: make(chan monitor.Notice, 4)}
 	m, err := monitor.New(monitor.Options{
 		Targets: []monitor.Target{
 			{Name: "api", Kind: monitor.TargetAPI, URL: api.URL},
@@ -241,13 +258,41 @@ func TestDemonstration(t *testing.T) {
 	if opened.Title != "ChatGPT is blocked from our network" || resolved.Title != "ChatGPT is reachable from our network again" {
 		t.Errorf("titles %q, %q", opened.Title, resolved.Title)
 	}
-	term.mu.Lock()
-	transcript := term.out.String()
-	term.mu.Unlock()
-	for _, want := range []string{"[terminal] ChatGPT is blocked from our network", "- web: Cloudflare error 1020", "Ray ID 8f2e6b1c9d0a4e37, data centre AMS", "[terminal] ChatGPT is reachable from our network again"} {
+	transcript := out.String()
+	for _, want := range []string{"[ALERT] ChatGPT is blocked from our network", "• web: Cloudflare error 1020", "Ray ID 8f2e6b1c9d0a4e37, data centre AMS", "[RECOVERED] ChatGPT is reachable from our network again"} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)
 		}
 	}
 	t.Logf("what the terminal showed:\n%s", transcript)
+}
+
+// TestLatestNeverProbes: the diagnosis asks Latest, which answers only from
+// recent results and never runs a check itself.
+func TestLatestNeverProbes(t *testing.T) {
+	var hits atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer api.Close()
+	clk := &clock{t: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	m, err := monitor.New(monitor.Options{Targets: []monitor.Target{{Name: "api", Kind: monitor.TargetAPI, URL: api.URL}}, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Latest(t.Context()); ok || hits.Load() != 0 {
+		t.Fatalf("no results yet: ok=%v, probes=%d; want false, 0", ok, hits.Load())
+	}
+	if _, err := m.Status(t.Context()); err != nil { // one real check
+		t.Fatal(err)
+	}
+	rep, ok := m.Latest(t.Context())
+	if !ok || !rep.Down || hits.Load() != 1 {
+		t.Errorf("after a check: ok=%v down=%v probes=%d; want true, true, 1", ok, rep.Down, hits.Load())
+	}
+	clk.Add(31 * time.Minute)
+	if _, ok := m.Latest(t.Context()); ok || hits.Load() != 1 {
+		t.Errorf("stale results: ok=%v probes=%d; want false, 1", ok, hits.Load())
+	}
 }

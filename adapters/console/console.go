@@ -225,6 +225,9 @@ func (a *Adapter) Notify(_ context.Context, _ string, n monitor.Notice) (string,
 		monitor.PhaseOpened: "[ALERT]", monitor.PhaseReminder: "[STILL FAILING]", monitor.PhaseUpdate: "[UPDATE]",
 		monitor.PhaseResolved: "[RECOVERED]", monitor.PhaseDigest: "[DIGEST]",
 	}[n.Phase]
-	a.write(fmt.Sprintf("\n%s %s\n%s\n> ", icon, plain(n.Title), plain(n.Text)))
+	title, text := plain(n.Title), plain(n.Text)
+	// Notice texts usually open with the title; print it once.
+	text = strings.TrimPrefix(text, title+"\n")
+	a.write(fmt.Sprintf("\n%s %s\n%s\n> ", icon, title, text))
 	return n.Incident, nil
 }

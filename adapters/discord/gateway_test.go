@@ -94,10 +94,10 @@ func TestUnaddressedMessages(t *testing.T) {
 		opts: func(o *Options) { o.MessageContent = true; o.ListenChannels = []string{listen} },
 	})
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: "lunch anyone?"})                                // not addressed: never seen
+	f.SendMessage(discordtest.Message{Author: alice, Content: "lunch anyone?"})                                   // not addressed: never seen
 	f.SendMessage(discordtest.Message{Author: discordtest.User{ID: "9", Bot: true}, Content: f.Mention() + " x"}) // a bot
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " pinned", Type: 6})                // a system message
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hook", WebhookID: "77"})         // a webhook
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " pinned", Type: 6})                  // a system message
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hook", WebhookID: "77"})            // a webhook
 	id := f.SendMessage(discordtest.Message{ChannelID: listen, Author: bob, Content: "chatgpt error 1020 again"})
 
 	got := h.h.next(t)

@@ -119,7 +119,7 @@ type setup struct {
 	opts   func(*Options)
 	tune   func(*Adapter)
 	before func(*discordtest.Server) // runs before the adapter starts
-	noWait bool // do not wait for the connection (for refused starts)
+	noWait bool                      // do not wait for the connection (for refused starts)
 }
 
 // start runs an Adapter with handler h against a new fake.
@@ -230,12 +230,12 @@ func sent(t testing.TB, calls []discordtest.Call) []discordgo.MessageSend {
 	out := make([]discordgo.MessageSend, len(calls))
 	for i, c := range calls {
 		var m struct {
-			Content    string                          `json:"content"`
-			Components []json.RawMessage               `json:"components"`
-			Reference  *discordgo.MessageReference     `json:"message_reference"`
+			Content    string                            `json:"content"`
+			Components []json.RawMessage                 `json:"components"`
+			Reference  *discordgo.MessageReference       `json:"message_reference"`
 			Mentions   *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
-			Embeds     []*discordgo.MessageEmbed       `json:"embeds"`
-			Flags      discordgo.MessageFlags          `json:"flags"`
+			Embeds     []*discordgo.MessageEmbed         `json:"embeds"`
+			Flags      discordgo.MessageFlags            `json:"flags"`
 		}
 		if err := c.Decode(&m); err != nil {
 			t.Fatalf("decode %s: %v", c, err)

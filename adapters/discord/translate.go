@@ -78,8 +78,8 @@ func commands() []*discordgo.ApplicationCommand {
 // inbound message before translating it.
 type msgFacts struct {
 	BotID    string
-	InThread bool   // the channel is a thread
-	Listen   bool   // the channel (or the thread's parent) is a listen channel
+	InThread bool // the channel is a thread
+	Listen   bool // the channel (or the thread's parent) is a listen channel
 	// Rooted says the message replies into a known conversation whose
 	// thread key is Root ("" for one started by /gptaccess).
 	Rooted bool

@@ -126,14 +126,14 @@ type Channel struct {
 // ixn is an interaction the fake dispatched or built.
 type ixn struct {
 	id, token, guild, channel, user string
-	typ                       discordgo.InteractionType
-	sent                      time.Time
-	responded                 bool
-	respType                  discordgo.InteractionResponseType
-	original                  string // message id of @original
-	message                   string // message clicked (components)
-	httpPending               bool
-	deleted                   bool
+	typ                             discordgo.InteractionType
+	sent                            time.Time
+	responded                       bool
+	respType                        discordgo.InteractionResponseType
+	original                        string // message id of @original
+	message                         string // message clicked (components)
+	httpPending                     bool
+	deleted                         bool
 }
 
 // Call is one REST request the fake answered.
