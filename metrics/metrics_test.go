@@ -3,10 +3,12 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -548,4 +550,32 @@ func hasLabel(pairs []*dto.LabelPair, name, value string) bool {
 		}
 	}
 	return false
+}
+
+// echo concludes a diagnosis for every message: a "Did this fix it?"
+// question per conversation.
+type echo struct{}
+
+func (echo) Handle(_ context.Context, m bot.Message) (bot.Reply, error) {
+	return bot.Reply{Entry: "fix-vpn", Question: &bot.Question{ID: m.Channel + ":1", Fact: "fixed"},
+		Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}}, nil
+}
+
+// TestWrapHandlerConcurrent is for the race detector: adapters call the
+// handler from many goroutines.
+func TestWrapHandlerConcurrent(t *testing.T) {
+	m := metrics.New()
+	h := m.WrapHandler(echo{})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				h.Handle(context.Background(), bot.Message{Platform: bot.Slack, Channel: fmt.Sprintf("C%d-%d", g, i)})
+			}
+		})
+	}
+	wg.Wait()
+	if got := counterValue(t, m, "gptaccess_diagnoses_total", "cause", "vpn-proxy"); got != 400 {
+		t.Errorf("diagnoses = %v, want 400", got)
+	}
 }

@@ -72,8 +72,9 @@ type chart struct {
 type point struct{ X, Y float64 }
 
 type tick struct {
-	At    float64 // x or y in viewBox units
-	Label string
+	At     float64 // x or y in viewBox units
+	Label  string
+	Anchor string // text-anchor of an x tick: the ends stay inside the plot
 }
 
 // Chart geometry in viewBox units; the text is sized for a card about
@@ -108,7 +109,7 @@ func latencyChart(hours [24][]time.Duration) chart {
 		return c
 	}
 	c.Summary = fmt.Sprintf("Median latency per hour over the last 24 hours: %s to %s.", formatMS(lo), formatMS(hi))
-	scale, step := niceScale(top)
+	scale, step := niceScale(top + top/10) // headroom: the top line stays clear of the frame
 	y := func(d time.Duration) float64 {
 		return round1(chartBottom - (chartBottom-chartTop)*float64(d)/float64(scale))
 	}
@@ -121,7 +122,11 @@ func latencyChart(hours [24][]time.Duration) chart {
 		if h < 24 {
 			label = "−" + strconv.Itoa(24-h) + "h"
 		}
-		c.XTicks = append(c.XTicks, tick{At: round1(chartLeft + float64(h)*(chartRight-chartLeft)/24), Label: label})
+		anchor := "middle"
+		if h == 24 {
+			anchor = "end"
+		}
+		c.XTicks = append(c.XTicks, tick{At: round1(chartLeft + float64(h)*(chartRight-chartLeft)/24), Label: label, Anchor: anchor})
 	}
 	// One polyline per run of consecutive hours with data: a gap in the
 	// history is a gap in the line, not a straight line across it.

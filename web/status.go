@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"fmt"
@@ -285,6 +286,10 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 		tv.Verdict = string(r.Verdict)
 		tv.Class, tv.Words = verdictWords(*r)
 		tv.Detail, tv.Evidence = r.Detail, evidence(*r)
+		if o := r.Official; o != nil && o.Indicator != "" && o.Indicator != monitor.IndicatorUnknown {
+			// Up is about the page itself; say what it said.
+			tv.Detail = "The status page answers; it says: " + cmp.Or(o.Description, o.Indicator) + "."
+		}
 		tv.Last = f.moment(r.CheckedAt)
 		start := a.runStart
 		// The alert state knows when the verdict began even beyond the

@@ -213,6 +213,52 @@ func TestStatusPageNumbers(t *testing.T) {
 	}
 }
 
+// TestStatusPageLatencyGaps: hours without checks are gaps in the
+// latency line, and an hour with no neighbour is a dot.
+func TestStatusPageLatencyGaps(t *testing.T) {
+	db := openDB(t)
+	dayStart := now.Add(-24 * time.Hour)
+	var rs []monitor.Result
+	for h := range 24 {
+		if h >= 6 && h < 10 && h != 8 {
+			continue
+		}
+		for m := range 12 {
+			rs = append(rs, monitor.Result{Target: "api", Kind: monitor.TargetAPI, Verdict: cloudflare.Up, Status: 401,
+				Latency: 80 * time.Millisecond, CheckedAt: dayStart.Add(time.Duration(h)*time.Hour + time.Duration(m)*every + time.Minute)})
+		}
+	}
+	if err := db.RecordResults(context.Background(), rs); err != nil {
+		t.Fatal(err)
+	}
+	h := web.StatusPage(web.StatusOptions{Store: db, Location: time.UTC, Now: func() time.Time { return now }})
+	code, body := page(t, h)
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	card := parseHTML(t, body).one(t, "data-target", "api", "class", "card")
+	var lines []string
+	for _, p := range card.children("polyline") {
+		if p.attr["class"] == "p50" {
+			lines = append(lines, p.attr["points"])
+		}
+	}
+	if len(lines) != 2 || strings.Count(lines[0], ",") != 6 || strings.Count(lines[1], ",") != 14 {
+		t.Errorf("median lines %q, want hours 0-5 and 10-23", lines)
+	}
+	if dots := card.children("circle"); len(dots) != 1 {
+		t.Errorf("%d dots, want 1 (hour 8)", len(dots))
+	}
+	var labels []string
+	for _, e := range card.children("text") {
+		labels = append(labels, e.text)
+	}
+	want := []string{"0", "25 ms", "50 ms", "75 ms", "100 ms", "−24h", "−18h", "−12h", "−6h", "now"}
+	if diff := cmp.Diff(want, labels); diff != "" {
+		t.Errorf("axis labels (-want +got):\n%s", diff)
+	}
+}
+
 // TestStatusPageEmpty is a fresh install: no check has run yet, and the
 // monitor is not running in this process.
 func TestStatusPageEmpty(t *testing.T) {
@@ -342,6 +388,7 @@ func fillHistory(tb testing.TB, db *sqlite.DB, days int) int {
 			Official: &monitor.Official{Indicator: "none", Description: "All Systems Operational",
 				Components: map[string]string{"APIs": "operational", "ChatGPT": "operational", "Login": "operational", "Sora": "operational"}}}
 		if k == 0 {
+			st.Detail = "official status: minor"
 			st.Official = &monitor.Official{Indicator: "minor", Description: "Minor Service Outage",
 				Components: map[string]string{"Login": "partial_outage", "APIs": "operational"},
 				Incidents:  []monitor.StatusIncident{{Name: "Increased login errors for some users", Impact: "minor", Link: "https://status.openai.com/incidents/01JXYZ"}}}
@@ -364,7 +411,7 @@ func fillHistory(tb testing.TB, db *sqlite.DB, days int) int {
 		tb.Fatal(err)
 	}
 	states := []monitor.TargetState{
-		{Target: "api", Verdict: cloudflare.Up, Since: checkTime(2014), Successes: 500},
+		{Target: "api", Verdict: cloudflare.Up, Since: checkTime(699), Successes: 500}, // after the last weekly outage
 		{Target: "web", Verdict: cloudflare.Blocked1020, Since: checkTime(29), Failures: 30, Kind: monitor.KindBlocked, Incident: "blocked-now"},
 		{Target: "status", Verdict: cloudflare.Up, Since: checkTime(n - 1), Successes: 500},
 	}
@@ -503,7 +550,9 @@ func TestStatusPageInChromium(t *testing.T) {
 	})
 	var light, dark image.Image
 	t.Run("light", func(t *testing.T) { light = shoot(t, "status-390-light.png") })
-	t.Run("dark", func(t *testing.T) { dark = shoot(t, "status-390-dark.png", "--force-dark-mode", "--blink-settings=preferredColorScheme=0") })
+	t.Run("dark", func(t *testing.T) {
+		dark = shoot(t, "status-390-dark.png", "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+	})
 	if light == nil || dark == nil {
 		return
 	}

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -253,6 +255,22 @@ func New(o Options) (*Adapter, error) {
 	return a, nil
 }
 
+// Permissions is what the bot needs in the channels it serves, for the
+// invite URL: View Channels, Send Messages, Send Messages in Threads,
+// Create Public Threads, Read Message History and Embed Links
+// (309237730304).
+const Permissions = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages |
+	discordgo.PermissionSendMessagesInThreads | discordgo.PermissionCreatePublicThreads |
+	discordgo.PermissionReadMessageHistory | discordgo.PermissionEmbedLinks
+
+// InviteURL is the link that adds the bot to a server with exactly
+// Permissions and the bot and applications.commands scopes.
+func InviteURL(applicationID string) string {
+	return "https://discord.com/oauth2/authorize?client_id=" + url.QueryEscape(applicationID) +
+		"&permissions=" + strconv.FormatInt(Permissions, 10) +
+		"&integration_type=0&scope=bot+applications.commands"
+}
+
 // Platform names the platform, for monitor.Notifier.
 func (a *Adapter) Platform() string { return bot.Discord }
 
@@ -311,6 +329,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		return err
 	}
 	a.register(ctx)
+	if _, app := a.s.self(); app != "" {
+		a.log.Info("invite link for more servers", "url", InviteURL(app))
+	}
 
 	for {
 		select {
@@ -452,6 +473,13 @@ func (a *Adapter) onEvent(ctx context.Context, w *workers, e *discordgo.Event) {
 		}
 		if m.Author.Bot || m.WebhookID != "" {
 			return
+		}
+		if !a.o.MessageContent && m.GuildID != "" && m.MessageReference == nil {
+			// Without the intent Discord withholds the text of messages
+			// that do not mention the bot: nothing to answer.
+			if botID, _ := a.s.self(); !mentions(m, botID) {
+				return
+			}
 		}
 		if !w.enqueue(m.ChannelID, a.queueMax, func() { a.onMessage(ctx, m) }) {
 			a.log.Error("message dropped: too many pending in this channel or shutting down",

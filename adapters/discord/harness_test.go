@@ -123,7 +123,7 @@ type setup struct {
 }
 
 // start runs an Adapter with handler h against a new fake.
-func start(t *testing.T, h *recorder, s setup) *harness {
+func start(t testing.TB, h *recorder, s setup) *harness {
 	t.Helper()
 	if h == nil {
 		h = newRecorder(nil)
@@ -138,7 +138,7 @@ func start(t *testing.T, h *recorder, s setup) *harness {
 }
 
 // launch starts an Adapter on the harness's fake.
-func (hs *harness) launch(t *testing.T, s setup) {
+func (hs *harness) launch(t testing.TB, s setup) {
 	t.Helper()
 	fake := hs.fake
 	logs := newLogSink()
@@ -203,7 +203,7 @@ func (hs *harness) launch(t *testing.T, s setup) {
 
 // restart stops the adapter and starts a new one (empty memory) on the
 // same fake, as after a process restart.
-func (hs *harness) restart(t *testing.T, s setup) {
+func (hs *harness) restart(t testing.TB, s setup) {
 	t.Helper()
 	hs.stop()
 	select {

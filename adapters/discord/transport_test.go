@@ -124,3 +124,11 @@ func TestNewChecksOptions(t *testing.T) {
 		t.Errorf("token = %q, want the Bot prefix added", tok)
 	}
 }
+
+func TestInviteURL(t *testing.T) {
+	t.Parallel()
+	want := "https://discord.com/oauth2/authorize?client_id=123&permissions=309237730304&integration_type=0&scope=bot+applications.commands"
+	if got := InviteURL("123"); got != want {
+		t.Errorf("InviteURL = %s\nwant        %s", got, want)
+	}
+}

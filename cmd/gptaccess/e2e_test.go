@@ -146,6 +146,20 @@ func TestSlackEndToEnd(t *testing.T) {
 	if !strings.Contains(strings.ToLower(posts[0].Form.Get("text")), "vpn") {
 		t.Errorf("first reply should ask about a VPN: %q", posts[0].Form.Get("text"))
 	}
+	// The counters moved, and the status page answers.
+	_, scrape := b.get(t, "/metrics")
+	for _, want := range []string{
+		`gptaccess_messages_received_total{platform="slack"} 1`,
+		`gptaccess_replies_sent_total{platform="slack"} 1`,
+		`gptaccess_answers_total{entry="fix"} 1`,
+	} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, page := b.get(t, "/"); code != http.StatusOK || !strings.Contains(page, "<html") {
+		t.Errorf("status page: %d", code)
+	}
 	b.stop(t)
 
 	// The next start resumes the diagnosis: a thread reply without mention.

@@ -16,6 +16,7 @@ import (
 	"gptaccess/adapters/console"
 	"gptaccess/bot"
 	"gptaccess/config"
+	"gptaccess/metrics"
 	"gptaccess/monitor"
 	"gptaccess/sqlite"
 	"gptaccess/web"
@@ -55,6 +56,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		return err
 	}
 
+	met := metrics.New()
 	var (
 		comps     []component
 		ready     = map[string]web.Check{"database": db.Ping}
@@ -64,10 +66,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	)
 	terminal := !cfg.PlatformConfigured()
 	if terminal {
-		term = console.New(console.Options{In: stdin, Out: stdout, Handler: engine, Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
-		notifiers = append(notifiers, term)
+		term = console.New(console.Options{In: stdin, Out: stdout, Handler: met.WrapHandler(engine), Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
+		notifiers = append(notifiers, met.WrapNotifier(term))
 	}
-	plat, err := platforms(cfg, engine, db, log)
+	plat, err := platforms(cfg, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), log)
 	if err != nil {
 		return err
 	}
@@ -80,27 +82,28 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 			mounts[k] = h
 		}
 		if p.notifier != nil {
-			notifiers = append(notifiers, p.notifier)
+			notifiers = append(notifiers, met.WrapNotifier(p.notifier))
 		}
 	}
 
-	mon, err := newMonitor(cfg, db, log, notifiers)
+	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, notifiers)
 	if err != nil {
 		return err
 	}
-	if mon != nil {
-		status.r = mon
-		if cfg.Monitor.Enabled {
-			comps = append(comps, component{"monitor", mon.Run})
-		}
+	status.r = mon
+	if cfg.Monitor.Enabled {
+		comps = append(comps, component{"monitor", mon.Run})
 	}
+	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
+		Location: cfg.Monitor.Location(), Logger: log})
 
 	comps = append(comps, component{"janitor", func(ctx context.Context) error { return janitor(ctx, db, log) }})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
 		srv = &http.Server{
-			Handler:           web.Handler(web.Options{Ready: ready, Mounts: mounts, MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log}),
+			Handler: web.Handler(web.Options{Ready: ready, Mounts: mounts, Metrics: met.Handler(), Status: page,
+				MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log}),
 			ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
 			ReadTimeout:       cfg.HTTP.ReadTimeout,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -173,13 +176,11 @@ func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool
 		return err
 	}
 	o.Store, o.Stats = db, db
-	mon, err := newMonitor(cfg, db, log, nil)
+	mon, err := newMonitor(cfg, db, db, log, nil)
 	if err != nil {
 		return err
 	}
-	if mon != nil {
-		o.Status = mon
-	}
+	o.Status = mon
 	engine, err := bot.New(o)
 	if err != nil {
 		return err

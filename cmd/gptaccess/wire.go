@@ -12,7 +12,6 @@ import (
 	"gptaccess/bot"
 	"gptaccess/config"
 	"gptaccess/monitor"
-	"gptaccess/sqlite"
 	"gptaccess/web"
 )
 
@@ -25,10 +24,13 @@ type platform struct {
 	notifier monitor.Notifier
 }
 
-// platforms builds the configured chat adapters. Their replies go through
-// the per-user rate limit.
-func platforms(cfg *config.Config, engine *bot.Engine, db *sqlite.DB, log *slog.Logger) ([]platform, error) {
-	h := bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)
+// claimer records deliveries so each is answered once (sqlite.DB).
+type claimer interface {
+	Claim(ctx context.Context, key string) (bool, error)
+}
+
+// platforms builds the configured chat adapters around h.
+func platforms(cfg *config.Config, h bot.Handler, claims claimer, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
 		s := cfg.Secrets
@@ -36,7 +38,7 @@ func platforms(cfg *config.Config, engine *bot.Engine, db *sqlite.DB, log *slog.
 			BotToken: s.SlackBotToken.Reveal(), AppToken: s.SlackAppToken.Reveal(), SigningSecret: s.SlackSigningSecret.Reveal(),
 			APIURL: cfg.Slack.APIURL, Mode: cfg.SlackMode(), ListenChannels: cfg.Slack.ListenChannels,
 			SupportChannel: cfg.Slack.SupportChannel, SupportGroup: cfg.Slack.SupportGroup,
-			Handler: h, Claims: db, Logger: log,
+			Handler: h, Claims: claims, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
@@ -78,9 +80,9 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 
 // newMonitor builds the monitor over the database; notifiers deliver its
 // alerts (the terminal, Slack, Discord).
-func newMonitor(cfg *config.Config, db *sqlite.DB, log *slog.Logger, notifiers []monitor.Notifier) (*monitor.Monitor, error) {
+func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, notifiers []monitor.Notifier) (*monitor.Monitor, error) {
 	o := monitorOptions(cfg, log)
-	o.Store, o.Subscribers, o.Notifiers = db, db, notifiers
+	o.Store, o.Subscribers, o.Notifiers = store, subs, notifiers
 	m, err := monitor.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)

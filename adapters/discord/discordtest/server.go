@@ -106,6 +106,7 @@ type Server struct {
 	mu           sync.Mutex
 	changed      chan struct{} // closed and replaced on every change
 	calls        []Call
+	counts       map[string]int
 	faults       []*Fault
 	nextID       uint64
 	channels     map[string]*Channel
@@ -201,6 +202,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 		opts:         o,
 		priv:         priv,
 		changed:      make(chan struct{}),
+		counts:       map[string]int{},
 		nextID:       1200000000000000000,
 		channels:     map[string]*Channel{},
 		messages:     map[string]map[string]any{},
@@ -319,6 +321,13 @@ func (s *Server) callsLocked(route string) []Call {
 	return out
 }
 
+// Count returns how many calls on route were answered, cheaply.
+func (s *Server) Count(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[route]
+}
+
 // WaitCalls waits until at least n calls on route were answered and returns
 // all calls on route so far. It fails the test after Options.Wait.
 func (s *Server) WaitCalls(tb testing.TB, route string, n int) []Call {
@@ -390,6 +399,7 @@ func (s *Server) record(c Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, c)
+	s.counts[c.Route]++
 	s.signalLocked()
 }
 
