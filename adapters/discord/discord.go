@@ -321,6 +321,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 	}
 
+	if !a.o.MessageContent {
+		a.log.Info("message content intent off: answering mentions, DMs, replies to the bot and /gptaccess; other messages are not read")
+	}
 	if err := a.connect(ctx); err != nil {
 		stop()
 		if ctx.Err() != nil {
@@ -366,9 +369,6 @@ func (a *Adapter) connect(ctx context.Context) error {
 			user, app := a.s.self()
 			a.log.Info("connected to the gateway", "bot_id", user, "application_id", app,
 				"intents", int(a.intents), "message_content", a.o.MessageContent)
-			if !a.o.MessageContent {
-				a.log.Info("message content intent off: answering mentions, DMs, replies to the bot and /gptaccess; other messages are not read")
-			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -554,14 +554,14 @@ func (w *workers) run(f func()) {
 }
 
 // enqueue adds f to key's queue, starting a worker for it when idle.
-func (w *workers) enqueue(key string, max int, f func()) bool {
+func (w *workers) enqueue(key string, limit int, f func()) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return false
 	}
 	q, busy := w.queues[key]
-	if len(q) >= max {
+	if len(q) >= limit {
 		return false
 	}
 	w.queues[key] = append(q, f)

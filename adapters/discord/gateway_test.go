@@ -3,12 +3,17 @@ package discord
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/google/go-cmp/cmp"
+	"github.com/gorilla/websocket"
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
@@ -522,5 +527,58 @@ func TestIgnoreSendsNothing(t *testing.T) {
 	h.replies(t, f.ChannelID, 1)
 	if n := len(f.Calls(discordtest.RouteCreateMessage)); n != 1 {
 		t.Errorf("%d messages posted, want 1", n)
+	}
+}
+
+func TestSilentGatewayTimesOutAndRetries(t *testing.T) {
+	t.Parallel()
+	// A gateway that accepts the socket and never says HELLO.
+	dialed := make(chan struct{}, 100)
+	hold := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v9/gateway", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"url":"ws://%s"}`, r.Host)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		dialed <- struct{}{}
+		<-hold
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(hold)
+
+	logs := newLogSink()
+	a, err := New(Options{Token: "t", APIURL: srv.URL + "/", Handler: newRecorder(nil),
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.openTimeout = 50 * time.Millisecond
+	a.backoffMin = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	logs.wait(t, "gateway handshake took longer than 50ms")
+	for range 2 { // the first attempt and a retry
+		select {
+		case <-dialed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no retry after the handshake timed out")
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v after cancel, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return")
 	}
 }

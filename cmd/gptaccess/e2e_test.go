@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/adapters/slack/slacktest"
 )
 
@@ -184,5 +185,42 @@ func TestSlackEndToEnd(t *testing.T) {
 	}
 	if t.Failed() {
 		fmt.Println(b.logs.String(), b2.logs.String())
+	}
+}
+
+// TestSlackAndDiscordTogether: with both tokens set, one process serves both
+// platforms, and /readyz waits for both connections.
+func TestSlackAndDiscordTogether(t *testing.T) {
+	sfake := slacktest.New(t, slacktest.Config{})
+	dfake := discordtest.NewServer(t, discordtest.Options{})
+	addr := freeAddr(t)
+	getenv := env(t,
+		"GPTACCESS_DB", filepath.Join(t.TempDir(), "g.db"),
+		"GPTACCESS_HTTP_LISTEN", addr,
+		"GPTACCESS_SLACK_API_URL", sfake.APIURL(),
+		"SLACK_BOT_TOKEN", sfake.Config().BotToken,
+		"SLACK_APP_TOKEN", sfake.Config().AppToken,
+		"GPTACCESS_DISCORD_API_URL", dfake.URL,
+		"DISCORD_BOT_TOKEN", dfake.Token,
+	)
+	b := startBot(t, getenv, addr)
+	b.waitReady(t)
+
+	dfake.SendMessage(discordtest.Message{Author: discordtest.User{ID: "42", Name: "ana"}, Content: dfake.Mention() + " what is error 1020?"})
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> how do I prevent error 1020?"}) {
+		sfake.Deliver(e)
+	}
+	dfake.Await(t, "the Discord reply", func() bool { return dfake.Count(discordtest.RouteCreateMessage) >= 1 })
+	body := string(dfake.Calls(discordtest.RouteCreateMessage)[0].Body)
+	if !strings.Contains(body, "1020") {
+		t.Errorf("Discord reply: %s", body)
+	}
+	posts := sfake.WaitPosts(t, 1, 10*time.Second)
+	if !strings.Contains(strings.ToLower(posts[0].Form.Get("text")), "prevent") {
+		t.Errorf("Slack reply: %q", posts[0].Form.Get("text"))
+	}
+	b.stop(t)
+	if strings.Contains(b.logs.String(), dfake.Token) {
+		t.Error("logs contain the Discord token")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"gptaccess/adapters/discord"
 	"gptaccess/adapters/slack"
 	"gptaccess/bot"
 	"gptaccess/config"
@@ -46,6 +47,28 @@ func platforms(cfg *config.Config, h bot.Handler, claims claimer, log *slog.Logg
 		p := platform{name: "slack", run: a.Run, ready: connected(a.Connected, "slack"), notifier: a}
 		if cfg.SlackMode() == slack.ModeHTTP {
 			p.mounts = map[string]http.Handler{"/slack/": a.Handler()}
+		}
+		out = append(out, p)
+	}
+	if cfg.DiscordEnabled() {
+		a, err := discord.New(discord.Options{
+			Token: cfg.Secrets.DiscordBotToken.Reveal(), PublicKey: cfg.Secrets.DiscordPublicKey.Reveal(),
+			APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID, MessageContent: cfg.Discord.MessageContent,
+			Interactions: cfg.Discord.Interactions, ListenChannels: cfg.Discord.ListenChannels,
+			SupportChannel: cfg.Discord.SupportChannel, SupportRole: cfg.Discord.SupportRole,
+			Handler: h, Claims: claims, Logger: log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("discord: %w", err)
+		}
+		run := func(ctx context.Context) error {
+			err := a.Run(ctx)
+			a.Wait() // HTTP interactions still being answered
+			return err
+		}
+		p := platform{name: "discord", run: run, ready: connected(a.Connected, "discord"), notifier: a}
+		if cfg.Discord.Interactions {
+			p.mounts = map[string]http.Handler{"/discord/": a.Handler()}
 		}
 		out = append(out, p)
 	}
