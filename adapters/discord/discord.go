@@ -70,11 +70,26 @@ type Options struct {
 
 	Handler Handler // required
 	Claims  Claimer // nil: duplicates are caught in memory only
+	// Observer hears of reconnects and rate-limit waits (for metrics);
+	// nil means nobody listens.
+	Observer Observer
 
 	Logger     *slog.Logger     // nil: discard
 	HTTPClient *http.Client     // nil: a client with a 30 s timeout
 	Now        func() time.Time // nil: time.Now
 }
+
+// Observer is told about connection and rate-limit events.
+type Observer interface {
+	Reconnect(platform string)
+	RateLimitWait(platform string, d time.Duration)
+}
+
+// nobody is the Observer when none is given.
+type nobody struct{}
+
+func (nobody) Reconnect(string)                    {}
+func (nobody) RateLimitWait(string, time.Duration) {}
 
 // session is the part of *discordgo.Session the adapter uses.
 type session interface {
@@ -134,6 +149,7 @@ type Adapter struct {
 	listen  map[string]bool
 
 	claims   *claims
+	observer Observer
 	roots    *lru // message id → conversation thread ("" for channel-level)
 	channels *lru // channel id → "thread:<parent>" or "channel"
 	alerts   *lru // alert message ids that have a thread
@@ -234,6 +250,7 @@ func New(o Options) (*Adapter, error) {
 		intents:  intents,
 		listen:   map[string]bool{},
 		claims:   &claims{mem: newLRU(20000), store: o.Claims},
+		observer: o.Observer,
 		roots:    newLRU(20000),
 		channels: newLRU(5000),
 		alerts:   newLRU(1000),
@@ -248,6 +265,9 @@ func New(o Options) (*Adapter, error) {
 		backoffMax:      2 * time.Minute,
 		drainTimeout:    5 * time.Second,
 		queueMax:        100,
+	}
+	if a.observer == nil {
+		a.observer = nobody{}
 	}
 	for _, c := range o.ListenChannels {
 		a.listen[c] = true
@@ -347,6 +367,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 				continue // a late signal for a connection already replaced
 			}
 			a.log.Warn("gateway connection lost; reconnecting")
+			a.observer.Reconnect(bot.Discord)
 			if err := a.connect(ctx); err != nil {
 				stop()
 				if ctx.Err() != nil {

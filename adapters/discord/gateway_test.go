@@ -378,7 +378,8 @@ func TestInvalidSessionReidentifies(t *testing.T) {
 
 func TestClosedConnectionResumes(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{})
+	obs := &observed{}
+	h := start(t, nil, setup{opts: func(o *Options) { o.Observer = obs }})
 	f := h.fake
 	f.CloseGateway(4000, "Unknown error.")
 	hs := f.WaitHandshakes(t, 2)
@@ -388,6 +389,9 @@ func TestClosedConnectionResumes(t *testing.T) {
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hi"})
 	h.replies(t, f.ChannelID, 1)
 	h.logs.wait(t, "gateway connection lost; reconnecting")
+	if n, _ := obs.counts(); n != 1 {
+		t.Errorf("observer saw %d reconnects, want 1", n)
+	}
 }
 
 func TestRefusedStartStops(t *testing.T) {

@@ -128,9 +128,10 @@ func TestAlertPermanentErrors(t *testing.T) {
 func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("line one two three\n", 250)
+	obs := &observed{}
 	h := start(t, newRecorder(func(context.Context, bot.Message) (bot.Reply, error) {
 		return bot.Reply{Text: long}, nil
-	}), setup{})
+	}), setup{opts: func(o *Options) { o.Observer = obs }})
 	f := h.fake
 	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, RetryAfter: 200 * time.Millisecond})
 	began := time.Now()
@@ -151,6 +152,9 @@ func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 		t.Errorf("calls = %v, want a 429 then 3 messages", calls)
 	}
 	h.logs.wait(t, "rate limited, waiting")
+	if _, waits := obs.counts(); len(waits) != 1 || waits[0] < 200*time.Millisecond {
+		t.Errorf("observer saw rate-limit waits %v, want one of at least 200ms", waits)
+	}
 }
 
 func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {

@@ -1,6 +1,8 @@
 package discord
 
 import (
+	"gptaccess/bot"
+
 	"context"
 	"errors"
 	"fmt"
@@ -139,6 +141,7 @@ func (a *Adapter) call(ctx context.Context, what string, f func(opts ...discordg
 			return fmt.Errorf("%s: %w (retry after %s)", what, errRateLimited, wait)
 		}
 		a.log.Warn("rate limited, waiting", "call", what, "retry_after", wait)
+		a.observer.RateLimitWait(bot.Discord, wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

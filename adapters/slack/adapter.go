@@ -74,12 +74,27 @@ type Options struct {
 	// Claims deduplicates deliveries; nil keeps claims in memory only,
 	// which does not survive a restart.
 	Claims Claimer
+	// Observer hears of reconnects and rate-limit waits (for metrics);
+	// nil means nobody listens.
+	Observer Observer
 	// Logger nil means slog.Default(). HTTPClient nil means a client with
 	// a 30 s timeout. Now nil means time.Now.
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
 }
+
+// Observer is told about connection and rate-limit events.
+type Observer interface {
+	Reconnect(platform string)
+	RateLimitWait(platform string, d time.Duration)
+}
+
+// nobody is the Observer when none is given.
+type nobody struct{}
+
+func (nobody) Reconnect(string)                    {}
+func (nobody) RateLimitWait(string, time.Duration) {}
 
 // secret is a token that logs as "[redacted]".
 type secret string
@@ -112,6 +127,7 @@ type Adapter struct {
 	support                           support
 	handler                           Handler
 	claims                            Claimer
+	observer                          Observer
 	log                               *slog.Logger
 	httpClient                        *http.Client
 	now                               func() time.Time
@@ -123,6 +139,7 @@ type Adapter struct {
 	self      atomic.Pointer[identity]
 	running   atomic.Bool
 	connected atomic.Bool
+	hellos    atomic.Int64 // Socket Mode connections made; more than one is a reconnect
 	pending   atomic.Int64
 	inbox     chan task
 	fatal     chan error
@@ -171,6 +188,7 @@ func New(o Options) (*Adapter, error) {
 		support:    support{channel: o.SupportChannel, group: o.SupportGroup},
 		handler:    o.Handler,
 		claims:     o.Claims,
+		observer:   o.Observer,
 		log:        o.Logger,
 		httpClient: o.HTTPClient,
 		now:        o.Now,
@@ -196,6 +214,9 @@ func New(o Options) (*Adapter, error) {
 	}
 	if a.claims == nil {
 		a.claims = newMemClaims(a.now)
+	}
+	if a.observer == nil {
+		a.observer = nobody{}
 	}
 	a.api = slackapi.New(string(a.botToken), a.clientOptions()...)
 	return a, nil

@@ -399,3 +399,32 @@ func (h *harness) sync(channel string) []slacktest.Call {
 	})
 	return posts
 }
+
+// observed records what the adapter tells its Observer.
+type observed struct {
+	mu         sync.Mutex
+	reconnects int
+	waits      []time.Duration
+}
+
+func (o *observed) Reconnect(platform string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if platform == "slack" {
+		o.reconnects++
+	}
+}
+
+func (o *observed) RateLimitWait(platform string, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if platform == "slack" {
+		o.waits = append(o.waits, d)
+	}
+}
+
+func (o *observed) counts() (int, []time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.reconnects, append([]time.Duration(nil), o.waits...)
+}

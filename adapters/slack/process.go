@@ -181,6 +181,7 @@ func (a *Adapter) perform(ctx context.Context, act action) (ts string, err error
 			}
 			wait = max(rl.RetryAfter, time.Second)
 			a.log.Warn("rate limited by slack; waiting", "call", act.kind.String(), "channel", act.channel, "retry_after", wait, "attempt", attempt)
+			a.observer.RateLimitWait(bot.Slack, wait)
 		case isTransient(err):
 			transient++
 			if transient >= maxTransientTries {

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"gptaccess/bot"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -57,6 +59,9 @@ func (a *Adapter) onSocketEvent(ctx context.Context, ack acker, evt socketmode.E
 		a.log.Debug("socket mode websocket open")
 	case socketmode.EventTypeHello:
 		a.connected.Store(true)
+		if a.hellos.Add(1) > 1 {
+			a.observer.Reconnect(bot.Slack)
+		}
 		a.log.Info("socket mode connected")
 	case socketmode.EventTypeInvalidAuth:
 		a.connected.Store(false)

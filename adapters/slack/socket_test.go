@@ -392,7 +392,8 @@ func TestMalformedEnvelopes(t *testing.T) {
 
 func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	fake := newFake(t)
-	h := startAdapter(t, fake, ModeSocket, withManualClock())
+	obs := &observed{}
+	h := startAdapter(t, fake, ModeSocket, withManualClock(), withOptions(func(o *Options) { o.Observer = obs }))
 
 	fake.RateLimit("chat.postMessage", "C1", 3, 1)
 	first := h.say(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> first"})
@@ -420,6 +421,9 @@ func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int{429, 200, 200}, c1); diff != "" {
 		t.Errorf("calls to C1 (-want +got):\n%s", diff)
+	}
+	if _, waits := obs.counts(); !cmp.Equal(waits, []time.Duration{3 * time.Second}) {
+		t.Errorf("observer saw rate-limit waits %v, want [3s]", waits)
 	}
 }
 
@@ -478,7 +482,8 @@ func TestAlertAndRecoveryInThread(t *testing.T) {
 
 func TestDisconnectReconnects(t *testing.T) {
 	fake := newFake(t)
-	h := startAdapter(t, fake, ModeSocket)
+	obs := &observed{}
+	h := startAdapter(t, fake, ModeSocket, withOptions(func(o *Options) { o.Observer = obs }))
 
 	fake.Disconnect("refresh_requested")
 	fake.WaitConnections(t, 2, waitFor)
@@ -492,6 +497,9 @@ func TestDisconnectReconnects(t *testing.T) {
 	fake.WaitPosts(t, 2, waitFor)
 	if fake.Opens() != 3 {
 		t.Errorf("apps.connections.open called %d times, want 3", fake.Opens())
+	}
+	if n, _ := obs.counts(); n != 2 {
+		t.Errorf("observer saw %d reconnects, want 2", n)
 	}
 }
 

@@ -69,7 +69,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		term = console.New(console.Options{In: stdin, Out: stdout, Handler: met.WrapHandler(engine), Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
 		notifiers = append(notifiers, met.WrapNotifier(term))
 	}
-	plat, err := platforms(cfg, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), log)
+	plat, err := platforms(cfg, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), met, log)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"gptaccess/adapters/discord"
 	"gptaccess/adapters/slack"
@@ -31,7 +32,13 @@ type claimer interface {
 }
 
 // platforms builds the configured chat adapters around h.
-func platforms(cfg *config.Config, h bot.Handler, claims claimer, log *slog.Logger) ([]platform, error) {
+// observer hears of reconnects and rate-limit waits (metrics.Metrics).
+type observer interface {
+	Reconnect(platform string)
+	RateLimitWait(platform string, d time.Duration)
+}
+
+func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
 		s := cfg.Secrets
@@ -39,7 +46,7 @@ func platforms(cfg *config.Config, h bot.Handler, claims claimer, log *slog.Logg
 			BotToken: s.SlackBotToken.Reveal(), AppToken: s.SlackAppToken.Reveal(), SigningSecret: s.SlackSigningSecret.Reveal(),
 			APIURL: cfg.Slack.APIURL, Mode: cfg.SlackMode(), ListenChannels: cfg.Slack.ListenChannels,
 			SupportChannel: cfg.Slack.SupportChannel, SupportGroup: cfg.Slack.SupportGroup,
-			Handler: h, Claims: claims, Logger: log,
+			Handler: h, Claims: claims, Observer: obs, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
@@ -56,7 +63,7 @@ func platforms(cfg *config.Config, h bot.Handler, claims claimer, log *slog.Logg
 			APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID, MessageContent: cfg.Discord.MessageContent,
 			Interactions: cfg.Discord.Interactions, ListenChannels: cfg.Discord.ListenChannels,
 			SupportChannel: cfg.Discord.SupportChannel, SupportRole: cfg.Discord.SupportRole,
-			Handler: h, Claims: claims, Logger: log,
+			Handler: h, Claims: claims, Observer: obs, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("discord: %w", err)
