@@ -179,12 +179,25 @@ func newLogger(cfg *config.Config, w io.Writer, interactive bool) *slog.Logger {
 }
 
 // knowledge loads the guide and the diagnosis model, embedded or the
-// operator's own.
+// operator's own. The model's question plan takes longer to build than the
+// guide takes to load, so the model is read first, its plan started, and its
+// step ids checked against the guide once that has loaded.
 func knowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
 	var (
-		k   *kb.KB
+		m   *diagnosis.Model
 		err error
 	)
+	if cfg.KB.DiagnosisFile != "" {
+		m, err = diagnosis.LoadFile(cfg.KB.DiagnosisFile, nil)
+	} else {
+		m, err = diagnosis.Default(nil)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("diagnosis model: %w", err)
+	}
+	go m.Prepare()
+
+	var k *kb.KB
 	if cfg.KB.File != "" {
 		k, err = kb.LoadFile(cfg.KB.File)
 	} else {
@@ -196,13 +209,7 @@ func knowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
 	if cfg.KB.Threshold > 0 {
 		k.Threshold = cfg.KB.Threshold
 	}
-	var m *diagnosis.Model
-	if cfg.KB.DiagnosisFile != "" {
-		m, err = diagnosis.LoadFile(cfg.KB.DiagnosisFile, k.Has)
-	} else {
-		m, err = diagnosis.Default(k.Has)
-	}
-	if err != nil {
+	if err := m.CheckEntries(k.Has); err != nil {
 		return nil, nil, fmt.Errorf("diagnosis model: %w", err)
 	}
 	return k, m, nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -135,6 +136,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 			}})
 		}
 	}
+
+	// Loading the guide leaves megabytes of garbage behind; hand it back
+	// to the OS now rather than carry it while idle.
+	debug.FreeOSMemory()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -547,3 +547,29 @@ func isRawCue(p string) bool {
 	last, _ := utf8.DecodeLastRuneInString(p)
 	return !isWordRune(first) || !isWordRune(last)
 }
+
+// CheckEntries reports every step that names an entry exists rejects,
+// worded as Parse words it. Parsing with a nil entryExists and checking
+// here afterwards lets a caller load the model (and start Prepare) before
+// the knowledge base has loaded.
+func (m *Model) CheckEntries(exists func(id string) bool) error {
+	var errs []error
+	check := func(name string, ids []string) {
+		for i, id := range ids {
+			if !exists(id) {
+				errs = append(errs, fmt.Errorf("%s[%d]: unknown knowledge-base entry %q", name, i, id))
+			}
+		}
+	}
+	for _, c := range m.causes {
+		name := fmt.Sprintf("cause %q", c.ID)
+		check(name+": steps", c.Steps)
+		for j, r := range c.StepsWhen {
+			check(fmt.Sprintf("%s: steps_when[%d]: steps", name, j), r.Steps)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w:\n%w", ErrInvalid, errors.Join(errs...))
+	}
+	return nil
+}

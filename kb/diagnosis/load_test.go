@@ -351,3 +351,28 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("LoadFile(missing) = %v, want fs.ErrNotExist", err)
 	}
 }
+
+// TestCheckEntriesAfterParse: a model parsed before the knowledge base is
+// checked against it afterwards, with the same wording as Parse.
+func TestCheckEntriesAfterParse(t *testing.T) {
+	m, err := Default(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CheckEntries(func(string) bool { return true }); err != nil {
+		t.Errorf("all entries known: %v", err)
+	}
+	err = m.CheckEntries(func(id string) bool { return id != "fix-vpn" })
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `cause "vpn-proxy": steps[0]: unknown knowledge-base entry "fix-vpn"`) {
+		t.Errorf("missing fix-vpn: %v", err)
+	}
+	// Parse reports the same problem the same way.
+	_, perr := Default(func(id string) bool { return id != "fix-vpn" })
+	if perr == nil || !strings.Contains(perr.Error(), `cause "vpn-proxy": steps[0]: unknown knowledge-base entry "fix-vpn"`) {
+		t.Errorf("Parse wording differs: %v", perr)
+	}
+	m.Prepare() // idempotent with the plan Next builds
+	if step := m.Next(map[string]string{}, nil, nil); step.Fact == "" {
+		t.Errorf("after Prepare, the first step should be a question: %+v", step)
+	}
+}

@@ -157,3 +157,13 @@ func (m *Model) cheapestQuestion(st *state, mm *memo) (int, float64, bool) {
 	}
 	return best, bestCost, true
 }
+
+// Prepare builds the question plan now rather than on the first Next. The
+// plan takes tens of milliseconds; a program calls Prepare in a goroutine at
+// start-up so the first diagnosis does not wait. It is safe to call at any
+// time and more than once.
+func (m *Model) Prepare() {
+	var st state
+	m.load(&st, nil, nil)
+	m.plannedQuestion(&st)
+}
