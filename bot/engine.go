@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,7 @@ type Engine struct {
 	now        func() time.Time
 	log        *slog.Logger
 	newID      func() string
+	topicOnly  string // what the topic prefix alone matches
 
 	// locks serialise work on one conversation inside this process; the
 	// store's version check covers other replicas.
@@ -99,6 +101,7 @@ func New(o Options) (*Engine, error) {
 	if e.newID == nil {
 		e.newID = randomID
 	}
+	e.topicOnly = e.kb.Match(topicPrefix).ID
 	return e, nil
 }
 
@@ -376,16 +379,29 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 		}
 		return r, err
 	}
-	if match.ID == "none" && t.conv != nil && t.conv.Topic != "" {
-		// A follow-up ("why does it happen?", "and on my phone?") leans on
-		// the topic of the conversation: read it as a question about 1020.
-		if m := e.kb.Match("chatgpt error 1020: " + text); m.ID != "none" && !m.Report && m.Confidence >= followUpConfidence {
+	if match.ID == "none" && t.conv != nil && t.conv.Topic != "" && !thanks(text) {
+		// A follow-up ("why does it happen?", "and how do I stop it?")
+		// leans on the topic of the conversation: read it as a question
+		// about 1020. The topic words alone match what-is, so only another
+		// entry shows that the message itself asked something.
+		if m := e.kb.Match(topicPrefix + text); m.ID != "none" && m.ID != e.topicOnly && !m.Report && m.Confidence >= followUpConfidence {
 			match = m
 		}
 	}
+	switch {
+	case match.ID == "none" && thanks(text):
+		if !t.m.addressed() {
+			return Reply{Ignore: true}, nil
+		}
+		return Reply{Entry: "none", Text: "You're welcome! Mention me again if 1020 comes back."}, nil
+	case match.ID == "none" && !t.m.addressed():
+		// A follow-up in the bot's thread that is not for the bot ("ok",
+		// "brb"): stay quiet rather than say "I didn't understand".
+		return Reply{Ignore: true}, nil
+	}
 	switch match.ID {
 	case "none":
-		if err := e.store.RecordUnanswered(ctx, t.m.Platform, text, e.now()); err != nil {
+		if err := e.store.RecordUnanswered(ctx, t.m.Platform, redactIPs(text), e.now()); err != nil {
 			e.log.Warn("record unanswered", "err", err)
 		}
 		r := t.entryReply("help", match.Confidence)
@@ -403,6 +419,25 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 	}
 	t.conv.Topic, t.save = match.ID, true
 	return t.withResume(r), nil
+}
+
+// ipRe matches IPv4 addresses and IPv6 addresses (three groups or more,
+// "::" included).
+var ipRe = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}`)
+
+// redactIPs replaces IP addresses before a message is kept: the unanswered
+// list is shown to operators, and people paste their IP with error pages.
+func redactIPs(s string) string { return ipRe.ReplaceAllString(s, "[ip]") }
+
+// thanks reports whether text is just a thank-you.
+func thanks(text string) bool {
+	low := strings.ToLower(strings.Trim(strings.TrimSpace(text), "!.🙏 "))
+	for _, w := range []string{"thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks", "great, thanks", "ok thanks", "danke", "merci", "gracias"} {
+		if low == w {
+			return true
+		}
+	}
+	return false
 }
 
 // mentionsError reports whether text names the error itself.
@@ -429,6 +464,9 @@ func (t *turn) ambient(ctx context.Context) (Reply, error) {
 	}
 	return t.fresh(ctx, text)
 }
+
+// topicPrefix puts a follow-up in the context of the conversation.
+const topicPrefix = "chatgpt error 1020: "
 
 // followUpConfidence is the bar for reading an unmatched message as a
 // follow-up on the conversation's topic.

@@ -164,3 +164,37 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/msg")
 }
+
+func TestRedactIPs(t *testing.T) {
+	for in, want := range map[string]string{
+		"my ip is 203.0.113.7, why?":           "my ip is [ip], why?",
+		"from 2001:db8:85a3::8a2e:370:7334 ok": "from [ip] ok",
+		"version 1.2.3 and room 1020":          "version 1.2.3 and room 1020",
+	} {
+		if got := bot.RedactIPs(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestQuietFollowUps: in a thread the bot is part of, chatter that is not
+// for it gets no reply; a thank-you addressed to it gets a short one.
+func TestQuietFollowUps(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, openDB(t))
+	m := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "9.1", User: "ana", Shared: true, Mention: true, Text: "what is error 1020?"}
+	if r, _ := e.Handle(ctx, m); r.Entry != "what-is" {
+		t.Fatalf("mention: %+v", r)
+	}
+	m.Mention = false
+	for _, text := range []string{"ok", "thanks!", "brb, lunch"} {
+		m.Text = text
+		if r, _ := e.Handle(ctx, m); !r.Ignore {
+			t.Errorf("un-addressed %q in the thread got %q", text, r.Text)
+		}
+	}
+	m.Mention, m.Text = true, "thanks!"
+	if r, _ := e.Handle(ctx, m); r.Ignore || !strings.Contains(r.Text, "welcome") {
+		t.Errorf("addressed thanks: %+v", r)
+	}
+}

@@ -1,0 +1,4 @@
+package bot
+
+// RedactIPs exposes redactIPs to the external tests.
+var RedactIPs = redactIPs
