@@ -164,6 +164,19 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 		if m := e.kb.Match(text); m.ID != "none" && !m.Report && m.Confidence >= sideQuestionConfidence {
 			return t.withResume(t.entryReply(m.ID, m.Confidence)), nil
 		}
+		// Not an answer to this question but facts about another ("works
+		// on my phone with mobile data"): take them and choose again; the
+		// open question may come back if it still matters.
+		if c.Pending != fixedFact {
+			if facts := t.newFacts(text); len(facts) > 0 {
+				for f, fv := range facts {
+					c.Facts[f] = fv
+				}
+				c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
+				c.Pending = ""
+				return t.next(ctx)
+			}
+		}
 		c.Retries++
 		if c.Retries <= maxRetries {
 			return t.reask("Sorry, I didn't get that. "), nil
@@ -176,14 +189,23 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 	c.Facts[c.Pending] = v
 	// Extra words may carry more facts ("no, but it works on my phone").
 	if !button {
-		for f, fv := range e.model.Extract(text) {
-			if _, known := c.Facts[f]; !known {
-				c.Facts[f] = fv
-			}
+		for f, fv := range t.newFacts(text) {
+			c.Facts[f] = fv
 		}
 	}
 	c.Pending = ""
 	return t.next(ctx)
+}
+
+// newFacts returns the facts volunteered in text that are not known yet.
+func (t *turn) newFacts(text string) map[string]string {
+	out := map[string]string{}
+	for f, v := range t.e.model.Extract(text) {
+		if _, known := t.conv.Facts[f]; !known {
+			out[f] = v
+		}
+	}
+	return out
 }
 
 // sideQuestionConfidence is the bar for treating an unparseable answer as

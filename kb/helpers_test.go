@@ -7,8 +7,6 @@ import "testing"
 // know; stop words are left out. A trailing "~" marks a typo correction.
 func (k *KB) terms(text string) []string {
 	var sc scratch
-	sc.b1 = make([]byte, 0, maxFuzzyLen)
-	sc.b2 = make([]byte, 0, maxFuzzyLen)
 	var ls [numLangs]int
 	sc.buf, sc.toks = tokenize(nil, nil, text, &ls)
 	k.idx.lex.resolve(&sc, true)

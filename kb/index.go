@@ -32,9 +32,8 @@ const fuzzyWeight = 0.8
 type lexicon struct {
 	words     map[string]wordInfo
 	phrases   map[string]wordInfo
-	maxPhrase map[string]int  // first word -> most words in a phrase starting with it
-	tableWord map[string]bool // every word of the tables above: typo-correction targets
-	fuzzy     *fuzzyIndex
+	maxPhrase map[string]int // first word -> most words in a phrase starting with it
+	fuzzy     fuzzyIndex
 	terms     map[string]int32
 	names     []string // term id -> name, for tests and debugging
 }
@@ -82,7 +81,6 @@ type scratch struct {
 	toks   []span
 	q      []qtok
 	key    []byte
-	b1, b2 []byte
 	flat   []byte
 	scores []float64
 	seen   []uint32
@@ -98,15 +96,16 @@ type qtok struct {
 	start, end int32 // bytes in scratch.buf
 }
 
-func newLexicon() *lexicon {
-	lx := &lexicon{
+// newLexicon builds the lexicon from the word tables. tableWords holds every
+// word of the tables, the typo-correction targets; only buildIndex needs it.
+func newLexicon() (lx *lexicon, tableWords map[string]bool) {
+	lx = &lexicon{
 		words:     map[string]wordInfo{},
 		phrases:   map[string]wordInfo{},
 		maxPhrase: map[string]int{},
-		tableWord: map[string]bool{},
 		terms:     map[string]int32{},
-		fuzzy:     newFuzzyIndex(),
 	}
+	tableWords = map[string]bool{}
 	var sc scratch
 	none := wordInfo{term: -1}
 	// add merges info into the entry for form, which may be several words.
@@ -117,7 +116,7 @@ func newLexicon() *lexicon {
 			return
 		}
 		for _, t := range sc.toks {
-			lx.tableWord[string(sc.buf[t.start:t.end])] = true
+			tableWords[string(sc.buf[t.start:t.end])] = true
 		}
 		key := string(sc.buf[sc.toks[0].start:sc.toks[0].end])
 		m := lx.words
@@ -199,7 +198,7 @@ func newLexicon() *lexicon {
 			lx.words[string(st)] = wi
 		}
 	}
-	return lx
+	return lx, tableWords
 }
 
 // term returns the id of a term, creating it.
@@ -250,7 +249,7 @@ func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
 			if wi, ok := lx.words[string(sc.key)]; ok {
 				q.info, q.known = wi, true
 			} else if fuzzy {
-				if wi, ok := lx.fuzzy.lookup(w, sc.b1, sc.b2); ok {
+				if wi, ok := lx.fuzzy.lookup(w); ok {
 					q.info, q.known, q.fuzzy = wi, true, true
 					q.info.langs = 0
 				}
@@ -267,7 +266,7 @@ func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
 
 // buildIndex indexes the entries. It is called once by Parse.
 func buildIndex(entries []Entry) *index {
-	lx := newLexicon()
+	lx, tableWords := newLexicon()
 	ix := &index{lex: lx, ids: make([]string, len(entries))}
 	tf := make([]map[int32]float64, len(entries))
 	// strong marks the terms an entry has in its title, keywords or
@@ -340,7 +339,7 @@ func buildIndex(entries []Entry) *index {
 		if wi.common && wi.term < 0 {
 			continue
 		}
-		if lx.tableWord[w] {
+		if tableWords[w] {
 			lx.fuzzy.add(w, wi)
 		}
 	}
@@ -457,8 +456,6 @@ func buildIndex(entries []Entry) *index {
 		return &scratch{
 			scores: make([]float64, len(entries)),
 			seen:   make([]uint32, nterms),
-			b1:     make([]byte, 0, maxFuzzyLen),
-			b2:     make([]byte, 0, maxFuzzyLen),
 		}
 	}
 	return ix

@@ -152,6 +152,74 @@ func TestOSA(t *testing.T) {
 	}
 }
 
+// TestFuzzyLookupMatchesScan checks the grouped typo index, and the letter
+// sets that let it skip candidates, against a plain scan of every target
+// under the same rules.
+func TestFuzzyLookupMatchesScan(t *testing.T) {
+	f := &mustDefault(t).idx.lex.fuzzy
+	scan := func(w []byte) (wordInfo, bool) {
+		d := maxEdits(len(w))
+		best, bestDist := -1, d+1
+		for id, tw := range f.words {
+			if d == 0 || tw[0] != w[0] {
+				continue
+			}
+			dist := osa(w, tw, d)
+			if dist > d || len(w) == 4 && len(tw) == 4 && !isTransposition(w, tw) {
+				continue
+			}
+			if dist < bestDist {
+				best, bestDist = id, dist
+			}
+		}
+		if best < 0 {
+			return wordInfo{}, false
+		}
+		return f.info[best], true
+	}
+	// edits returns w with one letter deleted, swapped with the next,
+	// replaced or inserted (from a few letters, and a digit that no target
+	// has).
+	edits := func(w string) []string {
+		var out []string
+		for i := range len(w) + 1 {
+			if i < len(w) {
+				out = append(out, w[:i]+w[i+1:])
+			}
+			if i+1 < len(w) {
+				out = append(out, w[:i]+w[i+1:i+2]+w[i:i+1]+w[i+2:])
+			}
+			for _, c := range []string{"a", "e", "s", "t", "9"} {
+				if i < len(w) {
+					out = append(out, w[:i]+c+w[i+1:])
+				}
+				out = append(out, w[:i]+c+w[i:])
+			}
+		}
+		return out
+	}
+	checked := 0
+	for id := 0; id < len(f.words); id += 9 {
+		one := edits(string(f.words[id]))
+		probes := slices.Clone(one)
+		for i := 0; i < len(one); i += 23 {
+			probes = append(probes, edits(one[i])...)
+		}
+		for _, p := range probes {
+			if p == "" {
+				continue
+			}
+			wantInfo, wantOK := scan([]byte(p))
+			gotInfo, gotOK := f.lookup([]byte(p))
+			if gotInfo != wantInfo || gotOK != wantOK {
+				t.Errorf("lookup(%q) = %+v, %v; a scan finds %+v, %v", p, gotInfo, gotOK, wantInfo, wantOK)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d probes", checked)
+}
+
 func TestLang(t *testing.T) {
 	k := mustDefault(t)
 	tests := map[string]string{

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"gptaccess/bot"
 	"gptaccess/monitor"
@@ -62,6 +63,29 @@ func New(o Options) *Adapter {
 	return &Adapter{o: o, log: o.Logger.With("component", "console")}
 }
 
+// pasteWindow is how soon another line must follow for both to be one
+// message: a terminal hands over a pasted page line by line, all at once,
+// while nobody types two lines within it.
+const pasteWindow = 50 * time.Millisecond
+
+// gather joins the lines that follow first within pasteWindow of each
+// other, so an error page pasted into a terminal is read as one message.
+func gather(first string, lines <-chan string) string {
+	msg := first
+	t := time.NewTimer(pasteWindow)
+	defer t.Stop()
+	for len(msg) <= maxLine {
+		select {
+		case more := <-lines:
+			msg += "\n" + more
+			t.Reset(pasteWindow)
+		case <-t.C:
+			return msg
+		}
+	}
+	return msg
+}
+
 // maxLine bounds one input line; longer lines are cut (the engine then
 // answers that the message is too long) instead of exhausting memory.
 const maxLine = 1 << 20
@@ -86,14 +110,16 @@ func (a *Adapter) Run(ctx context.Context) error {
 			}
 			return err
 		case line := <-lines:
+			if a.o.JoinPastes && !a.o.JSON {
+				line = gather(line, lines)
+			}
 			a.handle(ctx, line)
 			a.prompt()
 		}
 	}
 }
 
-// read sends input lines to out. In interactive mode, lines that arrive in
-// one burst (a pasted error page) are joined into one message.
+// read sends input lines to out.
 func (a *Adapter) read(ctx context.Context, out chan<- string) error {
 	r := bufio.NewReaderSize(a.o.In, 64<<10)
 	for {
@@ -103,15 +129,6 @@ func (a *Adapter) read(ctx context.Context, out chan<- string) error {
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read input: %w", err)
-		}
-		if a.o.JoinPastes && !a.o.JSON {
-			for r.Buffered() > 0 {
-				more, err := readLine(r)
-				line += "\n" + more
-				if err != nil || len(line) > maxLine {
-					break
-				}
-			}
 		}
 		select {
 		case out <- line:
