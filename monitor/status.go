@@ -170,7 +170,7 @@ func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 				continue
 			}
 			fmt.Fprintf(&b, "- %s: %s – %s, %s (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), m.clock(in.Ended, now),
-				humanDuration(in.Ended.Sub(in.Started)), strings.Join(in.Targets, ", "))
+				FormatDuration(in.Ended.Sub(in.Started)), strings.Join(in.Targets, ", "))
 		}
 	}
 	b.WriteString("Official status now: " + officialLine(official))

@@ -1,7 +1,8 @@
 package monitor_test
 
 import (
-	"bytes"
+	"gptaccess/bot/bottest"
+
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -170,7 +171,7 @@ func TestRestartMidIncident(t *testing.T) {
 // each notice it printed so the test can wait for it.
 type console struct {
 	term *termbot.Adapter
-	out  *lockedBuffer
+	out  *bottest.Buffer
 	got  chan monitor.Notice
 }
 
@@ -180,24 +181,6 @@ func (c *console) Notify(ctx context.Context, channel string, n monitor.Notice) 
 	ref, err := c.term.Notify(ctx, channel, n)
 	c.got <- n
 	return ref, err
-}
-
-// lockedBuffer is the terminal: written by the monitor, read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestDemonstration: real local targets flip from up to blocked by 1020
@@ -217,7 +200,7 @@ func TestDemonstration(t *testing.T) {
 	defer web.Close()
 	api := serve(t, answer{401, cfHeaders(), readFixture(t, "api-401.json")})
 
-	out := &lockedBuffer{}
+	out := &bottest.Buffer{}
 	term := &console{term: termbot.New(termbot.Options{Out: out}), out: out, got: make(chan monitor.Notice, 4)}
 	m, err := monitor.New(monitor.Options{
 		Targets: []monitor.Target{

@@ -47,7 +47,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
 		n.Title = "Still going on: " + kindTitle[in.Kind]
-		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, humanDuration(now.Sub(in.Started)), m.clock(in.Started, now))
+		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, FormatDuration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
 		b.WriteString(kindAdvice[in.Kind] + "\n")
 	case PhaseUpdate:
@@ -61,7 +61,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 	case PhaseResolved:
 		n.Title = kindResolved[in.Kind]
 		n.Duration = now.Sub(in.Started)
-		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, humanDuration(n.Duration), m.clock(in.Started, now))
+		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, FormatDuration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)
 	}
 	if o := m.latest.Official; phase != PhaseResolved && o.Indicator != "" && o.Indicator != IndicatorUnknown {
@@ -125,9 +125,9 @@ func (m *Monitor) clock(t, now time.Time) string {
 	return t.Format("Jan 2 15:04 MST")
 }
 
-// humanDuration is d in the largest two units: "45s", "12m", "1h 5m",
+// FormatDuration is d in the largest two units: "45s", "12m", "1h 5m",
 // "2d 3h".
-func humanDuration(d time.Duration) string {
+func FormatDuration(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%ds", int(d.Seconds()))

@@ -315,7 +315,7 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 			end = in.Ended
 			iv.Ended = f.moment(in.Ended)
 		}
-		iv.Duration = humanDuration(end.Sub(in.Started))
+		iv.Duration = monitor.FormatDuration(end.Sub(in.Started))
 		if iv.Open {
 			v.Open = append(v.Open, iv)
 		} else {
@@ -541,31 +541,10 @@ func (f formatter) moment(t time.Time) moment {
 			m.Ago = "in less than a minute"
 		}
 	case d > 0:
-		m.Ago = humanDuration(d) + " ago"
+		m.Ago = monitor.FormatDuration(d) + " ago"
 	default:
-		m.Ago = "in " + humanDuration(-d)
+		m.Ago = "in " + monitor.FormatDuration(-d)
 	}
 	return m
 }
 
-// humanDuration is d in the largest two units: "45s", "12m", "1h 5m",
-// "2d 3h" (the monitor's chat wording).
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 24*time.Hour:
-		h := int(d.Hours())
-		if m := int(d.Minutes()) % 60; m != 0 {
-			return fmt.Sprintf("%dh %dm", h, m)
-		}
-		return fmt.Sprintf("%dh", h)
-	}
-	days := int(d.Hours()) / 24
-	if h := int(d.Hours()) % 24; h != 0 {
-		return fmt.Sprintf("%dd %dh", days, h)
-	}
-	return fmt.Sprintf("%dd", days)
-}

@@ -1,6 +1,8 @@
 package discord
 
 import (
+	"gptaccess/bot/bottest"
+
 	"context"
 	"errors"
 	"fmt"
@@ -378,7 +380,7 @@ func TestInvalidSessionReidentifies(t *testing.T) {
 
 func TestClosedConnectionResumes(t *testing.T) {
 	t.Parallel()
-	obs := &observed{}
+	obs := &bottest.Observer{}
 	h := start(t, nil, setup{opts: func(o *Options) { o.Observer = obs }})
 	f := h.fake
 	f.CloseGateway(4000, "Unknown error.")
@@ -389,7 +391,7 @@ func TestClosedConnectionResumes(t *testing.T) {
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hi"})
 	h.replies(t, f.ChannelID, 1)
 	h.logs.wait(t, "gateway connection lost; reconnecting")
-	if n, _ := obs.counts(); n != 1 {
+	if n := obs.Reconnects("discord"); n != 1 {
 		t.Errorf("observer saw %d reconnects, want 1", n)
 	}
 }

@@ -328,32 +328,3 @@ func editContent(t testing.TB, c discordtest.Call) (string, discordgo.MessageFla
 	t.Helper()
 	return sent(t, []discordtest.Call{c})[0].Content, sent(t, []discordtest.Call{c})[0].Flags, sent(t, []discordtest.Call{c})[0].Components
 }
-
-// observed records what the adapter tells its Observer.
-type observed struct {
-	mu         sync.Mutex
-	reconnects int
-	waits      []time.Duration
-}
-
-func (o *observed) Reconnect(platform string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if platform == "discord" {
-		o.reconnects++
-	}
-}
-
-func (o *observed) RateLimitWait(platform string, d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if platform == "discord" {
-		o.waits = append(o.waits, d)
-	}
-}
-
-func (o *observed) counts() (int, []time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.reconnects, append([]time.Duration(nil), o.waits...)
-}

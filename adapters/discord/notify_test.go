@@ -1,6 +1,8 @@
 package discord
 
 import (
+	"gptaccess/bot/bottest"
+
 	"context"
 	"errors"
 	"strings"
@@ -128,7 +130,7 @@ func TestAlertPermanentErrors(t *testing.T) {
 func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("line one two three\n", 250)
-	obs := &observed{}
+	obs := &bottest.Observer{}
 	h := start(t, newRecorder(func(context.Context, bot.Message) (bot.Reply, error) {
 		return bot.Reply{Text: long}, nil
 	}), setup{opts: func(o *Options) { o.Observer = obs }})
@@ -152,7 +154,7 @@ func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 		t.Errorf("calls = %v, want a 429 then 3 messages", calls)
 	}
 	h.logs.wait(t, "rate limited, waiting")
-	if _, waits := obs.counts(); len(waits) != 1 || waits[0] < 200*time.Millisecond {
+	if waits := obs.Waits("discord"); len(waits) != 1 || waits[0] < 200*time.Millisecond {
 		t.Errorf("observer saw rate-limit waits %v, want one of at least 200ms", waits)
 	}
 }

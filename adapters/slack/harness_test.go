@@ -1,7 +1,8 @@
 package slack
 
 import (
-	"bytes"
+	"gptaccess/bot/bottest"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -142,24 +143,6 @@ func (h *dialogHandler) advance(key string, c *conversation) bot.Reply {
 	return bot.Reply{Text: "**Likely cause:** your VPN.\n- turn it off\n- reload ChatGPT", Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy", Steps: []string{"fix-vpn"}}}
 }
 
-// syncBuffer is a log sink for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // memClaimer is the persisted claim store stand-in shared across adapters.
 type memClaimer struct{ *memClaims }
 
@@ -178,7 +161,7 @@ type harness struct {
 	actions string
 	cancel  context.CancelFunc
 	done    chan error
-	logs    *syncBuffer
+	logs    *bottest.Buffer
 	waits   chan time.Duration // every rate-limit / backoff wait
 	release chan time.Time     // nil: waits end at once
 }
@@ -208,7 +191,7 @@ func withState(h0 *dialogHandler, c Claimer) harnessOption {
 // connected.
 func startAdapter(t testing.TB, fake *slacktest.Server, mode string, opts ...harnessOption) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: fake, logs: &syncBuffer{}, waits: make(chan time.Duration, 100)}
+	h := &harness{t: t, fake: fake, logs: &bottest.Buffer{}, waits: make(chan time.Duration, 100)}
 	cfg := fake.Config()
 	o := Options{
 		BotToken: cfg.BotToken, AppToken: cfg.AppToken, SigningSecret: cfg.SigningSecret,
@@ -398,33 +381,4 @@ func (h *harness) sync(channel string) []slacktest.Call {
 		return false
 	})
 	return posts
-}
-
-// observed records what the adapter tells its Observer.
-type observed struct {
-	mu         sync.Mutex
-	reconnects int
-	waits      []time.Duration
-}
-
-func (o *observed) Reconnect(platform string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if platform == "slack" {
-		o.reconnects++
-	}
-}
-
-func (o *observed) RateLimitWait(platform string, d time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if platform == "slack" {
-		o.waits = append(o.waits, d)
-	}
-}
-
-func (o *observed) counts() (int, []time.Duration) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.reconnects, append([]time.Duration(nil), o.waits...)
 }

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"gptaccess/bot/bottest"
+
 	"context"
 	"errors"
 	"log/slog"
@@ -392,7 +394,7 @@ func TestMalformedEnvelopes(t *testing.T) {
 
 func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	fake := newFake(t)
-	obs := &observed{}
+	obs := &bottest.Observer{}
 	h := startAdapter(t, fake, ModeSocket, withManualClock(), withOptions(func(o *Options) { o.Observer = obs }))
 
 	fake.RateLimit("chat.postMessage", "C1", 3, 1)
@@ -422,7 +424,7 @@ func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	if diff := cmp.Diff([]int{429, 200, 200}, c1); diff != "" {
 		t.Errorf("calls to C1 (-want +got):\n%s", diff)
 	}
-	if _, waits := obs.counts(); !cmp.Equal(waits, []time.Duration{3 * time.Second}) {
+	if waits := obs.Waits("slack"); !cmp.Equal(waits, []time.Duration{3 * time.Second}) {
 		t.Errorf("observer saw rate-limit waits %v, want [3s]", waits)
 	}
 }
@@ -482,7 +484,7 @@ func TestAlertAndRecoveryInThread(t *testing.T) {
 
 func TestDisconnectReconnects(t *testing.T) {
 	fake := newFake(t)
-	obs := &observed{}
+	obs := &bottest.Observer{}
 	h := startAdapter(t, fake, ModeSocket, withOptions(func(o *Options) { o.Observer = obs }))
 
 	fake.Disconnect("refresh_requested")
@@ -498,7 +500,7 @@ func TestDisconnectReconnects(t *testing.T) {
 	if fake.Opens() != 3 {
 		t.Errorf("apps.connections.open called %d times, want 3", fake.Opens())
 	}
-	if n, _ := obs.counts(); n != 2 {
+	if n := obs.Reconnects("slack"); n != 2 {
 		t.Errorf("observer saw %d reconnects, want 2", n)
 	}
 }

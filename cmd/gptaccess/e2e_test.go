@@ -1,7 +1,8 @@
 package main
 
 import (
-	"bytes"
+	"gptaccess/bot/bottest"
+
 	"context"
 	"fmt"
 	"io"
@@ -9,31 +10,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/adapters/slack/slacktest"
 )
-
-// syncBuffer collects logs written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -49,14 +31,14 @@ func freeAddr(t *testing.T) string {
 type runningBot struct {
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *bottest.Buffer
 	addr   string
 }
 
 func startBot(t *testing.T, getenv func(string) string, addr string) *runningBot {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &runningBot{cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}, addr: addr}
+	b := &runningBot{cancel: cancel, done: make(chan error, 1), logs: &bottest.Buffer{}, addr: addr}
 	go func() {
 		b.done <- run(ctx, []string{"gptaccess", "run"}, getenv, strings.NewReader(""), io.Discard, b.logs)
 	}()

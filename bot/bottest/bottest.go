@@ -1,0 +1,71 @@
+// Package bottest holds small fakes that several packages' tests share.
+package bottest
+
+import (
+	"bytes"
+	"sync"
+	"time"
+)
+
+// Observer records what an adapter reports about reconnects and rate-limit
+// waits (the adapters' Observer interface), per platform.
+type Observer struct {
+	mu         sync.Mutex
+	reconnects map[string]int
+	waits      map[string][]time.Duration
+}
+
+// Reconnect records a reconnect.
+func (o *Observer) Reconnect(platform string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.reconnects == nil {
+		o.reconnects = map[string]int{}
+	}
+	o.reconnects[platform]++
+}
+
+// RateLimitWait records a wait.
+func (o *Observer) RateLimitWait(platform string, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.waits == nil {
+		o.waits = map[string][]time.Duration{}
+	}
+	o.waits[platform] = append(o.waits[platform], d)
+}
+
+// Reconnects returns how many reconnects platform reported.
+func (o *Observer) Reconnects(platform string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.reconnects[platform]
+}
+
+// Waits returns the rate-limit waits platform reported, in order.
+func (o *Observer) Waits(platform string) []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]time.Duration(nil), o.waits[platform]...)
+}
+
+// Buffer is a bytes.Buffer safe for one writer goroutine and a reading test,
+// for capturing logs.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
