@@ -33,7 +33,15 @@ type DB struct {
 // up to date. path ":memory:" gives a private in-memory database. A locked,
 // read-only or corrupt file gives an error that says so.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	return open(ctx, path, busyTimeout)
+}
+
+// busyTimeout is how long a statement waits for another process's lock
+// before failing with "database is locked".
+const busyTimeout = 5 * time.Second
+
+func open(ctx context.Context, path string, busy time.Duration) (*DB, error) {
+	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_txlock=immediate", path, busy.Milliseconds())
 	if path != ":memory:" {
 		dsn += "&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"
 	}

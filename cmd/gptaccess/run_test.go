@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -236,4 +238,31 @@ func TestStats(t *testing.T) {
 	if s.Diagnoses != 1 || s.Resolved != 1 || s.ByCause["vpn-proxy"] != 1 || len(s.Unanswered) != 1 {
 		t.Errorf("stats = %+v", s)
 	}
+}
+
+func TestWaitBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stuck := make(chan struct{})
+		defer close(stuck)
+		errc := make(chan error, 1)
+		go func() { errc <- waitBounded(ctx, func() error { <-stuck; return nil }, 15*time.Second) }()
+		time.Sleep(time.Hour) // running: no bound applies yet
+		select {
+		case err := <-errc:
+			t.Fatalf("returned before shutdown: %v", err)
+		default:
+		}
+		cancel()
+		start := time.Now()
+		if err := <-errc; err == nil || time.Since(start) != 15*time.Second {
+			t.Errorf("stuck component: err %v after %v, want an error after 15s", err, time.Since(start))
+		}
+
+		ctx, cancel = context.WithCancel(context.Background())
+		cancel()
+		if err := waitBounded(ctx, func() error { return nil }, time.Second); err != nil {
+			t.Errorf("clean stop: %v", err)
+		}
+	})
 }

@@ -162,11 +162,32 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	if !terminal {
 		log.Info("gptaccess running", "version", buildVersion(), "slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "monitor", cfg.Monitor.Enabled)
 	}
-	err = g.Wait()
+	err = waitBounded(gctx, g.Wait, cfg.HTTP.ShutdownTimeout)
 	if !terminal {
-		log.Info("gptaccess stopped")
+		log.Info("gptaccess stopped", "err", err)
 	}
 	return err
+}
+
+// waitBounded waits for wait to return, but once ctx is done (shutdown
+// began) no longer than timeout: a component that does not stop must not
+// keep the process alive. The database is still closed by the caller.
+func waitBounded(ctx context.Context, wait func() error, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("shutdown took longer than %s; stopping anyway", timeout)
+	}
 }
 
 // chat is a terminal conversation, interactive or JSON lines.
