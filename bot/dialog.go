@@ -110,16 +110,9 @@ func (t *turn) question(prefix string) Reply {
 		f, _ := t.e.model.Fact(c.Pending)
 		q.Text, q.Choices = f.Question, slices.Clone(f.Choices)
 	}
-	return Reply{Entry: "fix", Confidence: 1, Question: q, Text: prefix + q.Text + choiceHint(q.Choices)}
-}
-
-// choiceHint is the text fallback for platforms or users without buttons.
-func choiceHint(choices []string) string {
-	parts := make([]string, len(choices))
-	for i, c := range choices {
-		parts[i] = fmt.Sprintf("%d) %s", i+1, c)
-	}
-	return "\n" + strings.Join(parts, "  ")
+	// The choices are not in the text: adapters show them as buttons, or
+	// as a numbered list where there are none (the terminal).
+	return Reply{Entry: "fix", Confidence: 1, Question: q, Text: prefix + q.Text}
 }
 
 func (t *turn) reask(prefix string) Reply {

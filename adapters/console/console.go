@@ -183,10 +183,21 @@ func (a *Adapter) handle(ctx context.Context, line string) {
 }
 
 // Render formats a reply for a terminal: Markdown-lite markers removed,
-// bullets drawn, a hand-over summary shown as it would be posted.
+// bullets drawn, choices numbered, a hand-over summary shown as it would be
+// posted.
 func Render(r bot.Reply) string {
 	var b strings.Builder
 	b.WriteString(plain(r.Text))
+	if q := r.Question; q != nil && len(q.Choices) > 0 {
+		// Numbered, so "2" answers as well as the words do.
+		b.WriteString("\n")
+		for i, c := range q.Choices {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			fmt.Fprintf(&b, "%d) %s", i+1, c)
+		}
+	}
 	if r.Handover != nil {
 		b.WriteString("\n\n--- hand-over summary (posted to the support channel on Slack/Discord) ---\n")
 		b.WriteString(plain(r.Handover.Summary))

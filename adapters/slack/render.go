@@ -37,7 +37,7 @@ func render(r bot.Reply, m bot.Message) outgoing {
 	if q == nil || len(q.Choices) == 0 {
 		return outgoing{Text: clip(mrkdwn(r.Text), maxText)}
 	}
-	body := strings.TrimSpace(withoutChoiceHint(r.Text, q.Choices))
+	body := strings.TrimSpace(r.Text)
 	if qt := strings.TrimSpace(q.Text); qt != "" && !strings.Contains(body, qt) {
 		body = strings.TrimSpace(body + "\n\n**" + qt + "**")
 	}
@@ -80,28 +80,6 @@ func render(r bot.Reply, m bot.Message) outgoing {
 		blocks = append(blocks, slackapi.NewActionBlock(questionBlockID(m), buttons...))
 	}
 	return outgoing{Text: clip(fallback, maxText), Blocks: blocks}
-}
-
-// withoutChoiceHint drops a last line that only lists the choices ("1) yes
-// 2) no" or "1. yes 2. no"): the engine writes it for platforms without
-// buttons, and here the buttons say it.
-func withoutChoiceHint(text string, choices []string) string {
-	text = strings.TrimRight(text, " \t\n")
-	i := strings.LastIndex(text, "\n")
-	last := strings.Join(strings.Fields(text[i+1:]), " ")
-	for _, sep := range []string{") ", ". "} {
-		var parts []string
-		for n, c := range choices {
-			parts = append(parts, fmt.Sprintf("%d%s%s", n+1, sep, strings.Join(strings.Fields(c), " ")))
-		}
-		if last == strings.Join(parts, " ") {
-			if i < 0 {
-				return ""
-			}
-			return text[:i]
-		}
-	}
-	return text
 }
 
 // answered is the clicked question message after the click: the same

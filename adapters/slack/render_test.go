@@ -102,19 +102,6 @@ func TestRender(t *testing.T) {
 					{"type":"button","action_id":"gptaccess_choice_2","value":"q1|no","text":{"type":"plain_text","text":"no","emoji":true}}]}]`,
 		},
 		{
-			name: "the engine's text list of choices gives way to the buttons",
-			reply: bot.Reply{Text: "Thanks.\nAre you on a VPN?\n1) yes  2) no  3) not sure",
-				Question: &bot.Question{ID: "ab12:3", Text: "Are you on a VPN?", Choices: []string{"yes", "no", "not sure"}}},
-			m:        thread,
-			wantText: "Thanks.\nAre you on a VPN?\n*1.* yes  *2.* no  *3.* not sure\n_Click a button or type your answer._",
-			wantBlocks: `[
-				{"type":"section","text":{"type":"mrkdwn","text":"Thanks.\nAre you on a VPN?"}},
-				{"type":"actions","block_id":"gptaccess_q:s:1.1","elements":[
-					{"type":"button","action_id":"gptaccess_choice_1","value":"ab12:3|yes","text":{"type":"plain_text","text":"yes","emoji":true}},
-					{"type":"button","action_id":"gptaccess_choice_2","value":"ab12:3|no","text":{"type":"plain_text","text":"no","emoji":true}},
-					{"type":"button","action_id":"gptaccess_choice_3","value":"ab12:3|not sure","text":{"type":"plain_text","text":"not sure","emoji":true}}]}]`,
-		},
-		{
 			name:     "question without a usable id: typed answers only",
 			reply:    bot.Reply{Text: "Q?", Question: &bot.Question{ID: "", Text: "Q?", Choices: []string{"yes", "no"}}},
 			m:        thread,
