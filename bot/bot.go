@@ -86,6 +86,12 @@ type Reply struct {
 	// Ignore says there is nothing to send (e.g. small talk in a listen
 	// channel that the bot is not confident about).
 	Ignore bool `json:"-"`
+	// Concluded says this reply concludes a cause (see Diagnosis); a
+	// re-asked "Did this fix it?" does not. For metrics.
+	Concluded bool `json:"-"`
+	// Feedback is the user's answer to "Did this fix it?" that this reply
+	// responds to: "yes" or "no" ("" when it responds to something else).
+	Feedback string `json:"-"`
 }
 
 // Question is a choice question asked during a diagnosis.

@@ -231,7 +231,7 @@ func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
 	}
 	b.WriteString("\n\n")
 	r := t.question(b.String())
-	r.Diagnosis = d
+	r.Diagnosis, r.Concluded = d, true
 	if len(d.Steps) > 0 {
 		r.Entry = d.Steps[0]
 	}
@@ -256,7 +256,7 @@ func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 	if v == diagnosis.Yes {
 		t.record(ctx, "yes", false)
 		t.conv, t.drop, t.save = nil, true, false
-		return Reply{Entry: "none", Confidence: 1, Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
+		return Reply{Entry: "none", Confidence: 1, Feedback: "yes", Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
 	}
 	c.Pending = ""
 	if v == diagnosis.No && c.Cause != "unknown" {
@@ -264,10 +264,13 @@ func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 		if step.Fact != "" || step.Cause != "unknown" {
 			r, err := t.next(ctx)
 			r.Text = "Sorry that didn't do it. Let's look at another possible cause.\n\n" + r.Text
+			r.Feedback = "no"
 			return r, err
 		}
 	}
-	return t.handover(ctx), nil
+	r := t.handover(ctx)
+	r.Feedback = "no"
+	return r, nil
 }
 
 // handover ends the diagnosis with a summary for a human.

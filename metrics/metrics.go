@@ -13,7 +13,6 @@ package metrics
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,21 +50,12 @@ type Metrics struct {
 	reconnects    *prometheus.CounterVec // platform
 	rateWaits     *prometheus.CounterVec // platform
 	rateWaitTotal *prometheus.CounterVec // platform
-
-	// feedback tracking (see handler.go)
-	now     func() time.Time
-	mu      sync.Mutex
-	pending map[string]pendingQuestion
 }
 
 // New returns Metrics with a fresh registry holding every gptaccess
 // metric and the Go and process collectors.
 func New() *Metrics {
-	m := &Metrics{
-		reg:     prometheus.NewRegistry(),
-		now:     time.Now,
-		pending: map[string]pendingQuestion{},
-	}
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	platform := []string{"platform"}
 
 	m.received = m.counterVec("messages_received_total", "Messages (and button clicks) handed to the bot, by platform.", platform)

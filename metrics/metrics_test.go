@@ -45,18 +45,18 @@ func compare(t *testing.T, m *metrics.Metrics, want string, names ...string) {
 func TestWrapHandlerCounts(t *testing.T) {
 	ctx := context.Background()
 	m := metrics.New()
-	fixed := func(id, cause string) bot.Reply {
+	fixed := func(id, cause string, concluded bool) bot.Reply {
 		return bot.Reply{Entry: "fix-vpn", Confidence: 1, Question: &bot.Question{ID: id, Fact: "fixed", Choices: []string{"yes", "no"}},
-			Diagnosis: &bot.Diagnosis{Cause: cause, Steps: []string{"fix-vpn"}}}
+			Diagnosis: &bot.Diagnosis{Cause: cause, Steps: []string{"fix-vpn"}}, Concluded: concluded}
 	}
 	h := m.WrapHandler(&scripted{replies: []bot.Reply{
 		{Entry: "what-is", Confidence: 0.9},
 		{Ignore: true},
 		{Entry: "no-such-entry"},
-		fixed("c1:2", "vpn-proxy"),
-		fixed("c1:2", "vpn-proxy"), // asked again: not a second diagnosis
-		{Entry: "fix-support", Confidence: 1, Handover: &bot.Handover{Summary: "s"}, Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}},
-		fixed("d1:1", "martian"),
+		fixed("c1:2", "vpn-proxy", true),
+		fixed("c1:2", "vpn-proxy", false), // asked again: not a second diagnosis
+		{Entry: "fix-support", Confidence: 1, Handover: &bot.Handover{Summary: "s"}, Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}, Feedback: "no"},
+		fixed("d1:1", "martian", true),
 	}})
 	msgs := []bot.Message{
 		{Platform: bot.Slack, Channel: "C1", Text: "what is 1020", Mention: true},
@@ -558,7 +558,7 @@ type echo struct{}
 
 func (echo) Handle(_ context.Context, m bot.Message) (bot.Reply, error) {
 	return bot.Reply{Entry: "fix-vpn", Question: &bot.Question{ID: m.Channel + ":1", Fact: "fixed"},
-		Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}}, nil
+		Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}, Concluded: true}, nil
 }
 
 // TestWrapHandlerConcurrent is for the race detector: adapters call the
