@@ -206,3 +206,82 @@ func TestSlackAndDiscordTogether(t *testing.T) {
 		t.Error("logs contain the Discord token")
 	}
 }
+
+// TestSlackHTTPModeEndToEnd: with only the signing secret, Slack posts to
+// the bot's own HTTP server; forged requests are refused before anything
+// happens, signed ones answered once even when Slack retries.
+func TestSlackHTTPModeEndToEnd(t *testing.T) {
+	fake := slacktest.New(t, slacktest.Config{})
+	addr := freeAddr(t)
+	b := startBot(t, env(t,
+		"GPTACCESS_DB", filepath.Join(t.TempDir(), "g.db"),
+		"GPTACCESS_HTTP_LISTEN", addr,
+		"GPTACCESS_SLACK_API_URL", fake.APIURL(),
+		"SLACK_BOT_TOKEN", fake.Config().BotToken,
+		"SLACK_SIGNING_SECRET", fake.Config().SigningSecret,
+	), addr)
+	b.waitReady(t)
+	events := "http://" + addr + "/slack/events"
+
+	if d := fake.PostURLVerification(t, events, "c-123"); d.Status != http.StatusOK || !strings.Contains(d.Body, "c-123") {
+		t.Errorf("url_verification: %d %q", d.Status, d.Body)
+	}
+	mention := fake.UserMessage(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> what causes error 1020?"})
+	if d := fake.PostEvent(t, events, mention[0], slacktest.WithSecret("not-the-secret")); d.Status != http.StatusUnauthorized {
+		t.Errorf("forged signature: %d, want 401", d.Status)
+	}
+	for _, e := range mention {
+		if d := fake.PostEvent(t, events, e); d.Status != http.StatusOK {
+			t.Errorf("signed event: %d", d.Status)
+		}
+	}
+	if d := fake.PostEvent(t, events, mention[0], slacktest.WithRetry(1, "http_timeout")); d.Status != http.StatusOK {
+		t.Errorf("retried event: %d", d.Status)
+	}
+	posts := fake.WaitPosts(t, 1, 10*time.Second)
+	b.stop(t)
+	if n := len(fake.Posts()); n != 1 {
+		t.Errorf("%d replies, want exactly 1 (%q)", n, posts[0].Form.Get("text"))
+	}
+	if !strings.Contains(strings.ToLower(posts[0].Form.Get("text")), "cause") {
+		t.Errorf("reply: %q", posts[0].Form.Get("text"))
+	}
+}
+
+// TestDiscordHTTPInteractions: with discord.interactions on, Discord's
+// signed webhooks reach /discord/interactions on the bot's server: PING gets
+// PONG, a forged signature 401.
+func TestDiscordHTTPInteractions(t *testing.T) {
+	dfake := discordtest.NewServer(t, discordtest.Options{})
+	addr := freeAddr(t)
+	b := startBot(t, env(t,
+		"GPTACCESS_DB", filepath.Join(t.TempDir(), "g.db"),
+		"GPTACCESS_HTTP_LISTEN", addr,
+		"GPTACCESS_DISCORD_API_URL", dfake.URL,
+		"GPTACCESS_DISCORD_INTERACTIONS", "true",
+		"DISCORD_BOT_TOKEN", dfake.Token,
+		"DISCORD_PUBLIC_KEY", dfake.PublicKeyHex(),
+	), addr)
+	b.waitReady(t)
+	url := "http://" + addr + "/discord/interactions"
+
+	status, body := dfake.PostInteraction(t, url, dfake.PingInteraction())
+	if status != http.StatusOK || !strings.Contains(string(body), `"type":1`) {
+		t.Errorf("PING: %d %s, want PONG", status, body)
+	}
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"type":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Signature-Ed25519", strings.Repeat("00", 64))
+	req.Header.Set("X-Signature-Timestamp", fmt.Sprint(time.Now().Unix()))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("forged interaction: %d, want 401", resp.StatusCode)
+	}
+	b.stop(t)
+}
