@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,7 +46,7 @@ commands:
   ask [--json] MSG   answer one message without conversation state
   chat [--json]      a conversation on stdin/stdout (--json: one JSON reply per line)
   check [--json]     run every probe once and print the results
-  stats [--json] [--since 168h]
+  stats [--json] [--since 7d]
                      diagnosis outcomes and unanswered questions
   config validate    check the configuration and report every problem
   health             exit 0 when the running bot's /healthz answers (Docker HEALTHCHECK)
@@ -77,7 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	configPath := fs.String("config", "", "configuration file (YAML)")
 	asJSON := fs.Bool("json", false, "machine-readable output")
-	since := fs.Duration("since", 7*24*time.Hour, "stats: period to report")
+	since := period(7 * 24 * time.Hour)
+	fs.Var(&since, "since", "stats: period to report (e.g. 24h, 7d, 30d)")
 	pos, err := parseInterleaved(fs, rest)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -131,11 +133,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "check":
 		return check(ctx, cfg, log, *asJSON, stdout)
 	case "stats":
-		return stats(ctx, cfg, *since, *asJSON, stdout)
+		return stats(ctx, cfg, time.Duration(since), *asJSON, stdout)
 	case "health":
 		return health(ctx, cfg, stdout)
 	}
 	return serve(ctx, cfg, log, stdin, stdout)
+}
+
+// period is a flag duration that also takes days ("7d"), which is how
+// people think of reporting periods.
+type period time.Duration
+
+func (p *period) String() string { return time.Duration(*p).String() }
+
+func (p *period) Set(s string) error {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("invalid period %q: want e.g. 7d or 24h", s)
+		}
+		*p = period(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("invalid period %q: want e.g. 7d or 24h", s)
+	}
+	*p = period(d)
+	return nil
 }
 
 // parseInterleaved parses flags that may come before or after positional

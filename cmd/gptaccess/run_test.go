@@ -222,7 +222,7 @@ func TestStats(t *testing.T) {
 	if _, _, err := runCmd(t, getenv, "I'm on a VPN and get 1020 on chatgpt\nyes\nwhere is the cafeteria\n", "chat", "--json"); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := runCmd(t, getenv, "", "stats", "--json")
+	out, _, err := runCmd(t, getenv, "", "stats", "--json", "--since", "7d")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,4 +265,19 @@ func TestWaitBounded(t *testing.T) {
 			t.Errorf("clean stop: %v", err)
 		}
 	})
+}
+
+func TestStatsPeriod(t *testing.T) {
+	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "36h": 36 * time.Hour} {
+		var p period
+		if err := p.Set(in); err != nil || time.Duration(p) != want {
+			t.Errorf("period %q = %v, %v; want %v", in, time.Duration(p), err, want)
+		}
+	}
+	for _, bad := range []string{"", "x", "-1d", "0h", "1w"} {
+		var p period
+		if err := p.Set(bad); err == nil {
+			t.Errorf("period %q accepted", bad)
+		}
+	}
 }
