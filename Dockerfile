@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# Build a static binary, then ship it alone on a distroless-style scratch base
-# with CA certificates: small, no shell, non-root.
+# Build a static binary, then ship it alone on scratch with CA certificates
+# (time zones are embedded in the binary): small, no shell, non-root.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -12,7 +12,6 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}"
 
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
-COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo
 COPY --from=build /out/gptaccess /gptaccess
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532

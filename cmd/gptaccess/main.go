@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	_ "time/tzdata" // monitor.timezone works in a scratch image without zoneinfo
 )
 
 func main() {
