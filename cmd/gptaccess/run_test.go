@@ -281,3 +281,47 @@ func TestStatsPeriod(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorKnowledgeFiles: kb.file and kb.diagnosis_file replace the
+// embedded guide and model; a broken copy stops start-up with an error that
+// names the entry or cause and field.
+func TestOperatorKnowledgeFiles(t *testing.T) {
+	dir := t.TempDir()
+	guide, err := os.ReadFile("../../kb/guide.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := os.ReadFile("../../kb/diagnosis/diagnosis.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// The operator retitles an entry and rewords a question.
+	ownGuide := write("guide.yaml", bytes.Replace(guide, []byte("title: What ChatGPT error 1020 means"), []byte("title: Error 1020, explained by ACME IT"), 1))
+	ownModel := write("diagnosis.yaml", bytes.Replace(model, []byte("Are you connected through a VPN or proxy (a work proxy counts)?"), []byte("Is the ACME VPN switched on?"), 1))
+	getenv := env(t, "GPTACCESS_KB_FILE", ownGuide, "GPTACCESS_KB_DIAGNOSIS_FILE", ownModel)
+	out, stderr, err := runCmd(t, getenv, "what is error 1020?\nchatgpt says access denied 1020\n", "chat", "--json")
+	if err != nil {
+		t.Fatalf("chat: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "ACME IT") || !strings.Contains(out, "Is the ACME VPN switched on?") {
+		t.Errorf("operator's wording not used:\n%s", out)
+	}
+
+	broken := write("broken.yaml", bytes.Replace(guide, []byte("title: What ChatGPT error 1020 means"), []byte("tittle: oops"), 1))
+	_, _, err = runCmd(t, env(t, "GPTACCESS_KB_FILE", broken), "", "ask", "hi")
+	if err == nil || !strings.Contains(err.Error(), `"what-is"`) || !strings.Contains(err.Error(), "tittle") {
+		t.Errorf("broken guide: %v", err)
+	}
+	badModel := write("badmodel.yaml", bytes.Replace(model, []byte("steps: [fix-vpn, fix-support]"), []byte("steps: [fix-vnp, fix-support]"), 1))
+	_, _, err = runCmd(t, env(t, "GPTACCESS_KB_DIAGNOSIS_FILE", badModel), "", "ask", "hi")
+	if err == nil || !strings.Contains(err.Error(), `unknown knowledge-base entry "fix-vnp"`) {
+		t.Errorf("model naming a missing entry: %v", err)
+	}
+}
