@@ -8,26 +8,12 @@ import (
 	"testing"
 
 	"gptaccess/bot"
-	"gptaccess/kb"
-	"gptaccess/kb/diagnosis"
+	"gptaccess/bot/bottest"
 	"gptaccess/sqlite"
 )
 
 func newEngine(t testing.TB, store bot.Store) *bot.Engine {
-	t.Helper()
-	k, err := kb.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := diagnosis.Default(k.Has)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := bot.New(bot.Options{KB: k, Model: m, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	return bottest.Engine(t, bot.Options{Store: store})
 }
 
 func openDB(t testing.TB) *sqlite.DB {

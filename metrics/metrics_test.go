@@ -16,9 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"gptaccess/bot"
+	"gptaccess/bot/bottest"
 	"gptaccess/cloudflare"
-	"gptaccess/kb"
-	"gptaccess/kb/diagnosis"
 	"gptaccess/metrics"
 	"gptaccess/monitor"
 )
@@ -129,18 +128,7 @@ gptaccess_replies_sent_total{platform="slack"} 1
 // cancellation, and checks what the decorator reads from the replies.
 func TestFeedbackFromRealEngine(t *testing.T) {
 	ctx := context.Background()
-	k, err := kb.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := diagnosis.Default(k.Has)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := bot.New(bot.Options{KB: k, Model: model})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := bottest.Engine(t, bot.Options{})
 	m := metrics.New()
 	h := m.WrapHandler(e)
 	say := func(channel, text string) bot.Reply {

@@ -547,4 +547,3 @@ func (f formatter) moment(t time.Time) moment {
 	}
 	return m
 }
-

@@ -14,8 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"gptaccess/bot"
-	"gptaccess/kb"
-	"gptaccess/kb/diagnosis"
+	"gptaccess/bot/bottest"
 	"gptaccess/sqlite"
 )
 
@@ -113,19 +112,8 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	db.Now = func() time.Time { return h.now }
-	k, err := kb.Default()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	m, err := diagnosis.Default(k.Has)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	e, err := bot.New(bot.Options{KB: k, Model: m, Store: db, Stats: db, Status: h.status,
+	e := bottest.Engine(h.t, bot.Options{Store: db, Stats: db, Status: h.status,
 		Now: func() time.Time { return h.now }, NewID: func() string { h.ids++; return fmt.Sprintf("c%d", h.ids) }})
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	h.db, h.engine = db, e
 }
 

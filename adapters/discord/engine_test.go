@@ -8,8 +8,7 @@ import (
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
-	"gptaccess/kb"
-	"gptaccess/kb/diagnosis"
+	"gptaccess/bot/bottest"
 )
 
 // TestRealEngineDialogByButtons runs the real bot engine behind the
@@ -19,18 +18,7 @@ import (
 // its question in place.
 func TestRealEngineDialogByButtons(t *testing.T) {
 	t.Parallel()
-	k, err := kb.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := diagnosis.Default(k.Has)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := bot.New(bot.Options{KB: k, Model: m})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := bottest.Engine(t, bot.Options{})
 	h := start(t, newRecorder(e.Handle), setup{})
 	f := h.fake
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " ChatGPT says Access denied, error code 1020. What can I do?"})

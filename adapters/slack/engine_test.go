@@ -6,28 +6,12 @@ import (
 
 	"gptaccess/adapters/slack/slacktest"
 	"gptaccess/bot"
-	"gptaccess/kb"
-	"gptaccess/kb/diagnosis"
+	"gptaccess/bot/bottest"
 )
 
 // newEngine is the real engine with the embedded knowledge base and an
 // in-memory store.
-func newEngine(t *testing.T) *bot.Engine {
-	t.Helper()
-	k, err := kb.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := diagnosis.Default(k.Has)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := bot.New(bot.Options{KB: k, Model: model})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
+func newEngine(t *testing.T) *bot.Engine { return bottest.Engine(t, bot.Options{}) }
 
 // The real engine's diagnosis, clicked through to the end in a thread:
 // every question arrives with buttons, every click removes them, and no
