@@ -193,6 +193,12 @@ func (e *Engine) checkInput(m Message) (Reply, bool) {
 	if m.Answer != nil {
 		return Reply{}, false
 	}
+	bad := len(m.Text) > e.maxBytes || !isText(m.Text)
+	if bad && !m.addressed() {
+		// Nobody asked the bot: a huge or binary message in a watched
+		// channel is none of its business.
+		return Reply{Ignore: true}, true
+	}
 	if len(m.Text) > e.maxBytes {
 		return Reply{Entry: "none", Text: fmt.Sprintf(
 			"That message is too long for me (over %d KB). Please send just the error message or your question; for a pasted error page, the lines with the error code and Ray ID are enough.",

@@ -102,6 +102,11 @@ func TestBadInputGetsAPoliteReply(t *testing.T) {
 		if err != nil || r.Entry != "none" || r.Text == "" || r.Question != nil {
 			t.Errorf("%s: reply %+v, err %v", name, r, err)
 		}
+		// Not addressed to the bot (a listen channel): no reply at all.
+		r, err = e.Handle(ctx, bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "u", Shared: true, Listen: true, Text: text})
+		if err != nil || !r.Ignore {
+			t.Errorf("%s in a listen channel: reply %+v, err %v", name, r, err)
+		}
 	}
 }
 
