@@ -281,8 +281,8 @@ func (t *turn) looksLikeAnswer() bool {
 // command recognises built-in commands; rest is what follows the command
 // word (e.g. the question after "ask").
 func command(text string) (cmd, rest string) {
-	low := strings.ToLower(strings.TrimSpace(strings.Trim(text, "!/.?")))
-	low = strings.Join(strings.Fields(low), " ")
+	norm := strings.Join(strings.Fields(strings.Trim(strings.TrimSpace(text), "!/.?")), " ")
+	low := strings.ToLower(norm)
 	switch low {
 	case "help", "?", "commands", "menu", "hilfe", "aide", "ayuda":
 		return "help", ""
@@ -301,7 +301,7 @@ func command(text string) (cmd, rest string) {
 	}
 	for _, p := range []string{"diagnose ", "ask "} {
 		if strings.HasPrefix(low, p) {
-			return strings.TrimSpace(p), strings.TrimSpace(text[len(p):])
+			return strings.TrimSpace(p), norm[len(p):]
 		}
 	}
 	return "", ""

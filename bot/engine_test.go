@@ -189,3 +189,19 @@ func TestQuietFollowUps(t *testing.T) {
 		t.Errorf("addressed thanks: %+v", r)
 	}
 }
+
+func TestCommands(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"help":                      {"help", ""},
+		"  Start   Over! ":          {"start over", ""},
+		"!!ask What is Error 1020?": {"ask", "What is Error 1020"},
+		"/diagnose I'm on a VPN":    {"diagnose", "I'm on a VPN"},
+		"what is error 1020":        {"", ""},
+		"stopwatch":                 {"", ""},
+	} {
+		cmd, rest := bot.Command(in)
+		if cmd != want[0] || rest != want[1] {
+			t.Errorf("command(%q) = %q, %q; want %q, %q", in, cmd, rest, want[0], want[1])
+		}
+	}
+}
