@@ -363,8 +363,6 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 		r.Text = fmt.Sprintf("That page shows Cloudflare error **%d**, not 1020.\n\n", page.Code) + r.Text
 		return r, nil
 	}
-	// A block page without a code (OpenAI's own "Sorry, you have been
-	// blocked") is treated as the 1020 it almost always is.
 	facts := e.model.Extract(text)
 	// A message that names the error and volunteers facts about the user's
 	// situation ("error 1020 right after I changed my password") is a report
