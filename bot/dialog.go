@@ -259,7 +259,8 @@ func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 		return Reply{Entry: "none", Confidence: 1, Feedback: "yes", Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
 	}
 	c.Pending = ""
-	if v == diagnosis.No && c.Cause != "unknown" {
+	// "Not sure" is no fix either: look further before handing over.
+	if c.Cause != "unknown" {
 		step := t.e.model.Next(c.Facts, c.Asked, c.Tried)
 		if step.Fact != "" || step.Cause != "unknown" {
 			r, err := t.next(ctx)
