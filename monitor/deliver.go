@@ -14,6 +14,10 @@ const queueSize = 32
 // sendTimeout bounds one Notify call.
 const sendTimeout = 30 * time.Second
 
+// drainTimeout bounds delivering what is still queued when the monitor
+// stops: a shutdown right after an incident opened must not lose its alert.
+const drainTimeout = 5 * time.Second
+
 // queueKey names one delivery queue: a notifier (by index, since a
 // Notifier need not be comparable) and a channel.
 type queueKey struct {
@@ -78,6 +82,7 @@ func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
 		for {
 			select {
 			case <-ctx.Done():
+				m.drain(ctx, q, k)
 				return
 			case nt := <-q:
 				m.send(ctx, m.notifiers[k.notifier], k.channel, nt)
@@ -85,6 +90,21 @@ func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
 		}
 	}()
 	return q
+}
+
+// drain sends what is left in q once the monitor is stopping, within
+// drainTimeout.
+func (m *Monitor) drain(ctx context.Context, q <-chan Notice, k queueKey) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+	defer cancel()
+	for {
+		select {
+		case nt := <-q:
+			m.send(dctx, m.notifiers[k.notifier], k.channel, nt)
+		default:
+			return
+		}
+	}
 }
 
 // send delivers one notice, retrying with backoff. Later notices of an
@@ -100,19 +120,28 @@ func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notic
 		nt.Thread = ref
 	}
 	for attempt := 1; ; attempt++ {
-		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		// A send in flight finishes even when shutdown begins: cut off
+		// halfway, the post may exist without its reference being saved.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		ref, err := n.Notify(sctx, channel, nt)
 		cancel()
 		if err == nil {
 			log.Info("notice sent", "attempt", attempt)
 			if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
-				if err := m.store.SaveNoticeRef(ctx, nt.Incident, platform, channel, ref); err != nil {
+				// Saved even when shutdown began meanwhile: the message
+				// was posted, and without its ref the recovery would not
+				// be threaded after a restart.
+				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+				err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
+				cancel()
+				if err != nil {
 					log.Error("saving the notice reference; updates will not be threaded", "err", err)
 				}
 			}
 			return
 		}
 		if ctx.Err() != nil {
+			log.Warn("notice not sent; stopping", "err", err)
 			return
 		}
 		if errors.Is(err, ErrPermanent) {

@@ -8,8 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,4 +287,84 @@ func TestDiscordHTTPInteractions(t *testing.T) {
 		t.Errorf("forged interaction: %d, want 401", resp.StatusCode)
 	}
 	b.stop(t)
+}
+
+// TestSubscribedChannelGetsAlertAndRecovery: `/gptaccess subscribe` in a
+// channel, then (across restarts, which neither re-alert nor forget) the
+// monitor's alert when ChatGPT is blocked and its recovery in the alert's
+// thread, in that channel.
+func TestSubscribedChannelGetsAlertAndRecovery(t *testing.T) {
+	var blocked atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cf-Ray", "8f2e6b1c9d0a4e37-AMS")
+		if blocked.Load() {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, "error code: 1020")
+			return
+		}
+		io.WriteString(w, "<!doctype html><title>ChatGPT</title>")
+	}))
+	defer target.Close()
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "gptaccess.yaml")
+	os.WriteFile(cfgFile, []byte(fmt.Sprintf(`monitor:
+  schedule: "@every 1h"   # the first check runs at start-up; no other in this test
+  digest: ""
+  failure_threshold: 1
+  success_threshold: 1
+  canary: ""
+  targets:
+    - {name: web, kind: web, url: %q}
+`, target.URL)), 0o600)
+
+	fake := slacktest.New(t, slacktest.Config{})
+	addr := freeAddr(t)
+	getenv := slackEnv(t, fake, filepath.Join(dir, "g.db"), addr)
+	withConfig := func(k string) string {
+		switch k {
+		case "GPTACCESS_CONFIG":
+			return cfgFile
+		case "GPTACCESS_MONITOR_ENABLED":
+			return "true"
+		}
+		return getenv(k)
+	}
+	inC9 := func() []slacktest.Call {
+		var out []slacktest.Call
+		for _, c := range fake.Posts() {
+			if c.Channel == "C9" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+
+	b := startBot(t, withConfig, addr)
+	fake.WaitConnections(t, 1, 10*time.Second)
+	fake.DeliverSlashCommand(fake.SlashCommand("C9", "U1", "", "subscribe"))
+	if r := fake.WaitResponses(t, 1, 10*time.Second); !strings.Contains(r[0].Text, "alerts") || r[0].ResponseType != "in_channel" {
+		t.Errorf("subscribe reply: %+v", r[0])
+	}
+	b.stop(t)
+	if n := len(inC9()); n != 0 {
+		t.Fatalf("%d posts in C9 while ChatGPT was up", n)
+	}
+
+	blocked.Store(true)
+	b = startBot(t, withConfig, addr)
+	fake.Wait(t, 10*time.Second, "the alert in C9", func() bool { return len(inC9()) == 1 })
+	b.stop(t)
+	alert := inC9()[0]
+	if !strings.Contains(alert.Text, "blocked") {
+		t.Errorf("alert: %q", alert.Text)
+	}
+
+	blocked.Store(false)
+	b = startBot(t, withConfig, addr)
+	fake.Wait(t, 10*time.Second, "the recovery in C9", func() bool { return len(inC9()) == 2 })
+	b.stop(t)
+	recovery := inC9()[1]
+	if recovery.ThreadTS != alert.TS || !strings.Contains(recovery.Text, "again") {
+		t.Errorf("recovery %q in thread %q, want in the alert's thread %q", recovery.Text, recovery.ThreadTS, alert.TS)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -31,6 +32,9 @@ Try: "what is error 1020?", "chatgpt says access denied 1020", "I'm on a VPN and
 type component struct {
 	name string
 	run  func(ctx context.Context) error
+	// platform components stop last: during shutdown the monitor still
+	// delivers its queued alerts through them.
+	platform bool
 }
 
 // serve is the `run` command: every configured adapter, the monitor and the
@@ -75,7 +79,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		return err
 	}
 	for _, p := range plat {
-		comps = append(comps, component{p.name, p.run})
+		comps = append(comps, component{name: p.name, run: p.run, platform: true})
 		if p.ready != nil {
 			ready[p.name] = p.ready
 		}
@@ -93,12 +97,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	}
 	status.r = mon
 	if cfg.Monitor.Enabled {
-		comps = append(comps, component{"monitor", mon.Run})
+		comps = append(comps, component{name: "monitor", run: mon.Run})
 	}
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
 		Location: cfg.Monitor.Location(), Logger: log})
 
-	comps = append(comps, component{"janitor", func(ctx context.Context) error { return janitor(ctx, db, log) }})
+	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, log) }})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
@@ -119,7 +123,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 			return fmt.Errorf("http.listen: %w", err)
 		default:
 			log.Info("HTTP server listening", "addr", ln.Addr().String())
-			comps = append(comps, component{"http", func(ctx context.Context) error {
+			comps = append(comps, component{name: "http", run: func(ctx context.Context) error {
 				errc := make(chan error, 1)
 				go func() { errc <- srv.Serve(ln) }()
 				select {
@@ -151,14 +155,34 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 			return err
 		})
 	}
+	// Shutdown in two stages: first everything but the platforms (the
+	// monitor drains its alerts, the HTTP server its requests), then the
+	// platform connections, which finish their in-flight replies.
+	platCtx, stopPlatforms := context.WithCancel(context.WithoutCancel(gctx))
+	defer stopPlatforms()
+	var first sync.WaitGroup
 	for _, c := range comps {
+		runCtx := gctx
+		if c.platform {
+			runCtx = platCtx
+		} else {
+			first.Add(1)
+		}
 		g.Go(func() error {
-			if err := c.run(gctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
+			if !c.platform {
+				defer first.Done()
+			}
+			if err := c.run(runCtx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
 				return fmt.Errorf("%s: %w", c.name, err)
 			}
 			return nil
 		})
 	}
+	go func() {
+		<-gctx.Done()
+		first.Wait()
+		stopPlatforms()
+	}()
 	if !terminal {
 		log.Info("gptaccess running", "version", buildVersion(), "slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "monitor", cfg.Monitor.Enabled)
 	}

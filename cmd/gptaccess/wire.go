@@ -104,7 +104,7 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 		FailureThreshold: mc.FailureThreshold, SuccessThreshold: mc.SuccessThreshold,
 		ReminderInterval: mc.ReminderInterval, Retention: mc.Retention, Canary: mc.Canary,
 		Channels: map[string][]string{bot.Slack: cfg.Slack.AlertChannels, bot.Discord: cfg.Discord.AlertChannels, bot.Console: {"terminal"}},
-		Logger:   log.With("component", "monitor"), Version: buildVersion(),
+		Logger:   log, Version: buildVersion(),
 	}
 }
 
