@@ -17,7 +17,7 @@ func TestDependencyFence(t *testing.T) {
 		"github.com/slack-go/", "github.com/bwmarrin/discordgo", "modernc.org/sqlite", "github.com/jackc/",
 		"database/sql", "github.com/prometheus/", "github.com/robfig/cron",
 	}
-	for _, pkg := range []string{"gptaccess/bot", "gptaccess/kb", "gptaccess/kb/diagnosis", "gptaccess/cloudflare", "gptaccess/config"} {
+	for _, pkg := range []string{"gptaccess/bot", "gptaccess/kb", "gptaccess/kb/diagnosis", "gptaccess/kb/accent", "gptaccess/cloudflare", "gptaccess/config"} {
 		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)

@@ -1,6 +1,8 @@
 package kb
 
 import (
+	"gptaccess/kb/accent"
+
 	"math/bits"
 	"strings"
 	"unicode"
@@ -135,7 +137,7 @@ func tokenize(buf []byte, toks []span, text string, langScore *[numLangs]int) ([
 				class = 2
 			}
 		default:
-			if f := foldRune(r); f != "" {
+			if f := accent.Strip(r); f != "" {
 				hintAccent(r, langScore)
 				if start >= 0 && lastClass != 1 {
 					endTok()
@@ -233,53 +235,6 @@ func urlLen(s string) int {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// foldRune maps a lower-case accented Latin letter to ASCII. A small table
-// covers German, French and Spanish (and their neighbours) without pulling in
-// golang.org/x/text for full Unicode normalisation.
-func foldRune(r rune) string {
-	switch r {
-	case 'à', 'á', 'â', 'ã', 'ä', 'å', 'ā', 'ă', 'ą':
-		return "a"
-	case 'ç', 'ć', 'ĉ', 'ċ', 'č':
-		return "c"
-	case 'ð', 'ď', 'đ':
-		return "d"
-	case 'è', 'é', 'ê', 'ë', 'ē', 'ĕ', 'ė', 'ę', 'ě':
-		return "e"
-	case 'ì', 'í', 'î', 'ï', 'ĩ', 'ī', 'ĭ', 'į', 'ı':
-		return "i"
-	case 'ñ', 'ń', 'ņ', 'ň':
-		return "n"
-	case 'ò', 'ó', 'ô', 'õ', 'ö', 'ø', 'ō', 'ŏ', 'ő':
-		return "o"
-	case 'ù', 'ú', 'û', 'ü', 'ũ', 'ū', 'ŭ', 'ů', 'ű', 'ų':
-		return "u"
-	case 'ý', 'ÿ':
-		return "y"
-	case 'ß':
-		return "ss"
-	case 'æ':
-		return "ae"
-	case 'œ':
-		return "oe"
-	case 'þ':
-		return "th"
-	case 'ś', 'š', 'ş':
-		return "s"
-	case 'ź', 'ż', 'ž':
-		return "z"
-	case 'ł':
-		return "l"
-	case 'ğ':
-		return "g"
-	case 'ť', 'ţ':
-		return "t"
-	case 'ř':
-		return "r"
-	}
-	return ""
 }
 
 // hintAccent counts accented letters that point at a language; folding to

@@ -1,6 +1,8 @@
 package diagnosis
 
 import (
+	"gptaccess/kb/accent"
+
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -31,49 +33,16 @@ type tokenized struct {
 	toks   []token
 }
 
-// foldRune lower-cases r and strips the accents of Latin letters, so that
+// foldRune lower-cases r, strips the accents of Latin letters (see
+// kb/accent) and makes typographic punctuation plain, so that
 // "Inkognito-Modus", "incógnito" and "NAVIGATION PRIVÉE" match plain-ASCII
-// phrases. Letters without an ASCII base (ß, æ, œ) expand.
+// phrases.
 func foldRune(r rune) string {
 	r = unicode.ToLower(r)
 	if r < 0x80 {
 		return ""
 	}
 	switch r {
-	case 'à', 'á', 'â', 'ã', 'ä', 'å', 'ā', 'ă', 'ą':
-		return "a"
-	case 'ç', 'ć', 'č':
-		return "c"
-	case 'è', 'é', 'ê', 'ë', 'ē', 'ė', 'ę', 'ě':
-		return "e"
-	case 'ì', 'í', 'î', 'ï', 'ī', 'į', 'ı':
-		return "i"
-	case 'ñ', 'ń', 'ň':
-		return "n"
-	case 'ò', 'ó', 'ô', 'õ', 'ö', 'ø', 'ō', 'ő':
-		return "o"
-	case 'ù', 'ú', 'û', 'ü', 'ū', 'ů', 'ű':
-		return "u"
-	case 'ý', 'ÿ':
-		return "y"
-	case 'ß':
-		return "ss"
-	case 'æ':
-		return "ae"
-	case 'œ':
-		return "oe"
-	case 'ł':
-		return "l"
-	case 'ś', 'š':
-		return "s"
-	case 'ź', 'ż', 'ž':
-		return "z"
-	case 'ř':
-		return "r"
-	case 'ď':
-		return "d"
-	case 'ť':
-		return "t"
 	case '’', '‘', 'ʼ', '´', '`':
 		return "'"
 	case '“', '”', '„', '«', '»':
@@ -87,7 +56,7 @@ func foldRune(r rune) string {
 	case '。':
 		return "."
 	}
-	return string(r)
+	return accent.Strip(r)
 }
 
 // fold lower-cases s and folds accents (see foldRune). Invalid UTF-8 bytes
