@@ -31,13 +31,13 @@ type claimer interface {
 	Claim(ctx context.Context, key string) (bool, error)
 }
 
-// platforms builds the configured chat adapters around h.
 // observer hears of reconnects and rate-limit waits (metrics.Metrics).
 type observer interface {
 	Reconnect(platform string)
 	RateLimitWait(platform string, d time.Duration)
 }
 
+// platforms builds the configured chat adapters around h.
 func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
