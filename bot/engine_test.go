@@ -205,3 +205,31 @@ func TestCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsCommand: "stats" (and /gptaccess stats) reports the recorded
+// outcomes in words.
+func TestStatsCommand(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	e := bottest.Engine(t, bot.Options{Store: db, Stats: db})
+	m := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "u", Mention: true, Shared: true}
+	for _, text := range []string{"I'm on a VPN and chatgpt says error 1020", "yes", "where is the printer"} {
+		m.Text = text
+		if _, err := e.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Text, m.Command, m.Thread = "stats", true, ""
+	r, err := e.Handle(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Diagnoses in the last 7 days:** 1", "resolved: 1", "resolution rate 100%", "- vpn-proxy: 1", `"where is the printer" × 1`} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("stats reply lacks %q:\n%s", want, r.Text)
+		}
+	}
+	if r.Public {
+		t.Error("stats should be private to the asker")
+	}
+}

@@ -5,3 +5,14 @@ var RedactIPs = redactIPs
 
 // Command exposes command to the external tests.
 var Command = command
+
+// MaxBuckets exposes maxBuckets to the external tests.
+const MaxBuckets = maxBuckets
+
+// Buckets reports how many users a RateLimit handler remembers.
+func Buckets(h Handler) int {
+	l := h.(*limiter)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.buckets)
+}

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -66,5 +67,27 @@ func TestRateLimitDisabled(t *testing.T) {
 	}
 	if inner.n != 100 {
 		t.Errorf("disabled limiter passed %d of 100", inner.n)
+	}
+}
+
+// TestRateLimitForgetsIdleUsers: memory stays bounded however many people
+// talk; users whose bucket refilled are forgotten first.
+func TestRateLimitForgetsIdleUsers(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	inner := &countHandler{}
+	h := bot.RateLimit(inner, 1, 60, func() time.Time { return now })
+	ctx := context.Background()
+	for i := range bot.MaxBuckets {
+		h.Handle(ctx, bot.Message{Platform: bot.Slack, User: fmt.Sprint("U", i)})
+	}
+	// Everyone's bucket refills; a newcomer makes room by forgetting them,
+	// and a forgotten user starts with a full bucket again.
+	now = now.Add(time.Minute)
+	h.Handle(ctx, bot.Message{Platform: bot.Slack, User: "newcomer"})
+	if n := bot.Buckets(h); n != 1 {
+		t.Errorf("%d buckets after pruning, want 1", n)
+	}
+	if r, _ := h.Handle(ctx, bot.Message{Platform: bot.Slack, User: "U0"}); r.Ignore || r.Private {
+		t.Errorf("a forgotten user was limited: %+v", r)
 	}
 }
