@@ -22,14 +22,14 @@ const monitorFact = diagnosis.MonitorDown
 // before the bot moves on as "not sure".
 const maxRetries = 2
 
-// startDiagnosis begins a diagnosis, taking the facts volunteered in text
+// startDiagnosis begins a diagnosis from the facts the user volunteered
 // and what the monitor knows.
-func (t *turn) startDiagnosis(ctx context.Context, text string, page *ErrorPage) (Reply, error) {
+func (t *turn) startDiagnosis(ctx context.Context, volunteered map[string]string, page *ErrorPage) (Reply, error) {
 	e := t.e
 	c := &Conversation{ID: e.newID(), Facts: map[string]string{}, Started: e.now(), Page: page}
 	// A new diagnosis replaces whatever was stored under the key.
 	t.conv, t.save, t.drop = c, true, true
-	for f, v := range e.model.Extract(text) {
+	for f, v := range volunteered {
 		c.Facts[f] = v
 	}
 

@@ -313,7 +313,7 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 		return t.entryReply("help", 1), nil
 	case "start over":
 		t.finish(ctx, "unknown")
-		r, err := t.startDiagnosis(ctx, "", nil)
+		r, err := t.startDiagnosis(ctx, nil, nil)
 		r.Text = "OK, starting over.\n\n" + r.Text
 		return r, err
 	case "cancel":
@@ -331,7 +331,7 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 			t.conv.Paused = false
 			return t.reask("We're already working on it. "), nil
 		}
-		return t.startDiagnosis(ctx, rest, nil)
+		return t.startDiagnosis(ctx, t.e.model.Extract(rest), nil)
 	case "ask":
 		return t.fresh(ctx, rest)
 	case "resume":
@@ -348,14 +348,30 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 	return Reply{}, fmt.Errorf("unknown built-in %q", cmd)
 }
 
+// reading is what the bot makes of a message's text, read once.
+type reading struct {
+	page    cloudflare.Page
+	hasPage bool
+	match   kb.Match
+}
+
+func (e *Engine) read(text string) reading {
+	page, hasPage := cloudflare.ParsePage(text)
+	return reading{page: page, hasPage: hasPage, match: e.kb.Match(text)}
+}
+
 // fresh handles a message that is not an answer to an open question.
 func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
-	e := t.e
 	if text == "" {
 		return t.entryReply("help", 1), nil
 	}
-	page, hasPage := cloudflare.ParsePage(text)
-	match := e.kb.Match(text)
+	return t.freshRead(ctx, text, t.e.read(text))
+}
+
+// freshRead is fresh with the text already read.
+func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, error) {
+	e := t.e
+	page, hasPage, match := rd.page, rd.hasPage, rd.match
 
 	if hasPage && page.Code != 0 && page.Code != 1020 {
 		r := t.entryReply("other-code", 1)
@@ -377,7 +393,7 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 				ep.Code = 1020
 			}
 		}
-		r, err := t.startDiagnosis(ctx, text, ep)
+		r, err := t.startDiagnosis(ctx, facts, ep)
 		if r.Entry == "" || r.Entry == "none" {
 			r.Entry = match.ID
 		}
@@ -459,14 +475,14 @@ func mentionsError(text string) bool {
 // bot is confident it is about ChatGPT access.
 func (t *turn) ambient(ctx context.Context) (Reply, error) {
 	text := strings.TrimSpace(t.m.Text)
-	page, hasPage := cloudflare.ParsePage(text)
-	match := t.e.kb.Match(text)
+	rd := t.e.read(text)
+	page, hasPage, match := rd.page, rd.hasPage, rd.match
 	confident := hasPage && page.Code != 0 ||
 		match.ID != "none" && match.ID != "help" && match.Confidence >= ambientConfidence
 	if !confident {
 		return Reply{Ignore: true}, nil
 	}
-	return t.fresh(ctx, text)
+	return t.freshRead(ctx, text, rd)
 }
 
 // topicPrefix puts a follow-up in the context of the conversation.
