@@ -415,6 +415,7 @@ func (a *Adapter) connect(ctx context.Context) error {
 // without one, so a gateway that accepts the socket and says nothing would
 // block it forever.
 func (a *Adapter) open(ctx context.Context) error {
+	a.dial.reset()
 	done := make(chan error, 1)
 	go func() { done <- a.s.Open() }()
 	t := time.NewTimer(a.openTimeout)

@@ -83,12 +83,18 @@ func restClient(base *http.Client, apiURL string) (*http.Client, error) {
 
 // dialer remembers the gateway's network connection so that a handshake
 // that hangs can be aborted: Session.Open waits for HELLO and READY with no
-// deadline of its own.
+// deadline of its own. An abort that comes before the connection exists
+// (Open still busy with the REST call that finds the gateway) is kept, so
+// the connection is refused when it comes.
 type dialer struct {
-	mu   sync.Mutex
-	conn net.Conn
-	nd   net.Dialer
+	mu      sync.Mutex
+	conn    net.Conn
+	aborted bool
+	nd      net.Dialer
 }
+
+// errAborted refuses a gateway connection whose handshake was given up.
+var errAborted = errors.New("gateway handshake aborted")
 
 func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := d.nd.DialContext(ctx, network, addr)
@@ -96,15 +102,27 @@ func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		return nil, err
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.aborted {
+		c.Close()
+		return nil, errAborted
+	}
 	d.conn = c
-	d.mu.Unlock()
 	return c, nil
 }
 
-// abort closes the most recent gateway connection.
+// reset readies the dialer for a new handshake.
+func (d *dialer) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.conn, d.aborted = nil, false
+}
+
+// abort closes the current gateway connection, or the next one to come.
 func (d *dialer) abort() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.aborted = true
 	if d.conn != nil {
 		d.conn.Close()
 	}
