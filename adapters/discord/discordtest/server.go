@@ -495,7 +495,16 @@ func (s *Server) route(mux *http.ServeMux, route string, auth bool, h handlerFun
 		}
 		c.Status = status
 		s.record(c)
-		writeJSON(w, status, v)
+		// Handlers return the fake's own message maps, which later
+		// requests edit under s.mu: encode them under it too.
+		s.mu.Lock()
+		payload, err := json.Marshal(v)
+		s.mu.Unlock()
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		writeEncoded(w, status, v == nil, payload)
 	})
 }
 
@@ -593,13 +602,18 @@ func faultResponse(f *Fault) (int, any, http.Header) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	if status == http.StatusNoContent || v == nil {
-		w.WriteHeader(status)
-		return
-	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		w.WriteHeader(500)
+		return
+	}
+	writeEncoded(w, status, v == nil, b)
+}
+
+// writeEncoded writes an encoded JSON answer (none for 204 or a nil value).
+func writeEncoded(w http.ResponseWriter, status int, empty bool, b []byte) {
+	if status == http.StatusNoContent || empty {
+		w.WriteHeader(status)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -849,10 +863,11 @@ func (s *Server) createMessage(r *http.Request, body []byte) (int, any) {
 	}
 	m := s.newMessageLocked(ch, s.botUser(), b, ref)
 	m["flags"] = b.Flags &^ int(discordgo.MessageFlagsEphemeral)
+	echo := mustJSON(m) // m is stored and later edited under s.mu
 	s.signalLocked()
 	s.mu.Unlock()
 	if !s.opts.NoEcho {
-		s.Dispatch("MESSAGE_CREATE", m)
+		s.DispatchRaw("MESSAGE_CREATE", echo)
 	}
 	return 200, m
 }
