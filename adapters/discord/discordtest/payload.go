@@ -24,16 +24,12 @@ type Message struct {
 	WebhookID string // posted by a webhook
 }
 
-// SendMessage stores m and dispatches MESSAGE_CREATE with the payload
-// Discord would send: member in guilds, mentions derived from the
-// content, referenced_message for replies, and — when the session lacks
-// the Message Content intent — empty content unless the message is a DM
-// or mentions the bot. It returns the message id.
-func (s *Server) SendMessage(m Message) string {
-	s.mu.Lock()
-	channel := m.ChannelID
-	if m.DM && channel == "" {
-		channel = s.dmChannelLocked(m.Author.ID)
+// channelLocked returns the channel a message or command comes from:
+// channel when given, else the user's DM channel (dm) or the default guild
+// channel, created on first use.
+func (s *Server) channelLocked(channel string, dm bool, user string) *Channel {
+	if dm && channel == "" {
+		channel = s.dmChannelLocked(user)
 	}
 	if channel == "" {
 		channel = s.ChannelID
@@ -41,11 +37,22 @@ func (s *Server) SendMessage(m Message) string {
 	ch := s.channels[channel]
 	if ch == nil {
 		ch = &Channel{ID: channel, GuildID: s.GuildID, Name: "channel", Type: discordgo.ChannelTypeGuildText}
-		if m.DM {
+		if dm {
 			ch = &Channel{ID: channel, Type: discordgo.ChannelTypeDM}
 		}
 		s.channels[channel] = ch
 	}
+	return ch
+}
+
+// SendMessage stores m and dispatches MESSAGE_CREATE with the payload
+// Discord would send: member in guilds, mentions derived from the
+// content, referenced_message for replies, and — when the session lacks
+// the Message Content intent — empty content unless the message is a DM
+// or mentions the bot. It returns the message id.
+func (s *Server) SendMessage(m Message) string {
+	s.mu.Lock()
+	ch := s.channelLocked(m.ChannelID, m.DM, m.Author.ID)
 	content := m.Content
 	b := msgBody{Content: &content}
 	ref := ""
@@ -164,21 +171,7 @@ type Click struct {
 // (for PostInteraction).
 func (s *Server) CommandInteraction(c Command) Interaction {
 	s.mu.Lock()
-	channel := c.ChannelID
-	if c.DM && channel == "" {
-		channel = s.dmChannelLocked(c.User.ID)
-	}
-	if channel == "" {
-		channel = s.ChannelID
-	}
-	ch := s.channels[channel]
-	if ch == nil {
-		ch = &Channel{ID: channel, GuildID: s.GuildID, Name: "channel", Type: discordgo.ChannelTypeGuildText}
-		if c.DM {
-			ch.GuildID, ch.Type = "", discordgo.ChannelTypeDM
-		}
-		s.channels[channel] = ch
-	}
+	ch := s.channelLocked(c.ChannelID, c.DM, c.User.ID)
 	name := c.Name
 	if name == "" {
 		name = "gptaccess"
