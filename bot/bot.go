@@ -147,6 +147,7 @@ type Conversation struct {
 	Page     *ErrorPage        // pasted error page, if any
 	Paused   bool              // a side question interrupted the diagnosis
 	Topic    string            // entry of the last answer, for follow-ups like "why does it happen?"
+	Offer    string            // Question.ID of an open "Find my cause" offer ("" when none)
 	Started  time.Time
 	Updated  time.Time
 	Finished bool

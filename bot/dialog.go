@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"gptaccess/kb"
 	"gptaccess/kb/diagnosis"
 )
 
@@ -32,6 +33,7 @@ func (t *turn) startDiagnosis(ctx context.Context, volunteered map[string]string
 	for f, v := range volunteered {
 		c.Facts[f] = v
 	}
+	reconcile(c.Facts)
 
 	var preface []string
 	if page != nil {
@@ -128,6 +130,9 @@ func (t *turn) reask(prefix string) Reply {
 func (t *turn) click(ctx context.Context) (Reply, error) {
 	a := t.m.Answer
 	c := t.conv
+	if c != nil && c.Offer != "" && a.Question == c.Offer && c.Pending == "" {
+		return t.takeOffer(ctx, nil)
+	}
 	if c == nil || c.Pending == "" || a.Question != c.ID+":"+strconv.Itoa(c.Turn) {
 		return Reply{Entry: "none", Private: true,
 			Text: "That question is no longer open (it was answered, expired or belongs to someone else). Say **diagnose** to start a new diagnosis."}, nil
@@ -136,10 +141,29 @@ func (t *turn) click(ctx context.Context) (Reply, error) {
 	return t.answer(ctx, a.Choice, true)
 }
 
+// takeOffer starts the diagnosis offered with an answer, with the facts
+// the offering message volunteered and any in more.
+func (t *turn) takeOffer(ctx context.Context, more map[string]string) (Reply, error) {
+	facts := map[string]string{}
+	if t.conv != nil {
+		for f, v := range t.conv.Facts {
+			facts[f] = v
+		}
+	}
+	for f, v := range more {
+		facts[f] = v
+	}
+	var page *ErrorPage
+	if t.conv != nil {
+		page = t.conv.Page
+	}
+	return t.startDiagnosis(ctx, facts, page)
+}
+
 // parseAnswer interprets an answer to fact, including the yes/no feedback
 // question that the model does not know about.
 func (e *Engine) parseAnswer(fact, text string) (string, bool) {
-	if fact == fixedFact || fact == "" {
+	if fact == fixedFact || fact == offerFact || fact == "" {
 		// Every model fact parses plain yes/no; vpn is one the design fixes.
 		fact = "vpn"
 	}
@@ -152,10 +176,33 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 	t.save = true
 	v, ok := e.parseAnswer(c.Pending, text)
 	if !ok && !button {
+		rd := e.read(text)
+		if rd.hasPage {
+			// A pasted error page at any step: the error is still there.
+			// Keep the page (its Ray ID is for support) and its facts.
+			if c.Page == nil {
+				c.Page = pageOf(rd.page)
+			}
+			for f, fv := range t.newFacts(text) {
+				c.Facts[f] = fv
+			}
+			if c.Pending == fixedFact {
+				return t.feedback(ctx, diagnosis.No)
+			}
+			r := t.reask("Thanks, I've kept that error page (Ray ID for support). ")
+			r.ErrorPage = c.Page
+			return r, nil
+		}
 		// A new question in the middle of a diagnosis is answered; the
 		// diagnosis waits.
-		if m := e.kb.Match(text); m.ID != "none" && !m.Report && m.Confidence >= sideQuestionConfidence {
+		if m := rd.match; m.ID != kb.NoneID && m.Question && !m.Report && m.Confidence >= sideQuestionConfidence {
 			return t.withResume(t.entryReply(m.ID, m.Confidence)), nil
+		}
+		switch greeting(text) {
+		case "hello":
+			return t.reask("Hi! We're in the middle of finding your cause. "), nil
+		case "thanks":
+			return t.reask("You're welcome! One more thing: "), nil
 		}
 		// Not an answer to this question but facts about another ("works
 		// on my phone with mobile data"): take them and choose again; the
@@ -169,7 +216,15 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 				c.Pending = ""
 				return t.next(ctx)
 			}
+			// Free text the answer phrases do not cover ("InPrivate works
+			// yes", "disabled everything, still 1020"): the answer
+			// classifier reads it.
+			if av, p := e.kb.ReadAnswer(c.Pending, text); p >= answerConfidence {
+				v, ok = av, true
+			}
 		}
+	}
+	if !ok && !button {
 		c.Retries++
 		if c.Retries <= maxRetries {
 			return t.reask("Sorry, I didn't get that. "), nil
@@ -190,6 +245,19 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 	return t.next(ctx)
 }
 
+// reconcile reads facts in the light of each other. When ChatGPT loads
+// from another network it is not down for everybody, so "everyone gets
+// it" can only mean everyone on the writer's network ("1020 for everyone
+// at the office, I can from home though").
+func reconcile(facts map[string]string) {
+	if facts["other_network"] == diagnosis.Yes && facts["others_affected"] == diagnosis.Yes {
+		delete(facts, "others_affected")
+		if _, known := facts["same_network_others"]; !known {
+			facts["same_network_others"] = diagnosis.Yes
+		}
+	}
+}
+
 // newFacts returns the facts volunteered in text that are not known yet.
 func (t *turn) newFacts(text string) map[string]string {
 	out := map[string]string{}
@@ -198,8 +266,16 @@ func (t *turn) newFacts(text string) map[string]string {
 			out[f] = v
 		}
 	}
+	if t.conv.Facts["other_network"] == diagnosis.Yes && out["others_affected"] == diagnosis.Yes {
+		out["other_network"] = diagnosis.Yes
+		reconcile(out)
+	}
 	return out
 }
+
+// answerConfidence is the bar for the answer classifier's reading of a
+// free-text answer; below it the bot asks again rather than guess.
+const answerConfidence = 0.6
 
 // sideQuestionConfidence is the bar for treating an unparseable answer as
 // a new question rather than a garbled answer.

@@ -9,6 +9,8 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -268,6 +270,12 @@ func (t *turn) respond(ctx context.Context) (Reply, error) {
 			return t.answer(ctx, text, false)
 		}
 	}
+	if t.conv != nil && t.conv.Offer != "" && t.conv.Pending == "" {
+		// "yes" or "1" to "Find my cause" takes the offer.
+		if v, ok := e.parseAnswer(offerFact, text); ok && v == diagnosis.Yes {
+			return t.takeOffer(ctx, nil)
+		}
+	}
 	return t.fresh(ctx, text)
 }
 
@@ -331,7 +339,7 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 			t.conv.Paused = false
 			return t.reask("We're already working on it. "), nil
 		}
-		return t.startDiagnosis(ctx, t.e.model.Extract(rest), nil)
+		return t.takeOffer(ctx, t.e.model.Extract(rest))
 	case "ask":
 		return t.fresh(ctx, rest)
 	case "resume":
@@ -348,16 +356,129 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 	return Reply{}, fmt.Errorf("unknown built-in %q", cmd)
 }
 
-// reading is what the bot makes of a message's text, read once.
+// reading is what the bot makes of a message's text, read once: what it
+// asks (entry and confidence), whether its writer reports hitting the
+// error, the facts it volunteers, and a pasted error page.
 type reading struct {
 	page    cloudflare.Page
 	hasPage bool
 	match   kb.Match
+	facts   map[string]string
+	// mentions says the text names the error (1020, access denied), which
+	// with volunteered facts makes a report.
+	mentions bool
+	// ask is what a question typed around a pasted page asks (ID none
+	// when there is none).
+	ask kb.Match
+	// concludes says the volunteered facts alone conclude a cause ("I'm
+	// on NordVPN and get 1020").
+	concludes bool
 }
 
 func (e *Engine) read(text string) reading {
 	page, hasPage := cloudflare.ParsePage(text)
-	return reading{page: page, hasPage: hasPage, match: e.kb.Match(text)}
+	rd := reading{page: page, hasPage: hasPage, match: e.kb.Match(text), facts: e.model.Extract(text),
+		mentions: mentionsError(text)}
+	if len(rd.facts) > 0 {
+		st := e.model.Next(rd.facts, nil, nil)
+		rd.concludes = st.Cause != "" && st.Cause != diagnosis.Unknown
+	}
+	if hasPage && page.RayID == "" && !strings.Contains(strings.TrimSpace(text), "\n") && rd.match.Question {
+		// "I keep seeing 'Access denied | chatgpt.com used Cloudflare to
+		// restrict access', what does it mean?" quotes a page's title in a
+		// question; a pasted page has its lines and its Ray ID.
+		rd.hasPage = false
+	}
+	if rd.hasPage {
+		// A question typed around a pasted page ("what does this mean?")
+		// is what the writer asks; the page is the report.
+		if q := questionLines(text); q != "" {
+			// "What should I do?" next to a page asks for the fix, not for
+			// the bot's help.
+			if m := e.kb.Match(q); m.ID != kb.NoneID && m.ID != "fix" && m.ID != "help" {
+				rd.ask = m
+			}
+		}
+	}
+	return rd
+}
+
+// pageHeadings are the questions a Cloudflare error page itself asks.
+var pageHeadings = []string{"what happened?", "why have i been blocked?", "what can i do to resolve this?", "was this page helpful?"}
+
+// questionLines returns the lines of text that ask something and are not
+// headings of a pasted error page.
+func questionLines(text string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		low := strings.ToLower(strings.TrimSpace(l))
+		if !strings.ContainsAny(low, "?¿") || slices.ContainsFunc(pageHeadings, func(h string) bool { return strings.Contains(low, h) }) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, " ")
+}
+
+// action is what the bot does with a message that answers no open
+// question. decide chooses it; the table in the README ("How the bot reads
+// a message") lists each row with an example.
+type action int
+
+const (
+	actNotUnderstood action = iota // nothing in it is about ChatGPT access
+	actSmallTalk                   // a greeting or a thank-you
+	actStatus                      // asks whether ChatGPT is up
+	actAnswer                      // a question: answer it
+	actAnswerOffer                 // a question that is also a report: answer, offer the diagnosis
+	actDiagnose                    // a report with no specific question: diagnose at once
+	actPage                        // a pasted 1020 page: diagnose with the page kept
+	actOtherPage                   // a pasted page of another error: explain that error
+)
+
+// informational entries answer a question about the error; a report that
+// asks one wants the answer first, with the diagnosis offered. The fix-*
+// entries are steps: a report that merely names their topic ("I'm on
+// NordVPN and get 1020") is served best by the diagnosis, which uses what
+// it says.
+var informational = map[string]bool{
+	"what-is": true, "causes": true, "data-risk": true, "permanent": true, "prevent": true,
+	"fix-support": true, "fix-wait": true, "other-code": true, "help": true,
+}
+
+// decide is the one place that turns a reading into an action.
+func decide(rd reading) action {
+	m := rd.match
+	switch {
+	case rd.hasPage && rd.page.Code != 0 && rd.page.Code != 1020:
+		return actOtherPage
+	case rd.hasPage && rd.ask.ID != "" && rd.ask.ID != kb.NoneID && informational[rd.ask.ID]:
+		return actAnswerOffer
+	case rd.hasPage:
+		return actPage
+	case m.ID == kb.NoneID:
+		if len(rd.facts) > 0 && rd.mentions {
+			// "error 1020 right after I changed my password": facts
+			// about the writer's situation next to the error.
+			return actDiagnose
+		}
+		return actNotUnderstood
+	case m.ID == "status":
+		return actStatus
+	}
+	report := m.Report || len(rd.facts) > 0 && rd.mentions && !m.Question
+	switch {
+	case !report:
+		return actAnswer
+	case m.ID == "fix", rd.concludes && !m.Question:
+		// A plain report, or one whose facts already name the cause:
+		// the diagnosis gives its steps and asks "Did this fix it?".
+		return actDiagnose
+	}
+	// A report that names a topic ("works in incognito but not in my
+	// normal window", "I'm on NordVPN and get 1020") gets that topic's
+	// steps at once, with the diagnosis one click away.
+	return actAnswerOffer
 }
 
 // fresh handles a message that is not an answer to an open question.
@@ -371,73 +492,107 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 // freshRead is fresh with the text already read.
 func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, error) {
 	e := t.e
-	page, hasPage, match := rd.page, rd.hasPage, rd.match
-
-	if hasPage && page.Code != 0 && page.Code != 1020 {
-		r := t.entryReply("other-code", 1)
-		r.ErrorPage = errorPage(page)
-		r.Text = fmt.Sprintf("That page shows Cloudflare error **%d**, not 1020.\n\n", page.Code) + r.Text
-		return r, nil
-	}
-	facts := e.model.Extract(text)
-	// A message that names the error and volunteers facts about the user's
-	// situation ("error 1020 right after I changed my password") is a report
-	// even when it does not read like one.
-	if hasPage || match.Report || len(facts) > 0 && mentionsError(text) {
-		var ep *ErrorPage
-		if hasPage {
-			ep = errorPage(page)
-			if ep.Code == 0 {
-				// OpenAI's own block page ("Sorry, you have been blocked")
-				// carries no code; it is served for 1020.
-				ep.Code = 1020
-			}
-		}
-		r, err := t.startDiagnosis(ctx, facts, ep)
-		if r.Entry == "" || r.Entry == "none" {
-			r.Entry = match.ID
-		}
-		return r, err
-	}
-	if match.ID == "none" && t.conv != nil && t.conv.Topic != "" && !thanks(text) {
+	match := rd.match
+	if match.ID == kb.NoneID && t.conv != nil && t.conv.Topic != "" && !smallTalk(text) && !rd.hasPage {
 		// A follow-up ("why does it happen?", "and how do I stop it?")
 		// leans on the topic of the conversation: read it as a question
 		// about 1020. The topic words alone match what-is, so only another
 		// entry shows that the message itself asked something.
-		if m := e.kb.Match(topicPrefix + text); m.ID != "none" && m.ID != e.topicOnly && !m.Report && m.Confidence >= followUpConfidence {
-			match = m
+		if m := e.kb.Match(topicPrefix + text); m.ID != kb.NoneID && m.ID != e.topicOnly && !m.Report && m.Confidence >= followUpConfidence {
+			rd.match = m
 		}
 	}
-	switch {
-	case match.ID == "none" && thanks(text):
-		if !t.m.addressed() {
-			return Reply{Ignore: true}, nil
+	switch decide(rd) {
+	case actOtherPage:
+		r := t.entryReply("other-code", 1)
+		r.ErrorPage = errorPage(rd.page)
+		r.Text = fmt.Sprintf("That page shows Cloudflare error **%d**, not 1020.\n\n", rd.page.Code) + r.Text
+		return r, nil
+	case actPage:
+		return t.startDiagnosis(ctx, rd.facts, pageOf(rd.page))
+	case actDiagnose:
+		r, err := t.startDiagnosis(ctx, rd.facts, nil)
+		if r.Question != nil {
+			r.Text = whatIsLine + "\n\n" + r.Text
 		}
-		return Reply{Entry: "none", Text: "You're welcome! Mention me again if 1020 comes back."}, nil
-	case match.ID == "none" && !t.m.addressed():
-		// A follow-up in the bot's thread that is not for the bot ("ok",
-		// "brb"): stay quiet rather than say "I didn't understand".
-		return Reply{Ignore: true}, nil
-	}
-	switch match.ID {
-	case "none":
-		if err := e.store.RecordUnanswered(ctx, t.m.Platform, redactIPs(text), e.now()); err != nil {
-			e.log.Warn("record unanswered", "err", err)
-		}
-		r := t.entryReply("help", match.Confidence)
-		r.Entry = "none"
-		r.Text = "I'm not sure I understood that. " + r.Text
-		return t.withResume(r), nil
-	case "status":
+		return r, err
+	case actStatus:
 		return t.withResume(t.statusReply(ctx)), nil
+	case actSmallTalk, actNotUnderstood:
+		return t.notUnderstood(ctx, text, rd.match)
 	}
-	r := t.entryReply(match.ID, match.Confidence)
+	entry, conf := rd.match.ID, rd.match.Confidence
+	if rd.hasPage {
+		entry, conf = rd.ask.ID, rd.ask.Confidence
+	}
+	r := t.entryReply(entry, conf)
 	if t.conv == nil {
 		// Remember the conversation: follow-ups in a thread need no
 		// mention, and "why does it happen?" needs the topic.
 		t.conv = &Conversation{ID: e.newID(), Started: e.now()}
 	}
-	t.conv.Topic, t.save = match.ID, true
+	t.conv.Topic, t.save = entry, true
+	if decide(rd) == actAnswerOffer && t.conv.Pending == "" {
+		r = t.offer(r, rd)
+	}
+	return t.withResume(r), nil
+}
+
+// whatIsLine is the one line on what 1020 is that comes before the first
+// question of a diagnosis started from a plain report.
+const whatIsLine = "Error 1020 means Cloudflare's firewall in front of ChatGPT turned your connection away. Let's find out why: a few quick questions."
+
+// offerFact is the pseudo-fact of the "Find my cause" offer.
+const offerFact = "diagnose"
+
+// offer adds the diagnosis offer to an answer for a question that was also
+// a report, and keeps what the message volunteered for when it is taken.
+func (t *turn) offer(r Reply, rd reading) Reply {
+	c := t.conv
+	c.Turn++
+	c.Offer = c.ID + ":" + strconv.Itoa(c.Turn)
+	c.Facts = map[string]string{}
+	for f, v := range rd.facts {
+		c.Facts[f] = v
+	}
+	if rd.hasPage {
+		c.Page = pageOf(rd.page)
+		r.ErrorPage = c.Page
+	}
+	r.Question = &Question{ID: c.Offer, Fact: offerFact, Text: "Want me to find the cause on your side?",
+		Choices: []string{"Find my cause"}}
+	r.Text += "\n\n_You're hitting this yourself: say **diagnose** (or press **Find my cause**) and I'll work out your cause with a few quick questions._"
+	return r
+}
+
+// notUnderstood answers small talk, and otherwise says the message was not
+// understood (recording it, redacted, for the operator).
+func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (Reply, error) {
+	e := t.e
+	switch greeting(text) {
+	case "thanks":
+		if !t.m.addressed() {
+			return Reply{Ignore: true}, nil
+		}
+		return Reply{Entry: "none", Text: "You're welcome! Mention me again if 1020 comes back."}, nil
+	case "hello":
+		if !t.m.addressed() {
+			return Reply{Ignore: true}, nil
+		}
+		return t.withResume(Reply{Entry: "none", Text: "Hi! I help when ChatGPT says **Error 1020: Access denied** or won't load from here. " +
+			"Tell me what you see (or paste the error page), ask me a question about it, or say **help** for what I can do."}), nil
+	}
+	if !t.m.addressed() {
+		// A follow-up in the bot's thread that is not for the bot ("ok",
+		// "brb"): stay quiet rather than say "I didn't understand".
+		return Reply{Ignore: true}, nil
+	}
+	if err := e.store.RecordUnanswered(ctx, t.m.Platform, redactIPs(text), e.now()); err != nil {
+		e.log.Warn("record unanswered", "err", err)
+	}
+	r := t.entryReply("help", match.Confidence)
+	r.Entry = "none"
+	r.Text = "I'm not sure I understood that. " + r.Text
 	return t.withResume(r), nil
 }
 
@@ -449,15 +604,25 @@ var ipRe = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:)
 // list is shown to operators, and people paste their IP with error pages.
 func redactIPs(s string) string { return ipRe.ReplaceAllString(s, "[ip]") }
 
-// thanks reports whether text is just a thank-you.
-func thanks(text string) bool {
-	low := strings.ToLower(strings.Trim(strings.TrimSpace(text), "!.🙏 "))
-	for _, w := range []string{"thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks", "great, thanks", "ok thanks", "danke", "merci", "gracias"} {
+// smallTalk reports whether text is only a greeting or a thank-you.
+func smallTalk(text string) bool { return greeting(text) != "" }
+
+// greeting tells a thank-you ("thanks") or a greeting ("hello") that is
+// the whole message from anything else ("").
+func greeting(text string) string {
+	low := strings.ToLower(strings.Trim(strings.TrimSpace(text), "!.,🙏👋:) "))
+	low = strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(low, " there"), " everyone"))
+	for _, w := range []string{"thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks", "great, thanks", "ok thanks", "danke", "merci", "gracias", "obrigado", "grazie"} {
 		if low == w {
-			return true
+			return "thanks"
 		}
 	}
-	return false
+	for _, w := range []string{"hi", "hello", "hey", "hiya", "yo", "good morning", "good afternoon", "morning", "hallo", "servus", "moin", "guten morgen", "bonjour", "salut", "hola", "buenos dias", "buenos días", "olá", "ola", "ciao"} {
+		if low == w {
+			return "hello"
+		}
+	}
+	return ""
 }
 
 // mentionsError reports whether text names the error itself.
@@ -523,6 +688,16 @@ func round2(f float64) float64 {
 		f = 0
 	}
 	return float64(int(f*100+0.5)) / 100
+}
+
+// pageOf is the error page of a pasted 1020 page. OpenAI's own block page
+// ("Sorry, you have been blocked") carries no code; it is served for 1020.
+func pageOf(p cloudflare.Page) *ErrorPage {
+	ep := errorPage(p)
+	if ep.Code == 0 {
+		ep.Code = 1020
+	}
+	return ep
 }
 
 func errorPage(p cloudflare.Page) *ErrorPage {

@@ -213,7 +213,10 @@ func TestStatsCommand(t *testing.T) {
 	db := openDB(t)
 	e := bottest.Engine(t, bot.Options{Store: db, Stats: db})
 	m := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "u", Mention: true, Shared: true}
-	for _, text := range []string{"I'm on a VPN and chatgpt says error 1020", "yes", "where is the printer"} {
+	// The report names its topic: the VPN steps come with the offer to
+	// diagnose, taken with "yes"; the VPN is known, so the diagnosis
+	// concludes at once and "yes" answers "Did this fix it?".
+	for _, text := range []string{"I'm on a VPN and chatgpt says error 1020", "yes", "yes", "where is the printer"} {
 		m.Text = text
 		if _, err := e.Handle(ctx, m); err != nil {
 			t.Fatal(err)

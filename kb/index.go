@@ -85,6 +85,15 @@ type scratch struct {
 	scores []float64
 	seen   []uint32
 	gen    uint32
+
+	// What read found, for Match.
+	feats     []uint64
+	rows      []int32
+	probs     []float64
+	lang      lang
+	sig       signals
+	page      int
+	vpnAdvice bool
 }
 
 // qtok is one resolved word or phrase of a message.

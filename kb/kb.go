@@ -67,6 +67,7 @@ type KB struct {
 	entries []Entry
 	byID    map[string]int
 	idx     *index
+	learn   *learner
 }
 
 // file is the top-level layout of guide.yaml.
@@ -120,6 +121,14 @@ func Parse(data []byte) (*KB, error) {
 		k.byID[e.ID] = i
 	}
 	k.idx = buildIndex(entries)
+	labelled, err := allTraining()
+	if err != nil {
+		return nil, fmt.Errorf("embedded training data: %w", err)
+	}
+	k.trainLearner(labelled)
+	if err := k.trainAnswers(); err != nil {
+		return nil, fmt.Errorf("embedded training data: %w", err)
+	}
 	return k, nil
 }
 

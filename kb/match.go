@@ -27,6 +27,9 @@ type Match struct {
 	// error the guide covers, so a pasted 1015 page is a report whose ID is
 	// other-code; callers decide what a report of which entry leads to.
 	Report bool
+	// Question says the message asks something: a question mark, or a
+	// leading question word ("how do I ...", "warum ...").
+	Question bool
 	// Lang is the best guess of the message language: "en", "de", "fr" or
 	// "es" ("en" when there is no evidence).
 	Lang string
@@ -65,17 +68,43 @@ const (
 // Match finds the entry that best answers text. It never fails: text it does
 // not understand yields NoneID. Only the first 8 KiB of text are read.
 func (k *KB) Match(text string) Match {
+	m := k.matchRules(text)
+	if k.learn == nil {
+		return m
+	}
+	ix := k.idx
+	sc := ix.pool.Get().(*scratch)
+	defer ix.pool.Put(sc)
+	sc.feats = ix.read(sc, text, sc.feats[:0])
+	best, p, none, rep := k.learn.classify(sc)
+	m.ID, m.Confidence, m.Report = NoneID, round2(p), false
+	// The best entry answers unless off-topic is the likelier reading, or
+	// the entry is too uncertain. Off-topic is a class of its own: an
+	// on-topic message whose likelihood is spread over neighbouring
+	// entries ("the whole floor has access denied since lunch") is still
+	// on topic.
+	if none < 0.5 && p >= k.Threshold && !(sc.sig.positive && !sc.sig.question) {
+		// "my vpn works again, thanks" closes a topic: answering it is
+		// noise, whatever it is about.
+		m.ID, m.Report = ix.ids[best], rep >= 0.5
+	}
+	return m
+}
+
+// matchRules is the hand-written reading of a message: BM25 over the guide
+// with the concept lexicon, cue words for reports, and the pasted-page
+// detector. Its signals (report, page, ...) are features of the classifier,
+// which decides; its own choice of entry is kept for the operator's
+// explain output and the tests that pin the rules.
+func (k *KB) matchRules(text string) Match {
 	ix := k.idx
 	sc := ix.pool.Get().(*scratch)
 	defer ix.pool.Put(sc)
 
-	var ls [numLangs]int
-	sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
-	ix.lex.resolve(sc, true)
-
-	m := Match{ID: NoneID, Lang: langNames[guessLang(sc, &ls)]}
-	sig := ix.signals(sc, text)
-	page, vpnAdvice := ix.pageCode(sc, text)
+	sc.feats = ix.read(sc, text, sc.feats[:0])
+	m := Match{ID: NoneID, Lang: langNames[sc.lang]}
+	sig, page, vpnAdvice := sc.sig, sc.page, sc.vpnAdvice
+	m.Question = sig.question
 
 	scores := sc.scores
 	clear(scores)
@@ -211,6 +240,20 @@ func (k *KB) Match(text string) Match {
 	return m
 }
 
+// read tokenizes and resolves text into sc, reads its signals and pasted
+// page into sc, and appends its classifier features to dst.
+func (ix *index) read(sc *scratch, text string, dst []uint64) []uint64 {
+	var ls [numLangs]int
+	sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
+	ix.lex.resolve(sc, true)
+	sc.lang = guessLang(sc, &ls)
+	sc.sig = ix.signals(sc, text)
+	sc.page, sc.vpnAdvice = ix.pageCode(sc, text)
+	return ix.features(sc, dst, sc.lang, sc.sig, sc.page, text)
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
 // rank returns the best and second-best doc, or -1.
 func rank(scores []float64) (best, second int) {
 	best, second = -1, -1
@@ -238,6 +281,7 @@ type signals struct {
 	intents     uint32  // bit per ix.intents rule that fired
 	positive    bool    // says things work again ("all good now")
 	meaning     bool    // asks what something means
+	question    bool    // a question mark or a leading question word
 	vpn         bool    // a VPN or proxy is named
 	content     float64 // topic words (not stop words, cues or question phrasing)
 	known       float64 // of those, the ones the knowledge base knows
@@ -337,6 +381,7 @@ func (ix *index) signals(sc *scratch, text string) signals {
 		}
 	}
 	question := leading || strings.IndexByte(text, '?') >= 0 || strings.Contains(text, "¿")
+	s.question = question
 	first := cues&cueFirstPerson != 0
 	err := cues&cueError != 0
 	notOthers := first || cues&cueGeneric == 0

@@ -18,7 +18,7 @@ type corpusLine struct {
 
 func readCorpus(t testing.TB) []corpusLine {
 	t.Helper()
-	f, err := os.Open("testdata/corpus.tsv")
+	f, err := os.Open("training/messages/corpus.tsv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,9 +50,12 @@ func readCorpus(t testing.TB) []corpusLine {
 	return out
 }
 
-// TestCorpusAccuracy measures matching on messages written like real chat
-// and kept apart from the guide's examples. It fails below 95% for the
-// entry id and below 90% for Report.
+// TestCorpusAccuracy is a regression bar, not an accuracy estimate: the
+// corpus is training data (training/messages/corpus.tsv), so this measures
+// how well the classifier fits what it learned from. The estimate on
+// unseen messages is the blind set's figure (bot's TestBlindSet) and the
+// held-out figures (bot's TestTrainingSourcesHeldOut). It fails below 95%
+// for the entry id and below 90% for Report.
 func TestCorpusAccuracy(t *testing.T) {
 	k := mustDefault(t)
 	corpus := readCorpus(t)

@@ -261,7 +261,6 @@ func TestMatch(t *testing.T) {
 		{"how do I fix 1020", "fix", false},
 		{"can I get 1020 if I use a VPN?", "fix-vpn", false},
 		{"error code: 1020", "fix", true},
-		{"error code: 1020?", "what-is", false},
 		{"Error 1015 Ray ID: 7afa59eb3bb7abf6 You are being rate limited", "other-code", true},
 		{"the 1020 bus was late", NoneID, false},
 		{"room 1020 is free", NoneID, false},
@@ -280,17 +279,18 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+// TestThreshold: an entry whose confidence is below the threshold is not
+// given; the message is not understood instead.
 func TestThreshold(t *testing.T) {
 	k := mustDefault(t)
-	const msg = "is the wifi password on the whiteboard?"
+	const msg = "how do I clear my cookies"
 	m := k.Match(msg)
-	if m.ID != NoneID || m.Confidence <= 0 {
-		t.Fatalf("Match(%q) = %+v, want none with some confidence", msg, m)
+	if m.ID == NoneID || m.Confidence <= 0 {
+		t.Fatalf("Match(%q) = %+v, want an entry", msg, m)
 	}
-	// Lowering the threshold below a match's confidence lets it through.
-	k.Threshold = m.Confidence / 2
-	if got := k.Match(msg); got.ID == NoneID {
-		t.Errorf("with Threshold %.2f, Match(%q) = none", k.Threshold, msg)
+	k.Threshold = m.Confidence + 0.01
+	if got := k.Match(msg); got.ID != NoneID {
+		t.Errorf("with Threshold %.2f, Match(%q) = %s (%.2f), want none", k.Threshold, msg, got.ID, got.Confidence)
 	}
 }
 

@@ -1,5 +1,7 @@
 package diagnosis
 
+import "strings"
+
 // ParseAnswer interprets text typed (or clicked) in answer to the question
 // about fact and returns Yes, No or Unsure.
 //
@@ -27,8 +29,9 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 	}
 	lx := &m.lex
 
-	// Button values and numbered choices, as the console lists them.
-	if n, ok := choiceNumber(toks); ok && n <= len(f.Choices) {
+	// Button values and numbered choices, as the console lists them ("-1"
+	// or "1.5" are numbers, not choices).
+	if n, ok := choiceNumber(toks); ok && n <= len(f.Choices) && plainChoice(text) {
 		return choiceValues[n-1], true
 	}
 	for i, ct := range f.choiceToks {
@@ -64,6 +67,11 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 		}
 	}
 	if best != nil {
+		// "no vpn, but the office proxy is on": what follows a contrast
+		// corrects the leading answer.
+		if v, ok := lx.corrected(t, fi, s); ok {
+			return valueName[v], true
+		}
 		return valueName[best.val], true
 	}
 
@@ -136,4 +144,26 @@ func squeeze(s string) string {
 		i += n - 1
 	}
 	return string(b)
+}
+
+// plainChoice reports whether text is a bare choice number as typed: "2",
+// "2.", "(2)", "#2" or "option 2", and not "-1" or "2.5".
+func plainChoice(text string) bool {
+	t := strings.TrimSpace(text)
+	return !strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "+") &&
+		!strings.ContainsAny(strings.TrimRight(t, ".)"), ".,")
+}
+
+// corrected returns the value of fact fi volunteered after the first
+// contrast word following position s.
+func (lx *lexicon) corrected(t tokenized, fi, s int) (uint8, bool) {
+	for i := s + 1; i < len(t.toks); i++ {
+		if !lx.contrasts[t.toks[i].text] {
+			continue
+		}
+		rest := tokenized{folded: t.folded, toks: t.toks[i+1:]}
+		v, ok := lx.extract(lx.strip(rest))[fi]
+		return v, ok
+	}
+	return 0, false
 }

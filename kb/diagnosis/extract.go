@@ -14,7 +14,7 @@ type lexicon struct {
 	answers     phraseSet   // language yes/no/unsure
 	hedges      phraseSet   // language unsure, as found inside free text
 
-	fillers, negations, outcomeVerbs, breaks, questionStarts set
+	fillers, negations, outcomeVerbs, breaks, contrasts, questionStarts set
 
 	pagePhrases, pageFields phraseSet
 }

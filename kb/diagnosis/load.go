@@ -129,6 +129,7 @@ type fileLanguage struct {
 	Negations      []string `yaml:"negations"`
 	OutcomeVerbs   []string `yaml:"outcome_verbs"`
 	ClauseBreaks   []string `yaml:"clause_breaks"`
+	Contrasts      []string `yaml:"contrasts"`
 	QuestionStarts []string `yaml:"question_starts"`
 }
 
@@ -431,6 +432,7 @@ func (b *builder) buildLanguage(m *Model, l *fileLanguage, ep *fileErrorPage) {
 	lx.negations = b.wordSet("language: negations", l.Negations, true)
 	lx.outcomeVerbs = b.wordSet("language: outcome_verbs", l.OutcomeVerbs, false)
 	lx.breaks = b.wordSet("language: clause_breaks", l.ClauseBreaks, false)
+	lx.contrasts = b.wordSet("language: contrasts", l.Contrasts, false)
 	lx.questionStarts = b.wordSet("language: question_starts", l.QuestionStarts, true)
 
 	if len(ep.Phrases) == 0 {

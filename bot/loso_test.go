@@ -1,0 +1,44 @@
+package bot_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"gptaccess/bot"
+	"gptaccess/kb"
+	"gptaccess/kb/diagnosis"
+)
+
+// TestExperimentLOSO trains on all sources but one and scores that one.
+func TestExperimentLOSO(t *testing.T) {
+	if os.Getenv("LOSO") == "" {
+		t.Skip()
+	}
+	by, err := kb.Training()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for held := range by {
+		if held == "openings.tsv" {
+			continue
+		}
+		k, _ := kb.Default()
+		var tr []kb.Labelled
+		for f, ls := range by {
+			if f != held {
+				tr = append(tr, ls...)
+			}
+		}
+		k.Retrain(tr)
+		m, _ := diagnosis.Default(k.Has)
+		e, _ := bot.New(bot.Options{KB: k, Model: m})
+		s := scoreWith(t, e, by[held])
+		fmt.Printf("held out %-28s n=%3d entry %.1f%% confusion %.1f%%\n", held, s.n, 100*s.accuracy(), 100*s.confusion_())
+		if os.Getenv("SCORE_V") != "" {
+			for _, w := range s.wrong {
+				fmt.Println(" ", w)
+			}
+		}
+	}
+}

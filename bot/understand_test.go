@@ -1,0 +1,213 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"gptaccess/bot"
+	"gptaccess/bot/bottest"
+	"gptaccess/kb"
+	"gptaccess/kb/diagnosis"
+)
+
+// setScore is how the whole bot handled a labelled set of messages.
+type setScore struct {
+	n, right  int
+	confusion int // a report given an answer only, or a question given the diagnosis
+	wrong     []string
+}
+
+func (s setScore) accuracy() float64   { return float64(s.right) / float64(max(s.n, 1)) }
+func (s setScore) confusion_() float64 { return float64(s.confusion) / float64(max(s.n, 1)) }
+
+// diagnosing reports whether r starts (or already concludes) a diagnosis.
+func diagnosing(r bot.Reply) bool {
+	return r.Diagnosis != nil || r.Question != nil && r.Question.Fact != "diagnose" && r.Question.Fact != "fixed"
+}
+
+// scoreMessages sends each labelled message to a fresh engine as a direct
+// message and compares what the bot did with the label: a plain report
+// (fix, report=yes) must start the diagnosis; anything else must be
+// answered with its entry (a diagnosis that concludes at once counts when
+// its first steps are the labelled entry).
+func scoreMessages(t testing.TB, ls []kb.Labelled) setScore {
+	t.Helper()
+	return scoreWith(t, bottest.Engine(t, bot.Options{}), ls)
+}
+
+func scoreWith(t testing.TB, e *bot.Engine, ls []kb.Labelled) setScore {
+	t.Helper()
+	ctx := context.Background()
+	var s setScore
+	for i, l := range ls {
+		r, err := e.Handle(ctx, bot.Message{Platform: bot.Console, Channel: fmt.Sprint("c", i), User: "u", Text: l.Text, DM: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDiag := l.Entry == "fix" && l.Report == "yes"
+		gotDiag := diagnosing(r)
+		ok := r.Entry == l.Entry || wantDiag && gotDiag
+		s.n++
+		if ok {
+			s.right++
+		} else {
+			s.wrong = append(s.wrong, fmt.Sprintf("want %s/%s got %s diag=%v: %q", l.Entry, l.Report, r.Entry, gotDiag, l.Text))
+		}
+		if l.Entry != kb.NoneID && wantDiag != gotDiag {
+			s.confusion++
+		}
+	}
+	return s
+}
+
+func readLabelled(t testing.TB, path string) []kb.Labelled {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := kb.ParseLabelled(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return ls
+}
+
+// persona is a simulated user: hidden facts, and their own words.
+type persona struct {
+	Name    string            `yaml:"name"`
+	Opening string            `yaml:"opening"`
+	Facts   map[string]string `yaml:"facts"`
+	Answers map[string]string `yaml:"answers"`
+}
+
+func readPersonas(t testing.TB, path string) []persona {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []persona
+	if err := yaml.Unmarshal(data, &ps); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return ps
+}
+
+// simScore is how simulated conversations went.
+type simScore struct {
+	n, supported, questions, repeated int
+	wrong                             []string
+}
+
+// supports reports whether the persona's facts support cause: its
+// signature holds, or for unknown, no cause's does.
+func supports(m *diagnosis.Model, facts map[string]string, cause string) bool {
+	known := facts
+	if cause != diagnosis.Unknown {
+		return m.Holds(cause, known)
+	}
+	for _, c := range m.Causes() {
+		if c.ID != diagnosis.Unknown && m.Holds(c.ID, known) {
+			return false
+		}
+	}
+	return true
+}
+
+// simulate runs each persona: the opening message, the offer taken when
+// made, then each question answered in the persona's words, until the
+// first conclusion.
+func simulate(t testing.TB, ps []persona) simScore {
+	t.Helper()
+	ctx := context.Background()
+	k, err := kb.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := diagnosis.Default(k.Has)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := bot.New(bot.Options{KB: k, Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s simScore
+	for i, p := range ps {
+		msg := func(text string) bot.Message {
+			return bot.Message{Platform: bot.Console, Channel: fmt.Sprint("p", i), User: "u", Text: text, DM: true}
+		}
+		r, err := e.Handle(ctx, msg(p.Opening))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Question != nil && r.Question.Fact == "diagnose" {
+			click := msg("")
+			click.Answer = &bot.Answer{Question: r.Question.ID, Choice: r.Question.Choices[0]}
+			r, _ = e.Handle(ctx, click)
+		}
+		s.n++
+		var asked []string
+		var trail []string
+		for range 20 {
+			if r.Diagnosis != nil || r.Question == nil || r.Question.Fact == "fixed" {
+				break
+			}
+			f := r.Question.Fact
+			if slices.Contains(asked, f) {
+				s.repeated++
+			}
+			asked = append(asked, f)
+			s.questions++
+			ans, ok := p.Answers[f]
+			if !ok {
+				ans = "not sure"
+			}
+			trail = append(trail, f+"="+ans)
+			r, _ = e.Handle(ctx, msg(ans))
+		}
+		cause := ""
+		if r.Diagnosis != nil {
+			cause = r.Diagnosis.Cause
+		}
+		if cause != "" && supports(m, p.Facts, cause) {
+			s.supported++
+		} else {
+			s.wrong = append(s.wrong, fmt.Sprintf("%s: got %q after %v (facts %v)", p.Name, cause, trail, p.Facts))
+		}
+	}
+	return s
+}
+
+// TestExperimentScore prints the scores of a set named by SCORE_SET (a
+// folder with messages.tsv and personas.yaml); SCORE_V=1 lists the misses.
+func TestExperimentScore(t *testing.T) {
+	dir := os.Getenv("SCORE_SET")
+	if dir == "" {
+		t.Skip("SCORE_SET not set")
+	}
+	ms := scoreMessages(t, readLabelled(t, filepath.Join(dir, "messages.tsv")))
+	fmt.Printf("messages: %d, entry right %.1f%%, report/question confusion %.1f%%\n", ms.n, 100*ms.accuracy(), 100*ms.confusion_())
+	if _, err := os.Stat(filepath.Join(dir, "personas.yaml")); err == nil {
+		ss := simulate(t, readPersonas(t, filepath.Join(dir, "personas.yaml")))
+		fmt.Printf("personas: %d, supported cause %.1f%%, mean questions %.2f, repeated %d\n", ss.n,
+			100*float64(ss.supported)/float64(ss.n), float64(ss.questions)/float64(ss.n), ss.repeated)
+		if os.Getenv("SCORE_V") != "" {
+			for _, w := range ss.wrong {
+				fmt.Println(" ", w)
+			}
+		}
+	}
+	if os.Getenv("SCORE_V") != "" {
+		for _, w := range ms.wrong {
+			fmt.Println(" ", w)
+		}
+	}
+}
