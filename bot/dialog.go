@@ -25,15 +25,14 @@ const maxRetries = 2
 
 // startDiagnosis begins a diagnosis from the facts the user volunteered
 // and what the monitor knows.
-func (t *turn) startDiagnosis(ctx context.Context, volunteered map[string]string, page *ErrorPage) (Reply, error) {
+func (t *turn) startDiagnosis(ctx context.Context, facts map[string]string, page *ErrorPage) (Reply, error) {
 	e := t.e
 	c := &Conversation{ID: e.newID(), Facts: map[string]string{}, Started: e.now(), Page: page}
 	// A new diagnosis replaces whatever was stored under the key.
 	t.conv, t.save, t.drop = c, true, true
-	for f, v := range volunteered {
+	for f, v := range facts {
 		c.Facts[f] = v
 	}
-	reconcile(c.Facts)
 
 	var preface []string
 	if page != nil {
@@ -218,9 +217,16 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 			}
 			// Free text the answer phrases do not cover ("InPrivate works
 			// yes", "disabled everything, still 1020"): the answer
-			// classifier reads it.
-			if av, p := e.kb.ReadAnswer(c.Pending, text); p >= answerConfidence {
-				v, ok = av, true
+			// classifier reads it. Asking again rarely gets a clearer
+			// answer from someone who answered in their own words, so
+			// when the reading is unsure the answer counts as "not sure"
+			// and the diagnosis moves on; only text with nothing the bot
+			// knows ("purple") gets the question again.
+			if av, p := e.kb.ReadAnswer(c.Pending, text); av != "" {
+				v, ok = diagnosis.Unsure, true
+				if p >= answerConfidence {
+					v = av
+				}
 			}
 		}
 	}
@@ -245,37 +251,36 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 	return t.next(ctx)
 }
 
-// reconcile reads facts in the light of each other. When ChatGPT loads
-// from another network it is not down for everybody, so "everyone gets
-// it" can only mean everyone on the writer's network ("1020 for everyone
-// at the office, I can from home though").
-func reconcile(facts map[string]string) {
-	if facts["other_network"] == diagnosis.Yes && facts["others_affected"] == diagnosis.Yes {
+// volunteered reads facts volunteered in free text. "Everyone gets it",
+// said in a report, means the people around the writer ("nobody in the
+// Valencia office can get in", "1020 for everyone at the office, I can
+// from home though"): their own network, not people everywhere. Whether
+// people elsewhere see it too is asked, or comes from the monitor; a
+// wrong "ChatGPT is down" is worse than one more question.
+func volunteered(facts map[string]string) map[string]string {
+	if facts["others_affected"] == diagnosis.Yes {
 		delete(facts, "others_affected")
 		if _, known := facts["same_network_others"]; !known {
 			facts["same_network_others"] = diagnosis.Yes
 		}
 	}
+	return facts
 }
 
 // newFacts returns the facts volunteered in text that are not known yet.
 func (t *turn) newFacts(text string) map[string]string {
 	out := map[string]string{}
-	for f, v := range t.e.model.Extract(text) {
+	for f, v := range volunteered(t.e.model.Extract(text)) {
 		if _, known := t.conv.Facts[f]; !known {
 			out[f] = v
 		}
-	}
-	if t.conv.Facts["other_network"] == diagnosis.Yes && out["others_affected"] == diagnosis.Yes {
-		out["other_network"] = diagnosis.Yes
-		reconcile(out)
 	}
 	return out
 }
 
 // answerConfidence is the bar for the answer classifier's reading of a
 // free-text answer; below it the bot asks again rather than guess.
-const answerConfidence = 0.6
+const answerConfidence = 0.5
 
 // sideQuestionConfidence is the bar for treating an unparseable answer as
 // a new question rather than a garbled answer.

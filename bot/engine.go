@@ -339,7 +339,7 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 			t.conv.Paused = false
 			return t.reask("We're already working on it. "), nil
 		}
-		return t.takeOffer(ctx, t.e.model.Extract(rest))
+		return t.takeOffer(ctx, volunteered(t.e.model.Extract(rest)))
 	case "ask":
 		return t.fresh(ctx, rest)
 	case "resume":
@@ -377,7 +377,7 @@ type reading struct {
 
 func (e *Engine) read(text string) reading {
 	page, hasPage := cloudflare.ParsePage(text)
-	rd := reading{page: page, hasPage: hasPage, match: e.kb.Match(text), facts: e.model.Extract(text),
+	rd := reading{page: page, hasPage: hasPage, match: e.kb.Match(text), facts: volunteered(e.model.Extract(text)),
 		mentions: mentionsError(text)}
 	if len(rd.facts) > 0 {
 		st := e.model.Next(rd.facts, nil, nil)
@@ -466,7 +466,9 @@ func decide(rd reading) action {
 	case m.ID == "status":
 		return actStatus
 	}
-	report := m.Report || len(rd.facts) > 0 && rd.mentions && !m.Question
+	// A statement about the error that asks nothing ("access denied at
+	// the offsite, half the room has it") is a report too.
+	report := m.Report || !m.Question && (m.ID == "fix" || len(rd.facts) > 0 && rd.mentions)
 	switch {
 	case !report:
 		return actAnswer

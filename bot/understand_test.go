@@ -59,7 +59,11 @@ func scoreWith(t testing.TB, e *bot.Engine, ls []kb.Labelled) setScore {
 		} else {
 			s.wrong = append(s.wrong, fmt.Sprintf("want %s/%s got %s diag=%v: %q", l.Entry, l.Report, r.Entry, gotDiag, l.Text))
 		}
-		if l.Entry != kb.NoneID && wantDiag != gotDiag {
+		// Confusion is a report left without its diagnosis, or a question
+		// given a diagnosis question instead of its answer. A diagnosis
+		// that concludes at once with the asked entry's steps answers it.
+		asking := r.Question != nil && r.Question.Fact != "diagnose" && r.Question.Fact != "fixed"
+		if l.Entry != kb.NoneID && (wantDiag && !gotDiag || !wantDiag && asking) {
 			s.confusion++
 		}
 	}
@@ -163,6 +167,7 @@ func simulate(t testing.TB, ps []persona) simScore {
 			f := r.Question.Fact
 			if slices.Contains(asked, f) {
 				s.repeated++
+				s.wrong = append(s.wrong, fmt.Sprintf("%s: asked %s again after %q", p.Name, f, trail[len(trail)-1]))
 			}
 			asked = append(asked, f)
 			s.questions++

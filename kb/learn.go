@@ -413,7 +413,6 @@ func (l *learner) classify(sc *scratch) (best int, p, none, report float64) {
 	return best, p, none, rp[1]
 }
 
-
 // Retrain replaces the classifiers with ones trained on labelled alone
 // (with the entries' examples). It is for measuring: training on all but
 // one source and scoring that source tells how the technique does on

@@ -11,7 +11,7 @@ import (
 // that happens to contain "1020") scores below it, real questions with one
 // or two unknown words score above it. Raising it trades wrong answers for
 // more "I didn't understand".
-const DefaultThreshold = 0.35
+const DefaultThreshold = 0.15
 
 // Match is the knowledge base's reading of one message.
 type Match struct {
@@ -72,6 +72,7 @@ func (k *KB) Match(text string) Match {
 	if k.learn == nil {
 		return m
 	}
+	rules := m
 	ix := k.idx
 	sc := ix.pool.Get().(*scratch)
 	defer ix.pool.Put(sc)
@@ -83,7 +84,11 @@ func (k *KB) Match(text string) Match {
 	// on-topic message whose likelihood is spread over neighbouring
 	// entries ("the whole floor has access denied since lunch") is still
 	// on topic.
-	if none < 0.5 && p >= k.Threshold && !(sc.sig.positive && !sc.sig.question) {
+	//
+	// Off-topic needs both readings to agree: the rules know the error's
+	// own words and codes, so a message they place is not chatter.
+	onTopic := none < 0.5 || rules.ID != NoneID
+	if onTopic && p >= k.Threshold && !(sc.sig.positive && !sc.sig.question) {
 		// "my vpn works again, thanks" closes a topic: answering it is
 		// noise, whatever it is about.
 		m.ID, m.Report = ix.ids[best], rep >= 0.5
