@@ -44,6 +44,10 @@ func (t *turn) startDiagnosis(ctx context.Context, facts map[string]string, page
 	}
 	if rep, ok := t.latestStatus(ctx); ok {
 		switch {
+		case (rep.Down || rep.OfficialIncident) && t.restart:
+			// "start over" after the outage was given as the cause: the
+			// user doubts it, so look at their side too.
+			preface = append(preface, "My own checks still show **ChatGPT having problems right now**, but let's check your side as well.")
 		case rep.Down || rep.OfficialIncident:
 			c.Facts[monitorFact] = diagnosis.Yes
 			preface = append(preface, "Heads-up: my own checks show **ChatGPT is having problems right now** (down from here or an official incident), so this is likely not on your side.")
@@ -303,9 +307,18 @@ func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
 		fmt.Fprintf(&b, "It looks like the cause is **%s**. %s", cs.Title, strings.TrimSpace(cs.Explanation))
 	}
 	for _, id := range d.Steps {
-		if en, ok := e.kb.Entry(id); ok {
-			fmt.Fprintf(&b, "\n\n**%s**\n%s", en.Title, strings.TrimSpace(en.Body))
+		en, ok := e.kb.Entry(id)
+		if !ok {
+			continue
 		}
+		if id == "status" {
+			// What the checks see now, not what they could see.
+			if rep, ok := t.latestStatus(ctx); ok && rep.Text != "" {
+				fmt.Fprintf(&b, "\n\n**What my checks see right now**\n%s", strings.TrimSpace(rep.Text))
+				continue
+			}
+		}
+		fmt.Fprintf(&b, "\n\n**%s**\n%s", en.Title, strings.TrimSpace(en.Body))
 	}
 	if cause == "unknown" {
 		b.WriteString("\n\nIf none of this helps, answer **no** below and I'll hand you over to a human with a summary.")

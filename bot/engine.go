@@ -153,6 +153,9 @@ type turn struct {
 	stored bool          // a conversation was loaded from the store
 	save   bool          // store conv
 	drop   bool          // the stored conversation is obsolete: delete it
+	// restart says the user asked to start over: the monitor's outage,
+	// already given as the cause, is not concluded again unasked.
+	restart bool
 }
 
 func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, error) {
@@ -321,6 +324,7 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 		return t.entryReply("help", 1), nil
 	case "start over":
 		t.finish(ctx, "unknown")
+		t.restart = true
 		r, err := t.startDiagnosis(ctx, nil, nil)
 		r.Text = "OK, starting over.\n\n" + r.Text
 		return r, err
@@ -514,7 +518,7 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 		return t.startDiagnosis(ctx, rd.facts, pageOf(rd.page))
 	case actDiagnose:
 		r, err := t.startDiagnosis(ctx, rd.facts, nil)
-		if r.Question != nil {
+		if r.Question != nil && r.Diagnosis == nil {
 			r.Text = whatIsLine + "\n\n" + r.Text
 		}
 		return r, err

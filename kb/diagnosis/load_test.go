@@ -69,7 +69,7 @@ func TestDefaultContract(t *testing.T) {
 		{"browser-cache", []Alternative{{y("private_window"), {"extensions_off", NotYes}}}, []string{"fix-browser"}},
 		{"extensions", []Alternative{{y("private_window"), y("extensions_off")}}, []string{"fix-browser"}},
 		{"server", []Alternative{{y("others_affected")}, {y(MonitorDown)}}, []string{"fix-wait", "status"}},
-		{"network", []Alternative{{y("other_network"), y("same_network_others")}}, []string{"fix-support", "fix-wait"}},
+		{"network", []Alternative{{y("other_network"), y("same_network_others")}}, []string{"fix-support"}},
 		{"ip-block", []Alternative{{y("api")}, {y("other_network"), {"same_network_others", NotYes}}}, []string{"fix-vpn", "fix-support"}},
 		{"credentials", []Alternative{{y("login")}}, []string{"fix-credentials", "fix-support"}},
 		{"policy", []Alternative{{y("policy_notice")}}, []string{"fix-support"}},
