@@ -121,15 +121,31 @@ func Parse(data []byte) (*KB, error) {
 		k.byID[e.ID] = i
 	}
 	k.idx = buildIndex(entries)
-	labelled, err := allTraining()
+	sum, err := k.inputsHash(data)
 	if err != nil {
 		return nil, fmt.Errorf("embedded training data: %w", err)
 	}
-	k.trainLearner(labelled)
-	if err := k.trainAnswers(); err != nil {
-		return nil, fmt.Errorf("embedded training data: %w", err)
+	if l, err := decodeModel(modelBin, sum); err == nil {
+		k.learn = l
+		return k, nil
+	}
+	if err := k.train(); err != nil {
+		return nil, err
 	}
 	return k, nil
+}
+
+// train trains the classifiers from the embedded training data.
+func (k *KB) train() error {
+	labelled, err := allTraining()
+	if err != nil {
+		return fmt.Errorf("embedded training data: %w", err)
+	}
+	k.trainLearner(labelled)
+	if err := k.trainAnswers(); err != nil {
+		return fmt.Errorf("embedded training data: %w", err)
+	}
+	return nil
 }
 
 // decode walks the YAML node tree itself instead of using
