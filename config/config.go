@@ -83,6 +83,9 @@ type KB struct {
 	// DiagnosisFile is the operator's own diagnosis model; "" uses the
 	// embedded one.
 	DiagnosisFile string `yaml:"diagnosis_file" json:"diagnosis_file"`
+	// LexiconFile is the operator's own word tables (synonyms, brands,
+	// languages; the format of kb/lexicon.yaml); "" uses the embedded ones.
+	LexiconFile string `yaml:"lexicon_file" json:"lexicon_file"`
 	// Threshold is the matching confidence threshold in [0, 1]; 0 means the
 	// kb package's default.
 	Threshold float64 `yaml:"threshold" json:"threshold"`

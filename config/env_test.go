@@ -219,6 +219,7 @@ func TestEnvNames(t *testing.T) {
 		"http.shutdown_timeout":      "GPTACCESS_HTTP_SHUTDOWN_TIMEOUT",
 		"discord.api_url":            "GPTACCESS_DISCORD_API_URL",
 		"kb.diagnosis_file":          "GPTACCESS_KB_DIAGNOSIS_FILE",
+		"kb.lexicon_file":            "GPTACCESS_KB_LEXICON_FILE",
 		"monitor.digest":             "GPTACCESS_MONITOR_DIGEST",
 		"slack.support_group":        "GPTACCESS_SLACK_SUPPORT_GROUP",
 		"discord.support_role":       "GPTACCESS_DISCORD_SUPPORT_ROLE",
@@ -245,8 +246,8 @@ func TestEnvNames(t *testing.T) {
 			t.Errorf("env for %s = %q, want %q", path, got[path], want)
 		}
 	}
-	if len(got) != 38 {
-		t.Errorf("settings() has %d keys, want 38 (update this test with the schema)", len(got))
+	if len(got) != 39 {
+		t.Errorf("settings() has %d keys, want 39 (update this test with the schema)", len(got))
 	}
 }
 

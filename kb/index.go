@@ -107,7 +107,7 @@ type qtok struct {
 
 // newLexicon builds the lexicon from the word tables. tableWords holds every
 // word of the tables, the typo-correction targets; only buildIndex needs it.
-func newLexicon() (lx *lexicon, tableWords map[string]bool) {
+func newLexicon(ld *Lexicon) (lx *lexicon, tableWords map[string]bool) {
 	lx = &lexicon{
 		words:     map[string]wordInfo{},
 		phrases:   map[string]wordInfo{},
@@ -148,7 +148,7 @@ func newLexicon() (lx *lexicon, tableWords map[string]bool) {
 		merge(&wi)
 		m[key] = wi
 	}
-	for _, name := range sortedKeys(concepts) {
+	for _, name := range sortedKeys(ld.Concepts) {
 		id := lx.term(name)
 		setTerm := func(wi *wordInfo) {
 			// The first concept to claim a form keeps it; a lexicon test
@@ -158,27 +158,29 @@ func newLexicon() (lx *lexicon, tableWords map[string]bool) {
 			}
 		}
 		add(name, setTerm)
-		for _, f := range concepts[name] {
+		for _, f := range ld.Concepts[name] {
 			add(f, setTerm)
 		}
 	}
-	for c, forms := range cueForms {
-		for _, f := range forms {
+	for _, name := range sortedKeys(ld.Cues) {
+		c := cueNames[name]
+		for _, f := range ld.Cues[name] {
 			add(f, func(wi *wordInfo) { wi.cues |= c })
 		}
 	}
-	for _, f := range intentForms {
+	for _, f := range ld.QuestionPhrasings {
 		add(f, func(wi *wordInfo) { wi.intent = true })
 	}
-	for _, f := range stopWords {
+	for _, f := range ld.StopWords {
 		add(f, func(wi *wordInfo) { wi.stop = true })
 	}
-	for l, forms := range langHints {
-		for _, f := range forms {
+	for _, name := range sortedKeys(ld.LanguageHints) {
+		l, _ := langIndex(name)
+		for _, f := range ld.LanguageHints[name] {
 			add(f, func(wi *wordInfo) { wi.langs |= 1 << l })
 		}
 	}
-	for _, f := range commonWords {
+	for _, f := range ld.CommonWords {
 		add(f, func(wi *wordInfo) { wi.common = true })
 	}
 	// A phrase speaks for its speaker: "gives me" is first person too.
@@ -274,8 +276,8 @@ func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
 }
 
 // buildIndex indexes the entries. It is called once by Parse.
-func buildIndex(entries []Entry) *index {
-	lx, tableWords := newLexicon()
+func buildIndex(entries []Entry, ld *Lexicon) *index {
+	lx, tableWords := newLexicon(ld)
 	ix := &index{lex: lx, ids: make([]string, len(entries))}
 	tf := make([]map[int32]float64, len(entries))
 	// strong marks the terms an entry has in its title, keywords or
@@ -392,19 +394,19 @@ func buildIndex(entries []Entry) *index {
 		ix.numTerm[t] = isDigits([]byte(name))
 	}
 	ix.anchor = make([]bool, len(lx.names))
-	for _, name := range anchorTerms {
+	for _, name := range ld.AnchorTerms {
 		if id, ok := lx.terms[name]; ok {
 			ix.anchor[id] = true
 		}
 	}
 	ix.genericTerm = make([]bool, len(lx.names))
-	for _, name := range genericTerms {
+	for _, name := range ld.GenericTerms {
 		if id, ok := lx.terms[name]; ok {
 			ix.genericTerm[id] = true
 		}
 	}
 	ix.otherErr = make([]bool, len(lx.names))
-	for _, name := range otherErrorTerms {
+	for _, name := range ld.OtherErrorTerms {
 		if id, ok := lx.terms[name]; ok {
 			ix.otherErr[id] = true
 		}
@@ -413,9 +415,9 @@ func buildIndex(entries []Entry) *index {
 	for i := range ix.intentBit {
 		ix.intentBit[i] = -1
 	}
-	for _, c := range intentCues {
-		t, ok := lx.terms[c.term]
-		d := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == c.entry })
+	for _, c := range ld.IntentTerms {
+		t, ok := lx.terms[c.Term]
+		d := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == c.Entry })
 		if !ok || d < 0 {
 			continue
 		}
@@ -432,7 +434,7 @@ func buildIndex(entries []Entry) *index {
 		ix.intentBit[t] = bit
 	}
 	ix.errTerm = make([]bool, len(lx.names))
-	for _, name := range errorTerms {
+	for _, name := range ld.ErrorTerms {
 		if id, ok := lx.terms[name]; ok {
 			ix.errTerm[id] = true
 		}
@@ -475,48 +477,6 @@ type intentRule struct {
 	bit int8
 	doc int
 }
-
-// intentCues map the terms that say what is being asked to the entry that
-// answers it. Entries missing from an operator's file are skipped.
-var intentCues = []struct{ term, entry string }{
-	{"cause", "causes"}, {"meaning", "what-is"}, {"prevent", "prevent"}, {"tip", "prevent"},
-	{"safe", "data-risk"}, {"risk", "data-risk"}, {"hacked", "data-risk"}, {"data", "data-risk"},
-	{"permanent", "permanent"}, {"temporary", "permanent"}, {"status", "status"}, {"down", "status"},
-	{"up", "status"}, {"help", "help"}, {"startover", "help"}, {"cancel", "help"}, {"wait", "fix-wait"},
-	{"fix", "fix"}, {"support", "fix-support"}, {"contact", "fix-support"},
-}
-
-// genericTerms are the error's own words. Every entry mentions them, so a
-// message made of nothing else asks what the error is (or reports it).
-var genericTerms = []string{"1020", "denied", "blocked", "error", "chatgpt", "access", "cloudflare"}
-
-// otherErrorTerms name an error the other-code entry covers.
-var otherErrorTerms = []string{"challenge", "ratelimit", "toomanyrequests", "unsupportedregion", "signature",
-	"malicious", "1015", "1010", "1012", "1006", "1007", "1008", "429"}
-
-// errorTerms name an error; with an experience cue they make a report.
-var errorTerms = []string{"denied", "blocked", "error", "cloudflare", "challenge", "ratelimit", "toomanyrequests",
-	"unsupportedregion", "1020", "1015", "1010", "1012", "1006", "1007", "1008", "429"}
-
-// anchorTerms make a message about ChatGPT access by themselves. Other terms
-// (status, password, help, tomorrow) are everyday words: without an anchor
-// next to unknown words they are office chatter ("the printer is down").
-// Error codes the guide knows are anchors too, but only when nothing else in
-// the message is unknown ("room 1020 is free").
-var anchorTerms = []string{"chatgpt", "denied", "cloudflare", "firewall", "vpn", "cache", "cookie", "extension",
-	"private", "apikey", "api", "endpoint", "challenge", "ratelimit", "toomanyrequests", "unsupportedregion",
-	"signature", "malicious"}
-
-// intentForms are question phrasings: they steer which entry answers, but
-// say nothing about whether the message is about ChatGPT at all, so they do
-// not count towards how much of a message is understood ("what's for lunch").
-var intentForms = []string{"wait what", "what is", "what's", "whats", "was ist", "what exactly is",
-	"qu'est-ce", "qu'est-ce que", "c'est quoi", "qué es", "why", "how come", "warum", "wieso",
-	"weshalb", "pourquoi", "por qué", "how", "how do i", "how to", "how can i", "wie", "wie kann ich",
-	"comment", "cómo", "what can i do", "what should i do", "what do i do", "was tun", "was kann ich tun",
-	"was soll ich tun", "que faire", "qué hago", "qué puedo hacer", "how long", "wie lange",
-	"combien de temps", "cuánto tiempo", "what makes", "what made", "woran liegt", "liegt es", "à quoi est due",
-	"a qué se debe"}
 
 func sortedKeys[K ~string | ~int32, V any](m map[K]V) []K {
 	keys := make([]K, 0, len(m))

@@ -89,22 +89,46 @@ func Default() (*KB, error) {
 }
 
 // LoadFile reads and parses an operator's knowledge-base file.
-func LoadFile(path string) (*KB, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
+func LoadFile(path string) (*KB, error) { return Load(path, "") }
+
+// Load builds a knowledge base from an operator's guide file and lexicon
+// file; an empty path means the embedded one.
+func Load(guidePath, lexiconPath string) (*KB, error) {
+	data := guideYAML
+	if guidePath != "" {
+		var err error
+		if data, err = os.ReadFile(guidePath); err != nil {
+			return nil, fmt.Errorf("knowledge base: %w", err)
+		}
 	}
-	k, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("knowledge base %s: %w", path, err)
+	var lx *Lexicon
+	if lexiconPath != "" {
+		var err error
+		if lx, err = LoadLexicon(lexiconPath); err != nil {
+			return nil, err
+		}
 	}
-	return k, nil
+	k, err := ParseWith(data, lx)
+	if err != nil && guidePath != "" {
+		return nil, fmt.Errorf("knowledge base %s: %w", guidePath, err)
+	}
+	return k, err
 }
 
 // Parse decodes and validates a knowledge base in the guide.yaml format and
-// builds its matching index. It reports every problem it finds at once
-// (joined with errors.Join), each naming the entry and the field.
-func Parse(data []byte) (*KB, error) {
+// builds its matching index with the embedded lexicon. It reports every
+// problem it finds at once (joined with errors.Join), each naming the entry
+// and the field.
+func Parse(data []byte) (*KB, error) { return ParseWith(data, nil) }
+
+// ParseWith is Parse with the word tables of lx (nil: the embedded ones).
+func ParseWith(data []byte, lx *Lexicon) (*KB, error) {
+	if lx == nil {
+		var err error
+		if lx, err = DefaultLexicon(); err != nil {
+			return nil, err
+		}
+	}
 	entries, err := decode(data)
 	if err != nil {
 		return nil, err
@@ -120,8 +144,8 @@ func Parse(data []byte) (*KB, error) {
 	for i, e := range entries {
 		k.byID[e.ID] = i
 	}
-	k.idx = buildIndex(entries)
-	sum, err := k.inputsHash(data)
+	k.idx = buildIndex(entries, lx)
+	sum, err := k.inputsHash(data, lx)
 	if err != nil {
 		return nil, fmt.Errorf("embedded training data: %w", err)
 	}

@@ -1,417 +1,118 @@
 package kb
 
-// The word lists matching relies on. They are read-only tables: Parse turns
-// them into lookup maps for each KB. Forms are written as people type them
-// (accents, apostrophes, several words); they go through the same
-// normalisation as messages, so "accès refusé" and "acces refuse" are one form.
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
 
-// concepts maps a canonical term to the surface forms that mean it, across
-// English, German, French and Spanish. Folding synonyms into one term before
-// indexing is what lets a German question find an entry whose keywords are
-// English, and makes "nordvpn" count as "vpn" without listing every brand in
-// every entry. Multi-word forms win over single words (longest match first).
-var concepts = map[string][]string{
-	"chatgpt": {"chatgpt", "chat gpt", "chat-gpt", "gpt", "gpt4", "gpt-4", "gpt-4o", "gpt-5", "openai", "open ai",
-		"chat openai", "chat.openai.com", "chatbot", "chatgpt plus", "the chatbot"},
-	// "denied" is the error's own wording; "blocked" is everyday office
-	// language too ("the deploy is blocked"), so it is a separate, weaker
-	// term that does not by itself make a message about ChatGPT.
-	"denied": {"access denied", "accessdenied", "denied", "deny", "denies", "forbidden", "not allowed", "403",
-		"zugriff verweigert", "zugang verweigert", "verweigert", "verboten", "accès refusé", "accès interdit",
-		"refusé", "interdit", "acceso denegado", "denegado", "prohibido", "access forbidden"},
-	"blocked": {"blocked", "block", "blocks", "blocking", "blockage", "banned", "ban", "refused", "rejected",
-		"locked out", "kicked out", "kicked", "kicks", "yeet", "yeets", "yeeting", "yeeted", "gesperrt", "sperre",
-		"sperrung", "sperrt", "blockiert", "blockieren", "blockierung", "bloqué", "bloquée", "blocage", "bloque",
-		"bloquent", "bloqueado", "bloqueada", "bloqueo", "bloquea", "bloquearon", "bloquean"},
-	"access":     {"access", "accessing", "zugriff", "zugang", "accès", "acceso", "get in", "get into"},
-	"error":      {"error", "errors", "err", "error code", "error message", "code", "codes", "código", "fehlercodes", "fehler", "fehlercode", "fehlermeldung", "erreur", "erreurs", "code d'erreur", "message d'erreur", "código de error", "mensaje de error", "errores"},
-	"cloudflare": {"cloudflare", "cloud flare", "cloudfare", "cf", "ray id", "rayid", "cf-ray", "ray"},
-	"firewall": {"firewall", "waf", "security rule", "security rules", "security policy", "security policies",
-		"security service", "security solution", "sicherheitsregel", "sicherheitsregeln", "règles de sécurité", "reglas de seguridad"},
-	"vpn": {"vpn", "vpns", "proxy", "proxies", "proxys", "nordvpn", "nord vpn", "expressvpn", "express vpn", "surfshark",
-		"protonvpn", "proton vpn", "mullvad", "wireguard", "openvpn", "tor", "tor browser", "cyberghost", "windscribe",
-		"private internet access", "pia", "warp", "cloudflare warp", "1.1.1.1 warp", "icloud private relay", "private relay",
-		"hotspot shield", "tunnel", "tunnelbear", "ipvanish", "vpn client", "vpn server", "vpn-client", "vnp", "vpm",
-		"proxy server", "proxyserver", "socks", "socks5"},
-	"ip": {"ip", "ips", "ip address", "ip addresses", "ip-adresse", "ip adresse", "adresse ip", "dirección ip", "ipv4", "ipv6"},
-	"network": {"network", "networks", "wifi", "wi-fi", "wlan", "netzwerk", "netz", "réseau", "internet", "connection",
-		"verbindung", "connexion", "conexión", "office", "büro", "bureau", "oficina", "corporate", "company network",
-		"isp", "router", "hotspot", "mobile data", "lte", "4g", "5g", "ethernet", "lan", "eduroam", "campus",
-		"public wifi", "home wifi", "internetverbindung", "red wifi", "datos móviles", "données mobiles"},
-	"browser": {"browser", "browsers", "navigateur", "navegador", "chrome", "firefox", "safari", "edge", "brave",
-		"opera", "vivaldi", "chromium", "webbrowser"},
-	"cache": {"cache", "caches", "cached", "caché", "browsing data", "site data", "browser data", "browserdaten",
-		"browsing history", "données de navigation", "datos de navegación", "temp files"},
-	"cookie":  {"cookie", "cookies", "galletas"},
-	"history": {"history", "verlauf", "historique", "historial"},
-	"extension": {"extension", "extensions", "extention", "addon", "addons", "add-on", "add-ons", "add on", "add ons",
-		"plugin", "plugins", "plug-in", "erweiterung", "erweiterungen", "browsererweiterung", "extensión", "extensiones",
-		"module complémentaire", "modules complémentaires", "ad blocker", "adblocker", "adblock", "ad-blocker", "ublock",
-		"ublock origin", "ghostery", "privacy badger", "grammarly", "tampermonkey", "complemento", "complementos"},
-	"private": {"incognito", "inkognito", "incognito mode", "private window", "private browsing", "private mode",
-		"private tab", "inprivate", "privates fenster", "privater modus", "inkognito-modus", "inkognitomodus",
-		"navigation privée", "fenêtre privée", "mode privé", "ventana privada", "modo incógnito", "navegación privada",
-		"ventana de incógnito", "ctrl+shift+n", "ctrl+shift+p", "private"},
-	"clear": {"clear", "clearing", "cleared", "delete", "deleting", "deleted", "wipe", "wiping", "purge", "flush",
-		"löschen", "lösche", "leeren", "vider", "effacer", "supprimer", "borrar", "borro", "limpiar", "eliminar"},
-	"disable": {"disable", "disabling", "disabled", "deactivate", "turn off", "turned off", "turning off", "switch off",
-		"shut off", "disconnect", "disconnecting", "disconnected", "off", "ausschalten", "deaktivieren", "abschalten",
-		"ausmachen", "trennen", "désactiver", "désactive", "déconnecter", "couper", "desactivar", "desactivo",
-		"apagar", "apago", "desconectar", "quitar"},
-	"credential": {"credential", "credentials", "login details", "account details", "login data", "login info",
-		"sign-in details", "anmeldedaten", "password", "passwords", "passwort", "kennwort", "mot de passe",
-		"mdp", "contraseña", "username", "user name", "benutzername", "nom d'utilisateur", "identifiant",
-		"identifiants", "usuario", "login", "log in", "logging in", "logged in", "log-in", "signin", "sign in",
-		"signing in", "signed in", "sign-in", "log on", "anmelden", "anmeldung", "angemeldet", "einloggen",
-		"eingeloggt", "login-daten", "zugangsdaten", "se connecter", "connecter", "iniciar sesión", "inicio de sesión",
-		"sesión", "2fa", "mfa", "sso", "typo", "typos", "sign up"},
-	"account": {"account", "accounts", "konto", "benutzerkonto", "compte", "cuenta", "profile", "workspace",
-		"subscription", "abo", "abonnement", "suscripción"},
-	"permission": {"permission", "permissions", "berechtigung", "berechtigungen", "rechte", "droits", "droit",
-		"autorisation", "autorisations", "permisos", "permiso", "rights", "role", "allowed to"},
-	"api": {"api", "apis", "sdk", "openai python", "python", "curl", "script", "scripts", "program", "programm",
-		"my code", "our code", "backend", "integration", "api call", "api calls", "api request", "api requests",
-		"chat completions", "completions", "responses api", "node", "langchain", "requests library", "skript"},
-	"apikey": {"api key", "api keys", "apikey", "api-schlüssel", "api schlüssel", "clé api", "clave de api",
-		"clave api", "secret key", "openai_api_key", "openai key", "openai api key"},
-	"key": {"key", "keys", "schlüssel", "clé", "clés", "clave", "claves", "token", "tokens"},
-	"endpoint": {"endpoint", "endpoints", "endpunkt", "base url", "base_url", "baseurl", "endpoint url", "url",
-		"urls", "api url", "point de terminaison", "punto final", "host", "hostname", "api.openai.com"},
-	"request": {"request", "requests", "anfrage", "anfragen", "requête", "requêtes", "solicitud", "solicitudes", "petición"},
-	"support": {"support", "customer support", "customer service", "helpdesk", "help desk", "help center",
-		"help centre", "support page", "kundendienst", "kundenservice", "kundensupport", "assistance",
-		"service client", "soporte", "soporte técnico", "atención al cliente", "ticket", "tickets", "it support",
-		"it department", "it team", "it-abteilung", "service desk"},
-	"contact": {"contact", "contacting", "contacted", "reach out", "get hold of", "get in touch", "email", "e-mail", "mail",
-		"write to", "talk to", "speak to", "speak with", "talk with", "kontakt", "kontaktieren", "schreiben",
-		"contacter", "écrire", "joindre", "contactar", "contacto", "escribir", "hablar con"},
-	"owner": {"owner", "site owner", "website owner", "admin", "admins", "administrator", "webmaster", "betreiber",
-		"seitenbetreiber", "websitebetreiber", "propriétaire", "propriétaire du site", "propietario", "dueño",
-		"administrador"},
-	"human": {"human", "a human", "person", "real person", "agent", "mensch", "humain", "humano", "persona"},
-	"unblock": {"unblock", "unblocked", "whitelist", "allowlist", "entsperren", "freischalten", "débloquer",
-		"desbloquear", "lift the block"},
-	"wait": {"wait", "waiting", "waited", "give it an hour", "give it time", "give it some time", "give it a while",
-		"wait it out", "sit it out", "hold on", "sit tight", "patience", "patient", "warten", "abwarten",
-		"warte", "attendre", "attends", "attend", "patienter", "esperar", "espero", "espera", "esperando"},
-	"later": {"later", "in a bit", "a bit later", "a while", "in a while", "after a while", "in an hour",
-		"später", "nachher", "plus tard", "más tarde", "luego", "un rato", "dans une heure"},
-	"retry": {"retry", "retrying", "retried", "try again", "try it again", "trying again", "reload", "reloading",
-		"probieren", "versuchen", "nochmal probieren", "nochmal versuchen", "vuelvo a intentar", "volver a intentarlo",
-		"intentar", "intento", "reintento", "retenter",
-		"refresh", "refreshing", "nochmal", "nochmals", "erneut", "wieder versuchen", "neu laden", "réessayer",
-		"réessaie", "ressayer", "actualiser", "recharger", "reintentar", "volver a intentar", "intentarlo de nuevo",
-		"recargar", "lo intento"},
-	"temporary": {"temporary", "temporarily", "fix itself", "fixes itself", "resolve itself", "resolves itself",
-		"sort itself out", "go away on its own", "von selbst weg", "se régler tout seul", "se arregla solo", "temp", "short term", "short-term", "for now", "go away", "goes away",
-		"clear up", "clears up", "by itself", "on its own", "vorübergehend", "temporär", "von selbst", "temporaire",
-		"temporairement", "passager", "tout seul", "temporal", "temporalmente", "solo se quita", "pasajero"},
-	"permanent": {"permanent", "permanently", "forever", "for good", "for ever", "dauerhaft", "endgültig", "für immer",
-		"bleibend", "pour toujours", "définitif", "définitive", "définitivement", "permanente", "permanentemente",
-		"para siempre", "how long", "wie lange", "combien de temps", "cuánto tiempo", "cuanto dura", "cuánto dura",
-		"lasting", "never go away"},
-	"always": {"always", "immer", "toujours", "siempre"},
-	"prevent": {"prevent", "prevention", "preventing", "avoid", "avoiding", "in future", "in the future",
-		"future", "next time", "from happening", "happening again", "happen again", "coming back", "come back",
-		"comes back", "never again", "never see", "never get", "never hit", "recurring", "recur", "stop it", "stop this",
-		"beuge", "beugen", "vorbeugung",
-		"verhindern", "vermeiden", "vorbeugen", "zukunft", "in zukunft", "künftig", "zukünftig", "nicht wieder",
-		"nie wieder", "éviter", "évite", "prévenir", "à l'avenir", "avenir", "futur", "ne plus", "evitar", "evito",
-		"prevenir", "futuro", "en el futuro", "próxima vez", "la próxima vez", "que no vuelva", "no vuelva",
-		"revienne", "ne revienne pas", "revenir", "vuelva a pasar", "make sure", "never happens", "keep away",
-		"stay away"},
-	"tip": {"tip", "tips", "advice", "best practice", "best practices", "tipp", "tipps", "ratschlag", "ratschläge",
-		"empfehlung", "conseil", "conseils", "astuce", "astuces", "consejo", "consejos", "recommendation", "recommendations"},
-	"habit": {"habit", "habits", "routine", "maintenance", "gewohnheit", "gewohnheiten", "habitude", "habitudes", "hábito", "hábitos"},
-	"safe": {"safe", "safety", "a salvo", "salvo", "en sécurité", "unsafe", "secure", "security", "sicher", "sicherheit", "sécurité", "sécurisé",
-		"sans danger", "seguro", "segura", "seguridad"},
-	"risk": {"risk", "risks", "risky", "at risk", "worry", "worried", "worrying", "concerned", "sorgen", "sorge",
-		"inquiet", "inquiète", "inquiéter", "preocupa", "preocupado", "preocupada", "danger", "dangerous", "threat", "gefahr", "gefährdet",
-		"gefährlich", "risiko", "risque", "risques", "en danger", "dangereux", "riesgo", "riesgos", "peligro", "peligroso"},
-	"hacked": {"hacked", "hack", "someone get into", "someone got into", "someone in my account",
-		"someone logged into", "someone else logged", "someone used my account", "hacker", "hackers", "hacking", "compromised", "breach", "breached", "leak",
-		"leaked", "leaks", "stolen", "steal", "exposed", "gehackt", "kompromittiert", "geklaut", "gestohlen",
-		"piraté", "piratage", "volé", "volées", "fuite", "hackeado", "hackearon", "hackeo", "robado", "robaron",
-		"robo", "filtrado", "filtración"},
-	"data": {"data", "daten", "données", "datos", "personal data", "personal info", "personal information",
-		"info", "information", "chats", "conversations", "chat history", "persönliche daten", "données personnelles",
-		"datos personales", "conversaciones", "gespräche", "files"},
-	"privacy": {"privacy", "datenschutz", "confidentialité", "vie privée", "privacidad"},
-	// "reach" is both reachability (status) and reaching a person (support).
-	"reach": {"reach", "reachable", "unreachable", "reachability", "erreichbar", "erreichen", "joignable",
-		"accessible", "inaccessible", "accesible", "alcanzable"},
-	"site": {"site", "website", "web site", "webseite", "seite", "site web", "sitio", "sitio web", "página web"},
-	// "work", "load" and "open" are everyday verbs and stop words; only
-	// these questions make them about ChatGPT's state.
-	"status": {"status", "statut", "estado", "uptime", "status page", "statuspage", "is it just me",
-		"is it working", "is chatgpt working", "working for anyone", "works for anyone",
-		"work for anyone", "working for you", "funktioniert chatgpt", "geht chatgpt", "chatgpt fonctionne",
-		"funciona chatgpt", "funciona ahora", "fonctionne en ce moment", "just me", "anyone else", "for everyone", "everyone else", "online", "offline",
-		"en ligne", "hors ligne", "en línea", "solo a mí", "nur bei mir", "que moi"},
-	"down": {"down", "outage", "outages", "ausfall", "störung", "störungen", "panne", "en panne", "caído", "caída",
-		"caido", "incident", "incidents", "is down", "went down", "goes down", "gestört", "gestort"},
-	"up": {"up", "back up", "up again", "wieder da", "wieder online", "funktioniert", "fonctionne", "funciona", "marche"},
-	"help": {"help", "hilfe", "aide", "ayuda", "what can you do", "what do you do", "what can u do", "what are you",
-		"who are you", "was kannst du", "was machst du", "que sais-tu faire", "qu'est-ce que tu sais faire",
-		"que peux-tu faire", "tu fais quoi", "qué puedes hacer", "qué haces", "commands", "command", "befehle",
-		"commandes", "comandos", "how to use", "usage", "menu", "features", "capabilities", "how does this work",
-		"help me", "comment tu marches", "comment ça marche", "how do you work", "wie funktionierst du",
-		"cómo funcionas", "how do i use you", "use you", "how to use you", "how do i use this", "para qué sirves", "sirves", "what are you for", "what is this bot", "what does this bot do"},
-	"bot":      {"bot", "this bot", "you bot", "gptaccess"},
-	"diagnose": {"diagnose", "diagnosis", "diagnostic", "diagnóstico", "diagnostiquer", "diagnosticar"},
-	"startover": {"start over", "start again", "begin again", "von vorne", "neu anfangen", "recommencer",
-		"empezar de nuevo", "reset the diagnosis", "restart the diagnosis", "from scratch"},
-	"cancel": {"cancel", "abort", "abbrechen", "annuler", "cancelar", "stop the diagnosis", "nevermind", "never mind"},
-	"meaning": {"mean", "means", "meaning", "meant", "definition", "define", "explain", "explanation",
-		"bedeutet", "bedeutung", "was heißt", "was bedeutet", "signifie", "signification", "veut dire", "significa",
-		"significado", "qué significa", "qué quiere decir", "quiere decir", "erklär", "erklären",
-		"expliquer", "explique", "explicar", "explica", "heißt"},
-	// "whatis" is the bare question form; weaker than "mean", so "what's
-	// causing it" is about causes.
-	"whatis": {"wait what", "what is", "what's", "whats", "was ist", "qu'est-ce", "qu'est-ce que", "c'est quoi", "qué es", "what exactly is"},
-	"cause": {"cause", "causes", "what makes", "what made", "woran liegt", "liegt es", "à quoi est due",
-		"a qué se debe", "se debe", "caused", "causing", "reason", "reasons", "why", "how come", "warum", "wieso",
-		"weshalb", "ursache", "ursachen", "grund", "gründe", "woher kommt", "pourquoi", "raison", "raisons",
-		"por qué", "porqué", "causa", "causas", "razón", "motivo", "motivos", "trigger", "triggers", "triggered",
-		"triggering", "auslöser", "verursacht", "verursachen", "déclencheur", "provoque", "provoca", "provocar",
-		"origin", "origine", "origen", "behind", "what's behind"},
-	"fix": {"fix", "fixes", "fixing", "fixed", "solve", "solved", "solving", "solution", "solutions", "resolve",
-		"resolving", "resolution", "repair", "workaround", "work around", "bypass", "get around", "get past",
-		"get rid of", "get back in", "get back into", "get back on", "troubleshoot", "troubleshooting",
-		"what can i do", "what should i do", "what do i do", "sort out", "sort it out",
-		"beheben", "behebe", "behoben", "lösen", "löse", "lösung", "reparieren", "was tun", "was kann ich tun",
-		"was soll ich tun", "was mache ich", "umgehen", "résoudre", "résous", "réparer", "corriger", "régler",
-		"que faire", "arreglar", "arreglo", "soluciono", "solucionar", "solución", "resolver", "reparar",
-		"qué hago", "qué puedo hacer", "cómo lo arreglo", "was kann ich machen", "was kann ich gegen",
-		"was mache ich dagegen", "was tun gegen", "quitar el error", "quitar error", "deshacerme"},
-	"step": {"step", "steps", "schritt", "schritte", "étape", "étapes", "paso", "pasos", "guide", "instructions",
-		"anleitung", "walkthrough", "checklist"},
-	"how": {"how", "how do i", "how to", "how can i", "wie", "wie kann ich", "comment", "cómo"},
-	"region": {"region", "regions", "country", "countries", "location", "land", "pays", "país", "standort",
-		"ubicación", "geo", "geoblock", "geoblocked", "geo-blocked", "restricted region", "restricted country",
-		"restricted area", "sanctions", "territory", "région", "región", "zone", "ort", "another country",
-		"different location", "another location"},
-	"server": {"server", "servers", "serveur", "serveurs", "servidor", "servidores", "glitch", "glitches", "overloaded"},
-	"policy": {"policy", "policies", "usage policy", "usage policies", "terms", "tos", "terms of service",
-		"terms of use", "guidelines", "rules", "violation", "violations", "violate", "violated", "violating",
-		"richtlinie", "richtlinien", "nutzungsbedingungen", "agb", "regeln", "politique", "politiques", "conditions",
-		"règles", "conditions d'utilisation", "política", "políticas", "normas", "reglas", "términos", "infraction",
-		"verstoß", "warning", "warnung", "avertissement", "advertencia", "suspended", "suspension"},
-	"ratelimit": {"rate limit", "rate limited", "rate limiting", "rate-limited", "rate-limit", "ratelimit",
-		"ratelimited", "throttled", "throttling", "throttle", "slow down", "being rate limited", "limite de débit",
-		"límite de velocidad"},
-	"toomanyrequests": {"too many requests", "zu viele anfragen", "trop de requêtes", "demasiadas solicitudes",
-		"too many request"},
-	"unsupportedregion": {"unsupported_country_region_territory", "unsupported country", "unsupported region",
-		"country not supported", "region not supported", "not supported in your country", "not available in your country",
-		"not available in my country", "unsupported country region territory"},
-	"challenge": {"challenge", "challenges", "captcha", "recaptcha", "hcaptcha", "turnstile", "just a moment",
-		"verify you are human", "verifying you are human", "checking your browser", "are you a robot",
-		"verify i'm human", "verify that i'm human", "verify i am human", "prove i'm human", "prove i am human",
-		"confirm i'm human", "human check",
-		"are you human", "human verification", "bot check", "cloudflare check", "i'm not a robot",
-		"checking if the site connection is secure", "einen moment", "un instant", "un momento"},
-	"signature": {"signature", "browser signature", "fingerprint", "automation", "selenium", "puppeteer",
-		"playwright", "headless"},
-	"malicious": {"malicious", "malicious activity", "suspicious", "suspicious activity", "abuse", "spam"},
-	"other": {"other error", "other errors", "other codes", "different error", "different code", "another error",
-		"andere fehler", "autre erreur", "otro error"},
-	"broken": {"not working", "doesn't work", "does not work", "don't work", "isn't working", "stopped working",
-		"won't load", "won't open", "doesn't load", "broken", "borked", "busted", "dead", "kaputt", "geht nicht",
-		"funktioniert nicht", "ne marche pas", "marche pas", "ne fonctionne pas", "no funciona", "no carga",
-		"no anda", "no me deja", "messed up", "fubar", "b0rked"},
-	"wrong": {"wrong", "incorrect", "mistyped", "misspelled", "falsch", "falsches", "falsche", "faux", "fausse",
-		"erroné", "incorrecto", "incorrecta", "mal escrito", "mal escrita", "mal escritos", "equivocado", "equivocada"},
-	"limit": {"limit", "limits", "usage limit", "usage limits", "quota", "kontingent", "quota exceeded", "límite"},
+	"go.yaml.in/yaml/v3"
+)
+
+// The word tables matching relies on are data: lexicon.yaml, embedded, or
+// an operator's copy (kb.lexicon_file). Its comments say what each table
+// is for.
+
+//go:embed lexicon.yaml
+var lexiconYAML []byte
+
+// Lexicon is a parsed word-table file in the lexicon.yaml format.
+type Lexicon struct {
+	Concepts          map[string][]string `yaml:"concepts"`
+	Cues              map[string][]string `yaml:"cues"`
+	StopWords         []string            `yaml:"stop_words"`
+	LanguageHints     map[string][]string `yaml:"language_hints"`
+	CommonWords       []string            `yaml:"common_words"`
+	QuestionPhrasings []string            `yaml:"question_phrasings"`
+	IntentTerms       []IntentTerm        `yaml:"intent_terms"`
+	GenericTerms      []string            `yaml:"generic_terms"`
+	OtherErrorTerms   []string            `yaml:"other_error_terms"`
+	ErrorTerms        []string            `yaml:"error_terms"`
+	AnchorTerms       []string            `yaml:"anchor_terms"`
+
+	raw []byte // as read: it is part of what the classifiers were trained from
 }
 
-// cueForms are words and phrases that say something about the message rather
-// than its topic: who is speaking, whether they are experiencing the error,
-// whether it is a question. They drive Report and the intent nudges. A form may
-// also be a concept above; it then carries both.
-var cueForms = map[cue][]string{
-	cueFirstPerson: {"i", "i'm", "im", "i've", "ive", "i'd", "me", "my", "mine", "myself", "we", "we're", "our", "ours", "us",
-		"ich", "mir", "mich", "mein", "meine", "meinen", "meinem", "meiner", "wir", "uns", "unser", "unsere",
-		"je", "j'", "moi", "mon", "ma", "mes", "nous", "notre", "nos", "yo", "mi", "mis", "nosotros", "nuestro", "nuestra"},
-	// Verbs that report what ChatGPT shows; no subject needed ("chatgpt says 1020").
-	cueShow: {"says", "saying", "said", "shows", "showing", "showed", "display", "displays", "displaying",
-		"displayed", "pops up", "popping up", "popped up", "shows up", "showing up", "comes up", "appears",
-		"appeared", "appearing", "throws", "throwing", "threw", "returns", "returned", "returning", "return",
-		"raises", "raising", "raised", "errors out", "fails with", "failing with", "failed with", "responds with",
-		"comes back with", "spits out", "asking me", "asks me", "keeps asking", "making me", "forcing me",
-		"won't let me", "doesn't let me", "wont let me", "fail", "fails", "failing", "failed", "sagt", "meldet", "reçoit", "obtient", "bekommt", "erhält", "recibe",
-		"zeigt an", "dit", "dice", "pone", "me pone", "gives me", "giving me", "gave me", "gets", "sees", "hits", "receives", "has", "gives us", "answers", "answering", "responds", "yeeting", "yeeted",
-		"yeets", "borked", "kicks", "kicked", "locked out", "broken", "not working", "doesn't work",
-		"stopped working", "won't load", "zeigt", "zeigt mir", "angezeigt", "kommt", "erscheint", "steht",
-		"geht nicht", "funktioniert nicht", "affiche", "s'affiche", "apparaît", "me sale", "sale", "aparece",
-		"me aparece", "muestra", "me muestra", "me da", "salta", "no me deja"},
-	// Verbs of running into something, in forms that imply the speaker even
-	// without "I" ("getting 1020 since lunch").
-	cueExperience: {"getting", "got", "gotten", "seeing", "saw", "hitting", "stuck", "receiving", "received",
-		"encountering", "encountered", "facing", "faced", "running into", "ran into", "cant", "can't", "cannot",
-		"unable", "won't", "couldn't", "couldnt", "every time", "each time", "whenever", "tried everything",
-		"as soon as i", "sobald ich", "dès que je", "en cuanto", "when i open", "when i try", "when i go to", "when i visit", "when i load", "whenever i", "each time i",
-		"wenn ich", "quand j'ouvre", "quand je", "cuando abro", "cuando entro",
-		"tried all", "bekomme", "kriege", "erhalte", "sehe", "kann nicht", "komme nicht", "j'ai", "obtiens",
-		"reçois", "vois", "tombe", "n'arrive pas", "impossible", "je ne peux pas", "tengo", "recibo", "veo",
-		"no puedo", "sigo", "me salta"},
-	// Base forms that only report with a first-person subject ("I get 1020",
-	// not "how to get past 1020").
-	cueExpBase: {"get", "see", "hit", "receive", "encounter", "have"},
-	// Words saying it is happening now.
-	cuePresent: {"since", "still", "currently", "suddenly", "right now", "today", "this morning", "all day",
-		"just now", "seit", "immer noch", "plötzlich", "heute", "gerade", "depuis", "aujourd'hui", "encore",
-		"desde", "hoy", "todavía", "ahora"},
-	// Other people as the subject: a question about users in general.
-	cueGeneric: {"people", "users", "someone", "somebody", "they", "others", "folks", "anyone", "everyone",
-		"nutzer", "leute", "jemand", "man", "gens", "utilisateurs", "quelqu'un", "gente", "usuarios", "personas",
-		"alguien"},
-	cueError: {"1020", "1015", "1010", "1012", "1006", "1007", "1008", "429", "403"},
-	cueQuestion: {"what", "why", "how", "whats", "what's", "where", "which", "who", "can", "could", "is", "does", "do",
-		"should", "will", "would", "are", "warum", "wieso", "wie", "was", "welche", "welcher", "soll", "kann", "muss", "ist",
-		"pourquoi", "comment", "quoi", "quel", "quelle", "est-ce", "faut-il", "por qué", "cómo", "cuál", "dónde",
-		"qué", "debo", "hay que", "se puede"},
-	cueHypothetical: {"if", "would", "could", "might", "may", "what if", "wenn", "falls", "könnte", "würde",
-		"si", "pourrait", "podría", "suppose", "hypothetically", "in general", "generally", "usually", "does a", "can a"},
-	cueHelpWord: {"help", "hilfe", "aide", "ayuda", "help me", "please help", "pls help", "halp", "sos"},
-	// Future and possibility: "will chatgpt block me forever?" is not
-	// being blocked now.
-	cueFuture: {"will", "gonna", "going to", "wird", "werde", "werden", "va", "vais", "vont", "voy a", "va a",
-		"could", "might", "would"},
-	// Things are fine again: "works again, thanks" needs no answer.
-	cuePositive: {"that worked", "it worked", "this worked", "worked", "works fine", "hat geklappt", "geklappt",
-		"ça a marché", "a marché", "funcionó", "works again", "working again", "works now", "working now", "is back", "back to normal",
-		"fixed it", "solved it", "all good", "never mind", "nevermind", "geht wieder", "funktioniert wieder",
-		"ça marche", "ça remarche", "marche à nouveau", "ya funciona", "funciona de nuevo", "vuelve a funcionar"},
-	// Necessity and modality: "do I have to clear the cache?" asks what to do.
-	cueModal: {"have to", "has to", "need to", "needs to", "supposed to", "muss ich", "soll ich", "dois-je",
-		"faut-il", "tengo que", "hay que", "debo"},
+// IntentTerm is a term that names what is asked, and the entry answering it.
+type IntentTerm struct {
+	Term  string `yaml:"term"`
+	Entry string `yaml:"entry"`
 }
 
-// stopWords carry no topic. They are neither indexed nor counted when judging
-// how much of a message the knowledge base understands.
-var stopWords = []string{
-	// English
-	"a", "an", "the", "is", "are", "am", "was", "were", "be", "been", "being", "it", "its", "it's", "this", "that",
-	"these", "those", "to", "of", "in", "on", "at", "for", "with", "and", "or", "but", "so", "do", "does", "did",
-	"doing", "done", "i", "me", "my", "we", "our", "us", "you", "your", "u", "ur", "he", "she", "they", "them",
-	"their", "there", "here", "just", "any", "some", "can", "could", "would", "will", "should", "shall", "might",
-	"may", "must", "have", "has", "had", "what", "whats", "what's", "which", "who", "whom", "when", "where",
-	"why", "how", "not", "no", "yes", "if", "then", "than", "too", "very", "really", "also", "from", "by", "about",
-	"as", "into", "out", "over", "after", "before", "again", "still", "now", "right", "all", "every", "each", "one",
-	"im", "i'm", "ive", "i've", "id", "i'd", "dont", "don't", "doesnt", "doesn't", "didnt", "didn't", "cant", "can't",
-	"cannot", "wont", "won't", "isnt", "isn't", "arent", "aren't", "get", "gets", "getting", "got", "gotten",
-	"keep", "keeps", "keeping", "kept", "see", "seeing", "saw", "seen", "says", "say", "saying", "said", "show",
-	"shows", "showing", "shown", "showed", "thing", "things", "something", "anything", "anyone", "someone",
-	"somebody", "please", "pls", "plz", "hey", "hi", "hello", "hallo", "bonjour", "hola", "ok", "okay", "guys",
-	"folks", "team", "thanks", "thank", "thx", "lol", "lmao", "omg", "ugh", "hmm", "uh", "um", "like", "since",
-	"currently", "suddenly", "today", "morning", "yesterday", "tonight", "amp", "nbsp", "quot", "com", "www",
-	"https", "http", "since", "because", "while", "during", "until", "even", "only", "same", "both", "other",
-	"another", "more", "most", "much", "many", "few", "way", "ways", "kind", "sort", "type", "go", "goes", "going",
-	"gone", "went", "come", "comes", "came", "make", "makes", "made", "use", "uses", "using", "used", "try",
-	"tries", "trying", "tried", "need", "needs", "want", "wants", "know", "think", "tell", "let", "lets",
-	"let's", "ever", "never", "always", "sometimes", "often", "again", "once", "twice", "anymore", "yet",
-	"though", "although", "well", "oh", "ah", "wow", "btw", "fyi", "idk", "imo", "pretty", "quite", "bit",
-	"lot", "lots", "stuff", "something", "whenever", "every", "whole", "keeps", "either", "neither", "nor",
-	"whether", "im", "its", "thats", "that's", "there's", "theres", "here's", "whats", "hes", "shes",
-	"happen", "happens", "happened", "happening", "anybody", "everybody", "everyone", "else",
-	"exactly", "exactement", "genau", "exactamente", "occur", "occurs", "ocurre", "pasa", "pasar", "passiert",
-	"passieren", "passer", "dan", "week", "weeks", "month", "months", "day", "days", "year", "years", "next",
-	"best", "better", "bleibt", "bleiben", "difference", "between", "vs", "versus", "compared", "usually",
-	"dieser", "diese", "dieses", "diesen", "diesem", "este", "ese", "esa", "eso", "están", "estan", "itself",
-	"yourself", "themselves", "genau", "any ideas", "ideas", "idea",
-	"heads up", "worth", "few", "poco", "un poco", "work", "works", "working", "worked", "load", "loads",
-	"loading", "loaded", "open", "opens", "opening", "opened",
-	"ago", "minute", "minutes", "hour", "hours", "second", "seconds", "give", "gives", "gave", "started", "start",
-	"maybe", "perhaps", "vielleicht", "peut-être", "quizás", "quizas", "trotz", "despite", "malgré", "pese",
-	// German
-	"ich", "du", "er", "sie", "es", "wir", "ihr", "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen",
-	"einem", "einer", "und", "oder", "aber", "ist", "bin", "bist", "sind", "war", "mit", "bei", "mir", "mich",
-	"dir", "dich", "mein", "meine", "meinen", "meinem", "meiner", "dein", "auf", "zu", "von", "vom", "zum",
-	"zur", "für", "im", "in", "an", "am", "als", "auch", "noch", "nur", "schon", "doch", "mal", "so", "da",
-	"hier", "dort", "dann", "wenn", "ob", "dass", "nicht", "kein", "keine", "habe", "hab", "hat", "haben",
-	"wird", "werden", "kann", "kannst", "können", "soll", "sollte", "muss", "wie", "was", "wer", "wo", "welche",
-	"uns", "unser", "euch", "man", "gerade", "einfach", "immer", "jetzt", "bitte", "danke", "ja", "nein",
-	"gibt", "geht", "gehen", "tun", "mache", "machen", "bekomme", "bekommen", "kriege", "sehe", "zeigt",
-	"kommt", "seit", "heute", "wieder", "denn", "weil", "etwas", "alle", "alles",
-	// French
-	"je", "j'", "tu", "il", "elle", "on", "nous", "vous", "ils", "elles", "le", "la", "les", "l'", "un", "une",
-	"des", "de", "du", "d'", "et", "ou", "est", "suis", "es", "sont", "ai", "as", "a", "avons", "avez", "ont",
-	"ce", "c'", "cet", "cette", "ces", "que", "qu'", "qui", "ne", "n'", "pas", "plus", "avec", "pour", "sur",
-	"dans", "par", "mon", "ma", "mes", "ton", "ta", "tes", "son", "sa", "ses", "notre", "nos", "votre", "vos",
-	"me", "m'", "te", "t'", "se", "s'", "y", "en", "moi", "toi", "lui", "leur", "si", "mais", "donc", "car",
-	"ça", "ca", "quoi", "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "faire", "fait", "peux",
-	"peut", "dois", "doit", "faut", "il faut", "merci", "oui", "non", "encore", "depuis", "aujourd'hui",
-	"est-ce", "-il", "-elle", "sont-elles", "a-t-il", "t",
-	// Spanish
-	"el", "los", "las", "una", "unos", "unas", "del", "al", "y", "o", "es", "son", "soy", "estoy", "está",
-	"esta", "este", "esto", "estos", "estas", "con", "por", "para", "que", "qué", "mi", "mis", "tu", "tus",
-	"su", "sus", "lo", "le", "les", "nos", "yo", "él", "ella", "ellos", "hay", "ser", "estar", "muy", "pero",
-	"como", "cómo", "cuál", "cual", "cuando", "dónde", "donde", "sí", "gracias", "hoy", "desde", "ahora",
-	"tengo", "tiene", "hace", "sale", "aparece", "me", "se", "te", "debo", "puedo", "puede", "mismo",
+// cueNames are the cue kinds a lexicon may list, by name.
+var cueNames = map[string]cue{
+	"first_person": cueFirstPerson, "show": cueShow, "experience": cueExperience,
+	"experience_with_i": cueExpBase, "present": cuePresent, "others": cueGeneric, "error": cueError,
+	"question": cueQuestion, "hypothetical": cueHypothetical, "help": cueHelpWord, "positive": cuePositive,
+	"modal": cueModal, "future": cueFuture,
 }
 
-// langHints are short, frequent words that give a message's language away.
-// Words shared by two languages count for both and so decide nothing alone.
-var langHints = map[lang][]string{
-	langEN: {"the", "is", "are", "i", "i'm", "my", "what", "why", "how", "does", "do", "with", "and", "you", "it",
-		"this", "can", "get", "getting", "keep", "keeps", "of", "to", "for", "from", "not", "after", "when", "just",
-		"should", "will", "again", "says", "an", "a", "on", "me", "have", "we", "our", "any", "error", "access",
-		"denied", "blocked", "there", "be", "if", "or", "help"},
-	langDE: {"ich", "und", "der", "die", "das", "den", "dem", "ist", "nicht", "mit", "bei", "mein", "meine", "mir",
-		"mich", "wie", "warum", "wieso", "kann", "ein", "eine", "einen", "auf", "zu", "wird", "bekomme", "habe",
-		"hat", "sind", "gibt", "auch", "noch", "oder", "soll", "muss", "immer", "fehler", "zugriff", "hilfe",
-		"kannst", "du", "wir", "seit", "wurde", "gerade", "einfach", "nochmal", "verweigert", "gesperrt", "ob",
-		"geht", "heute", "jetzt", "bitte", "danke", "was", "sie", "es", "schon", "für", "über", "über"},
-	langFR: {"je", "j'", "le", "la", "les", "est", "pas", "avec", "pour", "sur", "mon", "ma", "mes", "une", "des", "du",
-		"et", "que", "qu'", "quoi", "pourquoi", "comment", "c'", "ce", "cette", "il", "elle", "ne", "n'", "erreur",
-		"accès", "suis", "ai", "faire", "peux", "faut", "moi", "tu", "vous", "nous", "aide", "de", "l'", "d'", "un",
-		"en", "refusé", "depuis", "encore", "est-ce", "merci", "bonjour", "quel", "quelle", "s'", "me", "m'", "à",
-		"ça", "données", "compte", "navigateur"},
-	langES: {"el", "los", "las", "es", "con", "por", "para", "mi", "mis", "me", "una", "un", "del", "que", "qué",
-		"como", "cómo", "esta", "está", "estoy", "tengo", "sale", "aparece", "puedo", "ayuda", "acceso", "y", "lo",
-		"se", "hay", "hacer", "cuenta", "desde", "ahora", "porque", "de", "la", "en", "denegado", "no", "hola",
-		"gracias", "mí", "sí", "error", "cuál", "al", "datos", "navegador"},
+// langIndex maps a language hint key to its lang.
+func langIndex(name string) (lang, bool) {
+	i := slices.Index(langNames[:], name)
+	return lang(i), i >= 0
 }
 
-// commonWords are everyday English words that sit one typo away from a
-// knowledge-base term ("want"/"wait", "late"/"later", "save"/"safe"). They
-// are taken as written and never "corrected" into a term: a false correction
-// drags off-topic chatter into an answer, which is worse than a missed typo.
-var commonWords = []string{
-	"want", "wants", "late", "later", "save", "saved", "same", "date", "dates", "held", "hold", "dawn", "done",
-	"data", "bus", "room", "rooms", "free", "lunch", "launch", "order", "orders", "shipped", "ship", "desk",
-	"disk", "dish", "cash", "case", "cases", "care", "cares", "core", "code", "codes", "cold", "coffee", "copy",
-	"call", "calls", "ball", "bill", "fill", "file", "fine", "find", "kind", "mind", "wind", "wine", "line",
-	"link", "lint", "list", "lost", "last", "host", "post", "most", "must", "dust", "just", "test", "rest",
-	"best", "west", "text", "next", "nest", "news", "note", "vote", "node", "mode", "made", "make", "take",
-	"fake", "lake", "like", "life", "wife", "safe", "sake", "sale", "tale", "tail", "mail", "main", "rain",
-	"pain", "paid", "wait", "what", "that", "chat", "cheat", "sheet", "shoot", "shot", "slot", "spot", "stop",
-	"step", "stem", "seem", "seen", "seed", "need", "feed", "fees", "feel", "fuel", "full", "fall", "tall",
-	"wall", "will", "well", "sell", "tell", "cell", "help", "held", "hell", "heal", "deal", "dear", "near",
-	"year", "hear", "here", "hire", "fire", "five", "give", "live", "love", "move", "more", "mode", "open",
-	"oven", "even", "ever", "over", "user", "uses", "used", "user", "sure", "pure", "cure", "clean", "clear",
-	"close", "clone", "cloud", "loud", "load", "road", "read", "real", "rear", "team", "teams", "term", "terms",
-	"time", "times", "tome", "home", "come", "came", "game", "name", "same", "some", "sone", "song", "long",
-	"along", "alone", "among", "block", "black", "back", "pack", "park", "part", "past", "paste", "taste",
-	"waste", "water", "later", "layer", "player", "prayer", "proxy", "prove", "price", "prize", "print",
-	"point", "paint", "plant", "plan", "play", "pray", "prey", "party", "pretty", "private", "privacy",
-	"bright", "right", "night", "light", "might", "fight", "eight", "weight", "height", "sight", "tight",
-	"down", "town", "gown", "dawn", "drawn", "drown", "brown", "crown", "grown", "shown", "known", "blown",
-	"status", "statue", "state", "stats", "start", "smart", "chart", "heart", "trust", "truth", "trump",
-	"cause", "pause", "house", "mouse", "horse", "course", "curse", "nurse", "purse", "sense", "dense",
-	"error", "mirror", "horror", "terror", "tenor", "honor", "minor", "major", "manor", "mayor", "motor",
-	"cable", "table", "stable", "sable", "label", "level", "lever", "never", "fever", "clever", "sever",
-	"gaming", "coming", "naming", "timing", "being", "doing", "going", "seeing", "saying", "paying", "laying",
-	"ticket", "pocket", "rocket", "socket", "locket", "jacket", "packet", "bucket", "basket", "market",
-	"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "weekend", "meeting",
-	"meetings", "email", "emails", "pizza", "beer", "cake", "party", "birthday", "holiday", "vacation",
-	"printer", "parking", "kitchen", "fridge", "train", "trains", "plane", "flight", "flights", "hotel",
-	"report", "reports", "sprint", "standup", "deploy", "release", "review", "merge", "branch", "build",
-	"budget", "invoice", "invoices", "client", "clients", "customer", "customers", "project", "projects",
-	"weather", "sunny", "rainy", "snow", "cool", "nice", "great", "good", "bad", "awesome", "funny",
-	"hello", "thanks", "thank", "sorry", "please", "maybe", "today", "tomorrow", "yesterday", "tonight",
-	"access", "acres", "actress", "across", "accent", "accept", "excess", "success", "process", "press",
-	"address", "dress", "stress", "express", "expressed", "impress", "empress", "cypress",
-	"lunchtime", "lately", "lattes", "latte", "bugs", "busy", "buys", "boss", "bosses", "nordic",
+// DefaultLexicon returns the embedded word tables.
+func DefaultLexicon() (*Lexicon, error) {
+	lx, err := ParseLexicon(lexiconYAML)
+	if err != nil {
+		return nil, fmt.Errorf("embedded lexicon: %w", err)
+	}
+	return lx, nil
+}
+
+// ParseLexicon decodes and checks a lexicon file strictly: an unknown key,
+// cue kind or language, or a concept the classifier's special terms need
+// that is missing, is an error.
+func ParseLexicon(data []byte) (*Lexicon, error) {
+	var lx Lexicon
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&lx); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the lexicon file is empty")
+		}
+		return nil, fmt.Errorf("invalid lexicon: %w", err)
+	}
+	var errs []error
+	if len(lx.Concepts) == 0 {
+		errs = append(errs, errors.New("concepts: missing"))
+	}
+	for name := range lx.Cues {
+		if _, ok := cueNames[name]; !ok {
+			errs = append(errs, fmt.Errorf("cues: unknown cue kind %q", name))
+		}
+	}
+	for name := range lx.LanguageHints {
+		if _, ok := langIndex(name); !ok {
+			errs = append(errs, fmt.Errorf("language_hints: unknown language %q (want one of %v)", name, langNames))
+		}
+	}
+	for i, it := range lx.IntentTerms {
+		if it.Term == "" || it.Entry == "" {
+			errs = append(errs, fmt.Errorf("intent_terms[%d]: term and entry are required", i))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	lx.raw = data
+	return &lx, nil
+}
+
+// LoadLexicon reads an operator's lexicon file.
+func LoadLexicon(path string) (*Lexicon, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("lexicon: %w", err)
+	}
+	lx, err := ParseLexicon(data)
+	if err != nil {
+		return nil, fmt.Errorf("lexicon %s: %w", path, err)
+	}
+	return lx, nil
 }

@@ -25,8 +25,9 @@ var modelBin []byte
 const modelMagic = "gptaccess-model-2"
 
 // inputsHash identifies everything training depends on: the guide, the
-// training files, the lexicon's terms and the training settings.
-func (k *KB) inputsHash(guide []byte) ([32]byte, error) {
+// training files, the lexicon and the training settings. (The code that
+// turns them into features is covered by TestModelFileIsCurrent.)
+func (k *KB) inputsHash(guide []byte, lx *Lexicon) ([32]byte, error) {
 	h := sha256.New()
 	put := func(b []byte) {
 		var n [8]byte
@@ -50,9 +51,7 @@ func (k *KB) inputsHash(guide []byte) ([32]byte, error) {
 		put(data)
 	}
 	put(answersTSV)
-	for _, name := range k.idx.lex.names {
-		put([]byte(name))
-	}
+	put(lx.raw)
 	var p [24]byte
 	binary.LittleEndian.PutUint64(p[0:], trainEpochs)
 	binary.LittleEndian.PutUint64(p[8:], math.Float64bits(trainRate))

@@ -14,7 +14,11 @@ var update = flag.Bool("update", false, "rewrite model.bin from a fresh training
 func TestModelFileIsCurrent(t *testing.T) {
 	k := mustDefault(t)
 	loaded := k.learn
-	sum, err := k.inputsHash(guideYAML)
+	lx, err := DefaultLexicon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := k.inputsHash(guideYAML, lx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +59,8 @@ func TestOperatorGuideIsTrained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, _ := k.inputsHash(data)
+	lx, _ := DefaultLexicon()
+	sum, _ := k.inputsHash(data, lx)
 	if _, err := decodeModel(modelBin, sum); err == nil {
 		t.Fatal("a changed guide matched the embedded model's inputs")
 	}

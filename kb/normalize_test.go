@@ -297,6 +297,11 @@ func TestThreshold(t *testing.T) {
 // TestLexiconForms keeps the word tables consistent: no form claimed by
 // two concepts (the first would win silently), and every form resolvable.
 func TestLexiconForms(t *testing.T) {
+	lx, err := DefaultLexicon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	concepts := lx.Concepts
 	owner := map[string]string{}
 	for _, name := range sortedKeys(concepts) {
 		for _, f := range append([]string{name}, concepts[name]...) {
@@ -315,6 +320,46 @@ func TestLexiconForms(t *testing.T) {
 	for _, name := range sortedKeys(concepts) {
 		if got := k.terms(name); !slices.Equal(got, []string{name}) {
 			t.Errorf("concept name %q resolves to %v", name, got)
+		}
+	}
+}
+
+// TestOperatorLexicon: a synonym added in an operator's lexicon file is
+// read like the built-in ones, without a rebuild.
+func TestOperatorLexicon(t *testing.T) {
+	k := mustDefault(t)
+	const msg = "does netskope cause 1020?"
+	if got := k.terms(msg); !slices.Contains(got, "?netskope") {
+		t.Fatalf("before: %v, want netskope unknown", got)
+	}
+	data := strings.Replace(string(lexiconYAML), "  vpn: [vpn,", "  vpn: [vpn, netskope,", 1)
+	lx, err := ParseLexicon([]byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := ParseWith(guideYAML, lx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k2.terms(msg); !slices.Contains(got, "vpn") {
+		t.Errorf("with the operator's lexicon: %v, want netskope read as vpn", got)
+	}
+	if m := k2.Match(msg); m.ID != "fix-vpn" {
+		t.Errorf("Match(%q) = %+v, want fix-vpn", msg, m)
+	}
+}
+
+func TestParseLexiconErrors(t *testing.T) {
+	for _, tt := range []struct{ name, data, want string }{
+		{"empty", "", "empty"},
+		{"unknown key", "concepts: {vpn: [vpn]}\nsynonyms: {}\n", "synonyms"},
+		{"unknown cue", "concepts: {vpn: [vpn]}\ncues: {shouting: [hey]}\n", "shouting"},
+		{"unknown language", "concepts: {vpn: [vpn]}\nlanguage_hints: {xx: [foo]}\n", "xx"},
+		{"no concepts", "stop_words: [a]\n", "concepts"},
+	} {
+		_, err := ParseLexicon([]byte(tt.data))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want it to name %q", tt.name, err, tt.want)
 		}
 	}
 }

@@ -222,12 +222,7 @@ func knowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
 	}
 	go m.Prepare()
 
-	var k *kb.KB
-	if cfg.KB.File != "" {
-		k, err = kb.LoadFile(cfg.KB.File)
-	} else {
-		k, err = kb.Default()
-	}
+	k, err := kb.Load(cfg.KB.File, cfg.KB.LexiconFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("knowledge base: %w", err)
 	}
