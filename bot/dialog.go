@@ -201,7 +201,7 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 		if m := rd.match; m.ID != kb.NoneID && m.Question && !m.Report && m.Confidence >= sideQuestionConfidence {
 			return t.withResume(t.entryReply(m.ID, m.Confidence)), nil
 		}
-		switch greeting(text) {
+		switch e.kb.SmallTalk(text) {
 		case "hello":
 			return t.reask("Hi! We're in the middle of finding your cause. "), nil
 		case "thanks":

@@ -260,7 +260,7 @@ func (t *turn) respond(ctx context.Context) (Reply, error) {
 	}
 
 	text := strings.TrimSpace(m.Text)
-	if cmd, rest := command(text); cmd != "" {
+	if cmd, rest := e.kb.Command(text); cmd != "" {
 		return t.builtin(ctx, cmd, rest)
 	}
 	if t.conv != nil && t.conv.Pending != "" && !t.conv.Paused {
@@ -287,35 +287,6 @@ func (t *turn) respond(ctx context.Context) (Reply, error) {
 func (t *turn) looksLikeAnswer() bool {
 	_, ok := t.e.parseAnswer("vpn", t.m.Text)
 	return ok
-}
-
-// command recognises built-in commands; rest is what follows the command
-// word (e.g. the question after "ask").
-func command(text string) (cmd, rest string) {
-	norm := strings.Join(strings.Fields(strings.Trim(strings.TrimSpace(text), "!/.?")), " ")
-	low := strings.ToLower(norm)
-	switch low {
-	case "help", "?", "commands", "menu", "hilfe", "aide", "ayuda":
-		return "help", ""
-	case "start over", "startover", "restart", "reset", "start again", "new":
-		return "start over", ""
-	case "cancel", "stop", "quit", "exit", "abort", "never mind", "nevermind", "forget it":
-		return "cancel", ""
-	case "status", "check", "is chatgpt down", "is it down":
-		return "status", ""
-	case "diagnose", "diagnosis", "troubleshoot", "start diagnosis":
-		return "diagnose", ""
-	case "resume", "continue", "go on", "back":
-		return "resume", ""
-	case "subscribe", "unsubscribe", "stats":
-		return low, ""
-	}
-	for _, p := range []string{"diagnose ", "ask "} {
-		if strings.HasPrefix(low, p) {
-			return strings.TrimSpace(p), norm[len(p):]
-		}
-	}
-	return "", ""
 }
 
 func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
@@ -382,7 +353,7 @@ type reading struct {
 func (e *Engine) read(text string) reading {
 	page, hasPage := cloudflare.ParsePage(text)
 	rd := reading{page: page, hasPage: hasPage, match: e.kb.Match(text), facts: volunteered(e.model.Extract(text)),
-		mentions: mentionsError(text)}
+		mentions: e.kb.MentionsError(text)}
 	if len(rd.facts) > 0 {
 		st := e.model.Next(rd.facts, nil, nil)
 		rd.concludes = st.Cause != "" && st.Cause != diagnosis.Unknown
@@ -499,7 +470,7 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, error) {
 	e := t.e
 	match := rd.match
-	if match.ID == kb.NoneID && t.conv != nil && t.conv.Topic != "" && !smallTalk(text) && !rd.hasPage {
+	if match.ID == kb.NoneID && t.conv != nil && t.conv.Topic != "" && e.kb.SmallTalk(text) == "" && !rd.hasPage {
 		// A follow-up ("why does it happen?", "and how do I stop it?")
 		// leans on the topic of the conversation: read it as a question
 		// about 1020. The topic words alone match what-is, so only another
@@ -575,7 +546,7 @@ func (t *turn) offer(r Reply, rd reading) Reply {
 // understood (recording it, redacted, for the operator).
 func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (Reply, error) {
 	e := t.e
-	switch greeting(text) {
+	switch e.kb.SmallTalk(text) {
 	case "thanks":
 		if !t.m.addressed() {
 			return Reply{Ignore: true}, nil
@@ -609,38 +580,6 @@ var ipRe = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:)
 // redactIPs replaces IP addresses before a message is kept: the unanswered
 // list is shown to operators, and people paste their IP with error pages.
 func redactIPs(s string) string { return ipRe.ReplaceAllString(s, "[ip]") }
-
-// smallTalk reports whether text is only a greeting or a thank-you.
-func smallTalk(text string) bool { return greeting(text) != "" }
-
-// greeting tells a thank-you ("thanks") or a greeting ("hello") that is
-// the whole message from anything else ("").
-func greeting(text string) string {
-	low := strings.ToLower(strings.Trim(strings.TrimSpace(text), "!.,🙏👋:) "))
-	low = strings.TrimSpace(strings.TrimSuffix(strings.TrimSuffix(low, " there"), " everyone"))
-	for _, w := range []string{"thanks", "thank you", "thx", "ty", "cheers", "thanks a lot", "many thanks", "great, thanks", "ok thanks", "danke", "merci", "gracias", "obrigado", "grazie"} {
-		if low == w {
-			return "thanks"
-		}
-	}
-	for _, w := range []string{"hi", "hello", "hey", "hiya", "yo", "good morning", "good afternoon", "morning", "hallo", "servus", "moin", "guten morgen", "bonjour", "salut", "hola", "buenos dias", "buenos días", "olá", "ola", "ciao"} {
-		if low == w {
-			return "hello"
-		}
-	}
-	return ""
-}
-
-// mentionsError reports whether text names the error itself.
-func mentionsError(text string) bool {
-	low := strings.ToLower(text)
-	for _, w := range []string{"1020", "access denied", "blocked", "forbidden", "zugriff verweigert", "accès refusé", "acces refuse", "acceso denegado"} {
-		if strings.Contains(low, w) {
-			return true
-		}
-	}
-	return false
-}
 
 // ambient answers an un-mentioned message in a listen channel only when the
 // bot is confident it is about ChatGPT access.

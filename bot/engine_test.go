@@ -190,22 +190,6 @@ func TestQuietFollowUps(t *testing.T) {
 	}
 }
 
-func TestCommands(t *testing.T) {
-	for in, want := range map[string][2]string{
-		"help":                      {"help", ""},
-		"  Start   Over! ":          {"start over", ""},
-		"!!ask What is Error 1020?": {"ask", "What is Error 1020"},
-		"/diagnose I'm on a VPN":    {"diagnose", "I'm on a VPN"},
-		"what is error 1020":        {"", ""},
-		"stopwatch":                 {"", ""},
-	} {
-		cmd, rest := bot.Command(in)
-		if cmd != want[0] || rest != want[1] {
-			t.Errorf("command(%q) = %q, %q; want %q, %q", in, cmd, rest, want[0], want[1])
-		}
-	}
-}
-
 // TestStatsCommand: "stats" (and /gptaccess stats) reports the recorded
 // outcomes in words.
 func TestStatsCommand(t *testing.T) {

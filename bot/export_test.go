@@ -3,9 +3,6 @@ package bot
 // RedactIPs exposes redactIPs to the external tests.
 var RedactIPs = redactIPs
 
-// Command exposes command to the external tests.
-var Command = command
-
 // MaxBuckets exposes maxBuckets to the external tests.
 const MaxBuckets = maxBuckets
 

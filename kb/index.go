@@ -55,6 +55,7 @@ type index struct {
 	intentBit   []int8      // term id -> index into intents, or -1
 	intents     []intentRule
 	markers     pageMarkers
+	phrases     phrases
 	numTerm     []bool   // term id -> the term is a number (an error code)
 	strong      []bool   // term id -> some entry has it in a title, keyword or example
 	ids         []string // doc -> entry id
@@ -462,6 +463,7 @@ func buildIndex(entries []Entry, ld *Lexicon) *index {
 		prevent: term("prevent"), denied: term("denied"), blocked: term("blocked"), vpn: term("vpn"),
 	}
 	ix.markers = newPageMarkers()
+	ix.phrases = compilePhrases(ld)
 	nterms := len(lx.names)
 	ix.pool.New = func() any {
 		return &scratch{

@@ -32,6 +32,10 @@ type Lexicon struct {
 	OtherErrorTerms   []string            `yaml:"other_error_terms"`
 	ErrorTerms        []string            `yaml:"error_terms"`
 	AnchorTerms       []string            `yaml:"anchor_terms"`
+	Commands          map[string][]string `yaml:"commands"`
+	CommandPrefixes   map[string][]string `yaml:"command_prefixes"`
+	SmallTalk         map[string][]string `yaml:"small_talk"`
+	ErrorMentions     []string            `yaml:"error_mentions"`
 
 	raw []byte // as read: it is part of what the classifiers were trained from
 }
