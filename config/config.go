@@ -42,6 +42,7 @@ type Config struct {
 	Slack    Slack    `yaml:"slack" json:"slack"`
 	Discord  Discord  `yaml:"discord" json:"discord"`
 	Monitor  Monitor  `yaml:"monitor" json:"monitor"`
+	Privacy  Privacy  `yaml:"privacy" json:"privacy"`
 
 	// Secrets come from the environment only, never from the file.
 	Secrets Secrets `yaml:"-" json:"secrets"`
@@ -179,6 +180,14 @@ type Monitor struct {
 	// Targets are the probes. Given in the file, they replace the defaults.
 	// They cannot be set from the environment.
 	Targets []Target `yaml:"targets" json:"targets"`
+}
+
+// Privacy configures how long what people wrote is kept.
+type Privacy struct {
+	// Retention is how long the messages the bot could not answer (kept
+	// redacted for `gptaccess stats`) are stored; the janitor deletes older
+	// ones hourly. Between 1 hour and 365 days.
+	Retention time.Duration `yaml:"retention" json:"retention"`
 }
 
 // Target is one probe. After Parse or Default, Method and Timeout are set.
