@@ -12,17 +12,19 @@
 // Secret values that do not print, log or marshal. A secret in the YAML file
 // is an error.
 //
-// Only cmd imports this package; it imports no other gptaccess package.
+// Only cmd imports this package; of gptaccess it imports only textfile.
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"gptaccess/textfile"
 )
 
 // CronOptions are the robfig/cron parser options that monitor.schedule and
@@ -275,12 +277,11 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if path == "" {
 		return Parse(strings.NewReader(""), getenv)
 	}
-	f, err := os.Open(path)
+	data, err := textfile.Read(path, maxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("configuration file: %w", err)
 	}
-	defer f.Close()
-	c, err := Parse(f, getenv)
+	c, err := Parse(bytes.NewReader(data), getenv)
 	if err != nil {
 		if strings.Contains(err.Error(), "\n") {
 			return nil, fmt.Errorf("%s:\n%w", path, err)

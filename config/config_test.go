@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"go/parser"
 	"go/token"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -635,7 +637,8 @@ func TestSuggest(t *testing.T) {
 }
 
 // TestImportFence keeps config a leaf: only cmd imports it, and it imports
-// no other gptaccess package, chat SDK or database driver.
+// no other gptaccess package (but the leaf textfile), chat SDK or database
+// driver.
 func TestImportFence(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -652,10 +655,38 @@ func TestImportFence(t *testing.T) {
 		}
 		for _, imp := range f.Imports {
 			path := strings.Trim(imp.Path.Value, `"`)
+			if path == "gptaccess/textfile" {
+				continue // a leaf itself: bounded reading of the file
+			}
 			if strings.HasPrefix(path, "gptaccess") || strings.Contains(path, "slack") ||
 				strings.Contains(path, "discord") || strings.Contains(path, "sqlite") || strings.Contains(path, "prometheus") {
 				t.Errorf("%s imports %s; config must stay a leaf package", name, path)
 			}
+		}
+	}
+}
+
+// TestLoadRefusesWhatIsNotAConfigFile: a device, a pipe or a huge file given
+// as the configuration is refused at once, neither read forever nor waited on.
+func TestLoadRefusesWhatIsNotAConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.yaml")
+	if err := os.WriteFile(huge, bytes.Repeat([]byte("# comment\n"), maxFileSize/9), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/dev/zero": "not a regular file (it is a character device)",
+		fifo:        "not a regular file (it is a named pipe)",
+		huge:        "file too large",
+		dir:         "not a regular file (it is a directory)",
+	} {
+		_, err := Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s) = %v, want %q", path, err, want)
 		}
 	}
 }

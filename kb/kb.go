@@ -11,11 +11,12 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"gptaccess/textfile"
 )
 
 //go:embed guide.yaml
@@ -87,9 +88,13 @@ func Default() (*KB, error) {
 	return k, nil
 }
 
+// MaxFileBytes caps an operator's knowledge-base file: the guide is tens of
+// kilobytes, and a wrong path (a device, a log) must not fill memory.
+const MaxFileBytes = 4 << 20
+
 // LoadFile reads and parses an operator's knowledge-base file.
 func LoadFile(path string) (*KB, error) {
-	data, err := os.ReadFile(path)
+	data, err := textfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("knowledge base: %w", err)
 	}
