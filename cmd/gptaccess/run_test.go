@@ -230,7 +230,7 @@ func TestStats(t *testing.T) {
 		Diagnoses  int            `json:"diagnoses"`
 		Resolved   int            `json:"resolved"`
 		ByCause    map[string]int `json:"by_cause"`
-		Count      int `json:"unanswered_count"`
+		Count      int            `json:"unanswered_count"`
 		Unanswered []struct{ Text string }
 	}
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
