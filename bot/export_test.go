@@ -9,7 +9,5 @@ const MaxBuckets = maxBuckets
 // Buckets reports how many users a RateLimit handler remembers.
 func Buckets(h Handler) int {
 	l := h.(*limiter)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
+	return l.users.Len()
 }
