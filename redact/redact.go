@@ -125,7 +125,7 @@ func scrubURL(raw string) string {
 	}
 	out := u.Scheme + "://" + u.Host
 	host := strings.ToLower(u.Hostname())
-	if strings.HasPrefix(host, "hooks.") && strings.Contains(host, "slack") {
+	if strings.HasPrefix(host, "hooks.") && strings.Contains(host, "slack") || slackHookPath(u.Path) {
 		return out + "/" + Secret + trail
 	}
 	segs := strings.Split(u.EscapedPath(), "/")
@@ -262,4 +262,17 @@ func isLowerWord(s string) bool {
 		}
 	}
 	return true
+}
+
+// slackHookPath reports whether path has the shape of a Slack response_url
+// or incoming webhook (/commands/T…/…, /actions/T…/…, /services/T…/…),
+// which may be served through a proxy or a test server: the path is the
+// credential.
+func slackHookPath(path string) bool {
+	for _, p := range []string{"/commands/T", "/actions/T", "/services/T"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

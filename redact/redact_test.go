@@ -49,6 +49,7 @@ func TestLog(t *testing.T) {
 		{`Post "https://hooks.slack.com/commands/T1/123/AbCdEf": EOF`, `Post "https://hooks.slack.com/[secret]": EOF`},
 		{`Post "https://discord.com/api/v9/webhooks/1100/aW50ZXJhY3Rpb246c2VjcmV0?wait=true": EOF`, `Post "https://discord.com/api/v9/webhooks/1100/[secret]?wait=true": EOF`},
 		{`Post "http://127.0.0.1:9/api/v9/interactions/9/tok.en-x/callback": refused`, `Post "http://127.0.0.1:9/api/v9/interactions/9/[secret]/callback": refused`},
+		{`Post "http://127.0.0.1:9000/commands/T0001/000042/R000042": EOF`, `Post "http://127.0.0.1:9000/[secret]": EOF`},
 		{"webhooks/123/abc/messages/@original", "webhooks/123/[secret]/messages/@original"},
 		{"GET https://user:pw@example.com/x?access_token=zzz&page=2#frag", "GET https://example.com/x?access_token=[secret]&page=2"},
 		{"GET https://example.com/files/AbCdEfGh0123456789IjKl/raw", "GET https://example.com/files/[secret]/raw"},
