@@ -106,6 +106,9 @@ func (d *DB) Close() error {
 func (d *DB) Ping(ctx context.Context) error {
 	_, err := d.db.ExecContext(ctx,
 		`INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, unix(d.Now()))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("write check: no write within the deadline (locked by another process, or the disk hangs): %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("write check: %w", explain(err))
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"database/sql"
 	"fmt"
 	"net"
 	"net/http"
@@ -229,4 +231,37 @@ func TestNoSecretInTheLog(t *testing.T) {
 	if t.Failed() {
 		t.Logf("logs:\n%s", logs)
 	}
+}
+
+// TestReadyzReflectsFailingWrites: while the database refuses writes (here
+// another process holds its write lock), /readyz says so; ready again
+// after.
+func TestReadyzReflectsFailingWrites(t *testing.T) {
+	sfake := slacktest.New(t, slacktest.Config{})
+	db := filepath.Join(t.TempDir(), "g.db")
+	addr := freeAddr(t)
+	b := startBot(t, slackEnv(t, sfake, db, addr), addr)
+	b.waitReady(t)
+
+	other, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(100)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := b.get(t, "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"database":"write check`) || !strings.Contains(body, "locked") {
+		t.Errorf("/readyz while writes fail = %d %s, want 503 naming the database", code, body)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitReady(t)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -108,5 +109,29 @@ func TestJanitorEnforcesPrivacyRetention(t *testing.T) {
 	s, err := db.Stats(ctx, now.Add(-365*24*time.Hour))
 	if err != nil || s.UnansweredCount != 1 {
 		t.Errorf("after pruning: %d kept (%v), want 1", s.UnansweredCount, err)
+	}
+}
+
+// TestReadOnlyDatabaseStopsTheStart: a database file the bot cannot write
+// is refused at start-up with a clear error, instead of a bot that answers
+// every message with an apology.
+func TestReadOnlyDatabaseStopsTheStart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "g.db")
+	getenv := env(t, "GPTACCESS_DB", db)
+	if _, _, err := runCmd(t, getenv, "hi\n", "chat"); err != nil {
+		t.Fatal(err)
+	}
+	// Root ignores file modes; the immutable attribute binds it too.
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chattr", "+i", db).CombinedOutput(); err != nil {
+			t.Skipf("cannot make the file read-only for root: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", db).Run() })
+	} else if err := os.Chmod(db, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runCmd(t, getenv, "hi\n", "chat")
+	if err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Errorf("read-only database: err = %v, want one that says it cannot write", err)
 	}
 }
