@@ -148,6 +148,9 @@ type Conversation struct {
 	Paused   bool              // a side question interrupted the diagnosis
 	Topic    string            // entry of the last answer, for follow-ups like "why does it happen?"
 	Offer    string            // Question.ID of an open "Find my cause" offer ("" when none)
+	// User is who the conversation is with (the author of its latest
+	// message), so that `gptaccess forget` can delete it.
+	User     string
 	Started  time.Time
 	Updated  time.Time
 	Finished bool
@@ -170,8 +173,23 @@ type Store interface {
 	// RecordOutcome stores how a diagnosis ended; a later outcome with the
 	// same Key replaces the earlier one.
 	RecordOutcome(ctx context.Context, o Outcome) error
-	// RecordUnanswered stores a message the bot could not match (entry none).
-	RecordUnanswered(ctx context.Context, platform, text string, at time.Time) error
+	// RecordUnanswered stores a message the bot could not match (entry
+	// none). The engine has already redacted it (see Unmatched).
+	RecordUnanswered(ctx context.Context, u Unmatched) error
+}
+
+// Unmatched is a message the bot could not match, as it is stored for the
+// operator's knowledge-gap report (`gptaccess stats`).
+type Unmatched struct {
+	Platform string
+	// User is the author's id on Platform, kept so that `gptaccess forget`
+	// can delete what they wrote.
+	User string
+	// Text is redacted (no IP or e-mail addresses, phone numbers, tokens,
+	// keys or passwords) and "" for a direct message: what people write
+	// to the bot privately is never kept, only counted.
+	Text string
+	At   time.Time
 }
 
 // Outcome is how one diagnosis ended, for `gptaccess stats`.
@@ -216,7 +234,13 @@ type Stats struct {
 	ResolutionRate  float64        `json:"resolution_rate"` // resolved / (resolved + unresolved); 0 when none
 	HandedOver      int            `json:"handed_over"`
 	MedianQuestions float64        `json:"median_questions"`
-	Unanswered      []Unanswered   `json:"unanswered"` // most common first
+	// UnansweredCount is how many messages the bot could not match,
+	// direct messages included.
+	UnansweredCount int `json:"unanswered_count"`
+	// Unanswered are samples of those messages, most common first:
+	// redacted, never from direct messages, and only for the operator's
+	// CLI; chat shows the count alone.
+	Unanswered []Unanswered `json:"unanswered"`
 }
 
 // Unanswered is a message the bot could not match, with how often it came.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,6 +184,7 @@ func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, erro
 			t.conv.Version = 0 // a new conversation replaces the dropped one
 		}
 		t.conv.Key = key
+		t.conv.User = m.Platform + ":" + m.User
 		t.conv.Updated = e.now()
 		if err := e.store.SaveConversation(ctx, t.conv); err != nil {
 			return Reply{}, err
@@ -564,7 +564,7 @@ func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (
 		// "brb"): stay quiet rather than say "I didn't understand".
 		return Reply{Ignore: true}, nil
 	}
-	if err := e.store.RecordUnanswered(ctx, t.m.Platform, redactIPs(text), e.now()); err != nil {
+	if err := e.store.RecordUnanswered(ctx, unmatched(t.m, text, e.now())); err != nil {
 		e.log.Warn("record unanswered", "err", err)
 	}
 	r := t.entryReply("help", match.Confidence)
@@ -573,13 +573,6 @@ func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (
 	return t.withResume(r), nil
 }
 
-// ipRe matches IPv4 addresses and IPv6 addresses (three groups or more,
-// "::" included).
-var ipRe = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}`)
-
-// redactIPs replaces IP addresses before a message is kept: the unanswered
-// list is shown to operators, and people paste their IP with error pages.
-func redactIPs(s string) string { return ipRe.ReplaceAllString(s, "[ip]") }
 
 // ambient answers an un-mentioned message in a listen channel only when the
 // bot is confident it is about ChatGPT access.
@@ -691,7 +684,8 @@ func (t *turn) subscription(ctx context.Context, cmd string) Reply {
 }
 
 func (t *turn) statsReply(ctx context.Context) Reply {
-	r := Reply{Entry: "none"}
+	// Only the asker sees it, and only aggregates (see privateStats).
+	r := Reply{Entry: "none", Private: true}
 	if t.e.stats == nil {
 		r.Text = "Statistics are not available on this bot."
 		return r
@@ -702,7 +696,7 @@ func (t *turn) statsReply(ctx context.Context) Reply {
 		r.Text = sorry
 		return r
 	}
-	r.Text = FormatStats(s, "the last 7 days")
+	r.Text = FormatStats(privateStats(s), "the last 7 days")
 	return r
 }
 
@@ -720,8 +714,11 @@ func FormatStats(s Stats, period string) string {
 			fmt.Fprintf(&b, "- %s: %d\n", c, s.ByCause[c])
 		}
 	}
+	if s.UnansweredCount > 0 {
+		fmt.Fprintf(&b, "**Messages I could not answer:** %d\n", s.UnansweredCount)
+	}
 	if len(s.Unanswered) > 0 {
-		b.WriteString("**Most common questions I could not answer:**\n")
+		b.WriteString("**Most common questions I could not answer** (redacted; direct messages left out):\n")
 		for _, u := range s.Unanswered {
 			fmt.Fprintf(&b, "- %q × %d\n", u.Text, u.Count)
 		}

@@ -1,7 +1,5 @@
 package bot
 
-// RedactIPs exposes redactIPs to the external tests.
-var RedactIPs = redactIPs
 
 // MaxBuckets exposes maxBuckets to the external tests.
 const MaxBuckets = maxBuckets
@@ -9,7 +7,5 @@ const MaxBuckets = maxBuckets
 // Buckets reports how many users a RateLimit handler remembers.
 func Buckets(h Handler) int {
 	l := h.(*limiter)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
+	return l.users.Len()
 }

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // memStore keeps conversations in memory, for an Engine without a Store
@@ -43,4 +42,4 @@ func (s *memStore) DeleteConversation(_ context.Context, key string) error {
 
 func (s *memStore) RecordOutcome(context.Context, Outcome) error { return nil }
 
-func (s *memStore) RecordUnanswered(context.Context, string, string, time.Time) error { return nil }
+func (s *memStore) RecordUnanswered(context.Context, Unmatched) error { return nil }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/time/rate"
 )
 
 // Handler answers messages; *Engine implements it, and decorators such as
@@ -17,6 +20,10 @@ type Handler interface {
 // the user gets one polite note, then silence until tokens refill, so a
 // person (or a loop with another bot) cannot flood a channel. Button clicks
 // count too. perMinute <= 0 disables the limit.
+//
+// Memory is bounded however many people write: the buckets live in an LRU
+// cache of at most maxBuckets users, and a user's bucket expires once it
+// would have refilled completely (forgetting it then loses nothing).
 func RateLimit(h Handler, burst, perMinute int, now func() time.Time) Handler {
 	if perMinute <= 0 {
 		return h
@@ -27,78 +34,64 @@ func RateLimit(h Handler, burst, perMinute int, now func() time.Time) Handler {
 	if now == nil {
 		now = time.Now
 	}
-	return &limiter{h: h, burst: float64(burst), rate: float64(perMinute) / 60, now: now, buckets: map[string]*bucket{}}
+	every := rate.Limit(float64(perMinute) / 60)
+	// A bucket untouched for this long is full again. The cache's own
+	// cleanup goroutine lives as long as the process (the library cannot
+	// stop it); there is one limiter per process.
+	refill := time.Duration(float64(burst) / float64(every) * float64(time.Second))
+	return &limiter{
+		h: h, burst: burst, every: every, now: now,
+		users: expirable.NewLRU[string, *bucket](maxBuckets, nil, refill+time.Second),
+	}
 }
 
 type limiter struct {
 	h     Handler
-	burst float64
-	rate  float64 // tokens per second
+	burst int
+	every rate.Limit
 	now   func() time.Time
 
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu    sync.Mutex // users' Get-then-Add, and bucket.warned
+	users *expirable.LRU[string, *bucket]
 }
 
 type bucket struct {
-	tokens float64
-	at     time.Time
+	lim    *rate.Limiter
 	warned bool
 }
 
-// maxBuckets bounds memory when very many users talk at once; past it,
-// full buckets are dropped (their users have not been limited recently).
+// maxBuckets bounds memory when very many users talk at once; past it the
+// least recently active user is forgotten.
 const maxBuckets = 10000
 
 func (l *limiter) Handle(ctx context.Context, m Message) (Reply, error) {
-	if !l.allow(m.Platform + ":" + m.User) {
-		if l.warnOnce(m.Platform + ":" + m.User) {
-			return Reply{Entry: "none", Private: true,
-				Text: "You're sending messages faster than I can help. Please wait a minute, then try again."}, nil
-		}
-		return Reply{Entry: "none", Ignore: true}, nil
+	ok, warn := l.allow(m.Platform + ":" + m.User)
+	switch {
+	case ok:
+		return l.h.Handle(ctx, m)
+	case warn:
+		return Reply{Entry: "none", Private: true,
+			Text: "You're sending messages faster than I can help. Please wait a minute, then try again."}, nil
 	}
-	return l.h.Handle(ctx, m)
+	return Reply{Entry: "none", Ignore: true}, nil
 }
 
-func (l *limiter) allow(key string) bool {
+// allow takes a token from key's bucket; when there is none, warn says
+// whether this is the first refusal since the last allowed message.
+func (l *limiter) allow(key string) (ok, warn bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= maxBuckets {
-			l.prune(now)
-		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
+	b, found := l.users.Get(key)
+	if !found {
+		b = &bucket{lim: rate.NewLimiter(l.every, l.burst)}
 	}
-	b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
-	b.at = now
-	if b.tokens < 1 {
-		return false
+	// Adding again renews the expiry: it counts from the last message.
+	l.users.Add(key, b)
+	if b.lim.AllowN(l.now(), 1) {
+		b.warned = false
+		return true, false
 	}
-	b.tokens--
-	b.warned = false
-	return true
-}
-
-func (l *limiter) warnOnce(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil || b.warned {
-		return false
-	}
+	warn = !b.warned
 	b.warned = true
-	return true
-}
-
-// prune drops buckets that have refilled completely.
-func (l *limiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.at).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
+	return false, warn
 }

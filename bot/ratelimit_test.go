@@ -70,24 +70,32 @@ func TestRateLimitDisabled(t *testing.T) {
 	}
 }
 
-// TestRateLimitForgetsIdleUsers: memory stays bounded however many people
-// talk; users whose bucket refilled are forgotten first.
-func TestRateLimitForgetsIdleUsers(t *testing.T) {
+// TestRateLimitMemoryIsBounded: 100,000 distinct users, none of whom has
+// refilled their bucket, cost no more than maxBuckets remembered users,
+// and a new user never waits on a scan of everyone else.
+func TestRateLimitMemoryIsBounded(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	inner := &countHandler{}
-	h := bot.RateLimit(inner, 1, 60, func() time.Time { return now })
+	h := bot.RateLimit(inner, 1, 1, func() time.Time { return now }) // one message, then one a minute
 	ctx := context.Background()
-	for i := range bot.MaxBuckets {
-		h.Handle(ctx, bot.Message{Platform: bot.Slack, User: fmt.Sprint("U", i)})
+	const users = 100_000
+	start := time.Now()
+	for i := range users {
+		if r, _ := h.Handle(ctx, bot.Message{Platform: bot.Discord, User: fmt.Sprint(i)}); r.Ignore || r.Private {
+			t.Fatalf("user %d limited on their first message", i)
+		}
 	}
-	// Everyone's bucket refills; a newcomer makes room by forgetting them,
-	// and a forgotten user starts with a full bucket again.
-	now = now.Add(time.Minute)
-	h.Handle(ctx, bot.Message{Platform: bot.Slack, User: "newcomer"})
-	if n := bot.Buckets(h); n != 1 {
-		t.Errorf("%d buckets after pruning, want 1", n)
+	elapsed := time.Since(start)
+	if n := bot.Buckets(h); n > bot.MaxBuckets {
+		t.Errorf("%d users remembered, want at most %d", n, bot.MaxBuckets)
 	}
-	if r, _ := h.Handle(ctx, bot.Message{Platform: bot.Slack, User: "U0"}); r.Ignore || r.Private {
-		t.Errorf("a forgotten user was limited: %+v", r)
+	if inner.n != users {
+		t.Errorf("%d answered, want %d", inner.n, users)
 	}
+	// The most recent user is still remembered and still limited.
+	last := bot.Message{Platform: bot.Discord, User: fmt.Sprint(users - 1)}
+	if r, _ := h.Handle(ctx, last); !r.Private {
+		t.Errorf("a recent user's second message: %+v, want the note", r)
+	}
+	t.Logf("%d distinct users in %v (%v each)", users, elapsed, elapsed/users)
 }

@@ -12,17 +12,19 @@
 // Secret values that do not print, log or marshal. A secret in the YAML file
 // is an error.
 //
-// Only cmd imports this package; it imports no other gptaccess package.
+// Only cmd imports this package; of gptaccess it imports only textfile.
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"gptaccess/textfile"
 )
 
 // CronOptions are the robfig/cron parser options that monitor.schedule and
@@ -42,6 +44,7 @@ type Config struct {
 	Slack    Slack    `yaml:"slack" json:"slack"`
 	Discord  Discord  `yaml:"discord" json:"discord"`
 	Monitor  Monitor  `yaml:"monitor" json:"monitor"`
+	Privacy  Privacy  `yaml:"privacy" json:"privacy"`
 
 	// Secrets come from the environment only, never from the file.
 	Secrets Secrets `yaml:"-" json:"secrets"`
@@ -184,6 +187,14 @@ type Monitor struct {
 	Targets []Target `yaml:"targets" json:"targets"`
 }
 
+// Privacy configures how long what people wrote is kept.
+type Privacy struct {
+	// Retention is how long the messages the bot could not answer (kept
+	// redacted for `gptaccess stats`) are stored; the janitor deletes older
+	// ones hourly. Between 1 hour and 365 days.
+	Retention time.Duration `yaml:"retention" json:"retention"`
+}
+
 // Target is one probe. After Parse or Default, Method and Timeout are set.
 type Target struct {
 	// Name is unique, [a-z0-9-]+.
@@ -269,12 +280,11 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if path == "" {
 		return Parse(strings.NewReader(""), getenv)
 	}
-	f, err := os.Open(path)
+	data, err := textfile.Read(path, maxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("configuration file: %w", err)
 	}
-	defer f.Close()
-	c, err := Parse(f, getenv)
+	c, err := Parse(bytes.NewReader(data), getenv)
 	if err != nil {
 		if strings.Contains(err.Error(), "\n") {
 			return nil, fmt.Errorf("%s:\n%w", path, err)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"go/parser"
 	"go/token"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -315,8 +317,15 @@ func TestParseErrors(t *testing.T) {
 		{name: "listen", yaml: "http: {listen: \"8080\"}\n", want: []string{"http.listen: must be host:port"}},
 		{name: "listen port", yaml: "http: {listen: \"localhost:http\"}\n", want: []string{"http.listen: port must be a number"}},
 		{name: "listen port range", yaml: "http: {listen: \":70000\"}\n", want: []string{"http.listen: port"}},
-		{name: "body", yaml: "http: {max_body_bytes: 0}\n", want: []string{"http.max_body_bytes: must be at least 1"}},
-		{name: "http timeouts", yaml: "http: {read_timeout: 0s, shutdown_timeout: -1s}\n", want: []string{"http.read_timeout: must be more than 0", "http.shutdown_timeout"}},
+		{name: "body", yaml: "http: {max_body_bytes: 0}\n", want: []string{"http.max_body_bytes: must be between 1024 and 67108864, found 0"}},
+		{name: "body huge", yaml: "http: {max_body_bytes: 10000000000}\n", want: []string{"http.max_body_bytes: must be between"}},
+		{name: "http timeouts", yaml: "http: {read_timeout: 0s, shutdown_timeout: -1s}\n", want: []string{"http.read_timeout: must be between 1s and 10m, found 0s", "http.shutdown_timeout"}},
+		{name: "conversation timeout a typo", yaml: "bot: {conversation_timeout: 1ms}\n", want: []string{"bot.conversation_timeout: must be between 1m and 24h, found 1ms"}},
+		{name: "conversation timeout env", env: map[string]string{"GPTACCESS_BOT_CONVERSATION_TIMEOUT": "1ms"}, want: []string{"GPTACCESS_BOT_CONVERSATION_TIMEOUT (bot.conversation_timeout): must be between 1m and 24h"}},
+		{name: "message bytes", yaml: "bot: {max_message_bytes: 100000000}\n", want: []string{"bot.max_message_bytes: must be between 16 and 1048576"}},
+		{name: "rate limit huge", yaml: "bot: {rate_limit: {burst: 5000, per_minute: 100000}}\n", want: []string{"bot.rate_limit.burst: must be between 1 and 1000", "bot.rate_limit.per_minute: must be between 0 and 6000"}},
+		{name: "privacy retention", yaml: "privacy: {retention: 1s}\n", want: []string{"privacy.retention: must be between 1h and 365d (8760h), found 1s"}},
+		{name: "privacy retention forever", yaml: "privacy: {retention: 87600h}\n", want: []string{"privacy.retention: must be between 1h"}},
 		{name: "database", yaml: "database: {path: \"\"}\n", want: []string{"database.path: must not be empty"}},
 		{name: "threshold", yaml: "kb: {threshold: 1.5}\n", want: []string{"kb.threshold: must be between 0 and 1"}},
 		{name: "threshold nan", yaml: "kb: {threshold: .nan}\n", want: []string{"kb.threshold"}},
@@ -628,7 +637,8 @@ func TestSuggest(t *testing.T) {
 }
 
 // TestImportFence keeps config a leaf: only cmd imports it, and it imports
-// no other gptaccess package, chat SDK or database driver.
+// no other gptaccess package (but the leaf textfile), chat SDK or database
+// driver.
 func TestImportFence(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -645,10 +655,38 @@ func TestImportFence(t *testing.T) {
 		}
 		for _, imp := range f.Imports {
 			path := strings.Trim(imp.Path.Value, `"`)
+			if path == "gptaccess/textfile" {
+				continue // a leaf itself: bounded reading of the file
+			}
 			if strings.HasPrefix(path, "gptaccess") || strings.Contains(path, "slack") ||
 				strings.Contains(path, "discord") || strings.Contains(path, "sqlite") || strings.Contains(path, "prometheus") {
 				t.Errorf("%s imports %s; config must stay a leaf package", name, path)
 			}
+		}
+	}
+}
+
+// TestLoadRefusesWhatIsNotAConfigFile: a device, a pipe or a huge file given
+// as the configuration is refused at once, neither read forever nor waited on.
+func TestLoadRefusesWhatIsNotAConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(dir, "huge.yaml")
+	if err := os.WriteFile(huge, bytes.Repeat([]byte("# comment\n"), maxFileSize/9), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/dev/zero": "not a regular file (it is a character device)",
+		fifo:        "not a regular file (it is a named pipe)",
+		huge:        "file too large",
+		dir:         "not a regular file (it is a directory)",
+	} {
+		_, err := Load(path, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s) = %v, want %q", path, err, want)
 		}
 	}
 }

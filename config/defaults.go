@@ -36,6 +36,7 @@ func defaults() *Config {
 				{Name: "status", Kind: "status", URL: "https://status.openai.com/api/v2/summary.json"},
 			},
 		},
+		Privacy: Privacy{Retention: 30 * 24 * time.Hour},
 	}
 }
 

@@ -134,3 +134,40 @@ func numErr(err error) error {
 	}
 	return err
 }
+
+// aliases are the GPTACCESS_ variables that are not settings: the
+// configuration file and the short name of database.path.
+var aliases = []string{"GPTACCESS_CONFIG", "GPTACCESS_DB"}
+
+// CheckEnv reports the GPTACCESS_ variables in environ ("NAME=value"
+// entries, as os.Environ returns) that gptaccess does not know, each with
+// the known name it most likely means, so that a misspelt variable is not
+// silently ignored. Empty variables count as unset and are not reported.
+func CheckEnv(environ []string) error {
+	known := map[string]bool{}
+	var names []string
+	for _, s := range settings() {
+		known[s.env] = true
+		names = append(names, strings.TrimPrefix(s.env, "GPTACCESS_"))
+	}
+	for _, a := range aliases {
+		known[a] = true
+		names = append(names, strings.TrimPrefix(a, "GPTACCESS_"))
+	}
+	var ps []*FieldError
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "GPTACCESS_") || known[name] || value == "" {
+			continue
+		}
+		hint := " (see README.md for the variables)"
+		if s := suggest(strings.TrimPrefix(name, "GPTACCESS_"), names); s != "" {
+			hint = fmt.Sprintf(" (did you mean GPTACCESS_%s?)", s)
+		}
+		ps = append(ps, &FieldError{Env: name, Err: fmt.Errorf("%w: unknown environment variable%s", ErrUnknownKey, hint)})
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	return joinProblems(ps)
+}

@@ -246,8 +246,8 @@ func TestEnvNames(t *testing.T) {
 			t.Errorf("env for %s = %q, want %q", path, got[path], want)
 		}
 	}
-	if len(got) != 39 {
-		t.Errorf("settings() has %d keys, want 39 (update this test with the schema)", len(got))
+	if len(got) != 40 {
+		t.Errorf("settings() has %d keys, want 40 (update this test with the schema)", len(got))
 	}
 }
 
@@ -270,5 +270,43 @@ func TestEnvErrorsWrapCause(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Env == "" {
 			t.Errorf("Parse with %v: error %v does not name the variable in a FieldError", tt.env, err)
 		}
+	}
+}
+
+// TestCheckEnv: a misspelt GPTACCESS_ variable is reported with the name
+// it most likely means, as an unknown YAML key is.
+func TestCheckEnv(t *testing.T) {
+	err := CheckEnv([]string{
+		"PATH=/usr/bin",
+		"GPTACCESS_HTTPLISTEN=:8080",
+		"GPTACCESS_HTTP_LISTEN=:8080",
+		"GPTACCESS_CONFIG=/etc/g.yaml",
+		"GPTACCESS_DB=/data/g.db",
+		"GPTACCESS_SLACK_ALERT_CHANNEL=C1",
+		"GPTACCESS_TOTALLY_UNRELATED=1",
+		"GPTACCESS_EMPTY=",
+	})
+	if err == nil {
+		t.Fatal("no error for misspelt variables")
+	}
+	for _, want := range []string{
+		"GPTACCESS_HTTPLISTEN: unknown key: unknown environment variable (did you mean GPTACCESS_HTTP_LISTEN?)",
+		"GPTACCESS_SLACK_ALERT_CHANNEL: unknown key: unknown environment variable (did you mean GPTACCESS_SLACK_ALERT_CHANNELS?)",
+		"GPTACCESS_TOTALLY_UNRELATED: unknown key: unknown environment variable (see README.md",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, known := range []string{"GPTACCESS_HTTP_LISTEN:", "GPTACCESS_CONFIG", "GPTACCESS_DB:", "GPTACCESS_EMPTY"} {
+		if strings.Contains(err.Error(), known) {
+			t.Errorf("reported %s:\n%v", known, err)
+		}
+	}
+	if !errors.Is(err, ErrUnknownKey) {
+		t.Error("not ErrUnknownKey")
+	}
+	if err := CheckEnv([]string{"GPTACCESS_LOG_LEVEL=debug", "HOME=/root"}); err != nil {
+		t.Errorf("known variables: %v", err)
 	}
 }

@@ -33,6 +33,48 @@ const (
 	maxTargetTimeout    = 2 * time.Minute
 )
 
+// Sane ranges: a value outside them is a typo ("1ms" for "1m", a missing
+// unit) or would hurt the host, not a choice anyone makes.
+var (
+	maxBodyBytesRange = intRange{1 << 10, 64 << 20}
+	readTimeoutRange  = durRange{time.Second, 10 * time.Minute}
+	shutdownRange     = durRange{time.Second, 10 * time.Minute}
+	messageBytesRange = intRange{16, 1 << 20}
+	conversationRange = durRange{time.Minute, 24 * time.Hour} // the janitor drops conversations idle for a day
+	burstRange        = intRange{1, 1000}
+	perMinuteRange    = intRange{0, 6000}
+	privacyRetention  = durRange{time.Hour, 365 * 24 * time.Hour}
+)
+
+type durRange struct{ min, max time.Duration }
+
+type intRange struct{ min, max int64 }
+
+func (r durRange) check(ps *problems, path string, d time.Duration) {
+	if d < r.min || d > r.max {
+		ps.add(path, "must be between %s and %s, found %s", human(r.min), human(r.max), d)
+	}
+}
+
+func (r intRange) check(ps *problems, path string, n int64) {
+	if n < r.min || n > r.max {
+		ps.add(path, "must be between %d and %d, found %d", r.min, r.max, n)
+	}
+}
+
+// human prints a bound the way people write it ("1m", "24h", "365d").
+func human(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd (%s)", d/(24*time.Hour), strings.TrimSuffix(d.String(), "0m0s"))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
 // Identifier shapes. Read-only after initialisation.
 var (
 	slackChannelRE = regexp.MustCompile(`^[CDG][A-Z0-9]+$`)
@@ -60,6 +102,7 @@ func (c *Config) problems() []*FieldError {
 	c.validateSlack(&ps)
 	c.validateDiscord(&ps)
 	c.validateMonitor(&ps)
+	privacyRetention.check(&ps, "privacy.retention", c.Privacy.Retention)
 	return ps
 }
 
@@ -78,24 +121,24 @@ func (c *Config) validateHTTP(ps *problems) {
 			ps.add("http.listen", "%v", err)
 		}
 	}
-	if c.HTTP.MaxBodyBytes < 1 {
-		ps.add("http.max_body_bytes", "must be at least 1, found %d", c.HTTP.MaxBodyBytes)
-	}
-	positive(ps, "http.read_timeout", c.HTTP.ReadTimeout)
-	positive(ps, "http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	maxBodyBytesRange.check(ps, "http.max_body_bytes", c.HTTP.MaxBodyBytes)
+	readTimeoutRange.check(ps, "http.read_timeout", c.HTTP.ReadTimeout)
+	shutdownRange.check(ps, "http.shutdown_timeout", c.HTTP.ShutdownTimeout)
 }
 
 func (c *Config) validateBot(ps *problems) {
-	if c.Bot.MaxMessageBytes < 1 {
-		ps.add("bot.max_message_bytes", "must be at least 1, found %d", c.Bot.MaxMessageBytes)
-	}
-	positive(ps, "bot.conversation_timeout", c.Bot.ConversationTimeout)
+	messageBytesRange.check(ps, "bot.max_message_bytes", int64(c.Bot.MaxMessageBytes))
+	conversationRange.check(ps, "bot.conversation_timeout", c.Bot.ConversationTimeout)
 	rl := c.Bot.RateLimit
 	if rl.PerMinute < 0 {
 		ps.add("bot.rate_limit.per_minute", "must not be negative (0 disables rate limiting), found %d", rl.PerMinute)
+	} else {
+		perMinuteRange.check(ps, "bot.rate_limit.per_minute", int64(rl.PerMinute))
 	}
 	if rl.Burst < 0 || (rl.PerMinute > 0 && rl.Burst < 1) {
 		ps.add("bot.rate_limit.burst", "must be at least 1 when rate limiting is on, found %d", rl.Burst)
+	} else if rl.PerMinute > 0 {
+		burstRange.check(ps, "bot.rate_limit.burst", int64(rl.Burst))
 	}
 }
 

@@ -11,11 +11,12 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"gptaccess/textfile"
 )
 
 //go:embed guide.yaml
@@ -88,6 +89,10 @@ func Default() (*KB, error) {
 	return k, nil
 }
 
+// MaxFileBytes caps an operator's knowledge-base file: the guide is tens of
+// kilobytes, and a wrong path (a device, a log) must not fill memory.
+const MaxFileBytes = 4 << 20
+
 // LoadFile reads and parses an operator's knowledge-base file.
 func LoadFile(path string) (*KB, error) { return Load(path, "") }
 
@@ -97,7 +102,7 @@ func Load(guidePath, lexiconPath string) (*KB, error) {
 	data := guideYAML
 	if guidePath != "" {
 		var err error
-		if data, err = os.ReadFile(guidePath); err != nil {
+		if data, err = textfile.Read(guidePath, MaxFileBytes); err != nil {
 			return nil, fmt.Errorf("knowledge base: %w", err)
 		}
 	}

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
+
+	"gptaccess/textfile"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -110,7 +111,7 @@ func ParseLexicon(data []byte) (*Lexicon, error) {
 
 // LoadLexicon reads an operator's lexicon file.
 func LoadLexicon(path string) (*Lexicon, error) {
-	data, err := os.ReadFile(path)
+	data, err := textfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("lexicon: %w", err)
 	}

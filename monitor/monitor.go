@@ -384,12 +384,16 @@ func (m *Monitor) load(ctx context.Context) bool {
 	}
 	states, err := m.store.AlertState(ctx)
 	if err != nil {
-		m.log.Error("reading alert state", "err", err)
+		if ctx.Err() == nil { // shutting down (e.g. the terminal's input ended) is no error
+			m.log.Error("reading alert state", "err", err)
+		}
 		return false
 	}
 	incidents, err := m.store.Incidents(ctx, m.now())
 	if err != nil {
-		m.log.Error("reading incidents", "err", err)
+		if ctx.Err() == nil {
+			m.log.Error("reading incidents", "err", err)
+		}
 		return false
 	}
 	for _, st := range states {

@@ -3,7 +3,9 @@ package monitor_test
 import (
 	"gptaccess/bot/bottest"
 
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -278,4 +280,27 @@ func TestLatestNeverProbes(t *testing.T) {
 	if _, ok := m.Latest(t.Context()); ok || hits.Load() != 1 {
 		t.Errorf("stale results: ok=%v probes=%d; want false, 1", ok, hits.Load())
 	}
+}
+
+// TestShutdownIsNoError: a check that starts as the program stops (the
+// terminal's input ended) finds the database calls cancelled; that is not
+// an error worth an ERROR line.
+func TestShutdownIsNoError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var logs bytes.Buffer
+		s := &script{verdicts: map[string][]cloudflare.Verdict{"web": {up}}}
+		r := newRig(t, s, db, nil, func(o *monitor.Options) { o.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		monitor.Tick(ctx, r.m)
+		_, _ = r.m.Status(ctx)
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("shutdown logged an error:\n%s", logs.String())
+		}
+	})
 }

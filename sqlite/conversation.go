@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"gptaccess/bot"
@@ -46,12 +47,12 @@ func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
 	var res interface{ RowsAffected() (int64, error) }
 	if c.Version == 0 {
 		res, err = d.db.ExecContext(ctx,
-			`INSERT INTO conversations (key, version, state, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			c.Key, string(state), now)
+			`INSERT INTO conversations (key, version, state, updated_at, user_id) VALUES (?, 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+			c.Key, string(state), now, c.User)
 	} else {
 		res, err = d.db.ExecContext(ctx,
-			`UPDATE conversations SET version = version + 1, state = ?, updated_at = ? WHERE key = ? AND version = ?`,
-			string(state), now, c.Key, c.Version)
+			`UPDATE conversations SET version = version + 1, state = ?, updated_at = ?, user_id = ? WHERE key = ? AND version = ?`,
+			string(state), now, c.User, c.Key, c.Version)
 	}
 	if err != nil {
 		return fmt.Errorf("save conversation: %w", explain(err))
@@ -105,12 +106,16 @@ func (d *DB) RecordOutcome(ctx context.Context, o bot.Outcome) error {
 // maxUnansweredText bounds what is kept of an unmatched message.
 const maxUnansweredText = 300
 
-// RecordUnanswered implements bot.Store.
-func (d *DB) RecordUnanswered(ctx context.Context, platform, text string, at time.Time) error {
+// RecordUnanswered implements bot.Store. The text arrives redacted (and
+// empty for direct messages); it is cut to maxUnansweredText on a rune
+// boundary.
+func (d *DB) RecordUnanswered(ctx context.Context, u bot.Unmatched) error {
+	text := u.Text
 	if len(text) > maxUnansweredText {
-		text = text[:maxUnansweredText]
+		text = strings.ToValidUTF8(text[:maxUnansweredText], "")
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO unanswered (platform, text, at) VALUES (?, ?, ?)`, platform, text, unix(at))
+	_, err := d.db.ExecContext(ctx, `INSERT INTO unanswered (platform, text, at, user_id) VALUES (?, ?, ?, ?)`,
+		u.Platform, text, unix(u.At), u.Platform+":"+u.User)
 	if err != nil {
 		return fmt.Errorf("record unanswered: %w", explain(err))
 	}
@@ -159,8 +164,12 @@ func (d *DB) Stats(ctx context.Context, since time.Time) (bot.Stats, error) {
 	}
 	s.MedianQuestions = median(questions)
 
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM unanswered WHERE at >= ?`, unix(since)).Scan(&s.UnansweredCount); err != nil {
+		return s, fmt.Errorf("read unanswered: %w", explain(err))
+	}
+	// Direct messages are stored without text: counted above, never sampled.
 	rows, err = d.db.QueryContext(ctx,
-		`SELECT lower(trim(text)) AS t, COUNT(*) AS n FROM unanswered WHERE at >= ? GROUP BY t ORDER BY n DESC, t LIMIT 10`, unix(since))
+		`SELECT lower(trim(text)) AS t, COUNT(*) AS n FROM unanswered WHERE at >= ? AND text != '' GROUP BY t ORDER BY n DESC, t LIMIT 10`, unix(since))
 	if err != nil {
 		return s, fmt.Errorf("read unanswered: %w", explain(err))
 	}

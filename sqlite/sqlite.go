@@ -40,8 +40,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // before failing with "database is locked".
 const busyTimeout = 5 * time.Second
 
-func open(ctx context.Context, path string, busy time.Duration) (*DB, error) {
+// open opens path; params are extra URI parameters (tests use mode=ro,
+// which is the state SQLite falls back to for a file it cannot write).
+func open(ctx context.Context, path string, busy time.Duration, params ...string) (*DB, error) {
 	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_txlock=immediate", path, busy.Milliseconds())
+	for _, p := range params {
+		dsn += "&" + p
+	}
 	if path != ":memory:" {
 		dsn += "&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"
 	}
@@ -57,6 +62,14 @@ func open(ctx context.Context, path string, busy time.Duration) (*DB, error) {
 	if err := d.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: %w", path, explain(err))
+	}
+	// SQLite opens a file it may not write read-only, without a word, and
+	// migrations already applied need no write: prove one now, so a bot
+	// that cannot keep state refuses to start instead of apologising for
+	// every message.
+	if err := d.Ping(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	return d, nil
 }
@@ -86,11 +99,18 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-// Ping reports whether the database answers; /readyz uses it.
+// Ping reports whether the database takes writes; /readyz uses it. A
+// database that still answers reads but refuses writes (a read-only file,
+// a full disk, a lock another process holds) is not ready: every message
+// would get "Sorry, something went wrong".
 func (d *DB) Ping(ctx context.Context) error {
-	var one int
-	if err := d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return explain(err)
+	_, err := d.db.ExecContext(ctx,
+		`INSERT INTO heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, unix(d.Now()))
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("write check: no write within the deadline (locked by another process, or the disk hangs): %w", err)
+	}
+	if err != nil {
+		return fmt.Errorf("write check: %w", explain(err))
 	}
 	return nil
 }

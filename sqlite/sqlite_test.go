@@ -129,8 +129,8 @@ func TestStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, text := range []string{"Where is lunch", "where is lunch ", "how do I print"} {
-		if err := d.RecordUnanswered(ctx, "slack", text, at); err != nil {
+	for _, text := range []string{"Where is lunch", "where is lunch ", "how do I print", ""} {
+		if err := d.RecordUnanswered(ctx, bot.Unmatched{Platform: "slack", User: "U1", Text: text, At: at}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -143,7 +143,9 @@ func TestStats(t *testing.T) {
 		Since: since, Diagnoses: 3,
 		ByCause:  map[string]int{"vpn-proxy": 1, "browser-cache": 1, "unknown": 1},
 		Resolved: 1, Unresolved: 1, NoFeedback: 1, ResolutionRate: 0.5, HandedOver: 1, MedianQuestions: 2,
-		Unanswered: []bot.Unanswered{{Text: "where is lunch", Count: 2}, {Text: "how do i print", Count: 1}},
+		// The direct message ("") is counted, never sampled.
+		UnansweredCount: 4,
+		Unanswered:      []bot.Unanswered{{Text: "where is lunch", Count: 2}, {Text: "how do i print", Count: 1}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)

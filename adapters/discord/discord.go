@@ -105,6 +105,7 @@ type session interface {
 	InteractionResponseEdit(i *discordgo.Interaction, e *discordgo.WebhookEdit, options ...discordgo.RequestOption) (*discordgo.Message, error)
 	InteractionResponseDelete(i *discordgo.Interaction, options ...discordgo.RequestOption) error
 	FollowupMessageCreate(i *discordgo.Interaction, wait bool, p *discordgo.WebhookParams, options ...discordgo.RequestOption) (*discordgo.Message, error)
+	UserChannelCreate(recipientID string, options ...discordgo.RequestOption) (*discordgo.Channel, error)
 	ApplicationCommandBulkOverwrite(appID, guildID string, cmds []*discordgo.ApplicationCommand, options ...discordgo.RequestOption) ([]*discordgo.ApplicationCommand, error)
 
 	// From the gateway state.
@@ -331,7 +332,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 	stop := func() {
 		a.connected.Store(false)
 		if err := a.s.Close(); err != nil {
-			a.log.Warn("closing the gateway", "err", errText(err))
+			a.log.Warn("closing the gateway", "err", a.errText(err))
 		}
 		w.close()
 		if !w.wait(a.drainTimeout) {
@@ -399,7 +400,7 @@ func (a *Adapter) connect(ctx context.Context) error {
 			a.log.Error("Discord refused the bot; not reconnecting", "reason", msg)
 			return fmt.Errorf("discord: %s", msg)
 		}
-		a.log.Warn("gateway connection failed; retrying", "err", errText(err), "in", wait)
+		a.log.Warn("gateway connection failed; retrying", "err", a.errText(err), "in", wait)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -476,7 +477,7 @@ func (a *Adapter) register(ctx context.Context) {
 	}
 	if err != nil {
 		a.log.Error("registering /gptaccess failed (was the bot invited with the applications.commands scope?)",
-			"scope", scope, "err", errText(err))
+			"scope", scope, "err", a.errText(err))
 		return
 	}
 	a.log.Info("registered /gptaccess", "scope", scope)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -34,7 +35,7 @@ func (a *Adapter) onInteraction(ctx context.Context, i interaction, respond resp
 	switch i.Type {
 	case discordgo.InteractionPing:
 		if err := respond(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}); err != nil {
-			a.log.Error("could not answer PING", "err", errText(err))
+			a.log.Error("could not answer PING", "err", a.errText(err))
 		}
 		return
 	case discordgo.InteractionApplicationCommandAutocomplete:
@@ -75,7 +76,7 @@ func (a *Adapter) note(ctx context.Context, respond responder, id, text string) 
 		Data: &discordgo.InteractionResponseData{Content: text, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: quiet()},
 	})
 	if err != nil {
-		a.log.Error("could not answer an interaction", "interaction_id", id, "err", errText(err))
+		a.log.Error("could not answer an interaction", "interaction_id", id, "err", a.errText(err))
 	}
 }
 
@@ -100,7 +101,7 @@ func (a *Adapter) command(ctx context.Context, i interaction, respond responder)
 		Data: &discordgo.InteractionResponseData{Flags: flags},
 	})
 	if err != nil {
-		a.log.Error("could not acknowledge /gptaccess; Discord shows it as failed", "interaction_id", i.ID, "err", errText(err))
+		a.log.Error("could not acknowledge /gptaccess; Discord shows it as failed", "interaction_id", i.ID, "err", a.errText(err))
 		return
 	}
 	reply, _ := a.handle(ctx, msg)
@@ -159,7 +160,7 @@ func (a *Adapter) click(ctx context.Context, i interaction, respond responder) {
 	case <-t.C:
 		deferred = true
 		if err := respond(ctx, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
-			a.log.Error("could not defer a button click", "interaction_id", i.ID, "err", errText(err))
+			a.log.Error("could not defer a button click", "interaction_id", i.ID, "err", a.errText(err))
 		}
 		h = <-res
 	}
@@ -182,7 +183,7 @@ func (a *Adapter) click(ctx context.Context, i interaction, respond responder) {
 				Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: quiet()},
 		})
 		if err != nil {
-			a.log.Error("reply not delivered", "interaction_id", i.ID, "err", errText(err))
+			a.log.Error("reply not delivered", "interaction_id", i.ID, "err", a.errText(err))
 			return
 		}
 		_ = a.followups(ctx, i.Interaction, parts[1:], discordgo.MessageFlagsEphemeral, thread)
@@ -204,7 +205,7 @@ func (a *Adapter) click(ctx context.Context, i interaction, respond responder) {
 		_, err = a.editResponse(ctx, i.Interaction, &discordgo.WebhookEdit{Content: &content, Components: &comps, AllowedMentions: quiet()})
 	}
 	if err != nil {
-		a.log.Error("could not mark the question answered", "interaction_id", i.ID, "err", errText(err))
+		a.log.Error("could not mark the question answered", "interaction_id", i.ID, "err", a.errText(err))
 	}
 
 	if ephemeral {
@@ -259,7 +260,7 @@ func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, p 
 	}
 	m, err := a.editResponse(ctx, i, &discordgo.WebhookEdit{Content: &content, Components: &comps, AllowedMentions: quiet()})
 	if err != nil {
-		a.log.Error("reply not delivered", "interaction_id", i.ID, "err", errText(err))
+		a.log.Error("reply not delivered", "interaction_id", i.ID, "err", a.errText(err))
 		return err
 	}
 	if m != nil && m.ID != "" {
@@ -280,7 +281,7 @@ func (a *Adapter) followups(ctx context.Context, i *discordgo.Interaction, parts
 			return err
 		})
 		if err != nil {
-			a.log.Error("reply not delivered", "interaction_id", i.ID, "part", n+1, "parts", len(parts), "err", errText(err))
+			a.log.Error("reply not delivered", "interaction_id", i.ID, "part", n+1, "parts", len(parts), "err", a.errText(err))
 			return err
 		}
 		if m != nil && m.ID != "" {
@@ -296,7 +297,7 @@ func (a *Adapter) deleteOriginal(ctx context.Context, i *discordgo.Interaction) 
 		return a.s.InteractionResponseDelete(i, o...)
 	})
 	if err != nil {
-		a.log.Warn("could not remove the deferred response", "interaction_id", i.ID, "err", errText(err))
+		a.log.Warn("could not remove the deferred response", "interaction_id", i.ID, "err", a.errText(err))
 	}
 }
 
@@ -352,6 +353,13 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	if !discordgo.VerifyInteraction(r, a.pubKey) {
 		a.log.Warn("rejected an HTTP interaction with a bad signature", "remote_addr", r.RemoteAddr)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return
+	}
+	// The signature covers the timestamp: a request signed long ago is a
+	// replay (Slack's requests are held to the same 5 minutes).
+	if !fresh(r.Header.Get("X-Signature-Timestamp"), a.o.Now()) {
+		a.log.Warn("rejected a stale HTTP interaction", "remote_addr", r.RemoteAddr, "timestamp", r.Header.Get("X-Signature-Timestamp"))
+		http.Error(w, "stale request", http.StatusUnauthorized)
 		return
 	}
 	i, err := decodeInteraction(body)
@@ -420,6 +428,20 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		close(gone)
 	}
+}
+
+// maxInteractionAge is how far a signed timestamp may be from now, either
+// way (clocks drift).
+const maxInteractionAge = 5 * time.Minute
+
+// fresh reports whether ts (unix seconds) is within maxInteractionAge of now.
+func fresh(ts string, now time.Time) bool {
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	d := now.Sub(time.Unix(sec, 0))
+	return d <= maxInteractionAge && d >= -maxInteractionAge
 }
 
 func writeJSON(w http.ResponseWriter, v any) error {

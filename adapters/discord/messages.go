@@ -45,6 +45,13 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 	if reply.Ignore {
 		return
 	}
+	if reply.Private && m.GuildID != "" {
+		// Only the author may read it (e.g. stats). Discord has ephemeral
+		// messages only for interactions, so it goes to their DMs; if that
+		// fails it goes nowhere rather than into the channel.
+		a.direct(ctx, m.Author.ID, render(reply))
+		return
+	}
 	d := place{guild: m.GuildID, channel: m.ChannelID, thread: msg.Thread, source: m.ID}
 	if m.GuildID != "" {
 		d.ref = &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID, FailIfNotExists: new(false)}
@@ -78,7 +85,7 @@ func (a *Adapter) post(ctx context.Context, d place, parts []part) bool {
 		}
 		m, err := a.send(ctx, d.channel, send)
 		if err != nil {
-			a.log.Error("reply not delivered", "channel", d.channel, "part", i+1, "parts", len(parts), "err", errText(err))
+			a.log.Error("reply not delivered", "channel", d.channel, "part", i+1, "parts", len(parts), "err", a.errText(err))
 			return false
 		}
 		if d.guild != "" {
@@ -102,6 +109,21 @@ func (a *Adapter) send(ctx context.Context, channel string, m *discordgo.Message
 	return out, err
 }
 
+// direct sends parts to user's DM channel.
+func (a *Adapter) direct(ctx context.Context, user string, parts []part) {
+	var ch *discordgo.Channel
+	err := a.call(ctx, "open DM", func(o ...discordgo.RequestOption) error {
+		var err error
+		ch, err = a.s.UserChannelCreate(user, o...)
+		return err
+	})
+	if err != nil || ch == nil {
+		a.log.Error("private reply not delivered: cannot open a DM", "user", user, "err", a.errText(err))
+		return
+	}
+	a.post(ctx, place{channel: ch.ID}, parts)
+}
+
 // quiet lets a message ping nobody but the author it replies to: user text
 // quoted back must not ping @everyone or roles.
 func quiet() *discordgo.MessageAllowedMentions {
@@ -122,7 +144,7 @@ func (a *Adapter) handover(ctx context.Context, h *bot.Handover, d place) {
 		text := handoverText(h, role, link)
 		for _, c := range split(text, maxContent) {
 			if _, err := a.send(ctx, a.o.SupportChannel, &discordgo.MessageSend{Content: c, AllowedMentions: mentions}); err != nil {
-				a.log.Error("handover not delivered to the support channel", "support_channel", a.o.SupportChannel, "err", errText(err))
+				a.log.Error("handover not delivered to the support channel", "support_channel", a.o.SupportChannel, "err", a.errText(err))
 				return
 			}
 		}
@@ -131,7 +153,7 @@ func (a *Adapter) handover(ctx context.Context, h *bot.Handover, d place) {
 		text := handoverText(h, role, "")
 		for _, c := range split(text, maxContent) {
 			if _, err := a.send(ctx, d.channel, &discordgo.MessageSend{Content: c, AllowedMentions: mentions}); err != nil {
-				a.log.Error("handover not delivered", "channel", d.channel, "err", errText(err))
+				a.log.Error("handover not delivered", "channel", d.channel, "err", a.errText(err))
 				return
 			}
 		}
@@ -162,7 +184,7 @@ func (a *Adapter) channelKind(ctx context.Context, id string) (thread bool, pare
 		return err
 	})
 	if err != nil || c == nil {
-		a.log.Debug("channel lookup failed; treating it as a plain channel", "channel", id, "err", errText(err))
+		a.log.Debug("channel lookup failed; treating it as a plain channel", "channel", id, "err", a.errText(err))
 		return false, ""
 	}
 	if c.IsThread() {
@@ -221,7 +243,7 @@ func (a *Adapter) rootOf(ctx context.Context, channel string, m *discordgo.Messa
 				return err
 			})
 			if err != nil || got == nil {
-				a.log.Debug("reply chain lookup failed", "channel", channel, "message_id", id, "err", errText(err))
+				a.log.Debug("reply chain lookup failed", "channel", channel, "message_id", id, "err", a.errText(err))
 				root = id
 				break
 			}

@@ -44,7 +44,7 @@ func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) 
 			return "", a.notifyFailed(channel, n, err)
 		}
 		a.log.Warn("posting in the alert's thread failed; replying to the alert instead",
-			"channel", channel, "thread", thread, "err", errText(err))
+			"channel", channel, "thread", thread, "err", a.errText(err))
 	}
 	msg.Reference = &discordgo.MessageReference{MessageID: n.Thread, ChannelID: channel, FailIfNotExists: new(false)}
 	if _, err := a.send(ctx, channel, msg); err != nil {
@@ -84,7 +84,7 @@ func (a *Adapter) alertThread(ctx context.Context, channel string, n monitor.Not
 		return n.Thread, true
 	}
 	a.log.Warn("could not start a thread on the alert; replying to it instead",
-		"channel", channel, "message_id", n.Thread, "err", errText(err))
+		"channel", channel, "message_id", n.Thread, "err", a.errText(err))
 	return "", false
 }
 
@@ -92,10 +92,10 @@ func (a *Adapter) alertThread(ctx context.Context, channel string, n monitor.Not
 func (a *Adapter) notifyFailed(channel string, n monitor.Notice, err error) error {
 	if permanent(err) {
 		a.log.Error("cannot post alerts to this channel; check that it exists and that the bot can view it and has Send Messages, Send Messages in Threads, Create Public Threads and Embed Links there",
-			"channel", channel, "incident", n.Incident, "code", apiCode(err), "err", errText(err))
-		return fmt.Errorf("discord: alert to channel %s: %w: %s", channel, monitor.ErrPermanent, errText(err))
+			"channel", channel, "incident", n.Incident, "code", apiCode(err), "err", a.errText(err))
+		return fmt.Errorf("discord: alert to channel %s: %w: %s", channel, monitor.ErrPermanent, a.errText(err))
 	}
-	a.log.Warn("alert not delivered", "channel", channel, "incident", n.Incident, "err", errText(err))
+	a.log.Warn("alert not delivered", "channel", channel, "incident", n.Incident, "err", a.errText(err))
 	return fmt.Errorf("discord: alert to channel %s: %w", channel, err)
 }
 

@@ -210,6 +210,18 @@ func permanent(err error) bool {
 // tokenInURL matches the secret part of interaction and webhook URLs.
 var tokenInURL = regexp.MustCompile(`((?:webhooks|interactions)/[0-9]+/)[^/?\s"]+`)
 
+// errText is errText naming the server the request really went to: with
+// api_url set, discordgo still builds (and net/http still quotes)
+// https://discord.com/api/v9/... URLs, which the transport redirects.
+func (a *Adapter) errText(err error) string {
+	s := errText(err)
+	if a.o.APIURL != "" {
+		base := strings.TrimSuffix(a.o.APIURL, "/") + "/api/v" + discordgo.APIVersion + "/"
+		s = strings.ReplaceAll(s, discordgo.EndpointAPI, base)
+	}
+	return s
+}
+
 // errText describes err for the log without secrets: interaction tokens
 // travel in URLs, and net/http errors quote the URL.
 func errText(err error) string {

@@ -3,7 +3,9 @@ package bottest
 
 import (
 	"bytes"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -52,15 +54,44 @@ func (o *Observer) Waits(platform string) []time.Duration {
 // Buffer is a bytes.Buffer safe for one writer goroutine and a reading test,
 // for capturing logs.
 type Buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
 }
 
 // Write appends p.
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
 	return b.b.Write(p)
+}
+
+// Wait waits until what was written contains s, failing tb after timeout.
+func (b *Buffer) Wait(tb testing.TB, s string, timeout time.Duration) {
+	tb.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		ok := strings.Contains(b.b.String(), s)
+		if b.changed == nil {
+			b.changed = make(chan struct{})
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			tb.Fatalf("never written: %q", s)
+		}
+	}
 }
 
 // String returns everything written so far.

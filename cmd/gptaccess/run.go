@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"gptaccess/config"
 	"gptaccess/kb"
 	"gptaccess/kb/diagnosis"
+	"gptaccess/redact"
 	"gptaccess/sqlite"
 )
 
@@ -48,7 +50,9 @@ commands:
   check [--json]     run every probe once and print the results
   stats [--json] [--since 7d]
                      diagnosis outcomes and unanswered questions
-  config validate    check the configuration and report every problem
+  forget --user PLATFORM:ID
+                     delete what is stored about one person (e.g. slack:U0123ABCD)
+  config validate    check the configuration and the files it names
   health             exit 0 when the running bot's /healthz answers (Docker HEALTHCHECK)
   version            print the version
 
@@ -80,6 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	asJSON := fs.Bool("json", false, "machine-readable output")
 	since := period(7 * 24 * time.Hour)
 	fs.Var(&since, "since", "stats: period to report (e.g. 24h, 7d, 30d)")
+	user := fs.String("user", "", "forget: the person, as PLATFORM:ID")
 	pos, err := parseInterleaved(fs, rest)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -103,20 +108,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprint(stderr, usage)
 			return errUsage
 		}
-		if _, err := config.Load(*configPath, getenv); err != nil {
+		cfg, err := loadConfig(*configPath, getenv)
+		if err != nil {
+			return err
+		}
+		// The files the configuration names must exist and load, or the
+		// bot would fail only when started.
+		if _, _, err := knowledge(ctx, cfg); err != nil {
 			return fmt.Errorf("configuration is invalid:\n%w", err)
 		}
 		fmt.Fprintln(stdout, "configuration is valid")
 		return nil
-	case "run", "ask", "chat", "check", "stats", "health":
+	case "run", "ask", "chat", "check", "stats", "health", "forget":
 	default:
 		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
 		return errUsage
 	}
 
-	cfg, err := config.Load(*configPath, getenv)
+	cfg, err := loadConfig(*configPath, getenv)
 	if err != nil {
-		return fmt.Errorf("configuration is invalid:\n%w", err)
+		return err
 	}
 	interactive := cmd == "chat" || cmd == "ask" || (cmd == "run" && !cfg.PlatformConfigured())
 	log := newLogger(cfg, stderr, interactive)
@@ -136,8 +147,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return stats(ctx, cfg, time.Duration(since), *asJSON, stdout)
 	case "health":
 		return health(ctx, cfg, stdout)
+	case "forget":
+		return forget(ctx, cfg, *user, *asJSON, stdout)
 	}
 	return serve(ctx, cfg, log, stdin, stdout)
+}
+
+// loadConfig loads the configuration and reports, with it, the GPTACCESS_
+// variables nobody reads (a misspelt one would otherwise be ignored without
+// a word). Their names come from the process environment; only those that
+// getenv also sees count, so a test's getenv decides what is set.
+func loadConfig(path string, getenv func(string) string) (*config.Config, error) {
+	cfg, err := config.Load(path, getenv)
+	var visible []string
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); getenv(name) != "" {
+			visible = append(visible, name+"="+getenv(name))
+		}
+	}
+	if envErr := config.CheckEnv(visible); envErr != nil {
+		err = errors.Join(err, envErr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("configuration is invalid:\n%w", err)
+	}
+	return cfg, nil
 }
 
 // period is a flag duration that also takes days ("7d"), which is how
@@ -197,17 +231,48 @@ func newLogger(cfg *config.Config, w io.Writer, interactive bool) *slog.Logger {
 			format = "json"
 		}
 	}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	// Every line passes the scrubber: the configured secrets verbatim, and
+	// token-bearing URLs (Slack response_url, Discord interaction webhooks)
+	// and token shapes whichever component logs them.
+	s := cfg.Secrets
+	return slog.New(redact.NewHandler(h, s.SlackBotToken.Reveal(), s.SlackAppToken.Reveal(), s.SlackSigningSecret.Reveal(),
+		s.DiscordBotToken.Reveal(), strings.TrimPrefix(s.DiscordBotToken.Reveal(), "Bot "), s.DiscordPublicKey.Reveal()))
 }
 
 // knowledge loads the guide and the diagnosis model, embedded or the
 // operator's own. The model's question plan takes longer to build than the
 // guide takes to load, so the model is read first, its plan started, and its
 // step ids checked against the guide once that has loaded.
-func knowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
+func knowledge(ctx context.Context, cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
+	// Loading takes a moment; a signal meanwhile ends the program at once
+	// (the loading goroutine dies with it) instead of being held until the
+	// load is done.
+	type loaded struct {
+		k   *kb.KB
+		m   *diagnosis.Model
+		err error
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("interrupted before loading the knowledge base: %w", err)
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		k, m, err := loadKnowledge(cfg)
+		done <- loaded{k, m, err}
+	}()
+	select {
+	case l := <-done:
+		return l.k, l.m, l.err
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("interrupted while loading the knowledge base: %w", ctx.Err())
+	}
+}
+
+func loadKnowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
 	var (
 		m   *diagnosis.Model
 		err error
@@ -239,8 +304,8 @@ func openDB(ctx context.Context, cfg *config.Config) (*sqlite.DB, error) {
 	return sqlite.Open(ctx, cfg.Database.Path)
 }
 
-func engineOptions(cfg *config.Config, log *slog.Logger) (bot.Options, error) {
-	k, m, err := knowledge(cfg)
+func engineOptions(ctx context.Context, cfg *config.Config, log *slog.Logger) (bot.Options, error) {
+	k, m, err := knowledge(ctx, cfg)
 	if err != nil {
 		return bot.Options{}, err
 	}
@@ -249,7 +314,7 @@ func engineOptions(cfg *config.Config, log *slog.Logger) (bot.Options, error) {
 
 // ask answers one message with no stored state.
 func ask(ctx context.Context, cfg *config.Config, log *slog.Logger, msg string, asJSON bool, stdout io.Writer) error {
-	o, err := engineOptions(cfg, log)
+	o, err := engineOptions(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -283,6 +348,28 @@ func stats(ctx context.Context, cfg *config.Config, since time.Duration, asJSON 
 		return json.NewEncoder(stdout).Encode(s)
 	}
 	_, err = fmt.Fprintln(stdout, console.Render(bot.Reply{Text: bot.FormatStats(s, "the last "+since.String())}))
+	return err
+}
+
+// forget deletes what is stored about one person.
+func forget(ctx context.Context, cfg *config.Config, who string, asJSON bool, stdout io.Writer) error {
+	platform, id, ok := strings.Cut(who, ":")
+	if !ok || id == "" || (platform != bot.Slack && platform != bot.Discord && platform != bot.Console) {
+		return fmt.Errorf("%w: forget needs --user PLATFORM:ID, e.g. --user slack:U0123ABCD or --user discord:123456789012345678", errUsage)
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	f, err := db.Forget(ctx, who)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(f)
+	}
+	_, err = fmt.Fprintf(stdout, "forgot %s: %d conversation(s), %d unanswered message(s)\n", who, f.Conversations, f.Unanswered)
 	return err
 }
 

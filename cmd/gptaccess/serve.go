@@ -40,16 +40,16 @@ type component struct {
 // serve is the `run` command: every configured adapter, the monitor and the
 // HTTP server, until a signal (or, in the terminal, end of input).
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	o, err := engineOptions(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
-	o, err := engineOptions(cfg, log)
-	if err != nil {
-		return err
-	}
 	o.Store, o.Subscriptions, o.Stats = db, db, db
 
 	// The engine answers "status" from the monitor, and the monitor alerts
@@ -102,7 +102,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
 		Location: cfg.Monitor.Location(), Logger: log})
 
-	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, log) }})
+	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, cfg.Privacy.Retention, log) }})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
@@ -216,15 +216,15 @@ func waitBounded(ctx context.Context, wait func() error, timeout time.Duration) 
 
 // chat is a terminal conversation, interactive or JSON lines.
 func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+	o, err := engineOptions(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	o, err := engineOptions(cfg, log)
-	if err != nil {
-		return err
-	}
 	o.Store, o.Stats = db, db
 	mon, err := newMonitor(cfg, db, db, log, nil)
 	if err != nil {
@@ -269,13 +269,15 @@ func isTerminal(r io.Reader) bool {
 }
 
 // janitor forgets what is no longer needed, hourly: delivery records older
-// than a week (platforms stop retrying within an hour) and conversations
-// idle for a day (they expired long before).
-func janitor(ctx context.Context, db *sqlite.DB, log *slog.Logger) error {
+// than a week (platforms stop retrying within an hour), conversations
+// idle for a day (they expired long before), and what people wrote once
+// privacy.retention has passed (pruneUserText).
+func janitor(ctx context.Context, db *sqlite.DB, retention time.Duration, log *slog.Logger) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		now := time.Now()
+		pruneUserText(ctx, db, now, retention, log)
 		if _, err := db.PruneDeliveries(ctx, now.Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
 			log.Warn("prune deliveries", "err", err)
 		}
@@ -287,5 +289,13 @@ func janitor(ctx context.Context, db *sqlite.DB, log *slog.Logger) error {
 			return nil
 		case <-t.C:
 		}
+	}
+}
+
+// pruneUserText enforces privacy.retention on every table that holds text
+// people wrote (today: the unanswered messages kept for `gptaccess stats`).
+func pruneUserText(ctx context.Context, db *sqlite.DB, now time.Time, retention time.Duration, log *slog.Logger) {
+	if _, err := db.PruneUnanswered(ctx, now.Add(-retention)); err != nil && ctx.Err() == nil {
+		log.Warn("prune unanswered messages", "err", err)
 	}
 }

@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"gptaccess/textfile"
 )
 
 //go:embed diagnosis.yaml
@@ -48,10 +49,14 @@ func Default(entryExists func(string) bool) (*Model, error) {
 	return Parse(defaultYAML, entryExists)
 }
 
+// MaxFileBytes caps an operator's diagnosis model file: the model is tens
+// of kilobytes, and a wrong path (a device, a log) must not fill memory.
+const MaxFileBytes = 4 << 20
+
 // LoadFile reads and parses the model at path (an operator's copy of
 // diagnosis.yaml). entryExists is as for Parse.
 func LoadFile(path string, entryExists func(string) bool) (*Model, error) {
-	data, err := os.ReadFile(path)
+	data, err := textfile.Read(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read diagnosis model: %w", err)
 	}

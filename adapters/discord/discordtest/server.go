@@ -56,6 +56,7 @@ const (
 	RouteEditWebhookMsg = "PATCH /webhooks/{app}/{token}/messages/{message}"
 	RouteDelWebhookMsg  = "DELETE /webhooks/{app}/{token}/messages/{message}"
 	RouteFollowup       = "POST /webhooks/{app}/{token}"
+	RouteCreateDM       = "POST /users/@me/channels"
 )
 
 // Options configure a Server. Zero values mean the documented defaults.
@@ -227,6 +228,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 	s.route(mux, RouteEditWebhookMsg, false, s.editWebhookMessage)
 	s.route(mux, RouteDelWebhookMsg, false, s.deleteWebhookMessage)
 	s.route(mux, RouteFollowup, false, s.followup)
+	s.route(mux, RouteCreateDM, true, s.createDM)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(Call{Route: "unknown", Method: r.Method, Path: r.URL.Path, Status: 404, At: time.Now()})
 		writeJSON(w, 404, apiError{Message: "404: Not Found", Code: 0})
@@ -830,6 +832,21 @@ func (b *msgBody) validate(create bool) string {
 		}
 	}
 	return ""
+}
+
+// createDM opens (or finds) the DM channel between the bot and a user.
+func (s *Server) createDM(r *http.Request, body []byte) (int, any) {
+	var b struct {
+		RecipientID string `json:"recipient_id"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.RecipientID == "" {
+		return errorf(400, 50035, "Invalid Form Body: recipient_id")
+	}
+	s.mu.Lock()
+	id := s.dmChannelLocked(b.RecipientID)
+	s.mu.Unlock()
+	return 200, map[string]any{"id": id, "type": int(discordgo.ChannelTypeDM), "last_message_id": nil, "flags": 0,
+		"recipients": []any{map[string]any{"id": b.RecipientID, "username": "user" + b.RecipientID, "discriminator": "0", "global_name": nil, "avatar": nil}}}
 }
 
 func (s *Server) createMessage(r *http.Request, body []byte) (int, any) {

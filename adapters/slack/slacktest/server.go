@@ -134,7 +134,7 @@ func Start(cfg Config) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.serveAPI)
 	mux.HandleFunc("/link/", s.serveSocket)
-	mux.HandleFunc("/response/", s.serveResponseURL)
+	mux.HandleFunc("/commands/", s.serveResponseURL)
 	s.http = httptest.NewServer(mux)
 	return s
 }

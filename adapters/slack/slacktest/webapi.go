@@ -255,7 +255,7 @@ func ValidateBlocks(raw json.RawMessage) error {
 // serveResponseURL answers posts to the response_url handed out with slash
 // commands and interactions.
 func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(r.URL.Path, "/response/")
+	id := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	if r.Method != http.MethodPost {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
@@ -368,7 +368,8 @@ func (s *Server) respondLocked(ru *responseURL, resp *Response, decodeErr error)
 func (s *Server) newResponseURLLocked(channel, user, thread string, origin *Message) string {
 	id := s.newIDLocked("R")
 	s.respURLs[id] = &responseURL{id: id, channel: channel, user: user, thread: thread, origin: origin}
-	return s.http.URL + "/response/" + id
+	// Slack's shape: /commands/<team>/<number>/<secret>.
+	return s.http.URL + "/commands/" + s.cfg.TeamID + "/" + strings.TrimPrefix(id, "R") + "/" + id
 }
 
 // normBlocks maps an absent, null or empty blocks field to nil.

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gptaccess/adapters/discord/discordtest"
+	"gptaccess/adapters/slack/slacktest"
+)
+
+// bothPlatforms starts the bot against a fake Slack (Socket Mode) and a
+// fake Discord (whose REST goes through api, when not nil), logging at
+// debug level so that everything any component says is checked.
+func bothPlatforms(t *testing.T, sfake *slacktest.Server, dfake *discordtest.Server, discordURL, db string) (*runningBot, func(string) string) {
+	t.Helper()
+	addr := freeAddr(t)
+	getenv := env(t,
+		"GPTACCESS_DB", db,
+		"GPTACCESS_HTTP_LISTEN", addr,
+		"GPTACCESS_LOG_LEVEL", "debug",
+		"GPTACCESS_SLACK_API_URL", sfake.APIURL(),
+		"SLACK_BOT_TOKEN", sfake.Config().BotToken,
+		"SLACK_APP_TOKEN", sfake.Config().AppToken,
+		"GPTACCESS_DISCORD_API_URL", discordURL,
+		"DISCORD_BOT_TOKEN", dfake.Token,
+	)
+	b := startBot(t, getenv, addr)
+	b.waitReady(t)
+	return b, getenv
+}
+
+// TestPrivacyOnBothPlatforms: someone DMs the bot an e-mail address and a
+// password; someone else asks for `stats` in a channel. Nothing of the DM
+// appears in any channel, reply, log line or the database; the stats
+// answer is private to its asker and holds aggregates only; the operator's
+// CLI shows a redacted sample of a channel question, never the DM.
+func TestPrivacyOnBothPlatforms(t *testing.T) {
+	sfake := slacktest.New(t, slacktest.Config{})
+	dfake := discordtest.NewServer(t, discordtest.Options{})
+	dir := t.TempDir()
+	db := filepath.Join(dir, "g.db")
+	b, getenv := bothPlatforms(t, sfake, dfake, dfake.URL, db)
+
+	const dm = "my zebraprinter jams, mail ana.lopez@example.com, password is Tr0ub4dor&3"
+	private := []string{"zebraprinter", "ana.lopez", "example.com", "Tr0ub4dor"}
+	const public = "my printer jams, mail me at bo@example.org, password is Sw0rdf1sh!"
+
+	// Slack: the DM, then a channel question, then stats from someone else.
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "D0DM", ChannelType: "im", User: "U1", Text: dm}) {
+		sfake.Deliver(e)
+	}
+	sfake.WaitPosts(t, 1, 10*time.Second) // the DM's answer
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U3", Text: "<@UBOT> " + public}) {
+		sfake.Deliver(e)
+	}
+	sfake.WaitPosts(t, 2, 10*time.Second)
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U2", Text: "<@UBOT> stats"}) {
+		sfake.Deliver(e)
+	}
+	eph := sfake.WaitCalls(t, "chat.postEphemeral", 1, 10*time.Second)[0]
+	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 2") {
+		t.Errorf("Slack stats: %+v, want an ephemeral count for U2 in C1", eph)
+	}
+
+	// Discord: the same.
+	bob := discordtest.User{ID: "1300000000000000002", Name: "bob"}
+	carol := discordtest.User{ID: "1300000000000000003", Name: "carol"}
+	alice := discordtest.User{ID: "1300000000000000001", Name: "alice"}
+	dfake.SendMessage(discordtest.Message{DM: true, Author: alice, Content: dm})
+	dfake.Await(t, "the DM's answer", func() bool { return len(dfake.BotMessages(dfake.DMChannel(alice.ID))) == 1 })
+	dfake.SendMessage(discordtest.Message{Author: carol, Content: dfake.Mention() + " " + public})
+	dfake.Await(t, "the channel answer", func() bool { return len(dfake.BotMessages(dfake.ChannelID)) == 1 })
+	dfake.SendMessage(discordtest.Message{Author: bob, Content: dfake.Mention() + " stats"})
+	bobDM := dfake.DMChannel(bob.ID)
+	dfake.Await(t, "stats in bob's DMs", func() bool { return len(dfake.BotMessages(bobDM)) == 1 })
+	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 4") {
+		t.Errorf("Discord stats: %q", got)
+	}
+	if n := len(dfake.BotMessages(dfake.ChannelID)); n != 1 {
+		t.Errorf("%d bot messages in the Discord channel, want only the answer to carol", n)
+	}
+	b.stop(t)
+
+	// Everything the bot sent, logged or stored.
+	var seen []string
+	for _, c := range sfake.Calls("") {
+		seen = append(seen, "slack "+c.Method+": "+c.Form.Encode())
+	}
+	for _, r := range sfake.Responses() {
+		seen = append(seen, fmt.Sprintf("slack response_url: %+v", r))
+	}
+	for _, c := range dfake.Calls("") {
+		seen = append(seen, "discord "+c.Route+": "+string(c.Body))
+	}
+	seen = append(seen, "log: "+b.logs.String())
+	files, _ := filepath.Glob(db + "*")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = append(seen, "database file "+filepath.Base(f)+": "+string(data))
+	}
+	for _, s := range seen {
+		for _, p := range private {
+			if strings.Contains(s, p) {
+				t.Errorf("%q of the DM leaked into %.300s", p, s)
+			}
+		}
+	}
+
+	// The operator's CLI: the channel question, redacted; not the DM.
+	out, _, err := runCmd(t, getenv, "", "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(private, "bo@example.org", "Sw0rdf1sh") {
+		if strings.Contains(out, p) {
+			t.Errorf("stats CLI shows %q:\n%s", p, out)
+		}
+	}
+	if !strings.Contains(out, `"my printer jams, mail me at [email], password is [secret]" × 2`) {
+		t.Errorf("stats CLI lacks the redacted channel question:\n%s", out)
+	}
+
+	// And the person can be forgotten.
+	out, _, err = runCmd(t, getenv, "", "forget", "--user", "slack:U3")
+	if err != nil || !strings.Contains(out, "1 unanswered message(s)") {
+		t.Errorf("forget: %q, %v", out, err)
+	}
+}
+
+// dropWebhooks is a proxy in front of the fake Discord that hangs up on
+// interaction webhook requests: the follow-up then fails with a transport
+// error, whose text quotes the URL and its interaction token.
+func dropWebhooks(t *testing.T, target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/webhooks/") {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+// TestNoSecretInTheLog drives each adapter's failure paths (a response_url
+// that cannot be reached, Slack API errors, Discord interaction follow-ups
+// cut off, a REST call refused) and greps the log for every secret and
+// token the run used.
+func TestNoSecretInTheLog(t *testing.T) {
+	sfake := slacktest.New(t, slacktest.Config{})
+	dfake := discordtest.NewServer(t, discordtest.Options{})
+	b, _ := bothPlatforms(t, sfake, dfake, dropWebhooks(t, dfake.URL), filepath.Join(t.TempDir(), "g.db"))
+
+	// Slack: a slash command whose response_url is unreachable, then a
+	// post that Slack refuses.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA"
+	go func() { // accept and hang up, like a dead proxy
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			bufio.NewReader(c).ReadString('\n')
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	form := sfake.SlashCommand("C1", "U1", "", "help")
+	form.Set("response_url", dead)
+	sfake.DeliverSlashCommand(form)
+	b.logs.Wait(t, "cannot deliver to slack", 10*time.Second)
+	sfake.Fail("chat.postMessage", "", "channel_not_found", 1)
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> what is error 1020?"}) {
+		sfake.Deliver(e)
+	}
+	sfake.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
+
+	// Discord: a public /gptaccess reply whose follow-up and edit are cut
+	// off, and a message whose reply is refused.
+	alice := discordtest.User{ID: "1300000000000000001", Name: "alice"}
+	ix := dfake.SendCommand(discordtest.Command{User: alice, Sub: "subscribe"})
+	b.logs.Wait(t, "reply not delivered", 10*time.Second)
+	dfake.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, Code: 50013, Message: "Missing Permissions"})
+	dfake.SendMessage(discordtest.Message{Author: alice, Content: dfake.Mention() + " what is error 1020?"})
+	dfake.Await(t, "the refused reply", func() bool { return dfake.Count(discordtest.RouteCreateMessage) >= 1 })
+	b.stop(t)
+
+	logs := b.logs.String()
+	cfg := sfake.Config()
+	for name, secret := range map[string]string{
+		"Slack bot token": cfg.BotToken, "Slack app token": cfg.AppToken,
+		"response_url secret": "Zx9KqW3mPbT7vLs2NcY8dRfA", "response_url path": "/commands/T0001/4242",
+		"Discord bot token": dfake.Token, "interaction token": ix.Token,
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds the %s", name)
+		}
+	}
+	for _, want := range []string{"cannot deliver to slack", "reply not delivered", "channel_not_found"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q: the failure paths were not driven", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("logs:\n%s", logs)
+	}
+}
+
+// TestReadyzReflectsFailingWrites: while the database refuses writes (here
+// another process holds its write lock), /readyz says so; ready again
+// after.
+func TestReadyzReflectsFailingWrites(t *testing.T) {
+	sfake := slacktest.New(t, slacktest.Config{})
+	db := filepath.Join(t.TempDir(), "g.db")
+	addr := freeAddr(t)
+	b := startBot(t, slackEnv(t, sfake, db, addr), addr)
+	b.waitReady(t)
+
+	other, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(100)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	code, body := b.get(t, "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"database":"write check`) || !strings.Contains(body, "locked") {
+		t.Errorf("/readyz while writes fail = %d %s, want 503 naming the database", code, body)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitReady(t)
+}

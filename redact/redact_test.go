@@ -1,0 +1,138 @@
+package redact_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gptaccess/redact"
+)
+
+func TestText(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"chatgpt says access denied 1020", "chatgpt says access denied 1020"},
+		{"Ray ID: 7afa59eb3bb7abf6 from kld01", "Ray ID: 7afa59eb3bb7abf6 from kld01"},
+		{"my ip is 203.0.113.7 and 2001:db8::1", "my ip is [ip] and [ip]"},
+		{"from 2001:db8:85a3::8a2e:370:7334 ok, version 1.2.3 and room 1020", "from [ip] ok, version 1.2.3 and room 1020"},
+		{"write to ana.lopez+work@example.co.uk please", "write to [email] please"},
+		{"call me at +44 20 7946 0958", "call me at [phone]"},
+		{"or 555-867-5309.", "or [phone]."},
+		{"my password is hunter2", "my password is [secret]"},
+		{"password: Tr0ub4dor&3", "password: [secret]"},
+		{"pw=abc", "pw=[secret]"},
+		{"mein Passwort ist geheim", "mein Passwort ist [secret]"},
+		{"key sk-proj-AbCdEf0123456789xyz fails", "key [secret] fails"},
+		{"it's Hunter2!xyz, right?", "it's [secret], right?"},
+		{"api token xoxb-1234-5678-abcdef", "api token [secret]"},
+		{"Authorization: Bearer abc.def.ghi", "Authorization: [secret]"},
+		{"see https://example.com/reset?token=abc123&lang=en", "see https://example.com/reset?token=[secret]&lang=en"},
+		{"Cloudflare's page, ChatGPT-4o and Windows10 are words. Thanks!!", "Cloudflare's page, ChatGPT-4o and Windows10 are words. Thanks!!"},
+		{"error 1020 since 2024-05-01", "error 1020 since 2024-05-01"},
+	} {
+		if got := redact.Text(tc.in); got != tc.want {
+			t.Errorf("Text(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+		if got := redact.Text(redact.Text(tc.in)); got != tc.want {
+			t.Errorf("Text is not idempotent on %q: %q", tc.in, got)
+		}
+	}
+}
+
+func TestLog(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`Post "https://hooks.slack.com/commands/T1/123/AbCdEf": EOF`, `Post "https://hooks.slack.com/[secret]": EOF`},
+		{`Post "https://discord.com/api/v9/webhooks/1100/aW50ZXJhY3Rpb246c2VjcmV0?wait=true": EOF`, `Post "https://discord.com/api/v9/webhooks/1100/[secret]?wait=true": EOF`},
+		{`Post "http://127.0.0.1:9/api/v9/interactions/9/tok.en-x/callback": refused`, `Post "http://127.0.0.1:9/api/v9/interactions/9/[secret]/callback": refused`},
+		{`Post "http://127.0.0.1:9000/commands/T0001/000042/R000042": EOF`, `Post "http://127.0.0.1:9000/[secret]": EOF`},
+		{"webhooks/123/abc/messages/@original", "webhooks/123/[secret]/messages/@original"},
+		{"GET https://user:pw@example.com/x?access_token=zzz&page=2#frag", "GET https://example.com/x?access_token=[secret]&page=2"},
+		{"GET https://example.com/files/AbCdEfGh0123456789IjKl/raw", "GET https://example.com/files/[secret]/raw"},
+		{"token expired", "token expired"},
+		{"slack rejected the bot token; stopping", "slack rejected the bot token; stopping"},
+		{"listening on 127.0.0.1:8080 channel C0123 ts 1712345678.123456", "listening on 127.0.0.1:8080 channel C0123 ts 1712345678.123456"},
+		{"using xapp-1-A0-123-abc", "using [secret]"},
+	} {
+		if got := redact.Log(tc.in); got != tc.want {
+			t.Errorf("Log(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+type stringer struct{ s string }
+
+func (s stringer) String() string { return s.s }
+
+type valuer struct{ s string }
+
+func (v valuer) LogValue() slog.Value { return slog.StringValue(v.s) }
+
+// TestHandlerScrubsEverything: whatever shape a secret takes in a record
+// (message, string, error, wrapped url.Error, Stringer, LogValuer, group,
+// WithAttrs, a struct), it never reaches the output.
+func TestHandlerScrubsEverything(t *testing.T) {
+	const botToken = "MTEwMDAwMDAwMDAwMDAwMDAwMQ.G1a2b3.abcdefghijklmnopqrstuvwxyz012345"
+	const configured = "plain-secret-value"
+	respURL := "https://hooks.slack.com/commands/T0001/1234/ZxYwVuTs"
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		var next slog.Handler = slog.NewTextHandler(&buf, nil)
+		if format == "json" {
+			next = slog.NewJSONHandler(&buf, nil)
+		}
+		log := slog.New(redact.NewHandler(next, configured))
+		uerr := &url.Error{Op: "Post", URL: respURL, Err: errors.New("connection refused")}
+		log.With("app", configured).WithGroup("g").Error("failed with "+configured,
+			"err", fmt.Errorf("respond: %w", uerr),
+			"url", respURL,
+			"s", stringer{"Bot " + botToken},
+			"v", valuer{configured},
+			slog.Group("inner", "u", "https://discord.com/api/v9/webhooks/1/secretinteractiontoken"),
+			"cfg", struct{ Token string }{configured},
+			"raw", []byte(configured),
+		)
+		out := buf.String()
+		for _, secret := range []string{botToken, configured, "ZxYwVuTs", "secretinteractiontoken", "/commands/T0001"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s output holds %q:\n%s", format, secret, out)
+			}
+		}
+		for _, keep := range []string{"hooks.slack.com", "connection refused", "discord.com"} {
+			if !strings.Contains(out, keep) {
+				t.Errorf("%s output lost %q:\n%s", format, keep, out)
+			}
+		}
+	}
+}
+
+func TestHandlerKeepsOrdinaryValues(t *testing.T) {
+	var a, b bytes.Buffer
+	plain := slog.New(slog.NewJSONHandler(&a, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+	scrubbed := slog.New(redact.NewHandler(slog.NewJSONHandler(&b, &slog.HandlerOptions{ReplaceAttr: dropTime})))
+	for _, l := range []*slog.Logger{plain, scrubbed} {
+		l.Info("HTTP server listening", "addr", "127.0.0.1:8080", "channels", []string{"C1", "C2"}, "n", 3, "ok", true)
+	}
+	if diff := cmp.Diff(a.String(), b.String()); diff != "" {
+		t.Errorf("ordinary record changed (-plain +scrubbed):\n%s", diff)
+	}
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+func TestTextKeepsWordsAfterLabels(t *testing.T) {
+	for _, in := range []string{"password reset does not work", "my token expired", "how do I reset my api key?"} {
+		if got := redact.Text(in); got != in {
+			t.Errorf("Text(%q) = %q", in, got)
+		}
+	}
+}
