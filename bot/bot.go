@@ -136,18 +136,18 @@ type Conversation struct {
 	Key     string
 	Version int64 // optimistic concurrency: Save fails with ErrConflict on mismatch
 
-	ID       string            // short random id, used in Question.ID
-	Facts    map[string]string // fact -> "yes" | "no" | "unsure"
-	Asked    []string          // facts asked, in order
-	Pending  string            // fact of the open question ("" when none)
-	Turn     int               // increments with every question asked
-	Retries  int               // unintelligible answers to the pending question
-	Cause    string            // cause whose steps were given, awaiting "did this fix it?"
-	Tried    []string          // causes whose steps were given
-	Page     *ErrorPage        // pasted error page, if any
-	Paused   bool              // a side question interrupted the diagnosis
-	Topic    string            // entry of the last answer, for follow-ups like "why does it happen?"
-	Offer    string            // Question.ID of an open "Find my cause" offer ("" when none)
+	ID      string            // short random id, used in Question.ID
+	Facts   map[string]string // fact -> "yes" | "no" | "unsure"
+	Asked   []string          // facts asked, in order
+	Pending string            // fact of the open question ("" when none)
+	Turn    int               // increments with every question asked
+	Retries int               // unintelligible answers to the pending question
+	Cause   string            // cause whose steps were given, awaiting "did this fix it?"
+	Tried   []string          // causes whose steps were given
+	Page    *ErrorPage        // pasted error page, if any
+	Paused  bool              // a side question interrupted the diagnosis
+	Topic   string            // entry of the last answer, for follow-ups like "why does it happen?"
+	Offer   string            // Question.ID of an open "Find my cause" offer ("" when none)
 	// User is who the conversation is with (the author of its latest
 	// message), so that `gptaccess forget` can delete it.
 	User     string

@@ -573,7 +573,6 @@ func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (
 	return t.withResume(r), nil
 }
 
-
 // ambient answers an un-mentioned message in a listen channel only when the
 // bot is confident it is about ChatGPT access.
 func (t *turn) ambient(ctx context.Context) (Reply, error) {

@@ -1,6 +1,5 @@
 package bot
 
-
 // MaxBuckets exposes maxBuckets to the external tests.
 const MaxBuckets = maxBuckets
 
