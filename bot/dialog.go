@@ -189,11 +189,20 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 			for f, fv := range t.newFacts(text) {
 				c.Facts[f] = fv
 			}
-			if c.Pending == fixedFact {
-				return t.feedback(ctx, diagnosis.No)
+			kept := "Thanks, I've kept that error page"
+			if c.Page.RayID != "" {
+				kept += fmt.Sprintf(" (Ray ID `%s`)", c.Page.RayID)
 			}
-			r := t.reask("Thanks, I've kept that error page (Ray ID for support). ")
-			r.ErrorPage = c.Page
+			kept += " for support. "
+			page := c.Page
+			if c.Pending == fixedFact {
+				// The error is still there: that is a "no".
+				r, err := t.feedback(ctx, diagnosis.No)
+				r.Text, r.ErrorPage = kept+r.Text, page
+				return r, err
+			}
+			r := t.reask(kept)
+			r.ErrorPage = page
 			return r, nil
 		}
 		// A new question in the middle of a diagnosis is answered; the

@@ -471,8 +471,8 @@ func (k *KB) ReadAnswer(fact, text string) (value string, p float64) {
 	sc := ix.pool.Get().(*scratch)
 	defer ix.pool.Put(sc)
 	sc.feats = ix.answerFeatures(sc, fact, text, sc.feats[:0])
-	if !slices.ContainsFunc(sc.q, func(q qtok) bool { return q.known }) {
-		// "purple", "banana split": nothing in it the bot knows is no
+	if !slices.ContainsFunc(sc.q, func(q qtok) bool { return q.known && !isDigits(sc.buf[q.start:q.end]) }) {
+		// "purple", "banana split", "-1": no word the bot knows is no
 		// answer, whatever the closest class would be.
 		return "", 0
 	}
