@@ -68,15 +68,15 @@ const (
 // Match finds the entry that best answers text. It never fails: text it does
 // not understand yields NoneID. Only the first 8 KiB of text are read.
 func (k *KB) Match(text string) Match {
-	m := k.matchRules(text)
-	if k.learn == nil {
-		return m
-	}
-	rules := m
 	ix := k.idx
 	sc := ix.pool.Get().(*scratch)
 	defer ix.pool.Put(sc)
 	sc.feats = ix.read(sc, text, sc.feats[:0])
+	m := k.matchRules(sc)
+	if k.learn == nil {
+		return m
+	}
+	rules := m
 	best, p, none, rep := k.learn.classify(sc)
 	m.ID, m.Confidence, m.Report = NoneID, round2(p), false
 	// The best entry answers unless off-topic is the likelier reading, or
@@ -101,12 +101,10 @@ func (k *KB) Match(text string) Match {
 // detector. Its signals (report, page, ...) are features of the classifier,
 // which decides; its own choice of entry is kept for the operator's
 // explain output and the tests that pin the rules.
-func (k *KB) matchRules(text string) Match {
+//
+// It works on a message already read into sc.
+func (k *KB) matchRules(sc *scratch) Match {
 	ix := k.idx
-	sc := ix.pool.Get().(*scratch)
-	defer ix.pool.Put(sc)
-
-	sc.feats = ix.read(sc, text, sc.feats[:0])
 	m := Match{ID: NoneID, Lang: langNames[sc.lang]}
 	sig, page, vpnAdvice := sc.sig, sc.page, sc.vpnAdvice
 	m.Question = sig.question
