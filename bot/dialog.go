@@ -178,6 +178,10 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 	e, c := t.e, t.conv
 	t.save = true
 	v, ok := e.parseAnswer(c.Pending, text)
+	if i := strings.LastIndexAny(text, "?？"); !ok && !button && i >= 0 && i < len(text)-1 {
+		// "what's a vpn? I don't think so": a question, then the answer.
+		v, ok = e.parseAnswer(c.Pending, text[i+1:])
+	}
 	if !ok && !button {
 		rd := e.read(text)
 		if rd.hasPage {
@@ -224,7 +228,13 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 				for f, fv := range facts {
 					c.Facts[f] = fv
 				}
-				c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
+				if av, p := e.kb.ReadAnswer(c.Pending, text); av != "" && p >= answerConfidence {
+					// It answers the question too ("I live alone, so
+					// nobody else is on my wifi").
+					c.Facts[c.Pending] = av
+				} else {
+					c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
+				}
 				c.Pending = ""
 				return t.next(ctx)
 			}

@@ -24,7 +24,7 @@ type setScore struct {
 }
 
 func (s setScore) accuracy() float64   { return float64(s.right) / float64(max(s.n, 1)) }
-func (s setScore) confusion_() float64 { return float64(s.confusion) / float64(max(s.n, 1)) }
+func (s setScore) confusionRate() float64 { return float64(s.confusion) / float64(max(s.n, 1)) }
 
 // diagnosing reports whether r starts (or already concludes) a diagnosis.
 func diagnosing(r bot.Reply) bool {
@@ -199,7 +199,7 @@ func TestExperimentScore(t *testing.T) {
 		t.Skip("SCORE_SET not set")
 	}
 	ms := scoreMessages(t, readLabelled(t, filepath.Join(dir, "messages.tsv")))
-	fmt.Printf("messages: %d, entry right %.1f%%, report/question confusion %.1f%%\n", ms.n, 100*ms.accuracy(), 100*ms.confusion_())
+	fmt.Printf("messages: %d, entry right %.1f%%, report/question confusion %.1f%%\n", ms.n, 100*ms.accuracy(), 100*ms.confusionRate())
 	if _, err := os.Stat(filepath.Join(dir, "personas.yaml")); err == nil {
 		ss := simulate(t, readPersonas(t, filepath.Join(dir, "personas.yaml")))
 		fmt.Printf("personas: %d, supported cause %.1f%%, mean questions %.2f, repeated %d\n", ss.n,
@@ -214,5 +214,59 @@ func TestExperimentScore(t *testing.T) {
 		for _, w := range ms.wrong {
 			fmt.Println(" ", w)
 		}
+	}
+}
+
+// blindSet is the blind set the README reports: written by someone who saw
+// only the guide and a description of the users, frozen before it was
+// scored, scored once with the technique as shipped and never tuned on
+// (kb/testdata/blind/README.md). A change to how the bot reads people needs
+// a new blind set, scored once, and these floors set to its figures.
+const blindSet = "../kb/testdata/blind/2026-12-04-c"
+
+// TestBlindSet pins the blind figures the README reports. The floors are
+// the figures measured on the day, rounded down: they are a regression bar
+// for this set, not a target. (The targets are 97% of messages read right,
+// at most 2% report-versus-question confusion, 95% of simulated users
+// reaching a cause their facts support, no question asked twice.)
+func TestBlindSet(t *testing.T) {
+	ms := scoreMessages(t, readLabelled(t, filepath.Join(blindSet, "messages.tsv")))
+	t.Logf("messages: %d, entry right %.1f%%, report/question confusion %.1f%%", ms.n, 100*ms.accuracy(), 100*ms.confusionRate())
+	if ms.accuracy() < 0.92 {
+		t.Errorf("blind entry accuracy %.1f%%, want at least 92%%", 100*ms.accuracy())
+	}
+	if ms.confusionRate() > 0.025 {
+		t.Errorf("blind report/question confusion %.1f%%, want at most 2.5%%", 100*ms.confusionRate())
+	}
+	ss := simulate(t, readPersonas(t, filepath.Join(blindSet, "personas.yaml")))
+	supported := float64(ss.supported) / float64(ss.n)
+	t.Logf("personas: %d, supported cause %.1f%%, mean questions %.2f, asked twice %d", ss.n, 100*supported,
+		float64(ss.questions)/float64(ss.n), ss.repeated)
+	if supported < 0.95 {
+		t.Errorf("simulated users reaching a supported cause %.1f%%, want at least 95%%", 100*supported)
+	}
+	if ss.repeated != 0 {
+		t.Errorf("%d questions asked twice, want none", ss.repeated)
+	}
+}
+
+// TestTrainingPersonas plays the simulated users whose answers the answer
+// classifier was trained on: a regression bar (the blind figure is
+// TestBlindSet's), and the check that every question asked is answered
+// once.
+func TestTrainingPersonas(t *testing.T) {
+	var ps []persona
+	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml"} {
+		ps = append(ps, readPersonas(t, filepath.Join("../kb/training/personas", f))...)
+	}
+	ss := simulate(t, ps)
+	supported := float64(ss.supported) / float64(ss.n)
+	t.Logf("personas: %d, supported cause %.1f%%, mean questions %.2f, asked twice %d", ss.n, 100*supported,
+		float64(ss.questions)/float64(ss.n), ss.repeated)
+	for _, w := range ss.wrong {
+		t.Log(w)
+	}
+	if supported < 0.95 || ss.repeated != 0 {
+		t.Errorf("supported %.1f%% (want 95%%), asked twice %d (want 0)", 100*supported, ss.repeated)
 	}
 }
