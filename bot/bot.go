@@ -194,8 +194,13 @@ type StatusReporter interface {
 type StatusReport struct {
 	Text             string // chat-ready status summary
 	Down             bool   // ChatGPT is down from here (origin errors, unreachable with a healthy canary)
-	Blocked          bool   // the bot's own network is blocked (1020, challenge)
+	Blocked          bool   // the bot's own network is blocked by Cloudflare (1020, challenge)
 	OfficialIncident bool   // an unresolved official incident or major/critical indicator
+	// NetworkBlocked says our own network blocks ChatGPT (a DNS filter,
+	// TLS interception, a web proxy or filter), and NetworkBlock what does,
+	// in words.
+	NetworkBlocked bool
+	NetworkBlock   string
 }
 
 // Subscriptions keeps the channels that asked for alerts at run time.

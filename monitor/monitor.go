@@ -535,13 +535,14 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 
 // verdictWords are the verdicts in words for chat.
 var verdictWords = map[cloudflare.Verdict]string{
-	cloudflare.Up:           "up",
-	cloudflare.Unreachable:  "unreachable",
-	cloudflare.Challenged:   "blocked (Cloudflare challenge)",
-	cloudflare.Blocked1020:  "blocked (Cloudflare error 1020)",
-	cloudflare.RateLimited:  "rate limited",
-	cloudflare.BlockedOther: "blocked by Cloudflare",
-	cloudflare.OriginDown:   "down (Cloudflare cannot reach OpenAI)",
-	cloudflare.OriginError:  "down (server errors)",
-	cloudflare.Unexpected:   "answering unexpectedly",
+	cloudflare.Up:             "up",
+	cloudflare.Unreachable:    "unreachable",
+	cloudflare.Challenged:     "blocked (Cloudflare challenge)",
+	cloudflare.Blocked1020:    "blocked (Cloudflare error 1020)",
+	cloudflare.RateLimited:    "rate limited",
+	cloudflare.BlockedOther:   "blocked by Cloudflare",
+	cloudflare.BlockedNetwork: "blocked by our own network",
+	cloudflare.OriginDown:     "down (Cloudflare cannot reach OpenAI)",
+	cloudflare.OriginError:    "down (server errors)",
+	cloudflare.Unexpected:     "answering unexpectedly",
 }
