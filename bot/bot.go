@@ -136,17 +136,25 @@ type Conversation struct {
 	Key     string
 	Version int64 // optimistic concurrency: Save fails with ErrConflict on mismatch
 
-	ID       string            // short random id, used in Question.ID
-	Facts    map[string]string // fact -> "yes" | "no" | "unsure"
-	Asked    []string          // facts asked, in order
-	Pending  string            // fact of the open question ("" when none)
-	Turn     int               // increments with every question asked
-	Retries  int               // unintelligible answers to the pending question
-	Cause    string            // cause whose steps were given, awaiting "did this fix it?"
-	Tried    []string          // causes whose steps were given
-	Page     *ErrorPage        // pasted error page, if any
-	Paused   bool              // a side question interrupted the diagnosis
-	Topic    string            // entry of the last answer, for follow-ups like "why does it happen?"
+	ID      string            // short random id, used in Question.ID
+	Facts   map[string]string // fact -> "yes" | "no" | "unsure"
+	Asked   []string          // facts asked, in order
+	Pending string            // fact of the open question ("" when none)
+	Turn    int               // increments with every question asked
+	Retries int               // unintelligible answers to the pending question
+	Cause   string            // cause whose steps were given, awaiting "did this fix it?"
+	Tried   []string          // causes whose steps were given
+	Page    *ErrorPage        // pasted error page, if any
+	// Inferred lists facts set from the monitor's latest results rather
+	// than answered (our own network blocking ChatGPT means everyone here
+	// gets the error and other networks do not); the hand-over summary
+	// tells them apart.
+	Inferred []string
+	// RuledOut lists causes the monitor's results rule out, never
+	// concluded: server while ChatGPT is blocked from here.
+	RuledOut []string
+	Paused   bool   // a side question interrupted the diagnosis
+	Topic    string // entry of the last answer, for follow-ups like "why does it happen?"
 	Started  time.Time
 	Updated  time.Time
 	Finished bool
