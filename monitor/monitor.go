@@ -107,6 +107,9 @@ type Monitor struct {
 	canaryFn func(context.Context) Canary
 	backoff  []time.Duration // waits between delivery attempts
 
+	canaryMu   sync.Mutex // guards lastCanary, read while a round runs
+	lastCanary Canary
+
 	mu     sync.Mutex // one round (probes and state) at a time
 	loaded bool       // state read from the store
 	latest Round
@@ -494,6 +497,17 @@ func (m *Monitor) record(ctx context.Context, rd Round) {
 		}
 	}
 	m.latest = rd
+	m.canaryMu.Lock()
+	m.lastCanary = rd.Canary
+	m.canaryMu.Unlock()
+}
+
+// LatestCanary is the canary of the latest round (zero before the first):
+// for the status page, which must not wait for a round to finish.
+func (m *Monitor) LatestCanary() Canary {
+	m.canaryMu.Lock()
+	defer m.canaryMu.Unlock()
+	return m.lastCanary
 }
 
 func (m *Monitor) state(target string) *TargetState {
