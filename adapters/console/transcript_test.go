@@ -162,7 +162,7 @@ func play(t *testing.T, script string) (string, []bot.Reply) {
 				"blocked": {Text: "Our network is blocked (1020).", Blocked: true},
 				"network": {Text: "Our own network blocks ChatGPT.", NetworkBlocked: true,
 					NetworkBlock: "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"},
-				"up":      {Text: "All targets are up."},
+				"up": {Text: "All targets are up."},
 			}[arg]
 			fmt.Fprintf(&out, "~ monitor says %s\n", arg)
 			continue
