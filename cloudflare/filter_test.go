@@ -153,3 +153,30 @@ func TestClassifyFronted(t *testing.T) {
 		t.Errorf("Classify(Palo Alto page, 503) = %q, want origin-error for a host not behind Cloudflare", v)
 	}
 }
+
+// FuzzWebFilter: no input panics WebFilter or ClassifyFronted, an answer
+// with Cloudflare's headers is never a filter's, and a named product is
+// one of the known ones.
+func FuzzWebFilter(f *testing.F) {
+	for _, p := range blockPages {
+		f.Add(p.status, filterFixture(f, p.file))
+	}
+	f.Add(403, fixture(f, "1020.html"))
+	f.Add(503, fixture(f, "challenge-2021.html"))
+	known := map[string]bool{"": true}
+	for _, p := range blockPages {
+		known[p.name] = true
+	}
+	cf := http.Header{"Server": {"cloudflare"}, "Cf-Ray": {"8a1b2c3d4e5f6789-FRA"}}
+	f.Fuzz(func(t *testing.T, status int, body string) {
+		if name, ok := cloudflare.WebFilter(http.Header{}, []byte(body)); ok && !known[name] {
+			t.Fatalf("unknown product %q", name)
+		}
+		if _, ok := cloudflare.WebFilter(cf, []byte(body)); ok {
+			t.Fatal("an answer with Cloudflare's headers taken for a web filter's")
+		}
+		if v, _ := cloudflare.ClassifyFronted(status, cf, []byte(body), nil); v == cloudflare.BlockedNetwork {
+			t.Fatal("an answer with Cloudflare's headers classified blocked-network")
+		}
+	})
+}
