@@ -94,6 +94,7 @@ func (m *Monitor) checkCanary(ctx context.Context) Canary {
 	}
 	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
 	defer cancel()
+	ctx = withDialDeadline(ctx)
 	host := canaryHost(m.canary)
 	if host != "" && net.ParseIP(host) == nil {
 		_, err := m.resolve(ctx, host)

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -8,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -97,7 +100,8 @@ func (m *Monitor) resolve(ctx context.Context, host string) ([]net.IP, error) {
 
 // dial is the HTTP transport's DialContext: it resolves names through the
 // monitor's resolver, refuses sinkhole answers, and tries the addresses in
-// turn.
+// turn, IPv4 first, each with a share of the time left (as net.Dialer
+// does), so that one address that swallows packets cannot use it all up.
 func (m *Monitor) dial(ctx context.Context, network, address string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
@@ -110,9 +114,26 @@ func (m *Monitor) dial(ctx context.Context, network, address string) (net.Conn, 
 	if err != nil {
 		return nil, err
 	}
+	v6 := func(ip net.IP) int {
+		if ip.To4() != nil {
+			return 0
+		}
+		return 1
+	}
+	slices.SortStableFunc(ips, func(a, b net.IP) int { return cmp.Compare(v6(a), v6(b)) })
+	deadline, hasDeadline := ctx.Deadline()
+	if d, ok := ctx.Value(dialDeadline{}).(time.Time); ok && (!hasDeadline || d.Before(deadline)) {
+		deadline, hasDeadline = d, true
+	}
 	var first error
-	for _, ip := range ips {
-		conn, err := m.dialer.DialContext(ctx, network, net.JoinHostPort(ip.String(), port))
+	for i, ip := range ips {
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if hasDeadline && i < len(ips)-1 {
+			share := time.Until(deadline) / time.Duration(len(ips)-i)
+			actx, cancel = context.WithTimeout(ctx, max(share, 2*time.Second))
+		}
+		conn, err := m.dialer.DialContext(actx, network, net.JoinHostPort(ip.String(), port))
+		cancel()
 		if err == nil {
 			return conn, nil
 		}
@@ -124,6 +145,20 @@ func (m *Monitor) dial(ctx context.Context, network, address string) (net.Conn, 
 		}
 	}
 	return nil, first
+}
+
+// dialDeadline is the context key of the probe's deadline. net/http dials
+// with a context detached from the request's deadline (a connection may
+// outlive its request) but keeps its values; dial needs the deadline to
+// share it among addresses.
+type dialDeadline struct{}
+
+// withDialDeadline records ctx's deadline for dial.
+func withDialDeadline(ctx context.Context) context.Context {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithValue(ctx, dialDeadline{}, d)
+	}
+	return ctx
 }
 
 // proxyRefusal is a web proxy's non-200 answer to CONNECT: the proxy, not

@@ -80,6 +80,10 @@ func (d *fakeDialer) DialContext(ctx context.Context, network, address string) (
 	d.dialed = append(d.dialed, address)
 	d.mu.Unlock()
 	to, ok := d.routes[address]
+	if to == "hang" { // an address that swallows packets
+		<-ctx.Done()
+		return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+	}
 	if !ok {
 		return nil, &net.OpError{Op: "dial", Net: network, Err: fmt.Errorf("connect: connection refused (no route to %s in the test)", address)}
 	}
@@ -503,5 +507,34 @@ func TestCanaryFailures(t *testing.T) {
 				t.Errorf("result not marked offline while the canary failed")
 			}
 		})
+	}
+}
+
+// TestDialSharesTheTimeout: an address that swallows packets gets a share
+// of the timeout, not all of it, and IPv4 is tried before IPv6, so one
+// dead address does not make ChatGPT look unreachable.
+func TestDialSharesTheTimeout(t *testing.T) {
+	n := newNetwork(t)
+	web := serveTLS(t, n.ca.leaf(t, time.Time{}, "chatgpt.com"), answer{200, cfHeaders(), []byte("<title>ChatGPT</title>")})
+	n.host("chatgpt.com", web, 443)
+	live := n.resolver["chatgpt.com"].addrs[0]
+	n.dialer.routes["198.51.100.200:443"] = "hang"
+	n.dialer.routes["[2001:db8::7]:443"] = "hang"
+
+	n.resolver["chatgpt.com"] = answerDNS{addrs: []string{"2001:db8::7", live}}
+	target := chatgpt
+	target.Timeout = 4 * time.Second
+	if r := n.check([]monitor.Target{target}).Results[0]; r.Verdict != cloudflare.Up {
+		t.Errorf("IPv6 first in the answer: got %q %q, want up", r.Verdict, r.Detail)
+	}
+	if calls := n.dialer.calls(); len(calls) == 0 || strings.HasPrefix(calls[len(calls)-1], "[") {
+		t.Errorf("dialled %v: IPv4 should come first", calls)
+	}
+
+	n.resolver["chatgpt.com"] = answerDNS{addrs: []string{"198.51.100.200", live}}
+	start := time.Now()
+	r := n.check([]monitor.Target{target}).Results[0]
+	if r.Verdict != cloudflare.Up || time.Since(start) >= target.Timeout {
+		t.Errorf("a dead address first: got %q %q after %v, want up within the timeout", r.Verdict, r.Detail, time.Since(start))
 	}
 }

@@ -30,6 +30,7 @@ func (m *Monitor) probe(ctx context.Context, t Target) (r Result, filtered strin
 	r = Result{Target: t.Name, Kind: t.Kind, CheckedAt: m.now()}
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
+	ctx = withDialDeadline(ctx)
 	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, nil)
 	if err != nil {
 		r.Verdict, r.Detail = cloudflare.Unexpected, "bad request: "+err.Error()
