@@ -104,8 +104,19 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		results[r.Target] = r
 	}
 	for _, in := range m.openList() {
-		still := m.stillFailing(in)
-		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", headline(classes(still, results), kindTitle[in.Kind]), m.clock(in.Started, now), strings.Join(still, ", "))
+		// A target whose line above says up is not listed as failing,
+		// even before the alert counts it recovered.
+		var still []string
+		for _, t := range m.stillFailing(in) {
+			if r, ok := results[t]; !ok || r.Verdict != cloudflare.Up || classOf(r) != classNone {
+				still = append(still, t)
+			}
+		}
+		which := strings.Join(still, ", ")
+		if len(still) == 0 {
+			which = "all up again; it resolves after enough good checks in a row"
+		}
+		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", headline(classes(still, results), kindTitle[in.Kind]), m.clock(in.Started, now), which)
 	}
 	if !rd.At.IsZero() {
 		fmt.Fprintf(&b, "Checked at %s.", m.clock(rd.At, now))

@@ -92,6 +92,9 @@ func TestAlertWording(t *testing.T) {
 		// not say there is nothing to fix on our side.
 		{"down-while-web-blocked", mix{"api": {apiDown}, "web": {webUp, webUp, webZscaler}}, 3},
 		{"network-later-joins-1020", mix{"api": {apiUp, apiUp, apiUp, apiTLS}, "web": {web1020}}, 6},
+		// Up again, not yet for long enough to resolve: the status does not
+		// list web as failing while its own line says up.
+		{"network-recovering", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp}}, 4},
 		{"network-resolved", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp, webUp}}, 5},
 		{"network-reminder", mix{"api": {apiUp}, "web": {webZscaler}}, 10},
 	}
