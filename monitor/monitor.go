@@ -401,12 +401,13 @@ func (m *Monitor) round(ctx context.Context) Round {
 	rd.Official = Official{Indicator: IndicatorUnknown}
 	for i := range rd.Results {
 		r := &rd.Results[i]
+		explained := false
 		if filtered[i] != "" {
-			dnsVerdict(r, filtered[i], rd.Canary)
+			explained = dnsVerdict(r, filtered[i], rd.Canary)
 		}
 		if !rd.Canary.OK {
 			r.Offline = true
-			if r.Verdict.Outage() {
+			if r.Verdict.Outage() && !explained {
 				r.Detail += " (our own network seems offline: canary failed)"
 			}
 		}
@@ -420,15 +421,18 @@ func (m *Monitor) round(ctx context.Context) Round {
 // dnsVerdict decides a result whose name DNS said does not exist or
 // answered with a sinkhole: our DNS filters it when the canary's own name
 // resolves; otherwise nothing tells a filter from broken DNS, and the
-// result stays unreachable.
-func dnsVerdict(r *Result, filtered string, c Canary) {
+// result stays unreachable. It reports whether the detail now says that
+// our own DNS seems broken.
+func dnsVerdict(r *Result, filtered string, c Canary) (brokenDNS bool) {
 	switch {
 	case c.NameResolved:
 		r.Verdict = cloudflare.BlockedNetwork
 		r.Detail = "DNS filter: " + filtered + ", while it resolves " + canaryHost(c.Target)
 	case c.Target != "" && canaryHost(c.Target) != "" && net.ParseIP(canaryHost(c.Target)) == nil:
 		r.Detail += " (the canary's name does not resolve either: our DNS itself seems broken)"
+		return true
 	}
+	return false
 }
 
 // load reads the saved state once, so a restarted monitor carries on

@@ -263,6 +263,9 @@ func TestDNSSignals(t *testing.T) {
 			if r.Verdict != tt.want || !strings.Contains(r.Detail, tt.detail) {
 				t.Errorf("got %q %q; want %q with %q", r.Verdict, r.Detail, tt.want, tt.detail)
 			}
+			if strings.Contains(r.Detail, "DNS itself seems broken") && strings.Contains(r.Detail, "canary failed") {
+				t.Errorf("detail says it twice: %q", r.Detail)
+			}
 			if rd.Canary.OK != tt.canaryOK {
 				t.Errorf("canary ok = %v (%s), want %v", rd.Canary.OK, rd.Canary.Detail, tt.canaryOK)
 			}
