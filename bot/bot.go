@@ -145,9 +145,17 @@ type Conversation struct {
 	Cause   string            // cause whose steps were given, awaiting "did this fix it?"
 	Tried   []string          // causes whose steps were given
 	Page    *ErrorPage        // pasted error page, if any
-	Paused  bool              // a side question interrupted the diagnosis
-	Topic   string            // entry of the last answer, for follow-ups like "why does it happen?"
-	Offer   string            // Question.ID of an open "Find my cause" offer ("" when none)
+	// Inferred lists facts set from the monitor's latest results rather
+	// than answered (our own network blocking ChatGPT means everyone here
+	// gets the error and other networks do not); the hand-over summary
+	// tells them apart.
+	Inferred []string
+	// RuledOut lists causes the monitor's results rule out, never
+	// concluded: server while ChatGPT is blocked from here.
+	RuledOut []string
+	Paused   bool   // a side question interrupted the diagnosis
+	Topic    string // entry of the last answer, for follow-ups like "why does it happen?"
+	Offer    string // Question.ID of an open "Find my cause" offer ("" when none)
 	// User is who the conversation is with (the author of its latest
 	// message), so that `gptaccess forget` can delete it.
 	User     string
@@ -213,8 +221,13 @@ type StatusReporter interface {
 type StatusReport struct {
 	Text             string // chat-ready status summary
 	Down             bool   // ChatGPT is down from here (origin errors, unreachable with a healthy canary)
-	Blocked          bool   // the bot's own network is blocked (1020, challenge)
+	Blocked          bool   // the bot's own network is blocked by Cloudflare (1020, challenge)
 	OfficialIncident bool   // an unresolved official incident or major/critical indicator
+	// NetworkBlocked says our own network blocks ChatGPT (a DNS filter,
+	// TLS interception, a web proxy or filter), and NetworkBlock what does,
+	// in words.
+	NetworkBlocked bool
+	NetworkBlock   string
 }
 
 // Subscriptions keeps the channels that asked for alerts at run time.

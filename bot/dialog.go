@@ -43,21 +43,8 @@ func (t *turn) startDiagnosis(ctx context.Context, facts map[string]string, page
 		preface = append(preface, p+".")
 	}
 	if rep, ok := t.latestStatus(ctx); ok {
-		switch {
-		case (rep.Down || rep.OfficialIncident) && t.restart:
-			// "start over" after the outage was given as the cause: the
-			// user doubts it, so look at their side too.
-			preface = append(preface, "My own checks still show **ChatGPT having problems right now**, but let's check your side as well.")
-		case rep.Down || rep.OfficialIncident:
-			c.Facts[monitorFact] = diagnosis.Yes
-			preface = append(preface, "Heads-up: my own checks show **ChatGPT is having problems right now** (down from here or an official incident), so this is likely not on your side.")
-		case rep.Blocked:
-			// The bot shares the team's egress: if it is blocked, everyone
-			// on this network is.
-			if _, known := c.Facts["same_network_others"]; !known {
-				c.Facts["same_network_others"] = diagnosis.Yes
-			}
-			preface = append(preface, "Heads-up: my own checks from this network are **blocked by Cloudflare (1020)** too, so the whole network is likely blocked, not just you.")
+		if p := fromMonitor(rep, page, c, t.restart); p != "" {
+			preface = append(preface, p)
 		}
 	}
 	r, err := t.next(ctx)
@@ -95,7 +82,7 @@ type LatestReporter interface {
 // next asks the next question or concludes.
 func (t *turn) next(ctx context.Context) (Reply, error) {
 	c := t.conv
-	step := t.e.model.Next(c.Facts, c.Asked, c.Tried)
+	step := t.e.model.Next(c.Facts, c.Asked, slices.Concat(c.Tried, c.RuledOut))
 	if step.Fact != "" {
 		c.Pending, c.Retries, c.Paused = step.Fact, 0, false
 		c.Asked = append(c.Asked, step.Fact)
@@ -228,13 +215,7 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 				for f, fv := range facts {
 					c.Facts[f] = fv
 				}
-				if av, p := e.kb.ReadAnswer(c.Pending, text); av != "" && p >= answerConfidence {
-					// It answers the question too ("I live alone, so
-					// nobody else is on my wifi").
-					c.Facts[c.Pending] = av
-				} else {
-					c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
-				}
+				c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
 				c.Pending = ""
 				return t.next(ctx)
 			}
@@ -374,7 +355,7 @@ func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 	c.Pending = ""
 	// "Not sure" is no fix either: look further before handing over.
 	if c.Cause != "unknown" {
-		step := t.e.model.Next(c.Facts, c.Asked, c.Tried)
+		step := t.e.model.Next(c.Facts, c.Asked, slices.Concat(c.Tried, c.RuledOut))
 		if step.Fact != "" || step.Cause != "unknown" {
 			r, err := t.next(ctx)
 			r.Text = "Sorry that didn't do it. Let's look at another possible cause.\n\n" + r.Text
@@ -419,9 +400,14 @@ func (t *turn) summary() string {
 	}
 	b.WriteString(")\n")
 	facts := make([]string, 0, len(c.Facts))
+	var inferred []string
 	for f, v := range c.Facts {
 		if f == monitorFact {
 			f = "monitor saw an outage"
+		}
+		if slices.Contains(c.Inferred, f) {
+			inferred = append(inferred, f+": "+v)
+			continue
 		}
 		facts = append(facts, f+": "+v)
 	}
@@ -430,6 +416,10 @@ func (t *turn) summary() string {
 		facts = []string{"none given"}
 	}
 	fmt.Fprintf(&b, "- Answers: %s\n", strings.Join(facts, ", "))
+	if len(inferred) > 0 {
+		sort.Strings(inferred)
+		fmt.Fprintf(&b, "- From my own checks of this network: %s\n", strings.Join(inferred, ", "))
+	}
 	for _, cause := range c.Tried {
 		fmt.Fprintf(&b, "- Tried: %s (steps: %s)\n", cause, strings.Join(t.e.model.StepsFor(cause, c.Facts), ", "))
 	}

@@ -145,6 +145,16 @@ func TestClassify(t *testing.T) {
 	}{
 		{"challenge header", 403, cf("Cf-Mitigated", "challenge", "Content-Type", "text/html"), fixture(t, "challenge.html"), nil, cloudflare.Challenged, 0},
 		{"challenge title only (legacy 503)", 503, cf(), fixture(t, "challenge.html"), nil, cloudflare.Challenged, 0},
+		// The 2021 managed challenge came as a 503 without cf-mitigated: it
+		// is a challenge, not a server error (a false outage).
+		{"2021 challenge page, 503 without the header", 503, cf(), fixture(t, "challenge-2021.html"), nil, cloudflare.Challenged, 0},
+		// The 2019-2020 "I'm under attack" page, known by its markup alone
+		// (from the capture in VeNoMouS/cloudscraper#216).
+		{"legacy challenge markup, 503", 503, cf(), legacyChallenge, nil, cloudflare.Challenged, 0},
+		// Bot detection injects the challenge-platform script into ordinary
+		// pages: that alone is no challenge.
+		{"challenge-platform script on a normal page", 200, cf(), jsdPage, nil, cloudflare.Up, 0},
+		{"challenge-platform script on a 403 is no challenge", 403, cf(), jsdPage, nil, cloudflare.Unexpected, 0},
 		{"challenge before 1020", 403, cf("Cf-Mitigated", "challenge"), "error code: 1020", nil, cloudflare.Challenged, 0},
 		{"1020 html", 403, cf(), fixture(t, "1020.html"), nil, cloudflare.Blocked1020, 1020},
 		{"1020 legacy html", 403, cf(), fixture(t, "1020-legacy.html"), nil, cloudflare.Blocked1020, 1020},
@@ -188,6 +198,22 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// legacyChallenge is the markup of the 2019-2020 challenge, abridged from
+// the capture in VeNoMouS/cloudscraper#216.
+const legacyChallenge = `<!DOCTYPE HTML><html lang="en-US"><head><title>Just a moment, please</title></head><body>
+<div class="cf-browser-verification cf-im-under-attack"><div id="cf-content" style="display:none">
+<h1><span data-translate="checking_browser">Checking your browser before accessing</span> chatgpt.com.</h1>
+<p data-translate="process_is_automatic">This process is automatic. Your browser will redirect to your requested content shortly.</p>
+</div><form class="challenge-form" id="challenge-form" action="/?__cf_chl_jschl_tk__=acbb26216452" method="POST"></form></div>
+</body></html>`
+
+// jsdPage is an ordinary page with the bot-detection snippet Cloudflare
+// injects (written for these tests, after the snippet's public shape).
+const jsdPage = `<!DOCTYPE html><html><head><title>ChatGPT</title></head><body><div id="root"></div>
+<script>(function(){function c(){var b=a.contentDocument||a.contentWindow.document;if(b){var d=b.createElement('script');
+d.innerHTML="window.__CF$cv$params={r:'8a1b2c3d4e5f6789',t:'MTcwMDAwMDAwMA=='};var a=document.createElement('script');a.src='/cdn-cgi/challenge-platform/scripts/jsd/main.js';document.getElementsByTagName('head')[0].appendChild(a);";
+b.getElementsByTagName('head')[0].appendChild(d)}}var a=document.createElement('iframe');document.body.appendChild(a);c()})();</script></body></html>`
+
 func TestVerdictOutageBlocked(t *testing.T) {
 	type flags struct{ Outage, Blocked bool }
 	want := map[cloudflare.Verdict]flags{
@@ -200,6 +226,9 @@ func TestVerdictOutageBlocked(t *testing.T) {
 		cloudflare.OriginDown:   {Outage: true},
 		cloudflare.OriginError:  {Outage: true},
 		cloudflare.Unexpected:   {},
+		// Our own network refusing is neither an outage nor Cloudflare's
+		// block.
+		cloudflare.BlockedNetwork: {},
 	}
 	got := map[cloudflare.Verdict]flags{}
 	for v := range want {

@@ -30,7 +30,14 @@ var (
 	reScriptStyle = regexp.MustCompile(`(?is)<(script|style)\b.*?</(script|style)\s*>`)
 	reTag         = regexp.MustCompile(`<[a-zA-Z!/][^>]*>`)
 	reTitle       = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	reChallenge   = regexp.MustCompile(`(?is)<title[^>]*>\s*Just a moment(\.\.\.|…)`)
+	// The challenge's titles: "Just a moment..." since 2022, "Please
+	// Wait... | Cloudflare" on the 2021 managed challenge.
+	reChallenge = regexp.MustCompile(`(?is)<title[^>]*>\s*(Just a moment(\.\.\.|…)|Please wait(\.\.\.|…)\s*\|\s*Cloudflare)`)
+	// What only challenge pages carry: the challenge options object, the
+	// 2019-2021 "cf-browser-verification" block and its jschl form. The
+	// challenge-platform script path alone is no mark: Cloudflare's bot
+	// detection injects it into ordinary pages too.
+	reChallengeBody = regexp.MustCompile(`window\._cf_chl_opt\b|\bcf-browser-verification\b|__cf_chl_jschl_tk__|\bjschl_vc\b`)
 
 	// "Error code 1020", "error code: 1020", JSON/YAML "error_code": 1020.
 	reErrorCode = regexp.MustCompile(`(?i)\berror[ _-]?code\b[\s:#="']*(\d{3,4})\b`)
@@ -107,11 +114,14 @@ func pageMarks(d doc, lower string) bool {
 		strings.Contains(lower, "used cloudflare to restrict access")
 }
 
-func challengeTitle(body []byte) bool {
+// challengePage reports whether body is a Cloudflare challenge page: by
+// its title at any status, by the challenge scripts' marks only on a
+// non-2xx answer.
+func challengePage(body []byte, nonOK bool) bool {
 	if len(body) > maxInput {
 		body = body[:maxInput]
 	}
-	return reChallenge.Match(body)
+	return reChallenge.Match(body) || nonOK && reChallengeBody.Match(body)
 }
 
 // Phrases that Cloudflare's and OpenAI's block pages show.

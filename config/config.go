@@ -179,8 +179,11 @@ type Monitor struct {
 	Retention time.Duration `yaml:"retention" json:"retention"`
 	// Timeout is the per-target timeout for targets that set none.
 	Timeout time.Duration `yaml:"timeout" json:"timeout"`
-	// Canary is a host:port (TCP) or http(s) URL that tells "our network is
-	// down" from "ChatGPT is unreachable"; "" disables it.
+	// Canary is an http(s) URL (DNS, TCP, TLS and a 2xx answer; Cloudflare's
+	// trace also names the data centre our traffic reaches) or a host:port
+	// (TCP only) that tells "our network is down" from "ChatGPT is
+	// unreachable" and, named by a host name, "our DNS is broken" from "our
+	// DNS filters ChatGPT"; "" disables it.
 	Canary string `yaml:"canary" json:"canary"`
 	// Targets are the probes. Given in the file, they replace the defaults.
 	// They cannot be set from the environment.

@@ -29,7 +29,7 @@ func defaults() *Config {
 			SuccessThreshold: 2,
 			Retention:        30 * 24 * time.Hour,
 			Timeout:          10 * time.Second,
-			Canary:           "1.1.1.1:53",
+			Canary:           "https://www.cloudflare.com/cdn-cgi/trace",
 			Targets: []Target{
 				{Name: "api", Kind: "api", URL: "https://api.openai.com/v1/models"},
 				{Name: "web", Kind: "web", URL: "https://chatgpt.com/"},

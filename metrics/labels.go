@@ -26,7 +26,7 @@ var platforms = []string{bot.Console, bot.Slack, bot.Discord}
 
 var verdicts = []cloudflare.Verdict{
 	cloudflare.Up, cloudflare.Unreachable, cloudflare.Challenged, cloudflare.Blocked1020, cloudflare.RateLimited,
-	cloudflare.BlockedOther, cloudflare.OriginDown, cloudflare.OriginError, cloudflare.Unexpected,
+	cloudflare.BlockedOther, cloudflare.BlockedNetwork, cloudflare.OriginDown, cloudflare.OriginError, cloudflare.Unexpected,
 }
 
 func bounded(v string, set []string) string {

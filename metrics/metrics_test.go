@@ -567,3 +567,16 @@ func TestWrapHandlerConcurrent(t *testing.T) {
 		t.Errorf("diagnoses = %v, want 400", got)
 	}
 }
+
+// TestBlockedNetworkVerdictLabel: our own network's block is a verdict of
+// its own on the dashboard, not "other".
+func TestBlockedNetworkVerdictLabel(t *testing.T) {
+	m := metrics.New()
+	s := m.WrapStore(&fakeStore{})
+	if err := s.RecordResults(context.Background(), []monitor.Result{{Target: "web", Verdict: cloudflare.BlockedNetwork}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := counterValue(t, m, "gptaccess_probe_results_total", "verdict", "blocked-network"); got != 1 {
+		t.Errorf(`probe_results_total{verdict="blocked-network"} = %v, want 1`, got)
+	}
+}

@@ -46,7 +46,7 @@ func (m *Monitor) signalOf(r Result, canaryOK bool) (s signal, k Kind, threshold
 			return unknown, "", 0
 		}
 		return bad, KindDown, m.failN
-	case r.Verdict.Blocked():
+	case r.Verdict.Blocked() || r.Verdict == cloudflare.BlockedNetwork:
 		return bad, KindBlocked, m.failN
 	case r.Verdict == cloudflare.RateLimited:
 		return bad, KindRateLimited, m.failN

@@ -12,13 +12,13 @@ import (
 // machine can be driven inside a synctest bubble, which must not do real
 // network I/O.
 func SetProbes(m *Monitor, probe func(Target) Result, canary func() Canary) {
-	m.probeFn = func(_ context.Context, t Target) Result {
+	m.probeFn = func(_ context.Context, t Target) (Result, string) {
 		r := probe(t)
 		r.Target, r.Kind = t.Name, t.Kind
 		if r.CheckedAt.IsZero() {
 			r.CheckedAt = m.now()
 		}
-		return r
+		return r, ""
 	}
 	if canary != nil {
 		m.canaryFn = func(context.Context) Canary { return canary() }

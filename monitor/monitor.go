@@ -51,16 +51,28 @@ type Options struct {
 	ReminderInterval time.Duration // least time between reminders; 0 means none
 	Retention        time.Duration // how long results are kept; 0 means 30 days
 
-	// Canary is a host:port (TCP) or an http(s) URL that tells "we are
-	// offline" from "OpenAI is down"; "" disables it.
+	// Canary is an http(s) URL (DNS, TCP, TLS and a 2xx; Cloudflare's
+	// /cdn-cgi/trace also names the data centre our traffic reaches) or a
+	// host:port (TCP only) that tells "we are offline" from "OpenAI is
+	// down" and, when it is named by a host name, "our DNS is broken" from
+	// "our DNS filters ChatGPT"; "" disables it.
 	Canary string
 
 	Channels    map[string][]string // platform → configured alert channels
 	Notifiers   []Notifier          // one per platform
 	Subscribers Subscribers         // run-time subscriptions; nil means none
 
-	Store  Store            // nil keeps state in memory only
-	Client *http.Client     // nil means a client with the proxy from the environment
+	Store Store // nil keeps state in memory only
+	// Client makes the requests; nil means one with the proxy from the
+	// environment. When its Transport is an *http.Transport (or nil) the
+	// monitor uses a copy that dials through Resolver and Dialer, so that
+	// it sees DNS filters and proxies; another RoundTripper is used as is.
+	Client *http.Client
+	// Resolver looks host names up; nil means net.DefaultResolver.
+	Resolver Resolver
+	// Dialer connects to resolved addresses; nil means a net.Dialer.
+	Dialer Dialer
+
 	Now    func() time.Time // nil means time.Now
 	Logger *slog.Logger     // nil discards logs
 	// Version goes into the User-Agent "gptaccess/<version>"; "" means "dev".
@@ -83,15 +95,20 @@ type Monitor struct {
 	subs       Subscribers
 	store      Store
 	client     *http.Client
+	resolver   Resolver
+	dialer     Dialer
 	now        func() time.Time
 	log        *slog.Logger
 	userAgent  string
 
 	// Seams for tests of the state machine, which must not do network
 	// I/O inside a synctest bubble.
-	probeFn  func(context.Context, Target) Result
+	probeFn  func(context.Context, Target) (Result, string)
 	canaryFn func(context.Context) Canary
 	backoff  []time.Duration // waits between delivery attempts
+
+	canaryMu   sync.Mutex // guards lastCanary, read while a round runs
+	lastCanary Canary
 
 	mu     sync.Mutex // one round (probes and state) at a time
 	loaded bool       // state read from the store
@@ -199,11 +216,22 @@ func New(o Options) (*Monitor, error) {
 		version = "dev"
 	}
 	m.userAgent = "gptaccess/" + version
+	m.resolver, m.dialer = o.Resolver, o.Dialer
+	if m.resolver == nil {
+		m.resolver = net.DefaultResolver
+	}
+	if m.dialer == nil {
+		m.dialer = &net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}
+	}
 	var c http.Client
 	if o.Client != nil {
 		c = *o.Client
-	} else {
-		c.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	switch tr := c.Transport.(type) {
+	case nil:
+		c.Transport = m.transport(http.DefaultTransport.(*http.Transport))
+	case *http.Transport:
+		c.Transport = m.transport(tr)
 	}
 	// A redirect is an answer in itself (chat.openai.com's 308, a status
 	// page that moved); following it would classify some other page.
@@ -211,6 +239,16 @@ func New(o Options) (*Monitor, error) {
 	m.client = &c
 	m.probeFn, m.canaryFn = m.probe, m.checkCanary
 	return m, nil
+}
+
+// transport is a copy of base that resolves and dials through the
+// monitor, and keeps a proxy's refusal of CONNECT.
+func (m *Monitor) transport(base *http.Transport) *http.Transport {
+	tr := base.Clone()
+	tr.DialContext = m.dial
+	tr.DialTLSContext = nil // TLS goes over our dial, so a TLS failure is ours to read
+	tr.OnProxyConnectResponse = onProxyConnect
+	return tr
 }
 
 func loadLocation(name string) (*time.Location, error) {
@@ -346,6 +384,7 @@ func (m *Monitor) round(ctx context.Context) Round {
 	rd := Round{At: m.now(), Results: make([]Result, len(m.targets))}
 	var wg sync.WaitGroup
 	wg.Go(func() { rd.Canary = m.canaryFn(ctx) })
+	filtered := make([]string, len(m.targets))
 	for i, t := range m.targets {
 		wg.Go(func() {
 			// cron.Recover guards the job's goroutine, not this one.
@@ -355,16 +394,20 @@ func (m *Monitor) round(ctx context.Context) Round {
 					rd.Results[i] = Result{Target: t.Name, Kind: t.Kind, Verdict: cloudflare.Unexpected, Detail: "internal error in the probe", CheckedAt: m.now()}
 				}
 			}()
-			rd.Results[i] = m.probeFn(ctx, t)
+			rd.Results[i], filtered[i] = m.probeFn(ctx, t)
 		})
 	}
 	wg.Wait()
 	rd.Official = Official{Indicator: IndicatorUnknown}
 	for i := range rd.Results {
 		r := &rd.Results[i]
+		explained := false
+		if filtered[i] != "" {
+			explained = dnsVerdict(r, filtered[i], rd.Canary)
+		}
 		if !rd.Canary.OK {
 			r.Offline = true
-			if r.Verdict.Outage() {
+			if r.Verdict.Outage() && !explained {
 				r.Detail += " (our own network seems offline: canary failed)"
 			}
 		}
@@ -373,6 +416,23 @@ func (m *Monitor) round(ctx context.Context) Round {
 		}
 	}
 	return rd
+}
+
+// dnsVerdict decides a result whose name DNS said does not exist or
+// answered with a sinkhole: our DNS filters it when the canary's own name
+// resolves; otherwise nothing tells a filter from broken DNS, and the
+// result stays unreachable. It reports whether the detail now says that
+// our own DNS seems broken.
+func dnsVerdict(r *Result, filtered string, c Canary) (brokenDNS bool) {
+	switch {
+	case c.NameResolved:
+		r.Verdict = cloudflare.BlockedNetwork
+		r.Detail = "DNS filter: " + filtered + ", while it resolves " + canaryHost(c.Target)
+	case c.Target != "" && canaryHost(c.Target) != "" && net.ParseIP(canaryHost(c.Target)) == nil:
+		r.Detail += " (the canary's name does not resolve either: our DNS itself seems broken)"
+		return true
+	}
+	return false
 }
 
 // load reads the saved state once, so a restarted monitor carries on
@@ -445,6 +505,17 @@ func (m *Monitor) record(ctx context.Context, rd Round) {
 		}
 	}
 	m.latest = rd
+	m.canaryMu.Lock()
+	m.lastCanary = rd.Canary
+	m.canaryMu.Unlock()
+}
+
+// LatestCanary is the canary of the latest round (zero before the first):
+// for the status page, which must not wait for a round to finish.
+func (m *Monitor) LatestCanary() Canary {
+	m.canaryMu.Lock()
+	defer m.canaryMu.Unlock()
+	return m.lastCanary
 }
 
 func (m *Monitor) state(target string) *TargetState {
@@ -486,13 +557,14 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 
 // verdictWords are the verdicts in words for chat.
 var verdictWords = map[cloudflare.Verdict]string{
-	cloudflare.Up:           "up",
-	cloudflare.Unreachable:  "unreachable",
-	cloudflare.Challenged:   "blocked (Cloudflare challenge)",
-	cloudflare.Blocked1020:  "blocked (Cloudflare error 1020)",
-	cloudflare.RateLimited:  "rate limited",
-	cloudflare.BlockedOther: "blocked by Cloudflare",
-	cloudflare.OriginDown:   "down (Cloudflare cannot reach OpenAI)",
-	cloudflare.OriginError:  "down (server errors)",
-	cloudflare.Unexpected:   "answering unexpectedly",
+	cloudflare.Up:             "up",
+	cloudflare.Unreachable:    "unreachable",
+	cloudflare.Challenged:     "blocked (Cloudflare challenge)",
+	cloudflare.Blocked1020:    "blocked (Cloudflare error 1020)",
+	cloudflare.RateLimited:    "rate limited",
+	cloudflare.BlockedOther:   "blocked by Cloudflare",
+	cloudflare.BlockedNetwork: "blocked by our own network",
+	cloudflare.OriginDown:     "down (Cloudflare cannot reach OpenAI)",
+	cloudflare.OriginError:    "down (server errors)",
+	cloudflare.Unexpected:     "answering unexpectedly",
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"syscall"
 	"time"
 
@@ -21,19 +20,21 @@ import (
 // and for the markers of any error page.
 const maxBody = 1 << 20
 
-// canaryTimeout bounds the canary check.
-const canaryTimeout = 5 * time.Second
-
 // probe requests t once and classifies the answer. It never fails: a
-// transport error is a result too (unreachable).
-func (m *Monitor) probe(ctx context.Context, t Target) Result {
-	r := Result{Target: t.Name, Kind: t.Kind, CheckedAt: m.now()}
+// transport error is a result too (unreachable, or blocked-network when it
+// shows a filter on our network). filtered is set when DNS said the name
+// does not exist or answered a sinkhole: the words for it if the canary's
+// own name resolves (our DNS works, so it filters this name), which only
+// the round can tell.
+func (m *Monitor) probe(ctx context.Context, t Target) (r Result, filtered string) {
+	r = Result{Target: t.Name, Kind: t.Kind, CheckedAt: m.now()}
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
+	ctx = withDialDeadline(ctx)
 	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, nil)
 	if err != nil {
 		r.Verdict, r.Detail = cloudflare.Unexpected, "bad request: "+err.Error()
-		return r
+		return r, ""
 	}
 	// An honest name: we never pose as a browser or try to pass a
 	// challenge, so a block we see is the block our users see.
@@ -47,8 +48,8 @@ func (m *Monitor) probe(ctx context.Context, t Target) Result {
 	resp, err := m.client.Do(req)
 	if err != nil {
 		r.Latency = time.Since(start)
-		r.Verdict, r.Detail = cloudflare.Unreachable, transportDetail(ctx, err, t.Timeout)
-		return r
+		r.Verdict, r.Status, r.Detail, filtered = transportVerdict(ctx, t, req.URL.Hostname(), err)
+		return r, filtered
 	}
 	r.Latency = time.Since(start)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -57,7 +58,7 @@ func (m *Monitor) probe(ctx context.Context, t Target) Result {
 	r.RayID, r.DataCenter = cloudflare.ParseRay(resp.Header.Get("Cf-Ray"))
 	if err != nil {
 		r.Verdict, r.Detail = cloudflare.Unreachable, "answer cut off: "+transportDetail(ctx, err, t.Timeout)
-		return r
+		return r, ""
 	}
 	var official Official
 	var parsed bool
@@ -74,12 +75,59 @@ func (m *Monitor) probe(ctx context.Context, t Target) Result {
 		}
 		return true
 	}
-	r.Verdict, r.Code = cloudflare.Classify(resp.StatusCode, resp.Header, body, expected)
+	classify := cloudflare.Classify
+	if t.fronted() {
+		classify = cloudflare.ClassifyFronted
+	}
+	r.Verdict, r.Code = classify(resp.StatusCode, resp.Header, body, expected)
 	if parsed {
 		r.Official = &official
 	}
-	r.Detail = responseDetail(t, r)
-	return r
+	r.Detail = responseDetail(t, r, resp.Header, body)
+	return r, ""
+}
+
+// transportVerdict classifies a request that got no answer from the site:
+// TLS interception and a web proxy refusing CONNECT are our own network
+// blocking it; DNS that says the name does not exist, or answers a
+// sinkhole, may be (filtered, for the round to decide); the rest is
+// unreachable.
+func transportVerdict(ctx context.Context, t Target, host string, err error) (v cloudflare.Verdict, status int, detail, filtered string) {
+	var (
+		ne *nameError
+		pr *proxyRefusal
+	)
+	switch {
+	case errors.As(err, &ne) && ne.host == host && len(ne.sinkhole) > 0:
+		sink := joinIPs(ne.sinkhole)
+		return cloudflare.Unreachable, 0, "DNS answers only a sinkhole address (" + sink + ") for " + host,
+			"our DNS answers " + host + " with a sinkhole address (" + sink + ")"
+	case errors.As(err, &ne) && ne.host == host && ne.notFound():
+		return cloudflare.Unreachable, 0, "DNS: no such host " + host, "our DNS says " + host + " does not exist"
+	case errors.As(err, &pr):
+		return proxyVerdict(t, pr)
+	}
+	if what, ok := certTrouble(err, host); ok {
+		return cloudflare.BlockedNetwork, 0, "TLS interception: " + what + ", so something on our network intercepts HTTPS", ""
+	}
+	return cloudflare.Unreachable, 0, transportDetail(ctx, err, t.Timeout), ""
+}
+
+// proxyVerdict classifies a web proxy's refusal of CONNECT: for a host
+// behind Cloudflare a 403, 407 or 451 is the proxy blocking it; anything
+// else means the proxy could not get through.
+func proxyVerdict(t Target, pr *proxyRefusal) (cloudflare.Verdict, int, string, string) {
+	who := "our web proxy"
+	if pr.filter != "" {
+		who = "our web proxy (" + pr.filter + ")"
+	}
+	switch {
+	case pr.status == http.StatusProxyAuthRequired && t.fronted():
+		return cloudflare.BlockedNetwork, pr.status, "web proxy: " + who + " wants us to sign in (HTTP 407)", ""
+	case (pr.status == http.StatusForbidden || pr.status == http.StatusUnavailableForLegalReasons) && t.fronted():
+		return cloudflare.BlockedNetwork, pr.status, fmt.Sprintf("web proxy: %s refuses to connect to it (HTTP %d)", who, pr.status), ""
+	}
+	return cloudflare.Unreachable, pr.status, fmt.Sprintf("%s could not connect (HTTP %d)", who, pr.status), ""
 }
 
 // Cloudflare's 10xx block codes, in words.
@@ -96,8 +144,10 @@ var blockCodes = map[int]string{
 }
 
 // responseDetail says in a few words what an answer was.
-func responseDetail(t Target, r Result) string {
+func responseDetail(t Target, r Result, h http.Header, body []byte) string {
 	switch r.Verdict {
+	case cloudflare.BlockedNetwork:
+		return filterDetail(r.Status, h, body)
 	case cloudflare.Up:
 		switch {
 		case r.Official != nil:
@@ -142,10 +192,13 @@ func transportDetail(ctx context.Context, err error, timeout time.Duration) stri
 	)
 	switch {
 	case errors.As(err, &dnsErr):
-		if dnsErr.IsNotFound {
+		switch {
+		case dnsErr.IsNotFound:
 			return "DNS: no such host " + dnsErr.Name
+		case dnsErr.IsTimeout:
+			return "DNS: the lookup of " + dnsErr.Name + " timed out"
 		}
-		return "DNS lookup failed for " + dnsErr.Name
+		return "DNS lookup failed for " + dnsErr.Name + " (" + shortText(dnsErr.Err) + ")"
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
 		return "TLS: certificate not accepted (" + shortErr(err) + ")"
 	case errors.As(err, &record), errors.As(err, &alert):
@@ -168,6 +221,14 @@ func transportDetail(ctx context.Context, err error, timeout time.Duration) stri
 	return shortErr(err)
 }
 
+// shortText bounds s for a detail line.
+func shortText(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:60]) + "…"
+	}
+	return s
+}
+
 // shortErr drops the `Get "https://...": ` prefix that url.Error adds.
 func shortErr(err error) string {
 	var ue *url.Error
@@ -181,34 +242,19 @@ func shortErr(err error) string {
 	return s
 }
 
-// checkCanary tells whether our own network works: a TCP connection to
-// host:port, or any HTTP answer from a URL.
-func (m *Monitor) checkCanary(ctx context.Context) Canary {
-	c := Canary{OK: true, Target: m.canary}
-	if m.canary == "" {
-		return c
-	}
-	ctx, cancel := context.WithTimeout(ctx, canaryTimeout)
-	defer cancel()
-	if strings.Contains(m.canary, "://") {
-		req, err := http.NewRequestWithContext(ctx, http.MethodHead, m.canary, nil)
-		if err == nil {
-			req.Header.Set("User-Agent", m.userAgent)
-			var resp *http.Response
-			if resp, err = m.client.Do(req); err == nil {
-				resp.Body.Close()
-				return c
-			}
+// filterDetail says what on our network refused a host behind Cloudflare.
+func filterDetail(status int, h http.Header, body []byte) string {
+	if name, ok := cloudflare.WebFilter(h, body); ok {
+		if name == "" {
+			return fmt.Sprintf("web filter: a block page from a filter on our network (HTTP %d)", status)
 		}
-		c.OK, c.Detail = false, transportDetail(ctx, err, canaryTimeout)
-		return c
+		return fmt.Sprintf("web filter: the %s block page (HTTP %d)", name, status)
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", m.canary)
-	if err != nil {
-		c.OK, c.Detail = false, transportDetail(ctx, err, canaryTimeout)
-		return c
+	switch status {
+	case http.StatusProxyAuthRequired:
+		return "web proxy: our web proxy wants us to sign in (HTTP 407)"
+	case http.StatusUnavailableForLegalReasons:
+		return "web proxy: HTTP 451 (unavailable for legal reasons) without Cloudflare's marks, from a filter on our network"
 	}
-	conn.Close()
-	return c
+	return fmt.Sprintf("web proxy: HTTP %d without Cloudflare's marks, from a proxy or filter on our network", status)
 }

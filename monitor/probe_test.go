@@ -3,8 +3,6 @@ package monitor_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -216,19 +214,15 @@ func TestProbeTransportFailures(t *testing.T) {
 	refused := "http://" + ln.Addr().String() + "/"
 	ln.Close()
 
-	// A TLS server whose certificate the client does not trust.
-	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
-	tlsSrv.StartTLS()
-	defer tlsSrv.Close()
-
+	// (A certificate the client does not trust is blocked-network: see
+	// TestTLSInterception.)
 	tests := []struct {
 		name, url, detail string
 	}{
 		{"timeout", hang.URL, "timed out after 200ms"},
 		{"refused", refused, "connection refused"},
+		// Without a canary nothing tells a DNS filter from broken DNS.
 		{"dns", "http://chatgpt.invalid/", "DNS"},
-		{"tls", tlsSrv.URL, "TLS"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,7 +251,10 @@ func TestCanary(t *testing.T) {
 	}
 	deadAddr := dead.Addr().String()
 	dead.Close()
-	httpCanary := serve(t, answer{404, nil, nil}) // any answer means we are online
+	httpCanary := serve(t, answer{200, nil, []byte("fl=1\nh=x\n")})
+	// A URL canary must answer 2xx: a proxy's 403 or a captive portal's
+	// redirect is not our network working.
+	refusing := serve(t, answer{403, nil, nil})
 
 	tests := []struct {
 		canary      string
@@ -266,6 +263,7 @@ func TestCanary(t *testing.T) {
 		{"", true, false},
 		{live.Addr().String(), true, false},
 		{httpCanary.URL, true, false},
+		{refusing.URL, false, true},
 		{deadAddr, false, true},
 		{"http://" + deadAddr + "/", false, true},
 	}

@@ -47,13 +47,6 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	}{r.Target, r.Verdict, r.Status, r.Latency.Milliseconds(), r.RayID, r.DataCenter, r.Detail, r.CheckedAt.UTC().Format(time.RFC3339)})
 }
 
-// Canary is whether our own network worked during a round.
-type Canary struct {
-	OK     bool   `json:"ok"` // true when the canary answered or none is configured
-	Target string `json:"-"`  // host:port or URL; "" when disabled
-	Detail string `json:"-"`  // why it failed
-}
-
 // Official is what OpenAI's status page says.
 type Official struct {
 	// Indicator is status.indicator: none, minor, major, critical (or
@@ -105,6 +98,18 @@ func (r Round) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(r))
 }
 
+// AllUp reports whether every target is up and the official status shows
+// no major or critical outage: `gptaccess check` exits 0 then, 1
+// otherwise.
+func (r Round) AllUp() bool {
+	for _, x := range r.Results {
+		if x.Verdict != cloudflare.Up {
+			return false
+		}
+	}
+	return !r.Official.Major()
+}
+
 // Table renders the round for a terminal (`gptaccess check`).
 func (r Round) Table() string {
 	var b strings.Builder
@@ -127,6 +132,8 @@ func (r Round) Table() string {
 	switch {
 	case r.Canary.Target == "":
 		b.WriteString("canary: disabled\n")
+	case r.Canary.OK && r.Canary.Egress() != "":
+		fmt.Fprintf(&b, "canary: ok (%s): %s\n", r.Canary.Target, r.Canary.Egress())
 	case r.Canary.OK:
 		fmt.Fprintf(&b, "canary: ok (%s)\n", r.Canary.Target)
 	default:

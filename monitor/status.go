@@ -42,35 +42,42 @@ func (m *Monitor) stale(rd Round) bool {
 // report turns a round into the chat answer to "status".
 func (m *Monitor) report(rd Round) bot.StatusReport {
 	var rep bot.StatusReport
-	rateLimited, allUp := false, true
+	allUp := true
+	present := map[class]bool{}
 	for _, r := range rd.Results {
 		if r.Kind == TargetStatus {
 			continue // about the status page itself, not ChatGPT
 		}
-		rep.Down = rep.Down || r.Verdict.Outage() && rd.Canary.OK
+		down := r.Verdict.Outage() && rd.Canary.OK
+		rep.Down = rep.Down || down
 		rep.Blocked = rep.Blocked || r.Verdict.Blocked()
-		rateLimited = rateLimited || r.Verdict == cloudflare.RateLimited
+		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked {
+			rep.NetworkBlocked, rep.NetworkBlock = true, r.Detail
+		}
+		if c := classOf(r); c != classNone && (c != classDown || down) {
+			present[c] = true
+		}
 		allUp = allUp && r.Verdict == cloudflare.Up
 	}
 	rep.OfficialIncident = rd.Official.Major() || len(rd.Official.Incidents) > 0
 
-	var headline string
+	head := headline(present, "")
+	if present[classDown] {
+		// What we see from here, not a verdict on OpenAI.
+		head = strings.Replace(head, "ChatGPT is down and ", "ChatGPT looks down from here and is ", 1)
+		head = strings.Replace(head, "ChatGPT is down", "ChatGPT looks down from here", 1)
+	}
 	switch {
-	case rep.Down:
-		headline = "ChatGPT looks down from here"
-	case rep.Blocked:
-		headline = "ChatGPT is blocked from our network"
-	case rateLimited:
-		headline = "ChatGPT is rate limiting our network"
+	case head != "":
 	case !rd.Canary.OK:
-		headline = "Our own network seems offline, so I cannot tell whether ChatGPT is up"
+		head = "Our own network seems offline, so I cannot tell whether ChatGPT is up"
 	case allUp:
-		headline = "ChatGPT is reachable from here"
+		head = "ChatGPT is reachable from here"
 	default:
-		headline = "ChatGPT answers unexpectedly from here"
+		head = "ChatGPT answers unexpectedly from here"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s**\n", headline)
+	fmt.Fprintf(&b, "**%s**\n", head)
 	now := m.now()
 	for _, r := range rd.Results {
 		fmt.Fprintf(&b, "- %s: %s", r.Target, verdictWords[r.Verdict])
@@ -88,15 +95,43 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		}
 		b.WriteString("\n")
 	}
+	if e := rd.Canary.Egress(); e != "" {
+		b.WriteString(upperFirst(e) + ".\n")
+	}
 	b.WriteString("Official status: " + officialLine(rd.Official) + "\n")
+	results := map[string]Result{}
+	for _, r := range rd.Results {
+		results[r.Target] = r
+	}
 	for _, in := range m.openList() {
-		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), strings.Join(in.Targets, ", "))
+		// A target whose line above says up is not listed as failing,
+		// even before the alert counts it recovered.
+		var still []string
+		for _, t := range m.stillFailing(in) {
+			if r, ok := results[t]; !ok || r.Verdict != cloudflare.Up || classOf(r) != classNone {
+				still = append(still, t)
+			}
+		}
+		which := strings.Join(still, ", ")
+		if len(still) == 0 {
+			which = "all up again; it resolves after enough good checks in a row"
+		}
+		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", headline(classes(still, results), kindTitle[in.Kind]), m.clock(in.Started, now), which)
 	}
 	if !rd.At.IsZero() {
 		fmt.Fprintf(&b, "Checked at %s.", m.clock(rd.At, now))
 	}
 	rep.Text = strings.TrimRight(b.String(), "\n")
 	return rep
+}
+
+// stillFailing lists the targets of an open incident that have not
+// recovered yet; all of them when the state does not say (a fresh start).
+func (m *Monitor) stillFailing(in *Incident) []string {
+	if still := m.members(in.ID); len(still) > 0 {
+		return still
+	}
+	return in.Targets
 }
 
 // digestWindow is what the digest sums up.

@@ -12,10 +12,10 @@ import (
 
 // Target kinds: each decides what counts as up.
 const (
-	TargetAPI    = "api"    // an API front door: a JSON answer; a 401 must be invalid_request_error
-	TargetWeb    = "web"    // a web app: any 2xx or 3xx
+	TargetAPI    = "api"    // an API front door behind Cloudflare: a JSON answer; a 401 must be invalid_request_error
+	TargetWeb    = "web"    // a web app behind Cloudflare: any 2xx or 3xx
 	TargetStatus = "status" // a Statuspage-compatible summary.json
-	TargetHTTP   = "http"   // anything else: any 2xx
+	TargetHTTP   = "http"   // anything else: any 2xx or 3xx
 )
 
 // DefaultTimeout is a target's timeout when Target.Timeout is 0.
@@ -28,7 +28,7 @@ type Target struct {
 	URL    string // http or https
 	Method string // "" means GET
 	// ExpectStatus lists the statuses that count as up. Empty means the
-	// kind's own: api 200 or 401, web 200-399, status 200, http 200-299.
+	// kind's own: api 200 or 401, web and http 200-399, status 200.
 	ExpectStatus []int
 	Timeout      time.Duration // per request; 0 means DefaultTimeout
 }
@@ -95,13 +95,16 @@ func (t Target) statusOK(status int) bool {
 	switch t.Kind {
 	case TargetAPI:
 		return status == 200 || status == 401
-	case TargetWeb:
-		return status >= 200 && status < 400
 	case TargetStatus:
 		return status == 200
 	}
-	return status >= 200 && status < 300
+	return status >= 200 && status < 400
 }
+
+// fronted reports whether t is one of OpenAI's hosts, which always answer
+// through Cloudflare: a refusal without Cloudflare's marks, or a web
+// filter's block page, then comes from our own network.
+func (t Target) fronted() bool { return t.Kind == TargetAPI || t.Kind == TargetWeb }
 
 // apiUp reports whether body is the API front door's answer: JSON, and for
 // a 401 the "no API key" error, which proves DNS, TLS, Cloudflare and the

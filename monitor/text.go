@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -9,8 +10,7 @@ import (
 	"gptaccess/cloudflare"
 )
 
-// Titles and advice per alert kind, worded for the team rather than for
-// operators: what happened, and what to do about it.
+// Titles per alert kind, worded for the team rather than for operators.
 var (
 	kindTitle = map[Kind]string{
 		KindDown:        "ChatGPT is down",
@@ -22,53 +22,239 @@ var (
 		KindBlocked:     "ChatGPT is reachable from our network again",
 		KindRateLimited: "ChatGPT no longer rate limits our network",
 	}
-	kindAdvice = map[Kind]string{
-		KindDown: "ChatGPT is not answering from here, while our own network works. " +
-			"There is nothing to fix on our side; I'll post here when it is back.",
-		KindBlocked: "Cloudflare, in front of ChatGPT, refuses requests from our network, so everyone here is affected; this is not an outage. " +
-			"Contact IT (and OpenAI support, quoting the Ray ID below); meanwhile try another network, e.g. a phone on mobile data.",
-		KindRateLimited: "Cloudflare is throttling requests from our network. It usually passes within minutes; " +
-			"if it lasts, something here may be sending too many requests: tell IT.",
-	}
 )
+
+// class groups verdicts by what the team can do about them; a notice is
+// worded for the classes its targets showed.
+type class int
+
+const (
+	classNone       class = iota
+	classDown             // origin errors, unreachable, an official major incident: wait
+	classCloudflare       // challenge, 1020, other 10xx: Cloudflare refuses our network
+	classOwnNetwork       // blocked-network: our own network refuses it; IT can lift it
+	classRateLimited
+)
+
+func classOf(r Result) class {
+	switch {
+	case r.Official != nil && r.Official.Major():
+		return classDown
+	case r.Verdict == cloudflare.BlockedNetwork:
+		return classOwnNetwork
+	case r.Verdict.Blocked():
+		return classCloudflare
+	case r.Verdict.Outage():
+		return classDown
+	case r.Verdict == cloudflare.RateLimited:
+		return classRateLimited
+	}
+	return classNone
+}
+
+// headline says in one line what the classes present mean: "ChatGPT is
+// down", "ChatGPT is blocked by our own network", "ChatGPT is down and
+// blocked from our network"; fallback when no class is present.
+func headline(present map[class]bool, fallback string) string {
+	var parts []string
+	if present[classDown] {
+		parts = append(parts, "down")
+	}
+	switch {
+	case present[classCloudflare] && present[classOwnNetwork]:
+		parts = append(parts, "blocked from our network, by Cloudflare and by our own network")
+	case present[classOwnNetwork]:
+		parts = append(parts, "blocked by our own network")
+	case present[classCloudflare]:
+		parts = append(parts, "blocked from our network")
+	}
+	if present[classRateLimited] {
+		parts = append(parts, "rate limiting our network")
+	}
+	if len(parts) == 0 {
+		return fallback
+	}
+	return "ChatGPT is " + strings.Join(parts, " and ")
+}
+
+// classes lists the classes of targets' results.
+func classes(targets []string, results map[string]Result) map[class]bool {
+	present := map[class]bool{}
+	for _, t := range targets {
+		if r, ok := results[t]; ok {
+			if c := classOf(r); c != classNone {
+				present[c] = true
+			}
+		}
+	}
+	return present
+}
+
+// blockedHere reports whether any result shows ChatGPT blocked from here,
+// by Cloudflare or by our own network: then nothing may say "nothing to
+// fix on our side".
+func blockedHere(results map[string]Result) bool {
+	for _, r := range results {
+		if c := classOf(r); c == classCloudflare || c == classOwnNetwork {
+			return true
+		}
+	}
+	return false
+}
+
+// probedDown reports whether one of targets was found down by our own
+// probes, not only by OpenAI's status page.
+func probedDown(targets []string, results map[string]Result) bool {
+	for _, t := range targets {
+		if r, ok := results[t]; ok && r.Verdict.Outage() {
+			return true
+		}
+	}
+	return false
+}
+
+// advice is what the team should do, one paragraph per class present, the
+// one they can act on first.
+func (m *Monitor) advice(present map[class]bool, targets []string, results map[string]Result) []string {
+	var out []string
+	if present[classOwnNetwork] {
+		var what, hosts []string
+		for _, t := range targets {
+			r, ok := results[t]
+			if !ok || r.Verdict != cloudflare.BlockedNetwork {
+				continue
+			}
+			if w := blockedBy(r); !slices.Contains(what, w) {
+				what = append(what, w)
+			}
+			if h := m.host(t); h != "" && !slices.Contains(hosts, h) {
+				hosts = append(hosts, h)
+			}
+		}
+		s := "Something on our own network blocks ChatGPT (" + strings.Join(what, "; ") + "), so everyone here is affected"
+		if !present[classDown] {
+			s += "; OpenAI is not down"
+		}
+		s += ". IT can lift it, OpenAI cannot"
+		if len(hosts) > 0 {
+			s += ": ask them to allow " + strings.Join(hosts, " and ")
+		}
+		out = append(out, s+". Meanwhile another network, e.g. a phone on mobile data, works around it.")
+	}
+	if present[classCloudflare] {
+		out = append(out, "Cloudflare, in front of ChatGPT, refuses requests from our network, so everyone here is affected; this is not an outage. "+
+			"Contact IT (and OpenAI support, quoting the Ray ID below); meanwhile try another network, e.g. a phone on mobile data.")
+	}
+	if present[classDown] {
+		s := "ChatGPT is not answering from here, while our own network works. "
+		if !probedDown(targets, results) {
+			s = "OpenAI's status page reports a major outage. "
+		}
+		if blockedHere(results) {
+			s += "I'll post here when it is back."
+		} else {
+			s += "There is nothing to fix on our side; I'll post here when it is back."
+		}
+		out = append(out, s)
+	}
+	if present[classRateLimited] {
+		out = append(out, "Cloudflare is throttling requests from our network. It usually passes within minutes; "+
+			"if it lasts, something here may be sending too many requests: tell IT.")
+	}
+	return out
+}
+
+// blockedBy names what on our network blocks a blocked-network result,
+// from its detail: "a DNS filter", "TLS interception", "the Zscaler web
+// filter", "a web filter", "our web proxy".
+func blockedBy(r Result) string {
+	d := r.Detail
+	switch {
+	case strings.HasPrefix(d, "DNS filter:"):
+		return "a DNS filter"
+	case strings.HasPrefix(d, "TLS interception:"):
+		return "TLS interception"
+	case strings.HasPrefix(d, "web filter: the "):
+		if name, _, ok := strings.Cut(strings.TrimPrefix(d, "web filter: the "), " block page"); ok {
+			return "the " + name + " web filter"
+		}
+	case strings.HasPrefix(d, "web proxy:"):
+		return "our web proxy"
+	}
+	return "a web filter"
+}
+
+// host is the host name a target checks.
+func (m *Monitor) host(target string) string {
+	for _, t := range m.targets {
+		if t.Name == target {
+			if u, err := url.Parse(t.URL); err == nil {
+				return u.Hostname()
+			}
+		}
+	}
+	return ""
+}
 
 // notice builds one alert message. For PhaseUpdate, back lists targets
 // that recovered (and targets those still failing); without back,
-// targets are the ones that just joined.
+// targets are the ones that just joined. Titles and advice follow what the
+// targets showed, so a round with mixed verdicts is worded for each.
 func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, back, targets []string, now time.Time) Notice {
 	n := Notice{
 		Incident: in.ID, Kind: in.Kind, Phase: phase, Targets: slices.Clone(in.Targets),
 		Title: kindTitle[in.Kind], Started: in.Started,
 	}
+	present := classes(targets, results)
 	var b strings.Builder
 	switch phase {
 	case PhaseOpened:
-		fmt.Fprintf(&b, "**%s**\n%s\n", n.Title, kindAdvice[in.Kind])
+		n.Title = headline(present, kindTitle[in.Kind])
+		fmt.Fprintf(&b, "**%s**\n", n.Title)
+		for _, a := range m.advice(present, targets, results) {
+			b.WriteString(a + "\n")
+		}
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
-		n.Title = "Still going on: " + kindTitle[in.Kind]
+		n.Title = "Still going on: " + headline(present, kindTitle[in.Kind])
 		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, FormatDuration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
-		b.WriteString(kindAdvice[in.Kind] + "\n")
+		for _, a := range m.advice(present, targets, results) {
+			b.WriteString(a + "\n")
+		}
 	case PhaseUpdate:
 		n.Title = "Update: " + kindTitle[in.Kind]
 		if len(back) > 0 {
 			fmt.Fprintf(&b, "**%s**\nBack to normal: %s. Still failing:\n", n.Title, strings.Join(back, ", "))
+			m.writeLines(&b, targets, results, now)
 		} else {
 			fmt.Fprintf(&b, "**%s**\nNow also failing:\n", n.Title)
+			m.writeLines(&b, targets, results, now)
+			for _, a := range m.advice(present, targets, results) {
+				b.WriteString(a + "\n")
+			}
 		}
-		m.writeLines(&b, targets, results, now)
 	case PhaseResolved:
 		n.Title = kindResolved[in.Kind]
 		n.Duration = now.Sub(in.Started)
 		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, FormatDuration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)
 	}
+	if e := m.latest.Canary.Egress(); phase != PhaseResolved && e != "" {
+		b.WriteString(upperFirst(e) + ".\n")
+	}
 	if o := m.latest.Official; phase != PhaseResolved && o.Indicator != "" && o.Indicator != IndicatorUnknown {
 		b.WriteString("Official status: " + officialLine(o) + "\n")
 	}
 	n.Text = strings.TrimRight(b.String(), "\n")
 	return n
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // writeLines writes one "- target: what we see" line per target.

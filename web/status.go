@@ -30,6 +30,10 @@ type StatusOptions struct {
 	// (*monitor.Monitor).NextCheck; a zero time means none is scheduled.
 	// nil leaves the line out.
 	NextCheck func() time.Time
+	// Canary says where our traffic reaches Cloudflare, e.g.
+	// (*monitor.Monitor).LatestCanary; nil, or a canary that did not say,
+	// leaves the line out.
+	Canary func() monitor.Canary
 	// Location is the time zone times are shown in; nil means time.Local.
 	Location *time.Location
 	Now      func() time.Time // nil means time.Now
@@ -107,6 +111,7 @@ type statusView struct {
 	Recent    []incidentView
 	Official  *officialView // nil when no status target was checked
 	Next      *nextView     // nil when NextCheck is nil
+	Egress    string        // "Our traffic reaches Cloudflare in FRA (DE)"; "" when unknown
 }
 
 type banner struct{ Class, Text string }
@@ -146,7 +151,8 @@ type incidentView struct {
 	ID       string
 	Kind     string
 	Title    string
-	Targets  string
+	Targets  string // still failing (of an open incident), or all that took part
+	Back     string // of an open incident: targets up again, whose cards say Up
 	Started  moment
 	Ended    moment // zero while open
 	Open     bool
@@ -307,13 +313,28 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 
 	for _, in := range incidents {
 		iv := incidentView{
-			ID: in.ID, Kind: string(in.Kind), Title: kindTitle(in.Kind), Targets: strings.Join(in.Targets, ", "),
+			ID: in.ID, Kind: string(in.Kind), Title: kindTitle(in.Kind, in.Open()), Targets: strings.Join(in.Targets, ", "),
 			Started: f.moment(in.Started), Open: in.Open(),
 		}
 		end := now
 		if !in.Open() {
 			end = in.Ended
 			iv.Ended = f.moment(in.Ended)
+		} else {
+			// A target whose card says Up is not listed as failing, even
+			// before the alert counts it recovered.
+			var still, back []string
+			for _, t := range in.Targets {
+				a := aggs[t]
+				st, inState := since[t]
+				up := a != nil && a.last != nil && a.last.Verdict == cloudflare.Up
+				if up || inState && st.Incident != in.ID {
+					back = append(back, t)
+				} else {
+					still = append(still, t)
+				}
+			}
+			iv.Targets, iv.Back = strings.Join(still, ", "), strings.Join(back, ", ")
 		}
 		iv.Duration = monitor.FormatDuration(end.Sub(in.Started))
 		if iv.Open {
@@ -327,6 +348,11 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 		v.Official = official(*statusResult, f)
 	} else if slices.ContainsFunc(targets, func(t monitor.Target) bool { return t.Kind == monitor.TargetStatus }) {
 		v.Official = &officialView{Class: "unknown", Indicator: "unknown", Detail: "The status page has not been checked yet."}
+	}
+	if o.Canary != nil {
+		if e := o.Canary().Egress(); e != "" {
+			v.Egress = strings.ToUpper(e[:1]) + e[1:] + "."
+		}
 	}
 	if o.NextCheck != nil {
 		next := o.NextCheck()
@@ -375,7 +401,9 @@ func percent(part, whole int) string {
 
 // verdictWords is a result in words, with the colour class it shows in.
 func verdictWords(r monitor.Result) (class, words string) {
-	if r.Offline && r.Verdict != cloudflare.Up {
+	// Offline matters only for an outage verdict: a block page or a DNS
+	// filter's answer is evidence whatever the canary said.
+	if r.Offline && r.Verdict.Outage() {
 		return "unknown", "Unknown: our own network was offline"
 	}
 	code := r.Code
@@ -393,6 +421,8 @@ func verdictWords(r monitor.Result) (class, words string) {
 		return "blocked", "Blocked from our network (Cloudflare 1020)"
 	case cloudflare.BlockedOther:
 		return "blocked", fmt.Sprintf("Blocked from our network (Cloudflare %d)", code)
+	case cloudflare.BlockedNetwork:
+		return "blocked", "Blocked by our own network"
 	case cloudflare.RateLimited:
 		if r.Code == 1015 {
 			return "limited", "Rate limited (Cloudflare 1015)"
@@ -433,7 +463,7 @@ func overall(targets []*targetView, empty bool) banner {
 	if empty {
 		return banner{"unknown", "No checks yet"}
 	}
-	var down, blocked, limited, offline, unexpected bool
+	var down, blocked, cloudflareBlock, limited, offline, unexpected bool
 	checked := 0
 	for _, t := range targets {
 		if t.Kind == monitor.TargetStatus || !t.Checked {
@@ -445,6 +475,7 @@ func overall(targets []*targetView, empty bool) banner {
 			down = true
 		case "blocked":
 			blocked = true
+			cloudflareBlock = cloudflareBlock || t.Verdict != string(cloudflare.BlockedNetwork)
 		case "limited":
 			limited = true
 		case "unknown":
@@ -460,6 +491,8 @@ func overall(targets []*targetView, empty bool) banner {
 		return banner{"unknown", "No checks of ChatGPT yet"}
 	case down:
 		return banner{"down", "ChatGPT looks down from here"}
+	case blocked && !cloudflareBlock:
+		return banner{"blocked", "ChatGPT is blocked by our own network"}
 	case blocked:
 		return banner{"blocked", "ChatGPT is blocked from our network"}
 	case limited:
@@ -505,14 +538,20 @@ func official(r monitor.Result, f formatter) *officialView {
 	return ov
 }
 
-func kindTitle(k monitor.Kind) string {
+// kindTitle is an incident in words: "ChatGPT is down" while it lasts,
+// "ChatGPT was down" once resolved.
+func kindTitle(k monitor.Kind, open bool) string {
+	is := "was"
+	if open {
+		is = "is"
+	}
 	switch k {
 	case monitor.KindDown:
-		return "ChatGPT was down"
+		return "ChatGPT " + is + " down"
 	case monitor.KindBlocked:
-		return "Blocked from our network"
+		return "ChatGPT " + is + " blocked from our network"
 	case monitor.KindRateLimited:
-		return "Rate limited"
+		return "ChatGPT " + is + " rate limiting our network"
 	}
 	return string(k)
 }

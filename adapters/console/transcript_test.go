@@ -162,7 +162,9 @@ func play(t *testing.T, script string) (string, []bot.Reply) {
 			h.status.rep = map[string]bot.StatusReport{
 				"down":    {Text: "ChatGPT is down from here.", Down: true},
 				"blocked": {Text: "Our network is blocked (1020).", Blocked: true},
-				"up":      {Text: "All targets are up."},
+				"network": {Text: "Our own network blocks ChatGPT.", NetworkBlocked: true,
+					NetworkBlock: "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"},
+				"up": {Text: "All targets are up."},
 			}[arg]
 			fmt.Fprintf(&out, "~ monitor says %s\n", arg)
 			continue

@@ -13,6 +13,6 @@ import (
 func main() {
 	if err := run(context.Background(), os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gptaccess:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

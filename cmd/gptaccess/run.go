@@ -62,6 +62,31 @@ every command takes --config FILE (else $GPTACCESS_CONFIG, else defaults)
 // errUsage marks a command-line mistake; usage has been printed.
 var errUsage = errors.New("invalid usage")
 
+// errNotUp is `check` finding a target not up or an official major
+// outage: exit status 1, so that cron jobs and CI can use it.
+var errNotUp = errors.New("not every target is up")
+
+// cannotRun marks an error that kept a command from running at all (a bad
+// configuration, a usage mistake): exit status 2, told apart from what the
+// command found.
+type cannotRun struct{ err error }
+
+func (e cannotRun) Error() string { return e.err.Error() }
+func (e cannotRun) Unwrap() error { return e.err }
+
+// exitCode is the process's exit status for what run returned: 0 for
+// nil, 2 when the command could not run, 1 otherwise (errNotUp included).
+func exitCode(err error) int {
+	var cr cannotRun
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &cr), errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
+}
+
 // run is the whole program; main only calls it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -110,12 +135,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		cfg, err := loadConfig(*configPath, getenv)
 		if err != nil {
-			return err
+			return cannotRun{err}
 		}
 		// The files the configuration names must exist and load, or the
 		// bot would fail only when started.
 		if _, _, err := knowledge(ctx, cfg); err != nil {
-			return fmt.Errorf("configuration is invalid:\n%w", err)
+			return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
 		}
 		fmt.Fprintln(stdout, "configuration is valid")
 		return nil
@@ -127,7 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 	cfg, err := loadConfig(*configPath, getenv)
 	if err != nil {
-		return err
+		return cannotRun{err}
 	}
 	interactive := cmd == "chat" || cmd == "ask" || (cmd == "run" && !cfg.PlatformConfigured())
 	log := newLogger(cfg, stderr, interactive)
@@ -178,7 +203,27 @@ func loadConfig(path string, getenv func(string) string) (*config.Config, error)
 // people think of reporting periods.
 type period time.Duration
 
-func (p *period) String() string { return time.Duration(*p).String() }
+func (p *period) String() string { return spanWords(time.Duration(*p)) }
+
+// spanWords is a reporting period for people: "7 days", "24 hours", "90
+// minutes", never "168h0m0s".
+func spanWords(d time.Duration) string {
+	plural := func(n int64, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	}
+	return d.String()
+}
 
 func (p *period) Set(s string) error {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -223,7 +268,7 @@ func newLogger(cfg *config.Config, w io.Writer, interactive bool) *slog.Logger {
 		// Keep the terminal for the conversation; warnings still show.
 		level = slog.LevelWarn
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}
 	format := cfg.Log.Format
 	if format == "" {
 		format = "text"
@@ -241,6 +286,15 @@ func newLogger(cfg *config.Config, w io.Writer, interactive bool) *slog.Logger {
 	s := cfg.Secrets
 	return slog.New(redact.NewHandler(h, s.SlackBotToken.Reveal(), s.SlackAppToken.Reveal(), s.SlackSigningSecret.Reveal(),
 		s.DiscordBotToken.Reveal(), strings.TrimPrefix(s.DiscordBotToken.Reveal(), "Bot "), s.DiscordPublicKey.Reveal()))
+}
+
+// durationText writes durations as "1m30s" rather than the nanoseconds
+// that the JSON handler would write: logs are read by people too.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // knowledge loads the guide and the diagnosis model, embedded or the
@@ -347,7 +401,7 @@ func stats(ctx context.Context, cfg *config.Config, since time.Duration, asJSON 
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(s)
 	}
-	_, err = fmt.Fprintln(stdout, console.Render(bot.Reply{Text: bot.FormatStats(s, "the last "+since.String())}))
+	_, err = fmt.Fprintln(stdout, console.Render(bot.Reply{Text: bot.FormatStats(s, "the last "+spanWords(since))}))
 	return err
 }
 

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		comps = append(comps, component{name: "monitor", run: mon.Run})
 	}
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
-		Location: cfg.Monitor.Location(), Logger: log})
+		Canary: mon.LatestCanary, Location: cfg.Monitor.Location(), Logger: log})
 
 	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, cfg.Privacy.Retention, log) }})
 

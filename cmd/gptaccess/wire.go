@@ -120,20 +120,29 @@ func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscriber
 	return m, nil
 }
 
-// check runs every probe once and prints the results.
+// check runs every probe once and prints the results. It returns errNotUp
+// when a target is not up or OpenAI reports a major outage (exit status
+// 1), and cannotRun when it could not check at all (exit status 2).
 func check(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool, stdout io.Writer) error {
 	// No database: a one-off check must not disturb a running bot's state.
 	m, err := monitor.New(monitorOptions(cfg, log))
 	if err != nil {
-		return fmt.Errorf("monitor: %w", err)
+		return cannotRun{fmt.Errorf("monitor: %w", err)}
 	}
 	rd, err := m.CheckOnce(ctx)
 	if err != nil {
-		return err
+		return cannotRun{err}
 	}
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(rd)
+		err = json.NewEncoder(stdout).Encode(rd)
+	} else {
+		_, err = fmt.Fprint(stdout, rd.Table())
 	}
-	_, err = fmt.Fprint(stdout, rd.Table())
-	return err
+	if err != nil {
+		return cannotRun{err}
+	}
+	if !rd.AllUp() {
+		return errNotUp
+	}
+	return nil
 }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gptaccess/config"
+)
+
+// traceBody is Cloudflare's /cdn-cgi/trace answer, with our egress address,
+// which must appear nowhere.
+const traceBody = "fl=123f45\nh=www.cloudflare.com\nip=203.0.113.7\nts=1757404800.123\nvisit_scheme=http\n" +
+	"uag=gptaccess/dev\ncolo=FRA\nsliver=none\nhttp=http/1.1\nloc=DE\ntls=off\nsni=off\nwarp=off\ngateway=off\n"
+
+// checkConfig writes a configuration with canary and targets (name, kind,
+// url triples) and returns a getenv selecting it.
+func checkConfig(t *testing.T, canary string, targets ...string) func(string) string {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "monitor:\n  canary: %q\n  timeout: 5s\n  targets:\n", canary)
+	for i := 0; i+2 < len(targets); i += 3 {
+		fmt.Fprintf(&b, "    - {name: %s, kind: %s, url: %q}\n", targets[i], targets[i+1], targets[i+2])
+	}
+	path := filepath.Join(t.TempDir(), "gptaccess.yaml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return env(t, "GPTACCESS_CONFIG", path)
+}
+
+func serveTrace(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/cdn-cgi/trace" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, traceBody)
+	}))
+	t.Cleanup(srv.Close)
+	// By name: "localhost" resolves without the network, and a canary with
+	// a name lets the monitor tell a DNS filter from broken DNS.
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return "http://localhost:" + port + "/cdn-cgi/trace"
+}
+
+// checkJSON is the part of `check --json` these tests read.
+type checkJSON struct {
+	Results []struct {
+		Target, Verdict, Detail string
+		Status                  int
+	} `json:"results"`
+	Canary map[string]any `json:"canary"`
+}
+
+// TestCheckJSONBlockedNetwork runs `gptaccess check --json` against local
+// servers playing a company network that blocks ChatGPT: a TLS server with
+// a certificate we do not trust (a proxy intercepting HTTPS), a proxy's
+// block page without cf-ray, and a name our DNS says does not exist while
+// the canary's resolves. Each is blocked-network with its reason, the
+// canary tells where our traffic reaches Cloudflare and never our address,
+// and the exit status is 1.
+func TestCheckJSONBlockedNetwork(t *testing.T) {
+	intercepting := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	intercepting.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	intercepting.StartTLS()
+	defer intercepting.Close()
+	squid, err := os.ReadFile("../../cloudflare/testdata/filters/squid.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Server", "squid/5.7")
+		w.Header().Set("X-Squid-Error", "ERR_ACCESS_DENIED 0")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write(squid)
+	}))
+	defer proxy.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer up.Close()
+
+	targets := []string{
+		"web", "web", intercepting.URL + "/",
+		"api", "api", proxy.URL + "/v1/models",
+		"intranet", "http", up.URL + "/",
+	}
+	// The unresolvable name needs the system resolver to say NXDOMAIN for
+	// .invalid (RFC 6761) and no proxy in the environment.
+	dnsOK := noSuchHost("chatgpt.invalid") && os.Getenv("HTTPS_PROXY") == "" && os.Getenv("https_proxy") == "" && os.Getenv("ALL_PROXY") == ""
+	if dnsOK {
+		targets = append(targets, "filtered", "web", "https://chatgpt.invalid/")
+	} else {
+		t.Log("the system resolver does not answer NXDOMAIN for chatgpt.invalid (or a proxy is set): the DNS case is left out here")
+	}
+	out, stderr, err := runCmd(t, checkConfig(t, serveTrace(t), targets...), "", "check", "--json")
+	if !errors.Is(err, errNotUp) || exitCode(err) != 1 {
+		t.Errorf("check: %v (exit %d), want exit 1 for targets not up\nstderr: %s", err, exitCode(err), stderr)
+	}
+	var got checkJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("check --json: %v\n%s", err, out)
+	}
+	verdicts := map[string]string{}
+	for _, r := range got.Results {
+		verdicts[r.Target] = r.Verdict + ": " + r.Detail
+	}
+	want := map[string]string{
+		"web":      "blocked-network: TLS interception: the certificate for 127.0.0.1 is from an unknown authority, issued by “Acme Co”, so something on our network intercepts HTTPS",
+		"api":      "blocked-network: web filter: the Squid block page (HTTP 403)",
+		"intranet": "up: HTTP 200",
+	}
+	if dnsOK {
+		want["filtered"] = "blocked-network: DNS filter: our DNS says chatgpt.invalid does not exist, while it resolves localhost"
+	}
+	if diff := cmp.Diff(want, verdicts); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"ok": true, "data_center": "FRA", "country": "DE"}, got.Canary); diff != "" {
+		t.Errorf("canary (-want +got):\n%s", diff)
+	}
+	for _, leak := range []string{"203.0.113.7", "ip="} {
+		if strings.Contains(out+stderr, leak) {
+			t.Errorf("output holds %q:\n%s\n%s", leak, out, stderr)
+		}
+	}
+
+	// The table says the same in words.
+	table, _, err := runCmd(t, checkConfig(t, serveTrace(t), targets...), "", "check")
+	if exitCode(err) != 1 || !strings.Contains(table, "blocked-network") || !strings.Contains(table, "our traffic reaches Cloudflare in FRA (DE)") {
+		t.Errorf("check (exit %d):\n%s", exitCode(err), table)
+	}
+}
+
+func noSuchHost(name string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_, err := net.DefaultResolver.LookupIPAddr(ctx, name)
+	var d *net.DNSError
+	return errors.As(err, &d) && d.IsNotFound
+}
+
+// TestCheckExitStatus: 0 when every target is up, 1 when one is not, 2
+// when the configuration is bad; a failed canary says why in the JSON.
+func TestCheckExitStatus(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<title>ChatGPT</title>") }))
+	defer up.Close()
+	// A redirect is up for web and http targets (2xx and 3xx), as the
+	// example configuration says.
+	moved := httptest.NewServer(http.RedirectHandler("https://chatgpt.com/", http.StatusMovedPermanently))
+	defer moved.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cf-Ray", "8a1b2c3d4e5f6789-FRA")
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer down.Close()
+
+	out, stderr, err := runCmd(t, checkConfig(t, serveTrace(t), "web", "web", up.URL, "old", "http", moved.URL), "", "check", "--json")
+	if err != nil || exitCode(err) != 0 {
+		t.Errorf("all up: %v (exit %d)\n%s\n%s", err, exitCode(err), out, stderr)
+	}
+
+	_, _, err = runCmd(t, checkConfig(t, serveTrace(t), "web", "web", up.URL, "api", "api", down.URL), "", "check")
+	if exitCode(err) != 1 {
+		t.Errorf("one down: %v (exit %d), want 1", err, exitCode(err))
+	}
+
+	// The canary refused: it says why.
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusForbidden) }))
+	defer refusing.Close()
+	out, _, _ = runCmd(t, checkConfig(t, refusing.URL+"/cdn-cgi/trace", "web", "web", up.URL), "", "check", "--json")
+	var got checkJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if diff := cmp.Diff(map[string]any{"ok": false, "detail": "answered HTTP 403, not 2xx"}, got.Canary); diff != "" {
+		t.Errorf("failed canary (-want +got):\n%s", diff)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("monitor: {canary: \"1.1.1.1\"}\n"), 0o600)
+	_, _, err = runCmd(t, env(t, "GPTACCESS_CONFIG", bad), "", "check", "--json")
+	if exitCode(err) != 2 || !strings.Contains(err.Error(), "monitor.canary") {
+		t.Errorf("bad config: %v (exit %d), want exit 2", err, exitCode(err))
+	}
+}
+
+// TestJSONLogDurations: durations in JSON logs read as "1m30s", not as
+// nanoseconds.
+func TestJSONLogDurations(t *testing.T) {
+	cfg := config.Default()
+	cfg.Log.Format = "json"
+	var buf bytes.Buffer
+	newLogger(cfg, &buf, false).Info("notice not sent; will retry", "retry_in", 90*time.Second)
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if line["retry_in"] != "1m30s" {
+		t.Errorf("retry_in = %v (%T), want \"1m30s\"", line["retry_in"], line["retry_in"])
+	}
+}
+
+// TestSpanWords: reporting periods in words.
+func TestSpanWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		7 * 24 * time.Hour:  "7 days",
+		24 * time.Hour:      "24 hours",
+		36 * time.Hour:      "36 hours",
+		30 * 24 * time.Hour: "30 days",
+		90 * time.Minute:    "90 minutes",
+		time.Hour:           "1 hour",
+	} {
+		if got := spanWords(d); got != want {
+			t.Errorf("spanWords(%v) = %q, want %q", d, got, want)
+		}
+	}
+	out, _, err := runCmd(t, env(t), "", "stats", "--since", "7d")
+	if err != nil || !strings.Contains(out, "the last 7 days") || strings.Contains(out, "168h") {
+		t.Errorf("stats: %v\n%s", err, out)
+	}
+}

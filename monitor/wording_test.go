@@ -1,0 +1,179 @@
+package monitor_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gptaccess/cloudflare"
+	"gptaccess/monitor"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/alerts")
+
+// Results as the probes write them (the probe tests pin these details).
+var (
+	apiUp = monitor.Result{Verdict: cloudflare.Up, Status: 401, Latency: 83 * time.Millisecond, RayID: "8a1b2c3d4e5f6789", DataCenter: "FRA",
+		Detail: "API front door answers (401 invalid_request_error)"}
+	webUp       = monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 120 * time.Millisecond, RayID: "8a1b2c3d4e5f6780", DataCenter: "FRA", Detail: "HTTP 200"}
+	apiDown     = monitor.Result{Verdict: cloudflare.OriginError, Status: 503, Latency: 95 * time.Millisecond, RayID: "8a1b2c3d4e5f6781", DataCenter: "FRA", Detail: "server error (HTTP 503)"}
+	webRefused  = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "connection refused"}
+	web1020     = monitor.Result{Verdict: cloudflare.Blocked1020, Code: 1020, Status: 403, Latency: 40 * time.Millisecond, RayID: "8a1b2c3d4e5f6782", DataCenter: "FRA", Detail: "Cloudflare error 1020: access denied by a firewall rule"}
+	webChalleng = monitor.Result{Verdict: cloudflare.Challenged, Status: 403, Latency: 38 * time.Millisecond, RayID: "8a1b2c3d4e5f6783", DataCenter: "FRA", Detail: "Cloudflare challenge page (we never solve challenges)"}
+	apiLimited  = monitor.Result{Verdict: cloudflare.RateLimited, Code: 1015, Status: 429, Latency: 41 * time.Millisecond, RayID: "8a1b2c3d4e5f6784", DataCenter: "FRA", Detail: "Cloudflare error 1015: rate limited"}
+	webDNS      = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond,
+		Detail: "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"}
+	apiDNS = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond,
+		Detail: "DNS filter: our DNS says api.openai.com does not exist, while it resolves www.cloudflare.com"}
+	webSinkhole = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 2 * time.Millisecond,
+		Detail: "DNS filter: our DNS answers chatgpt.com with a sinkhole address (0.0.0.0), while it resolves www.cloudflare.com"}
+	apiTLS = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 15 * time.Millisecond,
+		Detail: "TLS interception: the certificate for api.openai.com is from an unknown authority, issued by “Zscaler Intermediate Root CA (zscaler.net)”, so something on our network intercepts HTTPS"}
+	webZscaler = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 403, Latency: 22 * time.Millisecond, Detail: "web filter: the Zscaler block page (HTTP 403)"}
+	apiZscaler = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 403, Latency: 21 * time.Millisecond, Detail: "web filter: the Zscaler block page (HTTP 403)"}
+	apiProxy   = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 407, Latency: 4 * time.Millisecond, Detail: "web proxy: our web proxy wants us to sign in (HTTP 407)"}
+	statusNone = monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 60 * time.Millisecond, Detail: "official status: none",
+		Official: &monitor.Official{Indicator: "none", Description: "All Systems Operational"}}
+	statusMajor = monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 60 * time.Millisecond, Detail: "official status: major",
+		Official: &monitor.Official{Indicator: "major", Description: "Partial System Outage",
+			Incidents: []monitor.StatusIncident{{Name: "Elevated errors on ChatGPT", Impact: "major", Link: "https://status.openai.com/incidents/01K4MAJOR"}}}}
+)
+
+// mix is what each target shows, round after round (the last repeats).
+type mix map[string][]monitor.Result
+
+func (x mix) probe(mu *sync.Mutex, round map[string]int) func(monitor.Target) monitor.Result {
+	return func(t monitor.Target) monitor.Result {
+		mu.Lock()
+		defer mu.Unlock()
+		rs := x[t.Name]
+		r := rs[min(round[t.Name], len(rs)-1)]
+		round[t.Name]++
+		return r
+	}
+}
+
+// TestAlertWording pins, in golden files, the notices each verdict mix
+// sends and the chat status that follows: what blocks ChatGPT and who can
+// lift it, never "nothing to fix on our side" while anything is blocked
+// from here. `go test ./monitor -run TestAlertWording -update` rewrites
+// them.
+func TestAlertWording(t *testing.T) {
+	tests := []struct {
+		name   string
+		mix    mix
+		rounds int
+	}{
+		{"down-origin-error", mix{"api": {apiDown}, "web": {webUp}}, 3},
+		{"down-unreachable", mix{"api": {apiUp}, "web": {webRefused}}, 3},
+		{"down-official-major", mix{"api": {apiUp}, "web": {webUp}, "status": {statusMajor}}, 1},
+		{"blocked-1020", mix{"api": {apiUp}, "web": {web1020}}, 3},
+		{"challenged", mix{"api": {apiUp}, "web": {webChalleng}}, 3},
+		{"rate-limited", mix{"api": {apiLimited}, "web": {webUp}}, 3},
+		{"network-dns", mix{"api": {apiDNS}, "web": {webDNS}, "status": {statusNone}}, 3},
+		{"network-sinkhole", mix{"api": {apiUp}, "web": {webSinkhole}}, 3},
+		{"network-tls", mix{"api": {apiTLS}, "web": {webUp}}, 3},
+		{"network-web-filter", mix{"api": {apiZscaler}, "web": {webZscaler}}, 3},
+		{"network-proxy-sign-in", mix{"api": {apiProxy}, "web": {webUp}}, 3},
+		{"mixed-down-and-network", mix{"api": {apiDown}, "web": {webDNS}}, 3},
+		{"mixed-1020-and-network", mix{"api": {apiTLS}, "web": {web1020}}, 3},
+		{"mixed-down-and-1020", mix{"api": {apiDown}, "web": {web1020}}, 3},
+		// The web target is blocked in the round the API's outage opens,
+		// though not yet for long enough to alert: the outage notice must
+		// not say there is nothing to fix on our side.
+		{"down-while-web-blocked", mix{"api": {apiDown}, "web": {webUp, webUp, webZscaler}}, 3},
+		{"network-later-joins-1020", mix{"api": {apiUp, apiUp, apiUp, apiTLS}, "web": {web1020}}, 6},
+		// Up again, not yet for long enough to resolve: the status does not
+		// list web as failing while its own line says up.
+		{"network-recovering", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp}}, 4},
+		{"network-resolved", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp, webUp}}, 5},
+		{"network-reminder", mix{"api": {apiUp}, "web": {webZscaler}}, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := wording(t, tt.mix, tt.rounds)
+			path := filepath.Join("testdata", "alerts", tt.name+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", path, diff)
+			}
+			if !strings.HasPrefix(tt.name, "down-") || tt.name == "down-while-web-blocked" {
+				if strings.Contains(got, "nothing to fix on our side") {
+					t.Errorf("says there is nothing to fix on our side while something is blocked from here:\n%s", got)
+				}
+			}
+		})
+	}
+}
+
+// wording runs rounds scheduled checks over the mix (canary fine, traffic
+// through FRA) and renders every notice sent and the chat status after.
+func wording(t *testing.T, x mix, rounds int) string {
+	var out string
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		round := map[string]int{}
+		var targets []monitor.Target
+		for _, name := range []string{"api", "web", "status"} {
+			if _, ok := x[name]; !ok {
+				continue
+			}
+			kind, url := monitor.TargetAPI, "https://api.openai.com/v1/models"
+			switch name {
+			case "web":
+				kind, url = monitor.TargetWeb, "https://chatgpt.com/"
+			case "status":
+				kind, url = monitor.TargetStatus, "https://status.openai.com/api/v2/summary.json"
+			}
+			targets = append(targets, monitor.Target{Name: name, Kind: kind, URL: url})
+		}
+		rec := &recorder{platform: "slack"}
+		m, err := monitor.New(monitor.Options{
+			Targets: targets, Timezone: "UTC", ReminderInterval: 30 * time.Minute,
+			Channels: map[string][]string{"slack": {"C-ALERTS"}}, Notifiers: []monitor.Notifier{rec},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		monitor.SetProbes(m, x.probe(&mu, round), func() monitor.Canary {
+			return monitor.Canary{OK: true, Target: "https://www.cloudflare.com/cdn-cgi/trace", DataCenter: "FRA", Country: "DE", NameResolved: true}
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		r := &rig{m: m, rec: rec, ctx: ctx}
+		r.ticks(rounds)
+		var b strings.Builder
+		for _, s := range rec.all() {
+			fmt.Fprintf(&b, "=== %s %s (title: %s)\n%s\n\n", s.Notice.Phase, s.Notice.Kind, s.Notice.Title, s.Notice.Text)
+		}
+		rep, ok := m.Latest(t.Context())
+		if !ok {
+			t.Fatal("no latest status")
+		}
+		fmt.Fprintf(&b, "=== status\n%s\n", rep.Text)
+		cancel()
+		monitor.WaitDeliveries(m)
+		out = b.String()
+	})
+	return out
+}
