@@ -23,11 +23,7 @@ const (
 	DefaultSchedule         = "@every 5m"
 	DefaultFailureThreshold = 3
 	DefaultSuccessThreshold = 2
-	DefaultRetention        = 30 * 24 * time.Hour
 )
-
-// pruneSpec is when old history is deleted.
-const pruneSpec = "@hourly"
 
 // parser accepts 5 or 6 fields (seconds optional) and descriptors such as
 // "@every 5m" and "@daily"; a spec may start with CRON_TZ=Area/City.
@@ -49,7 +45,6 @@ type Options struct {
 	FailureThreshold int           // bad checks in a row that open an incident; 0 means 3
 	SuccessThreshold int           // good checks in a row that resolve it; 0 means 2
 	ReminderInterval time.Duration // least time between reminders; 0 means none
-	Retention        time.Duration // how long results are kept; 0 means 30 days
 
 	// Canary is a host:port (TCP) or an http(s) URL that tells "we are
 	// offline" from "OpenAI is down"; "" disables it.
@@ -59,7 +54,10 @@ type Options struct {
 	Notifiers   []Notifier          // one per platform
 	Subscribers Subscribers         // run-time subscriptions; nil means none
 
-	Store  Store            // nil keeps state in memory only
+	// Store keeps the history and the alert state; nil keeps them in
+	// memory only (tests, one-off checks). The monitor never deletes
+	// history: the store's owner enforces its retention (cmd's janitor).
+	Store  Store
 	Client *http.Client     // nil means a client with the proxy from the environment
 	Now    func() time.Time // nil means time.Now
 	Logger *slog.Logger     // nil discards logs
@@ -76,7 +74,6 @@ type Monitor struct {
 	loc        *time.Location
 	failN, okN int
 	reminder   time.Duration
-	retention  time.Duration
 	canary     string
 	channels   map[string][]string
 	notifiers  []Notifier
@@ -113,8 +110,8 @@ type Monitor struct {
 func New(o Options) (*Monitor, error) {
 	m := &Monitor{
 		failN: o.FailureThreshold, okN: o.SuccessThreshold,
-		reminder: o.ReminderInterval, retention: o.Retention,
-		canary: strings.TrimSpace(o.Canary), channels: o.Channels,
+		reminder: o.ReminderInterval,
+		canary:   strings.TrimSpace(o.Canary), channels: o.Channels,
 		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store,
 		now: o.Now, log: o.Logger,
 		backoff: []time.Duration{5 * time.Second, 15 * time.Second, 40 * time.Second},
@@ -143,17 +140,14 @@ func New(o Options) (*Monitor, error) {
 	if m.okN < 0 {
 		errs = append(errs, fmt.Errorf("monitor.success_threshold: %d is negative", m.okN))
 	}
-	if m.reminder < 0 || m.retention < 0 {
-		errs = append(errs, errors.New("monitor.reminder_interval and monitor.retention must not be negative"))
+	if m.reminder < 0 {
+		errs = append(errs, errors.New("monitor.reminder_interval must not be negative"))
 	}
 	if m.failN == 0 {
 		m.failN = DefaultFailureThreshold
 	}
 	if m.okN == 0 {
 		m.okN = DefaultSuccessThreshold
-	}
-	if m.retention == 0 {
-		m.retention = DefaultRetention
 	}
 	if err := validateCanary(m.canary); err != nil {
 		errs = append(errs, fmt.Errorf("monitor.canary %q: %w", m.canary, err))
@@ -249,8 +243,6 @@ func (m *Monitor) Run(ctx context.Context) error {
 	if m.digest != nil {
 		c.Schedule(m.digest, cron.FuncJob(func() { m.sendDigest(ctx) }))
 	}
-	prune, _ := parser.Parse(pruneSpec)
-	c.Schedule(prune, cron.FuncJob(func() { m.prune(ctx) }))
 
 	m.cronMu.Lock()
 	if m.cron != nil {
@@ -459,16 +451,6 @@ func (m *Monitor) stateList() []TargetState {
 		out = append(out, *m.state(t.Name))
 	}
 	return out
-}
-
-func (m *Monitor) prune(ctx context.Context) {
-	cutoff := m.now().Add(-m.retention)
-	n, err := m.store.PruneResults(ctx, cutoff)
-	if err != nil {
-		m.log.Error("pruning history", "err", err)
-		return
-	}
-	m.log.Debug("pruned history", "results", n, "before", cutoff)
 }
 
 // cronLogger sends cron's messages (including recovered panics) to slog.
