@@ -90,6 +90,7 @@ func (c *Config) validateBot(ps *problems) {
 		ps.add("bot.max_message_bytes", "must be at least 1, found %d", c.Bot.MaxMessageBytes)
 	}
 	positive(ps, "bot.conversation_timeout", c.Bot.ConversationTimeout)
+	positive(ps, "bot.outcome_retention", c.Bot.OutcomeRetention)
 	rl := c.Bot.RateLimit
 	if rl.PerMinute < 0 {
 		ps.add("bot.rate_limit.per_minute", "must not be negative (0 disables rate limiting), found %d", rl.PerMinute)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -89,6 +90,10 @@ type Monitor struct {
 	probeFn  func(context.Context, Target) Result
 	canaryFn func(context.Context) Canary
 	backoff  []time.Duration // waits between delivery attempts
+
+	// version counts the changes to the history and alert state, for
+	// readers that cache what they build from them (the status page).
+	version atomic.Uint64
 
 	mu     sync.Mutex // one round (probes and state) at a time
 	loaded bool       // state read from the store
@@ -274,6 +279,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 	return nil
 }
 
+// Version changes whenever the monitor has recorded results or saved its
+// alert state, so whatever is built from them (the status page) can be
+// cached until it changes.
+func (m *Monitor) Version() uint64 { return m.version.Load() }
+
 // NextCheck is when the next scheduled check runs; zero when Run is not
 // running.
 func (m *Monitor) NextCheck() time.Time {
@@ -330,6 +340,7 @@ func (m *Monitor) tick(ctx context.Context) {
 	if err := m.store.SaveAlertState(ctx, m.stateList(), changed); err != nil {
 		m.log.Error("saving alert state", "err", err)
 	}
+	m.version.Add(1)
 	m.enqueue(ctx, notices)
 }
 
@@ -426,6 +437,7 @@ func (m *Monitor) record(ctx context.Context, rd Round) {
 	if err := m.store.RecordResults(ctx, rd.Results); err != nil {
 		m.log.Error("recording results", "err", err)
 	}
+	m.version.Add(1)
 	for _, r := range rd.Results {
 		st := m.state(r.Target)
 		if st.Verdict != r.Verdict || st.Since.IsZero() {

@@ -89,8 +89,9 @@ func OfficialIndicator(r Result) string {
 }
 
 // Timed reports whether r's latency counts in the latency figures: the
-// target answered (an HTTP status) and the time was measured.
-func (r Result) Timed() bool { return r.Status != 0 && r.Latency > 0 }
+// target answered (an HTTP status), the time was measured, and our own
+// network was up (the canary answered), so the time is about the target.
+func (r Result) Timed() bool { return r.Status != 0 && r.Latency > 0 && !r.Offline }
 
 // TargetState is the alert state machine of one target.
 type TargetState struct {

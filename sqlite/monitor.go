@@ -134,7 +134,7 @@ func addLatencies(ctx context.Context, tx *sql.Tx, k hourKey, ds []time.Duration
 // before the rollups existed (migration 0003).
 func backfillLatency(ctx context.Context, tx *sql.Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT target, checked_at - checked_at % 3600, latency_us FROM monitor_results
-		WHERE status != 0 AND latency_us > 0 ORDER BY target, checked_at`)
+		WHERE status != 0 AND latency_us > 0 AND offline = 0 ORDER BY target, checked_at`)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func (d *DB) Latencies(ctx context.Context, since time.Time) ([]monitor.HourLate
 	// The part of since's hour first: it is the oldest.
 	var out []monitor.HourLatency
 	rows, err := d.db.QueryContext(ctx, `SELECT target, checked_at - checked_at % 3600, latency_us FROM monitor_results
-		WHERE checked_at >= ? AND checked_at < ? AND status != 0 AND latency_us > 0 ORDER BY target`, from, nextHour(from))
+		WHERE checked_at >= ? AND checked_at < ? AND status != 0 AND latency_us > 0 AND offline = 0 ORDER BY target`, from, nextHour(from))
 	if err != nil {
 		return nil, fmt.Errorf("read latencies: %w", explain(err))
 	}
@@ -332,6 +332,22 @@ func (d *DB) PruneResults(ctx context.Context, cutoff time.Time) (int64, error) 
 	}
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM monitor_incidents WHERE ended_at IS NOT NULL AND ended_at < ?`, unix(cutoff)); err != nil {
 		return 0, fmt.Errorf("prune incidents: %w", explain(err))
+	}
+	return res.RowsAffected()
+}
+
+// PruneAlertStates forgets the alert state of every target not in keep
+// (targets removed from the configuration); it keeps those that still
+// point at an open incident, whose resolution needs them.
+func (d *DB) PruneAlertStates(ctx context.Context, keep []string) (int64, error) {
+	list, err := json.Marshal(keep)
+	if err != nil {
+		return 0, fmt.Errorf("prune alert states: %w", err)
+	}
+	res, err := d.db.ExecContext(ctx, `DELETE FROM monitor_targets WHERE target NOT IN (SELECT value FROM json_each(?))
+		AND (incident = '' OR incident NOT IN (SELECT id FROM monitor_incidents WHERE ended_at IS NULL))`, string(list))
+	if err != nil {
+		return 0, fmt.Errorf("prune alert states: %w", explain(err))
 	}
 	return res.RowsAffected()
 }

@@ -301,7 +301,7 @@ type failingStore struct {
 	monitor.Store
 }
 
-func (failingStore) ResultsSince(context.Context, time.Time) ([]monitor.Result, error) {
+func (failingStore) Counts(context.Context, time.Time) ([]monitor.Count, error) {
 	return nil, errors.New("read results: database is locked (another process holds it) at /var/lib/gptaccess/secret.db")
 }
 

@@ -100,9 +100,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		comps = append(comps, component{name: "monitor", run: mon.Run})
 	}
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
-		Location: cfg.Monitor.Location(), Logger: log})
+		Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
 
-	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, log) }})
+	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, retentionOf(cfg), log) }})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
@@ -268,24 +268,59 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// janitor forgets what is no longer needed, hourly: delivery records older
-// than a week (platforms stop retrying within an hour) and conversations
-// idle for a day (they expired long before).
-func janitor(ctx context.Context, db *sqlite.DB, log *slog.Logger) error {
+// retention is how long each table's rows are kept; README.md ("Data
+// kept, and for how long") lists every table.
+type retention struct {
+	deliveries    time.Duration // platforms stop retrying within an hour
+	conversations time.Duration // idle ones expired long before
+	outcomes      time.Duration // bot.outcome_retention
+	history       time.Duration // monitor.retention: results, rollups, ended incidents
+	targets       []string      // the configured targets, whose alert state is kept
+}
+
+func retentionOf(cfg *config.Config) retention {
+	r := retention{deliveries: 7 * 24 * time.Hour, conversations: 24 * time.Hour,
+		outcomes: cfg.Bot.OutcomeRetention, history: cfg.Monitor.Retention}
+	for _, t := range cfg.Monitor.Targets {
+		r.targets = append(r.targets, t.Name)
+	}
+	return r
+}
+
+// janitor enforces every table's retention, at start and then hourly.
+func janitor(ctx context.Context, db *sqlite.DB, r retention, log *slog.Logger) error {
+	log = log.With("component", "janitor")
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		now := time.Now()
-		if _, err := db.PruneDeliveries(ctx, now.Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("prune deliveries", "err", err)
-		}
-		if _, err := db.PruneConversations(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("prune conversations", "err", err)
-		}
+		prune(ctx, db, r, time.Now(), log)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		}
+	}
+}
+
+// prune deletes what r no longer keeps at now; a failed step is logged
+// and the others still run.
+func prune(ctx context.Context, db *sqlite.DB, r retention, now time.Time, log *slog.Logger) {
+	for _, step := range []struct {
+		what string
+		run  func() (int64, error)
+	}{
+		{"deliveries", func() (int64, error) { return db.PruneDeliveries(ctx, now.Add(-r.deliveries)) }},
+		{"conversations", func() (int64, error) { return db.PruneConversations(ctx, now.Add(-r.conversations)) }},
+		{"outcomes", func() (int64, error) { return db.PruneOutcomes(ctx, now.Add(-r.outcomes)) }},
+		{"check history", func() (int64, error) { return db.PruneResults(ctx, now.Add(-r.history)) }},
+		{"alert states", func() (int64, error) { return db.PruneAlertStates(ctx, r.targets) }},
+	} {
+		n, err := step.run()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("prune "+step.what, "err", err)
+		case n > 0:
+			log.Debug("pruned "+step.what, "rows", n)
 		}
 	}
 }
