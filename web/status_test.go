@@ -441,19 +441,22 @@ func fillHistoryEvery(tb testing.TB, db *sqlite.DB, days int, interval time.Dura
 
 // BenchmarkStatusPage renders the page from 30 days of history for the
 // three default targets, in a real database, at the shortest schedule
-// (30 s) and the default one (5 min).
+// (30 s) and the default one (5 min). Every request renders: the
+// history's version changes each time, as after every check round.
 func BenchmarkStatusPage(b *testing.B) {
 	for _, interval := range []time.Duration{30 * time.Second, 5 * time.Minute} {
 		b.Run(interval.String(), func(b *testing.B) {
 			db := openDB(b)
 			n := fillHistoryEvery(b, db, 30, interval)
+			var version uint64
 			h := web.StatusPage(web.StatusOptions{
-				Store: db, Targets: monitor.DefaultTargets(), Location: time.UTC,
+				Store: db, Targets: monitor.DefaultTargets(), Location: time.UTC, Version: func() uint64 { return version },
 				Now: func() time.Time { return now }, NextCheck: func() time.Time { return now.Add(4 * time.Minute) },
 			})
 			b.ReportMetric(float64(n), "results")
 			b.ReportAllocs()
 			for b.Loop() {
+				version++
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 				if rec.Code != 200 {
@@ -461,6 +464,22 @@ func BenchmarkStatusPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkStatusPageCached is a request between two changes: the page
+// comes from memory.
+func BenchmarkStatusPageCached(b *testing.B) {
+	db := openDB(b)
+	fillHistoryEvery(b, db, 30, 30*time.Second)
+	h := web.StatusPage(web.StatusOptions{Store: db, Targets: monitor.DefaultTargets(), Location: time.UTC, Now: func() time.Time { return now }})
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
 	}
 }
 
