@@ -218,14 +218,14 @@ func BenchmarkStatusPageLoad(b *testing.B) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		var seq []time.Duration
-		for range 100 {
+		for range 1000 {
 			d, err := get()
 			if err != nil {
 				b.Fatal(err)
 			}
 			seq = append(seq, d)
 		}
-		const clients, each = 50, 4
+		const clients, each = 50, 20
 		var (
 			mu   sync.Mutex
 			conc []time.Duration
