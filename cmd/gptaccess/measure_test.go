@@ -26,11 +26,14 @@ import (
 	"gptaccess/sqlite"
 )
 
-// buildBinary builds the command once per benchmark, as a user would run it.
+// buildBinary builds the command once per benchmark as the Docker image
+// builds it: static, without cgo.
 func buildBinary(b *testing.B) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "gptaccess")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
 	if err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}

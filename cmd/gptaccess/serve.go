@@ -183,6 +183,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		first.Wait()
 		stopPlatforms()
 	}()
+	go settle(gctx, ready)
 	if !terminal {
 		log.Info("gptaccess running", "version", buildVersion(), "slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "monitor", cfg.Monitor.Enabled)
 	}
@@ -191,6 +192,33 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		log.Info("gptaccess stopped", "err", err)
 	}
 	return err
+}
+
+// settle hands the memory that connecting left behind (handshakes, the
+// first payloads) back to the OS once every readiness check passes, so
+// an idle bot does not carry its start-up garbage until the next GC. It
+// gives up after a minute (a platform that does not connect).
+func settle(ctx context.Context, ready map[string]web.Check) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for range 600 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok := true
+		for _, check := range ready {
+			if check(ctx) != nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			debug.FreeOSMemory()
+			return
+		}
+	}
 }
 
 // waitBounded waits for wait to return, but once ctx is done (shutdown
