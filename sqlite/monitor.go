@@ -87,16 +87,34 @@ func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
 			lats[hk] = append(lats[hk], r.Latency)
 		}
 	}
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO monitor_hourly (hour, target, verdict, offline, official, kind, n)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (hour, target, verdict, offline, official) DO UPDATE SET n = n + excluded.n, kind = excluded.kind`)
+	if err != nil {
+		return fmt.Errorf("hourly counts: %w", explain(err))
+	}
+	defer upsert.Close()
 	for _, k := range countOrder {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_hourly (hour, target, verdict, offline, official, kind, n)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (hour, target, verdict, offline, official) DO UPDATE SET n = n + excluded.n, kind = excluded.kind`,
-			k.hour, k.target, k.verdict, boolInt(k.offline), k.official, kinds[k.target], counts[k]); err != nil {
+		if _, err := upsert.ExecContext(ctx, k.hour, k.target, k.verdict, boolInt(k.offline), k.official, kinds[k.target], counts[k]); err != nil {
 			return fmt.Errorf("hourly counts: %w", explain(err))
 		}
 	}
+	if len(latOrder) == 0 {
+		return nil
+	}
+	read, err := tx.PrepareContext(ctx, `SELECT sketch FROM monitor_hourly_latency WHERE hour = ? AND target = ?`)
+	if err != nil {
+		return fmt.Errorf("hourly latency: %w", explain(err))
+	}
+	defer read.Close()
+	write, err := tx.PrepareContext(ctx, `INSERT INTO monitor_hourly_latency (hour, target, sketch) VALUES (?, ?, ?)
+		ON CONFLICT (hour, target) DO UPDATE SET sketch = excluded.sketch`)
+	if err != nil {
+		return fmt.Errorf("hourly latency: %w", explain(err))
+	}
+	defer write.Close()
 	for _, k := range latOrder {
-		if err := addLatencies(ctx, tx, k, lats[k]); err != nil {
+		if err := addLatencies(ctx, read, write, k, lats[k]); err != nil {
 			return err
 		}
 	}
@@ -104,12 +122,12 @@ func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
 }
 
 // addLatencies adds ds to the sketch of one target and hour.
-func addLatencies(ctx context.Context, tx *sql.Tx, k hourKey, ds []time.Duration) error {
+func addLatencies(ctx context.Context, read, write *sql.Stmt, k hourKey, ds []time.Duration) error {
 	var (
 		s   monitor.Sketch
 		enc []byte
 	)
-	err := tx.QueryRowContext(ctx, `SELECT sketch FROM monitor_hourly_latency WHERE hour = ? AND target = ?`, k.hour, k.target).Scan(&enc)
+	err := read.QueryRowContext(ctx, k.hour, k.target).Scan(&enc)
 	switch {
 	case isNoRows(err):
 	case err != nil:
@@ -123,8 +141,7 @@ func addLatencies(ctx context.Context, tx *sql.Tx, k hourKey, ds []time.Duration
 		s.Add(d)
 	}
 	enc, _ = s.AppendBinary(enc[:0])
-	if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_hourly_latency (hour, target, sketch) VALUES (?, ?, ?)
-		ON CONFLICT (hour, target) DO UPDATE SET sketch = excluded.sketch`, k.hour, k.target, enc); err != nil {
+	if _, err := write.ExecContext(ctx, k.hour, k.target, enc); err != nil {
 		return fmt.Errorf("hourly latency: %w", explain(err))
 	}
 	return nil
