@@ -101,6 +101,9 @@ type Bot struct {
 	MaxMessageBytes int `yaml:"max_message_bytes" json:"max_message_bytes"`
 	// ConversationTimeout ends a conversation idle for this long.
 	ConversationTimeout time.Duration `yaml:"conversation_timeout" json:"conversation_timeout"`
+	// OutcomeRetention is how long the record of how each diagnosis
+	// ended (for `gptaccess stats`) is kept.
+	OutcomeRetention time.Duration `yaml:"outcome_retention" json:"outcome_retention"`
 	// RateLimit limits replies per user.
 	RateLimit RateLimit `yaml:"rate_limit" json:"rate_limit"`
 }

@@ -19,6 +19,7 @@ func defaults() *Config {
 		Bot: Bot{
 			MaxMessageBytes:     4096,
 			ConversationTimeout: 30 * time.Minute,
+			OutcomeRetention:    90 * 24 * time.Hour,
 			RateLimit:           RateLimit{Burst: 5, PerMinute: 10},
 		},
 		Monitor: Monitor{

@@ -44,6 +44,7 @@ var (
 	burstRange        = intRange{1, 1000}
 	perMinuteRange    = intRange{0, 6000}
 	privacyRetention  = durRange{time.Hour, 365 * 24 * time.Hour}
+	outcomeRetention  = durRange{time.Hour, 10 * 365 * 24 * time.Hour} // outcomes identify no one
 )
 
 type durRange struct{ min, max time.Duration }
@@ -129,6 +130,7 @@ func (c *Config) validateHTTP(ps *problems) {
 func (c *Config) validateBot(ps *problems) {
 	messageBytesRange.check(ps, "bot.max_message_bytes", int64(c.Bot.MaxMessageBytes))
 	conversationRange.check(ps, "bot.conversation_timeout", c.Bot.ConversationTimeout)
+	outcomeRetention.check(ps, "bot.outcome_retention", c.Bot.OutcomeRetention)
 	rl := c.Bot.RateLimit
 	if rl.PerMinute < 0 {
 		ps.add("bot.rate_limit.per_minute", "must not be negative (0 disables rate limiting), found %d", rl.PerMinute)

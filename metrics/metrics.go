@@ -13,6 +13,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -95,7 +96,10 @@ func New() *Metrics {
 
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		// Reading /proc is most of a scrape's cost; once a second is
+		// fresh enough for any scrape interval, and keeps /metrics cheap
+		// however often it is asked.
+		newCachedCollector(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), time.Second, time.Now),
 	)
 	m.handler = promhttp.InstrumentMetricHandler(m.reg, promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	return m
@@ -147,4 +151,46 @@ func (m *Metrics) histogramVec(name, help string, buckets []float64, labels []st
 	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets}, labels)
 	m.reg.MustRegister(h)
 	return h
+}
+
+// cachedCollector collects c at most once per ttl and hands out the same
+// metrics in between; one collection runs at a time.
+type cachedCollector struct {
+	c   prometheus.Collector
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	at      time.Time
+	metrics []prometheus.Metric // nil until the first collection
+}
+
+func newCachedCollector(c prometheus.Collector, ttl time.Duration, now func() time.Time) *cachedCollector {
+	return &cachedCollector{c: c, ttl: ttl, now: now}
+}
+
+// Describe implements prometheus.Collector.
+func (c *cachedCollector) Describe(ch chan<- *prometheus.Desc) { c.c.Describe(ch) }
+
+// Collect implements prometheus.Collector. The process collector's
+// metrics are constant values, so handing them out again is safe.
+func (c *cachedCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if now := c.now(); c.metrics == nil || now.Sub(c.at) >= c.ttl {
+		inner := make(chan prometheus.Metric, 16)
+		go func() {
+			c.c.Collect(inner)
+			close(inner)
+		}()
+		fresh := []prometheus.Metric{} // a new slice: earlier callers may still be sending the old one
+		for m := range inner {
+			fresh = append(fresh, m)
+		}
+		c.metrics, c.at = fresh, now
+	}
+	metrics := c.metrics
+	c.mu.Unlock()
+	for _, m := range metrics {
+		ch <- m
+	}
 }

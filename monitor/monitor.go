@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -23,11 +24,7 @@ const (
 	DefaultSchedule         = "@every 5m"
 	DefaultFailureThreshold = 3
 	DefaultSuccessThreshold = 2
-	DefaultRetention        = 30 * 24 * time.Hour
 )
-
-// pruneSpec is when old history is deleted.
-const pruneSpec = "@hourly"
 
 // parser accepts 5 or 6 fields (seconds optional) and descriptors such as
 // "@every 5m" and "@daily"; a spec may start with CRON_TZ=Area/City.
@@ -49,7 +46,6 @@ type Options struct {
 	FailureThreshold int           // bad checks in a row that open an incident; 0 means 3
 	SuccessThreshold int           // good checks in a row that resolve it; 0 means 2
 	ReminderInterval time.Duration // least time between reminders; 0 means none
-	Retention        time.Duration // how long results are kept; 0 means 30 days
 
 	// Canary is an http(s) URL (DNS, TCP, TLS and a 2xx; Cloudflare's
 	// /cdn-cgi/trace also names the data centre our traffic reaches) or a
@@ -62,7 +58,10 @@ type Options struct {
 	Notifiers   []Notifier          // one per platform
 	Subscribers Subscribers         // run-time subscriptions; nil means none
 
-	Store Store // nil keeps state in memory only
+	// Store keeps the history and the alert state; nil keeps them in
+	// memory only (tests, one-off checks). The monitor never deletes
+	// history: the store's owner enforces its retention (cmd's janitor).
+	Store Store
 	// Client makes the requests; nil means one with the proxy from the
 	// environment. When its Transport is an *http.Transport (or nil) the
 	// monitor uses a copy that dials through Resolver and Dialer, so that
@@ -88,7 +87,6 @@ type Monitor struct {
 	loc        *time.Location
 	failN, okN int
 	reminder   time.Duration
-	retention  time.Duration
 	canary     string
 	channels   map[string][]string
 	notifiers  []Notifier
@@ -110,6 +108,10 @@ type Monitor struct {
 	canaryMu   sync.Mutex // guards lastCanary, read while a round runs
 	lastCanary Canary
 
+	// version counts the changes to the history and alert state, for
+	// readers that cache what they build from them (the status page).
+	version atomic.Uint64
+
 	mu     sync.Mutex // one round (probes and state) at a time
 	loaded bool       // state read from the store
 	latest Round
@@ -130,8 +132,8 @@ type Monitor struct {
 func New(o Options) (*Monitor, error) {
 	m := &Monitor{
 		failN: o.FailureThreshold, okN: o.SuccessThreshold,
-		reminder: o.ReminderInterval, retention: o.Retention,
-		canary: strings.TrimSpace(o.Canary), channels: o.Channels,
+		reminder: o.ReminderInterval,
+		canary:   strings.TrimSpace(o.Canary), channels: o.Channels,
 		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store,
 		now: o.Now, log: o.Logger,
 		backoff: []time.Duration{5 * time.Second, 15 * time.Second, 40 * time.Second},
@@ -160,17 +162,14 @@ func New(o Options) (*Monitor, error) {
 	if m.okN < 0 {
 		errs = append(errs, fmt.Errorf("monitor.success_threshold: %d is negative", m.okN))
 	}
-	if m.reminder < 0 || m.retention < 0 {
-		errs = append(errs, errors.New("monitor.reminder_interval and monitor.retention must not be negative"))
+	if m.reminder < 0 {
+		errs = append(errs, errors.New("monitor.reminder_interval must not be negative"))
 	}
 	if m.failN == 0 {
 		m.failN = DefaultFailureThreshold
 	}
 	if m.okN == 0 {
 		m.okN = DefaultSuccessThreshold
-	}
-	if m.retention == 0 {
-		m.retention = DefaultRetention
 	}
 	if err := validateCanary(m.canary); err != nil {
 		errs = append(errs, fmt.Errorf("monitor.canary %q: %w", m.canary, err))
@@ -287,8 +286,6 @@ func (m *Monitor) Run(ctx context.Context) error {
 	if m.digest != nil {
 		c.Schedule(m.digest, cron.FuncJob(func() { m.sendDigest(ctx) }))
 	}
-	prune, _ := parser.Parse(pruneSpec)
-	c.Schedule(prune, cron.FuncJob(func() { m.prune(ctx) }))
 
 	m.cronMu.Lock()
 	if m.cron != nil {
@@ -319,6 +316,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 	m.log.Info("monitor stopped")
 	return nil
 }
+
+// Version changes whenever the monitor has recorded results or saved its
+// alert state, so whatever is built from them (the status page) can be
+// cached until it changes.
+func (m *Monitor) Version() uint64 { return m.version.Load() }
 
 // NextCheck is when the next scheduled check runs; zero when Run is not
 // running.
@@ -376,6 +378,7 @@ func (m *Monitor) tick(ctx context.Context) {
 	if err := m.store.SaveAlertState(ctx, m.stateList(), changed); err != nil {
 		m.log.Error("saving alert state", "err", err)
 	}
+	m.version.Add(1)
 	m.enqueue(ctx, notices)
 }
 
@@ -498,6 +501,7 @@ func (m *Monitor) record(ctx context.Context, rd Round) {
 	if err := m.store.RecordResults(ctx, rd.Results); err != nil {
 		m.log.Error("recording results", "err", err)
 	}
+	m.version.Add(1)
 	for _, r := range rd.Results {
 		st := m.state(r.Target)
 		if st.Verdict != r.Verdict || st.Since.IsZero() {
@@ -534,16 +538,6 @@ func (m *Monitor) stateList() []TargetState {
 		out = append(out, *m.state(t.Name))
 	}
 	return out
-}
-
-func (m *Monitor) prune(ctx context.Context) {
-	cutoff := m.now().Add(-m.retention)
-	n, err := m.store.PruneResults(ctx, cutoff)
-	if err != nil {
-		m.log.Error("pruning history", "err", err)
-		return
-	}
-	m.log.Debug("pruned history", "results", n, "before", cutoff)
 }
 
 // cronLogger sends cron's messages (including recovered panics) to slog.

@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -154,7 +153,11 @@ func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 	m.mu.Unlock()
 	now := m.now()
 	since := now.Add(-digestWindow)
-	results, err := m.store.ResultsSince(ctx, since)
+	counts, err := m.store.Counts(ctx, since)
+	if err != nil {
+		return Notice{}, err
+	}
+	lats, err := m.store.Latencies(ctx, since)
 	if err != nil {
 		return Notice{}, err
 	}
@@ -167,21 +170,28 @@ func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 	fmt.Fprintf(&b, "**%s**\n", n.Title)
 	for _, t := range m.targets {
 		var up, counted int
-		var lat []time.Duration
-		for _, r := range results {
-			if r.Target != t.Name {
+		for _, c := range counts {
+			if c.Target != t.Name {
 				continue
 			}
-			if r.Status != 0 {
-				lat = append(lat, r.Latency)
+			// What the count knows of its results is all signalOf reads.
+			r := Result{Kind: c.Kind, Verdict: c.Verdict, Offline: c.Offline}
+			if c.Official != "" {
+				r.Official = &Official{Indicator: c.Official}
 			}
 			switch sig, _, _ := m.signalOf(r, !r.Offline); sig {
 			case unknown:
 				continue // our own network was down
 			case good:
-				up++
+				up += c.N
 			}
-			counted++
+			counted += c.N
+		}
+		var lat Sketch
+		for _, l := range lats {
+			if l.Target == t.Name {
+				lat.Merge(l.Sketch)
+			}
 		}
 		n.Targets = append(n.Targets, t.Name)
 		if counted == 0 {
@@ -189,8 +199,8 @@ func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 			continue
 		}
 		fmt.Fprintf(&b, "- %s: %s available (%d of %d checks)", t.Name, percent(up, counted), up, counted)
-		if len(lat) > 0 {
-			fmt.Fprintf(&b, ", latency p50 %s, p95 %s", formatLatency(percentile(lat, 0.50)), formatLatency(percentile(lat, 0.95)))
+		if lat.Count() > 0 {
+			fmt.Fprintf(&b, ", latency p50 %s, p95 %s", formatLatency(lat.Quantile(0.50)), formatLatency(lat.Quantile(0.95)))
 		}
 		b.WriteString("\n")
 	}
@@ -219,14 +229,6 @@ func percent(part, whole int) string {
 		p = 99.9 // never round a failure away
 	}
 	return strings.TrimSuffix(fmt.Sprintf("%.1f", p), ".0") + "%"
-}
-
-// percentile is the nearest-rank p-th percentile of ds.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(i, 0)]
 }
 
 var _ bot.LatestReporter = (*Monitor)(nil)

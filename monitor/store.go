@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
@@ -21,9 +22,19 @@ type Store interface {
 	// ResultsSince returns every result checked at or after since,
 	// oldest first.
 	ResultsSince(ctx context.Context, since time.Time) ([]Result, error)
-	// PruneResults deletes results checked before cutoff, and incidents
-	// (with their notice references) that ended before it.
-	PruneResults(ctx context.Context, cutoff time.Time) (int64, error)
+	// TargetResults returns target's results checked in [from, to),
+	// oldest first.
+	TargetResults(ctx context.Context, target string, from, to time.Time) ([]Result, error)
+	// Counts tallies the results checked at or after since by target,
+	// clock hour, verdict, canary state and official indicator, oldest
+	// hour first. The sqlite store keeps these tallies as results are
+	// recorded, so this reads a few rows per target and hour, never the
+	// results themselves (but for the part of since's hour after since).
+	Counts(ctx context.Context, since time.Time) ([]Count, error)
+	// Latencies returns, per target and clock hour, the sketch of the
+	// latencies of the results checked at or after since that got an
+	// answer (see Result.Timed), oldest hour first.
+	Latencies(ctx context.Context, since time.Time) ([]HourLatency, error)
 
 	// AlertState returns the saved state of every target.
 	AlertState(ctx context.Context) ([]TargetState, error)
@@ -40,6 +51,47 @@ type Store interface {
 	// NoticeRef returns what SaveNoticeRef saved, or "" when nothing was.
 	NoticeRef(ctx context.Context, incident, platform, channel string) (string, error)
 }
+
+// Count is how many results of one target in one clock hour had the same
+// verdict, canary state and official indicator.
+type Count struct {
+	Target   string
+	Kind     string    // the target's kind when it was checked
+	Hour     time.Time // start of the clock hour (UTC)
+	Verdict  cloudflare.Verdict
+	Offline  bool
+	Official string // the status page's indicator (OfficialIndicator)
+	N        int
+}
+
+// HourLatency is the latency sketch of one target's results in one clock
+// hour.
+type HourLatency struct {
+	Target string
+	Hour   time.Time // start of the clock hour (UTC)
+	Sketch Sketch
+}
+
+// HourOf is the start of the clock hour (UTC) t falls in: the hour a
+// result is counted in.
+func HourOf(t time.Time) time.Time { return t.Truncate(time.Hour).UTC() }
+
+// OfficialIndicator is what Count.Official records of a result: "" when
+// no status page was read, else its indicator ("unknown" when empty).
+func OfficialIndicator(r Result) string {
+	switch {
+	case r.Official == nil:
+		return ""
+	case r.Official.Indicator == "":
+		return IndicatorUnknown
+	}
+	return r.Official.Indicator
+}
+
+// Timed reports whether r's latency counts in the latency figures: the
+// target answered (an HTTP status), the time was measured, and our own
+// network was up (the canary answered), so the time is about the target.
+func (r Result) Timed() bool { return r.Status != 0 && r.Latency > 0 && !r.Offline }
 
 // TargetState is the alert state machine of one target.
 type TargetState struct {
@@ -115,22 +167,78 @@ func (s *memStore) ResultsSince(_ context.Context, since time.Time) ([]Result, e
 	return out, nil
 }
 
-func (s *memStore) PruneResults(_ context.Context, cutoff time.Time) (int64, error) {
+func (s *memStore) TargetResults(_ context.Context, target string, from, to time.Time) ([]Result, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.results)
-	s.results = slices.DeleteFunc(s.results, func(r Result) bool { return r.CheckedAt.Before(cutoff) })
-	for id, in := range s.incidents {
-		if !in.Open() && in.Ended.Before(cutoff) {
-			delete(s.incidents, id)
-			for k := range s.refs {
-				if k[0] == id {
-					delete(s.refs, k)
-				}
-			}
+	var out []Result
+	for _, r := range s.results {
+		if r.Target == target && !r.CheckedAt.Before(from) && r.CheckedAt.Before(to) {
+			out = append(out, r)
 		}
 	}
-	return int64(n - len(s.results)), nil
+	return out, nil
+}
+
+// Counts tallies the results kept in memory; only the sqlite store keeps
+// rollups, since only it keeps weeks of history.
+func (s *memStore) Counts(_ context.Context, since time.Time) ([]Count, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type key struct {
+		target   string
+		hour     time.Time
+		verdict  cloudflare.Verdict
+		offline  bool
+		official string
+	}
+	index := map[key]int{}
+	var out []Count
+	for _, r := range s.results {
+		if r.CheckedAt.Before(since) {
+			continue
+		}
+		k := key{r.Target, HourOf(r.CheckedAt), r.Verdict, r.Offline, OfficialIndicator(r)}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, Count{Target: k.target, Hour: k.hour, Verdict: k.verdict, Offline: k.offline, Official: k.official})
+		}
+		out[i].N++
+		out[i].Kind = r.Kind
+	}
+	slices.SortStableFunc(out, func(a, b Count) int {
+		return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.Target, b.Target))
+	})
+	return out, nil
+}
+
+func (s *memStore) Latencies(_ context.Context, since time.Time) ([]HourLatency, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type key struct {
+		target string
+		hour   time.Time
+	}
+	index := map[key]int{}
+	var out []HourLatency
+	for _, r := range s.results {
+		if r.CheckedAt.Before(since) || !r.Timed() {
+			continue
+		}
+		k := key{r.Target, HourOf(r.CheckedAt)}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, HourLatency{Target: k.target, Hour: k.hour})
+		}
+		out[i].Sketch.Add(r.Latency)
+	}
+	slices.SortStableFunc(out, func(a, b HourLatency) int {
+		return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.Target, b.Target))
+	})
+	return out, nil
 }
 
 func (s *memStore) AlertState(context.Context) ([]TargetState, error) {

@@ -103,6 +103,15 @@ func (d *DB) RecordOutcome(ctx context.Context, o bot.Outcome) error {
 	return nil
 }
 
+// PruneOutcomes forgets how diagnoses ended before cutoff (bot.outcome_retention).
+func (d *DB) PruneOutcomes(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM outcomes WHERE at < ?`, unix(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("prune outcomes: %w", explain(err))
+	}
+	return res.RowsAffected()
+}
+
 // maxUnansweredText bounds what is kept of an unmatched message.
 const maxUnansweredText = 300
 

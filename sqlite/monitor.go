@@ -13,8 +13,12 @@ import (
 
 var _ monitor.Store = (*DB)(nil)
 
-// RecordResults implements monitor.Store.
+// RecordResults implements monitor.Store: the results and, in the same
+// transaction, the hourly rollups they count in.
 func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record results: %w", explain(err))
@@ -37,10 +41,247 @@ func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
 			return fmt.Errorf("record results: %w", explain(err))
 		}
 	}
+	if err := rollUp(ctx, tx, rs); err != nil {
+		return fmt.Errorf("record results: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record results: %w", explain(err))
 	}
 	return nil
+}
+
+// countKey is one row of monitor_hourly.
+type countKey struct {
+	hour                      int64
+	target, verdict, official string
+	offline                   bool
+}
+
+// hourKey is one row of monitor_hourly_latency.
+type hourKey struct {
+	hour   int64
+	target string
+}
+
+// rollUp adds rs to the hourly rollups: one upsert per distinct count
+// and one read-modify-write per target and hour with latencies.
+func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
+	counts := map[countKey]int{}
+	kinds := map[string]string{}
+	var countOrder []countKey
+	lats := map[hourKey][]time.Duration{}
+	var latOrder []hourKey
+	for _, r := range rs {
+		h := hourStart(unix(r.CheckedAt))
+		k := countKey{h, r.Target, string(r.Verdict), monitor.OfficialIndicator(r), r.Offline}
+		if counts[k] == 0 {
+			countOrder = append(countOrder, k)
+		}
+		counts[k]++
+		kinds[r.Target] = r.Kind
+		if r.Timed() {
+			hk := hourKey{h, r.Target}
+			if lats[hk] == nil {
+				latOrder = append(latOrder, hk)
+			}
+			lats[hk] = append(lats[hk], r.Latency)
+		}
+	}
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO monitor_hourly (hour, target, verdict, offline, official, kind, n)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (hour, target, verdict, offline, official) DO UPDATE SET n = n + excluded.n, kind = excluded.kind`)
+	if err != nil {
+		return fmt.Errorf("hourly counts: %w", explain(err))
+	}
+	defer upsert.Close()
+	for _, k := range countOrder {
+		if _, err := upsert.ExecContext(ctx, k.hour, k.target, k.verdict, boolInt(k.offline), k.official, kinds[k.target], counts[k]); err != nil {
+			return fmt.Errorf("hourly counts: %w", explain(err))
+		}
+	}
+	if len(latOrder) == 0 {
+		return nil
+	}
+	read, err := tx.PrepareContext(ctx, `SELECT sketch FROM monitor_hourly_latency WHERE hour = ? AND target = ?`)
+	if err != nil {
+		return fmt.Errorf("hourly latency: %w", explain(err))
+	}
+	defer read.Close()
+	write, err := tx.PrepareContext(ctx, `INSERT INTO monitor_hourly_latency (hour, target, sketch) VALUES (?, ?, ?)
+		ON CONFLICT (hour, target) DO UPDATE SET sketch = excluded.sketch`)
+	if err != nil {
+		return fmt.Errorf("hourly latency: %w", explain(err))
+	}
+	defer write.Close()
+	for _, k := range latOrder {
+		if err := addLatencies(ctx, read, write, k, lats[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addLatencies adds ds to the sketch of one target and hour.
+func addLatencies(ctx context.Context, read, write *sql.Stmt, k hourKey, ds []time.Duration) error {
+	var (
+		s   monitor.Sketch
+		enc []byte
+	)
+	err := read.QueryRowContext(ctx, k.hour, k.target).Scan(&enc)
+	switch {
+	case isNoRows(err):
+	case err != nil:
+		return fmt.Errorf("hourly latency: %w", explain(err))
+	default:
+		// A damaged sketch is started afresh rather than blocking the
+		// history: only that hour's latency chart is affected.
+		_ = s.UnmarshalBinary(enc)
+	}
+	for _, d := range ds {
+		s.Add(d)
+	}
+	enc, _ = s.AppendBinary(enc[:0])
+	if _, err := write.ExecContext(ctx, k.hour, k.target, enc); err != nil {
+		return fmt.Errorf("hourly latency: %w", explain(err))
+	}
+	return nil
+}
+
+// backfillLatency builds the latency sketches of the history recorded
+// before the rollups existed (migration 0004).
+func backfillLatency(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT target, checked_at - checked_at % 3600, latency_us FROM monitor_results
+		WHERE status != 0 AND latency_us > 0 AND offline = 0 ORDER BY target, checked_at`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	sketches := map[hourKey]*monitor.Sketch{}
+	for rows.Next() {
+		var (
+			k  hourKey
+			us int64
+		)
+		if err := rows.Scan(&k.target, &k.hour, &us); err != nil {
+			return err
+		}
+		s := sketches[k]
+		if s == nil {
+			s = &monitor.Sketch{}
+			sketches[k] = s
+		}
+		s.Add(time.Duration(us) * time.Microsecond)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	for k, s := range sketches {
+		enc, _ := s.MarshalBinary()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_hourly_latency (hour, target, sketch) VALUES (?, ?, ?)`, k.hour, k.target, enc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hourStart is the start of the clock hour of unix seconds s.
+func hourStart(s int64) int64 { return s - s%3600 }
+
+// nextHour is the first hour start at or after unix seconds s: where the
+// rollups take over from the results in a window starting at s.
+func nextHour(s int64) int64 {
+	if s%3600 == 0 {
+		return s
+	}
+	return hourStart(s) + 3600
+}
+
+// officialSQL is monitor.OfficialIndicator in SQL, for the results'
+// official column.
+const officialSQL = `CASE WHEN official IS NULL THEN '' ELSE COALESCE(NULLIF(json_extract(official, '$.indicator'), ''), 'unknown') END`
+
+// Counts implements monitor.Store: the hourly rollups of the whole hours
+// from since on, and the results themselves for the rest of since's hour.
+func (d *DB) Counts(ctx context.Context, since time.Time) ([]monitor.Count, error) {
+	from := unix(since)
+	rows, err := d.db.QueryContext(ctx, `SELECT hour, target, kind, verdict, offline, official, n FROM monitor_hourly WHERE hour >= ?1
+		UNION ALL
+		SELECT checked_at - checked_at % 3600, target, MAX(kind), verdict, offline, `+officialSQL+`, COUNT(*)
+			FROM monitor_results WHERE checked_at >= ?2 AND checked_at < ?1 GROUP BY 1, 2, 4, 5, 6
+		ORDER BY 1, 2, 4, 5, 6`, nextHour(from), from)
+	if err != nil {
+		return nil, fmt.Errorf("read hourly counts: %w", explain(err))
+	}
+	defer rows.Close()
+	var out []monitor.Count
+	for rows.Next() {
+		var (
+			c          monitor.Count
+			hour       int64
+			verdict    string
+			offline, n int
+		)
+		if err := rows.Scan(&hour, &c.Target, &c.Kind, &verdict, &offline, &c.Official, &n); err != nil {
+			return nil, fmt.Errorf("read hourly counts: %w", err)
+		}
+		c.Hour, c.Verdict, c.Offline, c.N = fromUnix(hour), cloudflare.Verdict(verdict), offline != 0, n
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Latencies implements monitor.Store like Counts.
+func (d *DB) Latencies(ctx context.Context, since time.Time) ([]monitor.HourLatency, error) {
+	from := unix(since)
+	// The part of since's hour first: it is the oldest.
+	var out []monitor.HourLatency
+	rows, err := d.db.QueryContext(ctx, `SELECT target, checked_at - checked_at % 3600, latency_us FROM monitor_results
+		WHERE checked_at >= ? AND checked_at < ? AND status != 0 AND latency_us > 0 AND offline = 0 ORDER BY target`, from, nextHour(from))
+	if err != nil {
+		return nil, fmt.Errorf("read latencies: %w", explain(err))
+	}
+	for rows.Next() {
+		var (
+			target   string
+			hour, us int64
+		)
+		if err := rows.Scan(&target, &hour, &us); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read latencies: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Target != target {
+			out = append(out, monitor.HourLatency{Target: target, Hour: fromUnix(hour)})
+		}
+		out[len(out)-1].Sketch.Add(time.Duration(us) * time.Microsecond)
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return nil, fmt.Errorf("read latencies: %w", err)
+	}
+	rows.Close()
+
+	rows, err = d.db.QueryContext(ctx, `SELECT hour, target, sketch FROM monitor_hourly_latency WHERE hour >= ? ORDER BY hour, target`, nextHour(from))
+	if err != nil {
+		return nil, fmt.Errorf("read latencies: %w", explain(err))
+	}
+	defer rows.Close()
+	var enc []byte
+	for rows.Next() {
+		var (
+			l    monitor.HourLatency
+			hour int64
+		)
+		if err := rows.Scan(&hour, &l.Target, &enc); err != nil {
+			return nil, fmt.Errorf("read latencies: %w", err)
+		}
+		if err := l.Sketch.UnmarshalBinary(enc); err != nil {
+			return nil, fmt.Errorf("read latencies of %s at %s: %w", l.Target, fromUnix(hour).Format(time.RFC3339), err)
+		}
+		l.Hour = fromUnix(hour)
+		out = append(out, l)
+	}
+	return out, rows.Err()
 }
 
 const resultColumns = `target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at`
@@ -53,6 +294,12 @@ func (d *DB) LatestResults(ctx context.Context, target string, n int) ([]monitor
 // ResultsSince implements monitor.Store: oldest first.
 func (d *DB) ResultsSince(ctx context.Context, since time.Time) ([]monitor.Result, error) {
 	return d.results(ctx, `SELECT `+resultColumns+` FROM monitor_results WHERE checked_at >= ? ORDER BY checked_at, id`, unix(since))
+}
+
+// TargetResults implements monitor.Store: oldest first.
+func (d *DB) TargetResults(ctx context.Context, target string, from, to time.Time) ([]monitor.Result, error) {
+	return d.results(ctx, `SELECT `+resultColumns+` FROM monitor_results WHERE target = ? AND checked_at >= ? AND checked_at < ?
+		ORDER BY checked_at, id`, target, unix(from), unix(to))
 }
 
 func (d *DB) results(ctx context.Context, query string, args ...any) ([]monitor.Result, error) {
@@ -85,16 +332,39 @@ func (d *DB) results(ctx context.Context, query string, args ...any) ([]monitor.
 	return out, rows.Err()
 }
 
-// PruneResults implements monitor.Store: results checked before cutoff
-// and incidents that ended before it (their notice references go with
-// them, by the foreign key).
+// PruneResults deletes results checked before cutoff, the hourly rollups
+// of the hours that ended by then, and incidents that ended before it
+// (their notice references go with them, by the foreign key). It returns
+// how many results it deleted.
 func (d *DB) PruneResults(ctx context.Context, cutoff time.Time) (int64, error) {
 	res, err := d.db.ExecContext(ctx, `DELETE FROM monitor_results WHERE checked_at < ?`, unix(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("prune results: %w", explain(err))
 	}
+	lastHour := unix(cutoff) - 3600 // hours starting after it have not ended by the cutoff
+	for _, table := range []string{"monitor_hourly", "monitor_hourly_latency"} {
+		if _, err := d.db.ExecContext(ctx, `DELETE FROM `+table+` WHERE hour <= ?`, lastHour); err != nil {
+			return 0, fmt.Errorf("prune %s: %w", table, explain(err))
+		}
+	}
 	if _, err := d.db.ExecContext(ctx, `DELETE FROM monitor_incidents WHERE ended_at IS NOT NULL AND ended_at < ?`, unix(cutoff)); err != nil {
 		return 0, fmt.Errorf("prune incidents: %w", explain(err))
+	}
+	return res.RowsAffected()
+}
+
+// PruneAlertStates forgets the alert state of every target not in keep
+// (targets removed from the configuration); it keeps those that still
+// point at an open incident, whose resolution needs them.
+func (d *DB) PruneAlertStates(ctx context.Context, keep []string) (int64, error) {
+	list, err := json.Marshal(keep)
+	if err != nil {
+		return 0, fmt.Errorf("prune alert states: %w", err)
+	}
+	res, err := d.db.ExecContext(ctx, `DELETE FROM monitor_targets WHERE target NOT IN (SELECT value FROM json_each(?))
+		AND (incident = '' OR incident NOT IN (SELECT id FROM monitor_incidents WHERE ended_at IS NULL))`, string(list))
+	if err != nil {
+		return 0, fmt.Errorf("prune alert states: %w", explain(err))
 	}
 	return res.RowsAffected()
 }

@@ -134,6 +134,16 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// goStep is the part of a migration that SQL cannot do, run in the
+// migration's transaction right after its SQL; nil when there is none.
+func goStep(name string) func(ctx context.Context, tx *sql.Tx) error {
+	switch name {
+	case "migration/0004_rollups.sql":
+		return backfillLatency
+	}
+	return nil
+}
+
 func (d *DB) apply(ctx context.Context, name string) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -153,6 +163,11 @@ func (d *DB) apply(ctx context.Context, name string) error {
 	}
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return err
+	}
+	if step := goStep(name); step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name) VALUES (?)`, name); err != nil {
 		return err

@@ -3,10 +3,11 @@ package web
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"gptaccess/monitor"
 )
 
 // The status page's charts are inline SVG computed here; the template
@@ -26,12 +27,12 @@ const (
 	barGap = 2
 )
 
-// hourBars is the availability of each of the last 24 hours, oldest
-// first.
-func hourBars(a *targetAgg, dayStart time.Time, f formatter) []bar {
+// hourBars is the availability of each of the 24 clock hours from
+// start, oldest first.
+func hourBars(a *targetAgg, start time.Time, f formatter) []bar {
 	bars := make([]bar, 24)
 	for h := range bars {
-		from := dayStart.Add(time.Duration(h) * time.Hour)
+		from := start.Add(time.Duration(h) * time.Hour)
 		span := f.clock(from) + "–" + f.clock(from.Add(time.Hour))
 		b := &bars[h]
 		b.X = float64(h * (barW + barGap))
@@ -88,16 +89,15 @@ const (
 	chartBottom = chartH - 22
 )
 
-func latencyChart(hours [24][]time.Duration) chart {
+func latencyChart(hours [24]monitor.Sketch) chart {
 	c := chart{Left: chartLeft, Right: chartRight, Top: chartTop, Bottom: chartBottom}
 	var p50, p95 [24]time.Duration
 	var lo, hi, top time.Duration
-	for h, ds := range hours {
-		if len(ds) == 0 {
+	for h, s := range hours {
+		if s.Count() == 0 {
 			continue
 		}
-		slices.Sort(ds)
-		p50[h], p95[h] = nearestRank(ds, 0.50), nearestRank(ds, 0.95)
+		p50[h], p95[h] = s.Quantile(0.50), s.Quantile(0.95)
 		if lo == 0 || p50[h] < lo {
 			lo = p50[h]
 		}
@@ -155,12 +155,6 @@ func latencyChart(hours [24][]time.Duration) chart {
 	}
 	flush()
 	return c
-}
-
-// nearestRank is the nearest-rank p-th percentile of sorted ds.
-func nearestRank(ds []time.Duration, p float64) time.Duration {
-	i := int(math.Ceil(p*float64(len(ds)))) - 1
-	return ds[max(i, 0)]
 }
 
 // niceScale returns an axis maximum at or above top split into at most

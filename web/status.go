@@ -6,12 +6,14 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"hash/fnv"
 	"html/template"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"gptaccess/cloudflare"
@@ -34,6 +36,12 @@ type StatusOptions struct {
 	// (*monitor.Monitor).LatestCanary; nil, or a canary that did not say,
 	// leaves the line out.
 	Canary func() monitor.Canary
+	// Version changes whenever the history or the alert state may have
+	// changed, e.g. (*monitor.Monitor).Version: the page is rendered again
+	// on the next request after it changes. Either way it is rendered at
+	// most once a minute otherwise (its relative times, "5m ago", move).
+	// nil means the page changes only with the minute.
+	Version func() uint64
 	// Location is the time zone times are shown in; nil means time.Local.
 	Location *time.Location
 	Now      func() time.Time // nil means time.Now
@@ -66,6 +74,12 @@ var statusTmpl = template.Must(template.New("status").Funcs(template.FuncMap{
 // checks in the window, leaving out checks taken while our own network
 // was offline (the canary failed), which say nothing about ChatGPT. For
 // the status target the verdict is about the status page itself.
+//
+// The page is built from the store's hourly rollups, once per change
+// (Version) or minute, whatever the number of requests: it is served from
+// memory with an ETag and Last-Modified, conditional requests get 304,
+// and one render runs at a time (while it runs, other requests get the
+// previous page, or wait for the first one).
 func StatusPage(o StatusOptions) http.Handler {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -76,29 +90,113 @@ func StatusPage(o StatusOptions) http.Handler {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	log := o.Logger.With("component", "status_page")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
-		defer cancel()
-		var buf bytes.Buffer
-		v, err := buildStatus(ctx, o)
-		if err == nil {
-			err = statusTmpl.ExecuteTemplate(&buf, "page", v)
-		}
-		h := w.Header()
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Content-Type-Options", "nosniff")
-		// Everything is inline; nothing may be fetched.
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	if o.Version == nil {
+		o.Version = func() uint64 { return 0 }
+	}
+	return &statusPage{o: o, log: o.Logger.With("component", "status_page"), render: make(chan struct{}, 1)}
+}
+
+// statusPage is the page's handler and its cache.
+type statusPage struct {
+	o      StatusOptions
+	log    *slog.Logger
+	render chan struct{} // holds a token while a render runs
+
+	mu   sync.Mutex
+	page *renderedPage // nil until the first render
+}
+
+// renderedPage is one render of the page, served until its key changes.
+type renderedPage struct {
+	key      pageKey
+	body     []byte
+	etag     string
+	modified time.Time
+}
+
+// pageKey says what a render depends on besides the store: the history's
+// version and the minute (the page's relative times).
+type pageKey struct {
+	version uint64
+	minute  int64
+}
+
+func (p *statusPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache") // revalidate: the ETag makes that cheap
+	h.Set("X-Content-Type-Options", "nosniff")
+	// Everything is inline; nothing may be fetched.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+	now := p.o.Now()
+	key := pageKey{p.o.Version(), now.Unix() / 60}
+	page, fresh := p.cached(key)
+	if !fresh {
+		var err error
+		page, err = p.rendered(r.Context(), key, now, page)
 		if err != nil {
-			log.Error("rendering the status page", "err", err)
-			buf.Reset()
+			if r.Context().Err() == nil {
+				p.log.Error("rendering the status page", "err", err)
+			}
+			var buf bytes.Buffer
 			statusTmpl.ExecuteTemplate(&buf, "error", nil)
 			w.WriteHeader(http.StatusInternalServerError)
+			w.Write(buf.Bytes())
+			return
 		}
-		w.Write(buf.Bytes())
-	})
+	}
+	h.Set("ETag", page.etag)
+	http.ServeContent(w, r, "", page.modified, bytes.NewReader(page.body))
+}
+
+// cached returns the latest render and whether it is for key.
+func (p *statusPage) cached(key pageKey) (*renderedPage, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.page, p.page != nil && p.page.key == key
+}
+
+// rendered returns a render for key, rendering it unless another request
+// is doing so: then it returns stale, the previous render, if there is
+// one, and else waits for that render.
+func (p *statusPage) rendered(ctx context.Context, key pageKey, now time.Time, stale *renderedPage) (*renderedPage, error) {
+	select {
+	case p.render <- struct{}{}:
+	default:
+		if stale != nil {
+			return stale, nil
+		}
+		select {
+		case p.render <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	defer func() { <-p.render }()
+	if page, fresh := p.cached(key); fresh {
+		return page, nil // rendered while this request waited
+	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	v, err := buildStatus(ctx, p.o, now)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := statusTmpl.ExecuteTemplate(&buf, "page", v); err != nil {
+		return nil, err
+	}
+	sum := fnv.New64a()
+	sum.Write(buf.Bytes())
+	page := &renderedPage{key: key, body: buf.Bytes(), etag: fmt.Sprintf(`"%016x"`, sum.Sum64()), modified: now.UTC().Truncate(time.Second)}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.page; old != nil && old.etag == page.etag {
+		page.modified = old.modified // the same page: not modified since
+	}
+	p.page = page
+	return page, nil
 }
 
 // statusView is what the template shows.
@@ -175,23 +273,41 @@ type nextView struct {
 	At        moment
 }
 
-// targetAgg accumulates one target's history in one pass.
+// targetAgg accumulates one target's rollups.
 type targetAgg struct {
 	view               *targetView
+	target             monitor.Target
 	last               *monitor.Result
-	runStart           time.Time // first result of the newest run of equal verdicts
-	first              time.Time // oldest result read
+	week               []monitor.Count // oldest hour first
 	up24, n24, up7, n7 int
 	hourUp, hourN      [24]int
-	hourLat            [24][]time.Duration
+	hourLat            [24]monitor.Sketch
 }
 
-func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
-	now := o.Now()
+// buildStatus reads what the page shows: a few hundred rows of hourly
+// rollups, the newest result of each target, the alert state and the
+// week's incidents; never the week's results.
+func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusView, error) {
 	dayStart, weekStart := now.Add(-dayWindow), now.Add(-weekWindow)
-	results, err := o.Store.ResultsSince(ctx, weekStart)
+	// The hourly strip and the latency chart show 24 clock hours, the
+	// current one last.
+	barsEnd := now.Truncate(time.Hour)
+	if barsEnd.Before(now) {
+		barsEnd = barsEnd.Add(time.Hour)
+	}
+	barsStart := barsEnd.Add(-dayWindow)
+
+	week, err := o.Store.Counts(ctx, weekStart)
 	if err != nil {
-		return nil, fmt.Errorf("reading results: %w", err)
+		return nil, fmt.Errorf("reading the week's counts: %w", err)
+	}
+	day, err := o.Store.Counts(ctx, dayStart)
+	if err != nil {
+		return nil, fmt.Errorf("reading the day's counts: %w", err)
+	}
+	lats, err := o.Store.Latencies(ctx, barsStart)
+	if err != nil {
+		return nil, fmt.Errorf("reading latencies: %w", err)
 	}
 	states, err := o.Store.AlertState(ctx)
 	if err != nil {
@@ -205,55 +321,55 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 
 	targets := o.Targets
 	if targets == nil {
-		targets = targetsIn(results)
+		targets = targetsIn(week)
 	}
 	aggs := make(map[string]*targetAgg, len(targets))
 	v := &statusView{Generated: f.moment(now)}
 	for _, t := range targets {
 		tv := &targetView{Name: t.Name, Kind: t.Kind, URL: t.URL}
 		v.Targets = append(v.Targets, tv)
-		aggs[t.Name] = &targetAgg{view: tv}
+		aggs[t.Name] = &targetAgg{view: tv, target: t}
 	}
 
-	var statusResult *monitor.Result
-	for i := range results {
-		r := &results[i]
-		if r.Kind == monitor.TargetStatus || r.Official != nil {
-			statusResult = r
+	statusTargets := map[string]bool{} // those whose newest result may be the official status
+	for _, c := range week {
+		if c.Kind == monitor.TargetStatus || c.Official != "" {
+			statusTargets[c.Target] = true
 		}
-		a := aggs[r.Target]
+		a := aggs[c.Target]
 		if a == nil {
 			continue // a target no longer configured
 		}
-		if a.first.IsZero() {
-			a.first = r.CheckedAt
-		}
-		if a.last == nil || a.last.Verdict != r.Verdict {
-			a.runStart = r.CheckedAt
-		}
-		a.last = r
-		if r.Offline {
+		a.week = append(a.week, c)
+		if c.Offline {
 			continue // our own network was down: says nothing about ChatGPT
 		}
-		up := r.Verdict == cloudflare.Up
-		a.n7++
-		if up {
-			a.up7++
+		a.n7 += c.N
+		if c.Verdict == cloudflare.Up {
+			a.up7 += c.N
 		}
-		if r.CheckedAt.Before(dayStart) {
+	}
+	for _, c := range day {
+		a := aggs[c.Target]
+		if a == nil || c.Offline {
 			continue
 		}
-		a.n24++
-		if up {
-			a.up24++
+		up := 0
+		if c.Verdict == cloudflare.Up {
+			up = c.N
 		}
-		h := min(int(r.CheckedAt.Sub(dayStart)/time.Hour), 23)
-		a.hourN[h]++
-		if up {
-			a.hourUp[h]++
+		a.n24 += c.N
+		a.up24 += up
+		if h := int(c.Hour.Sub(barsStart) / time.Hour); !c.Hour.Before(barsStart) && h < 24 {
+			a.hourN[h] += c.N
+			a.hourUp[h] += up
 		}
-		if r.Status != 0 && r.Latency > 0 {
-			a.hourLat[h] = append(a.hourLat[h], r.Latency)
+	}
+	for _, l := range lats {
+		if a := aggs[l.Target]; a != nil {
+			if h := int(l.Hour.Sub(barsStart) / time.Hour); !l.Hour.Before(barsStart) && h < 24 {
+				a.hourLat[h].Merge(l.Sketch)
+			}
 		}
 	}
 
@@ -261,26 +377,25 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 	for _, st := range states {
 		since[st.Target] = st
 	}
+	latest := map[string]*monitor.Result{}
 	anyChecked := false
 	for _, t := range targets {
 		a := aggs[t.Name]
 		tv := a.view
-		if a.last == nil {
-			// Nothing this week: show the newest result there is, if any.
-			old, err := o.Store.LatestResults(ctx, t.Name, 1)
-			if err != nil {
-				return nil, fmt.Errorf("reading results of %s: %w", t.Name, err)
-			}
-			if len(old) > 0 {
-				a.last, a.runStart, a.first = &old[0], old[0].CheckedAt, old[0].CheckedAt
-				tv.Stale = true
-			}
+		rs, err := o.Store.LatestResults(ctx, t.Name, 1)
+		if err != nil {
+			return nil, fmt.Errorf("reading results of %s: %w", t.Name, err)
+		}
+		if len(rs) > 0 {
+			a.last = &rs[0]
+			latest[t.Name] = a.last
+			tv.Stale = a.last.CheckedAt.Before(weekStart) // nothing this week: the newest there is
 		}
 		tv.Avail = []availView{
 			availability("24h", "24 hours", a.up24, a.n24),
 			availability("7d", "7 days", a.up7, a.n7),
 		}
-		tv.Bars = hourBars(a, dayStart, f)
+		tv.Bars = hourBars(a, barsStart, f)
 		tv.Chart = latencyChart(a.hourLat)
 		if a.last == nil {
 			tv.Class, tv.Words = "unknown", "No checks yet"
@@ -297,16 +412,21 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 			tv.Detail = "The status page answers; it says: " + cmp.Or(o.Description, o.Indicator) + "."
 		}
 		tv.Last = f.moment(r.CheckedAt)
-		start := a.runStart
 		// The alert state knows when the verdict began even beyond the
 		// history read here; the history is the fallback (e.g. for a
 		// check the daemon did not run, whose state is not saved).
-		if st, ok := since[t.Name]; ok && st.Verdict == r.Verdict && !st.Since.IsZero() && !st.Since.After(r.CheckedAt) {
-			start = st.Since
-		} else if start.Equal(a.first) && !tv.Stale {
-			tv.SinceAtLeast = true // the run may have begun before the history we read
+		switch st, ok := since[t.Name]; {
+		case ok && st.Verdict == r.Verdict && !st.Since.IsZero() && !st.Since.After(r.CheckedAt):
+			tv.Since = f.moment(st.Since)
+		case tv.Stale:
+			tv.Since = f.moment(r.CheckedAt)
+		default:
+			start, atLeast, err := runStart(ctx, o.Store, a, weekStart)
+			if err != nil {
+				return nil, err
+			}
+			tv.Since, tv.SinceAtLeast = f.moment(start), atLeast
 		}
-		tv.Since = f.moment(start)
 	}
 	v.Empty = !anyChecked
 	v.Overall = overall(v.Targets, v.Empty)
@@ -344,6 +464,25 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 		}
 	}
 
+	// OpenAI's official status is the newest result this week of a
+	// status target.
+	var statusResult *monitor.Result
+	for name := range statusTargets {
+		r := latest[name]
+		if r == nil {
+			rs, err := o.Store.LatestResults(ctx, name, 1)
+			if err != nil {
+				return nil, fmt.Errorf("reading results of %s: %w", name, err)
+			}
+			if len(rs) == 0 {
+				continue
+			}
+			r = &rs[0]
+		}
+		if !r.CheckedAt.Before(weekStart) && (statusResult == nil || r.CheckedAt.After(statusResult.CheckedAt)) {
+			statusResult = r
+		}
+	}
 	if statusResult != nil {
 		v.Official = official(*statusResult, f)
 	} else if slices.ContainsFunc(targets, func(t monitor.Target) bool { return t.Kind == monitor.TargetStatus }) {
@@ -364,14 +503,73 @@ func buildStatus(ctx context.Context, o StatusOptions) (*statusView, error) {
 	return v, nil
 }
 
-// targetsIn lists the targets found in results, by name.
-func targetsIn(results []monitor.Result) []monitor.Target {
+// runStart finds when a's newest verdict began within the week: the
+// first result after the newest one with another verdict. The rollups
+// name the hour to look in, so at most two hours of one target's results
+// are read. atLeast is set when the verdict held for the whole week, so
+// it may have begun earlier.
+func runStart(ctx context.Context, store monitor.Store, a *targetAgg, weekStart time.Time) (start time.Time, atLeast bool, err error) {
+	verdict := a.last.Verdict
+	changed := -1 // index in a.week of the newest count of another verdict
+	for i, c := range a.week {
+		if c.Verdict != verdict {
+			changed = i
+		}
+	}
+	if changed < 0 {
+		if len(a.week) == 0 {
+			return a.last.CheckedAt, true, nil
+		}
+		first := a.week[0].Hour
+		rs, err := store.TargetResults(ctx, a.target.Name, maxTime(first, weekStart), first.Add(time.Hour))
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("reading results of %s: %w", a.target.Name, err)
+		}
+		if len(rs) == 0 {
+			return a.last.CheckedAt, true, nil // pruned meanwhile
+		}
+		return rs[0].CheckedAt, true, nil
+	}
+	hour := a.week[changed].Hour
+	to := hour.Add(time.Hour)
+	for _, c := range a.week[changed:] {
+		if c.Hour.After(hour) { // the next hour with results: the run may begin there
+			to = c.Hour.Add(time.Hour)
+			break
+		}
+	}
+	rs, err := store.TargetResults(ctx, a.target.Name, maxTime(hour, weekStart), to)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("reading results of %s: %w", a.target.Name, err)
+	}
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].Verdict != verdict {
+			if i+1 < len(rs) {
+				return rs[i+1].CheckedAt, false, nil
+			}
+			break
+		}
+	}
+	// The history changed under us (a round recorded meanwhile): the
+	// newest result is the best we know.
+	return a.last.CheckedAt, false, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// targetsIn lists the targets counted, by name.
+func targetsIn(counts []monitor.Count) []monitor.Target {
 	seen := map[string]bool{}
 	var out []monitor.Target
-	for _, r := range results {
-		if !seen[r.Target] {
-			seen[r.Target] = true
-			out = append(out, monitor.Target{Name: r.Target, Kind: r.Kind})
+	for _, c := range counts {
+		if !seen[c.Target] {
+			seen[c.Target] = true
+			out = append(out, monitor.Target{Name: c.Target, Kind: c.Kind})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

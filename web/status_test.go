@@ -301,7 +301,7 @@ type failingStore struct {
 	monitor.Store
 }
 
-func (failingStore) ResultsSince(context.Context, time.Time) ([]monitor.Result, error) {
+func (failingStore) Counts(context.Context, time.Time) ([]monitor.Count, error) {
 	return nil, errors.New("read results: database is locked (another process holds it) at /var/lib/gptaccess/secret.db")
 }
 
@@ -362,20 +362,37 @@ func TestStatusRoute(t *testing.T) {
 // blocked by 1020 every afternoon, the status page up. It returns the
 // number of results.
 func fillHistory(tb testing.TB, db *sqlite.DB, days int) int {
+	return fillHistoryEvery(tb, db, days, every)
+}
+
+// fillHistoryEvery is fillHistory at another schedule: one round every
+// interval, the newest 30 seconds before now.
+func fillHistoryEvery(tb testing.TB, db *sqlite.DB, days int, interval time.Duration) int {
 	tb.Helper()
 	ctx := context.Background()
 	rnd := rand.New(rand.NewPCG(1, 2))
-	n := days * 24 * int(time.Hour/every)
-	rs := make([]monitor.Result, 0, 3*n)
+	checkAt := func(k int) time.Time { return now.Add(-30*time.Second - time.Duration(k)*interval) }
+	perWeek := int(7 * 24 * time.Hour / interval)
+	outage := int(time.Hour / interval) // an hour's outage every week
+	n := days * 24 * int(time.Hour/interval)
+	rs := make([]monitor.Result, 0, 3*min(n, 20000))
 	var incidents []monitor.Incident
+	total := 0
+	flush := func() {
+		if err := db.RecordResults(ctx, rs); err != nil {
+			tb.Fatal(err)
+		}
+		total += len(rs)
+		rs = rs[:0]
+	}
 	for k := n - 1; k >= 0; k-- {
-		at := checkTime(k)
+		at := checkAt(k)
 		jitter := func(base int) time.Duration {
 			return time.Duration(base+rnd.IntN(base/2)+int(30*float64(base)/100*float64(at.Hour()%12)/12)) * time.Millisecond
 		}
 		api := monitor.Result{Target: "api", Kind: monitor.TargetAPI, Verdict: cloudflare.Up, Status: 401, Latency: jitter(90),
 			RayID: fmt.Sprintf("%016x", rnd.Uint64()), DataCenter: "FRA", Detail: "API front door answers (401 invalid_request_error)", CheckedAt: at}
-		if k%2016 >= 700 && k%2016 < 712 { // an hour's outage every week
+		if k%perWeek >= 700*perWeek/2016 && k%perWeek < 700*perWeek/2016+outage {
 			api.Verdict, api.Code, api.Status, api.Detail = cloudflare.OriginDown, 522, 522, "Cloudflare cannot reach OpenAI's servers (error 522)"
 		}
 		w := monitor.Result{Target: "web", Kind: monitor.TargetWeb, Verdict: cloudflare.Up, Status: 200, Latency: jitter(180),
@@ -398,39 +415,64 @@ func fillHistory(tb testing.TB, db *sqlite.DB, days int) int {
 			api.Verdict, api.Status, api.Detail = cloudflare.Unreachable, 0, "timed out after 10s"
 		}
 		rs = append(rs, api, w, st)
-		if k%2016 == 711 {
+		if len(rs) >= 20000 {
+			flush()
+		}
+		if k%perWeek == 700*perWeek/2016+outage-1 {
 			incidents = append(incidents, monitor.Incident{ID: fmt.Sprintf("down-%d", k), Kind: monitor.KindDown, Targets: []string{"api"},
-				Started: checkTime(k + 11), Notified: checkTime(k + 9), Ended: checkTime(k - 2)})
+				Started: checkAt(k + outage - 1), Notified: checkAt(k + outage - 3), Ended: checkAt(k - 2)})
 		}
 		if k == 27 {
 			incidents = append(incidents, monitor.Incident{ID: "blocked-now", Kind: monitor.KindBlocked, Targets: []string{"web"},
-				Started: checkTime(29), Notified: checkTime(27)})
+				Started: checkAt(29), Notified: checkAt(27)})
 		}
 	}
-	if err := db.RecordResults(ctx, rs); err != nil {
-		tb.Fatal(err)
-	}
+	flush()
 	states := []monitor.TargetState{
-		{Target: "api", Verdict: cloudflare.Up, Since: checkTime(699), Successes: 500}, // after the last weekly outage
-		{Target: "web", Verdict: cloudflare.Blocked1020, Since: checkTime(29), Failures: 30, Kind: monitor.KindBlocked, Incident: "blocked-now"},
-		{Target: "status", Verdict: cloudflare.Up, Since: checkTime(n - 1), Successes: 500},
+		{Target: "api", Verdict: cloudflare.Up, Since: checkAt(699 * perWeek / 2016), Successes: 500}, // after the last weekly outage
+		{Target: "web", Verdict: cloudflare.Blocked1020, Since: checkAt(29), Failures: 30, Kind: monitor.KindBlocked, Incident: "blocked-now"},
+		{Target: "status", Verdict: cloudflare.Up, Since: checkAt(n - 1), Successes: 500},
 	}
 	if err := db.SaveAlertState(ctx, states, incidents); err != nil {
 		tb.Fatal(err)
 	}
-	return len(rs)
+	return total
 }
 
-// BenchmarkStatusPage renders the page from 30 days of history at the
-// default schedule for the three default targets, in a real database.
+// BenchmarkStatusPage renders the page from 30 days of history for the
+// three default targets, in a real database, at the shortest schedule
+// (30 s) and the default one (5 min). Every request renders: the
+// history's version changes each time, as after every check round.
 func BenchmarkStatusPage(b *testing.B) {
+	for _, interval := range []time.Duration{30 * time.Second, 5 * time.Minute} {
+		b.Run(interval.String(), func(b *testing.B) {
+			db := openDB(b)
+			n := fillHistoryEvery(b, db, 30, interval)
+			var version uint64
+			h := web.StatusPage(web.StatusOptions{
+				Store: db, Targets: monitor.DefaultTargets(), Location: time.UTC, Version: func() uint64 { return version },
+				Now: func() time.Time { return now }, NextCheck: func() time.Time { return now.Add(4 * time.Minute) },
+			})
+			b.ReportMetric(float64(n), "results")
+			b.ReportAllocs()
+			for b.Loop() {
+				version++
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+				if rec.Code != 200 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStatusPageCached is a request between two changes: the page
+// comes from memory.
+func BenchmarkStatusPageCached(b *testing.B) {
 	db := openDB(b)
-	n := fillHistory(b, db, 30)
-	h := web.StatusPage(web.StatusOptions{
-		Store: db, Targets: monitor.DefaultTargets(), Location: time.UTC,
-		Now: func() time.Time { return now }, NextCheck: func() time.Time { return now.Add(4 * time.Minute) },
-	})
-	b.ReportMetric(float64(n), "results")
+	fillHistoryEvery(b, db, 30, 30*time.Second)
+	h := web.StatusPage(web.StatusOptions{Store: db, Targets: monitor.DefaultTargets(), Location: time.UTC, Now: func() time.Time { return now }})
 	b.ReportAllocs()
 	for b.Loop() {
 		rec := httptest.NewRecorder()

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -38,9 +39,13 @@ type Options struct {
 	User string
 	// Banner is printed before the first prompt in interactive mode.
 	Banner string
-	// JoinPastes joins lines that arrive in one burst into one message, so
-	// an error page pasted into a terminal is read as one. Only for a real
-	// terminal: piped input arrives in bursts too.
+	// JoinPastes joins the lines of a paste into one message, so an error
+	// page pasted into a terminal is read as one, while a typed line is
+	// answered at once. Only for a real terminal: piped input arrives in
+	// bursts too. When In and Out are the terminal, the adapter turns on
+	// bracketed paste (the terminal marks where a paste begins and ends);
+	// otherwise a line counts as part of a paste when another was already
+	// waiting behind it.
 	JoinPastes bool
 	Logger     *slog.Logger
 }
@@ -63,21 +68,46 @@ func New(o Options) *Adapter {
 	return &Adapter{o: o, log: o.Logger.With("component", "console")}
 }
 
-// pasteWindow is how soon another line must follow for both to be one
-// message: a terminal hands over a pasted page line by line, all at once,
-// while nobody types two lines within it.
+// pasteWindow is how soon another line must follow, once a paste began,
+// for both to be one message: a terminal hands over a pasted page line
+// by line, all at once (a long one in a few chunks).
 const pasteWindow = 50 * time.Millisecond
 
-// gather joins the lines that follow first within pasteWindow of each
-// other, so an error page pasted into a terminal is read as one message.
-func gather(first string, lines <-chan string) string {
-	msg := first
+// The bracketed paste sequences (xterm's, which most terminals share).
+const (
+	pasteModeOn  = "\x1b[?2004h"
+	pasteModeOff = "\x1b[?2004l"
+	pasteStart   = "\x1b[200~"
+	pasteEnd     = "\x1b[201~"
+)
+
+// input is one line read, and whether another line was already waiting
+// behind it when it was read (typing gives one line at a time).
+type input struct {
+	text    string
+	waiting bool
+}
+
+// gather reads one message starting with first. A typed line is the
+// message at once; the lines of a paste are joined: until the paste's end
+// mark with bracketed paste, else while each follows the last within
+// pasteWindow. The window opens only for a paste, so typing never waits.
+func gather(first input, lines <-chan input) string {
+	msg, started, ended := unmark(first.text)
+	if ended || !started && !first.waiting {
+		return msg
+	}
 	t := time.NewTimer(pasteWindow)
 	defer t.Stop()
 	for len(msg) <= maxLine {
 		select {
 		case more := <-lines:
-			msg += "\n" + more
+			var text string
+			text, _, ended = unmark(more.text)
+			msg += "\n" + text
+			if ended {
+				return msg
+			}
 			t.Reset(pasteWindow)
 		case <-t.C:
 			return msg
@@ -86,15 +116,42 @@ func gather(first string, lines <-chan string) string {
 	return msg
 }
 
+// unmark removes the bracketed paste marks from a line and says which it
+// held. An end mark can also begin the line typed after a paste that
+// ended with a newline: the terminal sends it after that newline.
+func unmark(line string) (text string, started, ended bool) {
+	if !strings.Contains(line, "\x1b[20") {
+		return line, false, false
+	}
+	started = strings.Contains(line, pasteStart)
+	ended = strings.Contains(line, pasteEnd)
+	return strings.NewReplacer(pasteStart, "", pasteEnd, "").Replace(line), started, ended
+}
+
 // maxLine bounds one input line; longer lines are cut (the engine then
 // answers that the message is too long) instead of exhausting memory.
 const maxLine = 1 << 20
 
 // Run reads messages until EOF or ctx is done.
 func (a *Adapter) Run(ctx context.Context) error {
-	lines := make(chan string)
+	var term *terminal
+	if f, ok := a.o.In.(*os.File); ok && a.o.JoinPastes && !a.o.JSON {
+		if t, ok := openTerminal(f); ok {
+			term = &t
+			if out, ok := a.o.Out.(*os.File); ok {
+				if _, isTerm := openTerminal(out); isTerm {
+					if undo, err := t.bracketPastes(out); err == nil {
+						defer undo()
+					} else {
+						a.log.Debug("bracketed paste unavailable", "err", err)
+					}
+				}
+			}
+		}
+	}
+	lines := make(chan input)
 	errc := make(chan error, 1)
-	go func() { errc <- a.read(ctx, lines) }()
+	go func() { errc <- a.read(ctx, lines, term) }()
 
 	if !a.o.JSON && a.o.Banner != "" {
 		a.write(a.o.Banner + "\n")
@@ -109,9 +166,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 				a.write("\n")
 			}
 			return err
-		case line := <-lines:
+		case in := <-lines:
+			line := in.text
 			if a.o.JoinPastes && !a.o.JSON {
-				line = gather(line, lines)
+				line = gather(in, lines)
 			}
 			a.handle(ctx, line)
 			a.prompt()
@@ -119,8 +177,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 }
 
-// read sends input lines to out.
-func (a *Adapter) read(ctx context.Context, out chan<- string) error {
+// read sends input lines to out, each with whether another line was
+// already waiting (in the buffer, or in term's queue when it is set).
+func (a *Adapter) read(ctx context.Context, out chan<- input, term *terminal) error {
 	r := bufio.NewReaderSize(a.o.In, 64<<10)
 	for {
 		line, err := readLine(r)
@@ -130,8 +189,9 @@ func (a *Adapter) read(ctx context.Context, out chan<- string) error {
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read input: %w", err)
 		}
+		in := input{text: line, waiting: r.Buffered() > 0 || term != nil && term.waiting()}
 		select {
-		case out <- line:
+		case out <- in:
 		case <-ctx.Done():
 			return nil
 		}

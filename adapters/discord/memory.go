@@ -13,12 +13,14 @@ type lru struct {
 	mu    sync.Mutex
 	max   int
 	m     map[string]string
-	order []string
+	order []string // keys in insertion order, a ring once max are held
 	next  int
 }
 
+// newLRU holds at most max entries. It allocates as entries arrive: an idle
+// bot does not carry room for tens of thousands of them.
 func newLRU(max int) *lru {
-	return &lru{max: max, m: make(map[string]string, max), order: make([]string, max)}
+	return &lru{max: max, m: map[string]string{}}
 }
 
 func (l *lru) get(k string) (string, bool) {
@@ -39,11 +41,13 @@ func (l *lru) putLocked(k, v string) {
 		l.m[k] = v
 		return
 	}
-	if old := l.order[l.next]; old != "" {
-		delete(l.m, old)
+	if len(l.order) < l.max {
+		l.order = append(l.order, k)
+	} else {
+		delete(l.m, l.order[l.next])
+		l.order[l.next] = k
+		l.next = (l.next + 1) % l.max
 	}
-	l.order[l.next] = k
-	l.next = (l.next + 1) % l.max
 	l.m[k] = v
 }
 

@@ -100,9 +100,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		comps = append(comps, component{name: "monitor", run: mon.Run})
 	}
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
-		Canary: mon.LatestCanary, Location: cfg.Monitor.Location(), Logger: log})
+		Canary: mon.LatestCanary, Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
 
-	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, cfg.Privacy.Retention, log) }})
+	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, retentionOf(cfg), log) }})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
@@ -183,6 +183,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		first.Wait()
 		stopPlatforms()
 	}()
+	go settle(gctx, ready)
 	if !terminal {
 		log.Info("gptaccess running", "version", buildVersion(), "slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "monitor", cfg.Monitor.Enabled)
 	}
@@ -191,6 +192,33 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		log.Info("gptaccess stopped", "err", err)
 	}
 	return err
+}
+
+// settle hands the memory that connecting left behind (handshakes, the
+// first payloads) back to the OS once every readiness check passes, so
+// an idle bot does not carry its start-up garbage until the next GC. It
+// gives up after a minute (a platform that does not connect).
+func settle(ctx context.Context, ready map[string]web.Check) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for range 600 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok := true
+		for _, check := range ready {
+			if check(ctx) != nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			debug.FreeOSMemory()
+			return
+		}
+	}
 }
 
 // waitBounded waits for wait to return, but once ctx is done (shutdown
@@ -268,22 +296,33 @@ func isTerminal(r io.Reader) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// janitor forgets what is no longer needed, hourly: delivery records older
-// than a week (platforms stop retrying within an hour), conversations
-// idle for a day (they expired long before), and what people wrote once
-// privacy.retention has passed (pruneUserText).
-func janitor(ctx context.Context, db *sqlite.DB, retention time.Duration, log *slog.Logger) error {
+// retention is how long each table's rows are kept; README.md ("Data
+// kept, and for how long") lists every table.
+type retention struct {
+	deliveries    time.Duration // platforms stop retrying within an hour
+	conversations time.Duration // idle ones expired long before
+	outcomes      time.Duration // bot.outcome_retention
+	history       time.Duration // monitor.retention: results, rollups, ended incidents
+	userText      time.Duration // privacy.retention: what people wrote (unanswered messages)
+	targets       []string      // the configured targets, whose alert state is kept
+}
+
+func retentionOf(cfg *config.Config) retention {
+	r := retention{deliveries: 7 * 24 * time.Hour, conversations: 24 * time.Hour,
+		outcomes: cfg.Bot.OutcomeRetention, history: cfg.Monitor.Retention, userText: cfg.Privacy.Retention}
+	for _, t := range cfg.Monitor.Targets {
+		r.targets = append(r.targets, t.Name)
+	}
+	return r
+}
+
+// janitor enforces every table's retention, at start and then hourly.
+func janitor(ctx context.Context, db *sqlite.DB, r retention, log *slog.Logger) error {
+	log = log.With("component", "janitor")
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		now := time.Now()
-		pruneUserText(ctx, db, now, retention, log)
-		if _, err := db.PruneDeliveries(ctx, now.Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("prune deliveries", "err", err)
-		}
-		if _, err := db.PruneConversations(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("prune conversations", "err", err)
-		}
+		prune(ctx, db, r, time.Now(), log)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -292,10 +331,27 @@ func janitor(ctx context.Context, db *sqlite.DB, retention time.Duration, log *s
 	}
 }
 
-// pruneUserText enforces privacy.retention on every table that holds text
-// people wrote (today: the unanswered messages kept for `gptaccess stats`).
-func pruneUserText(ctx context.Context, db *sqlite.DB, now time.Time, retention time.Duration, log *slog.Logger) {
-	if _, err := db.PruneUnanswered(ctx, now.Add(-retention)); err != nil && ctx.Err() == nil {
-		log.Warn("prune unanswered messages", "err", err)
+// prune deletes what r no longer keeps at now; a failed step is logged
+// and the others still run.
+func prune(ctx context.Context, db *sqlite.DB, r retention, now time.Time, log *slog.Logger) {
+	for _, step := range []struct {
+		what string
+		run  func() (int64, error)
+	}{
+		{"deliveries", func() (int64, error) { return db.PruneDeliveries(ctx, now.Add(-r.deliveries)) }},
+		{"conversations", func() (int64, error) { return db.PruneConversations(ctx, now.Add(-r.conversations)) }},
+		{"outcomes", func() (int64, error) { return db.PruneOutcomes(ctx, now.Add(-r.outcomes)) }},
+		{"check history", func() (int64, error) { return db.PruneResults(ctx, now.Add(-r.history)) }},
+		{"alert states", func() (int64, error) { return db.PruneAlertStates(ctx, r.targets) }},
+		// What people wrote is kept no longer than privacy.retention.
+		{"unanswered messages", func() (int64, error) { return db.PruneUnanswered(ctx, now.Add(-r.userText)) }},
+	} {
+		n, err := step.run()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("prune "+step.what, "err", err)
+		case n > 0:
+			log.Debug("pruned "+step.what, "rows", n)
+		}
 	}
 }

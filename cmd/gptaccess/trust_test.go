@@ -105,7 +105,7 @@ func TestJanitorEnforcesPrivacyRetention(t *testing.T) {
 	for _, age := range []time.Duration{48 * time.Hour, time.Hour} {
 		db.RecordUnanswered(ctx, bot.Unmatched{Platform: bot.Slack, User: "U1", Text: "x", At: now.Add(-age)})
 	}
-	pruneUserText(ctx, db, now, 24*time.Hour, slog.New(slog.NewTextHandler(&bottest.Buffer{}, nil)))
+	prune(ctx, db, retention{userText: 24 * time.Hour}, now, slog.New(slog.NewTextHandler(&bottest.Buffer{}, nil)))
 	s, err := db.Stats(ctx, now.Add(-365*24*time.Hour))
 	if err != nil || s.UnansweredCount != 1 {
 		t.Errorf("after pruning: %d kept (%v), want 1", s.UnansweredCount, err)

@@ -102,7 +102,7 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 	return monitor.Options{
 		Targets: targets, Schedule: mc.Schedule, Digest: mc.Digest, Timezone: mc.Timezone,
 		FailureThreshold: mc.FailureThreshold, SuccessThreshold: mc.SuccessThreshold,
-		ReminderInterval: mc.ReminderInterval, Retention: mc.Retention, Canary: mc.Canary,
+		ReminderInterval: mc.ReminderInterval, Canary: mc.Canary,
 		Channels: map[string][]string{bot.Slack: cfg.Slack.AlertChannels, bot.Discord: cfg.Discord.AlertChannels, bot.Console: {"terminal"}},
 		Logger:   log, Version: buildVersion(),
 	}
