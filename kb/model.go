@@ -113,6 +113,7 @@ func decodeModel(b []byte, sum [32]byte) (*learner, error) {
 			m.w[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}
 		b = b[4*len(m.w):]
+		m.index()
 		*dst = m
 	}
 	if len(b) != 0 {
