@@ -348,12 +348,14 @@ type reading struct {
 	// concludes says the volunteered facts alone conclude a cause ("I'm
 	// on NordVPN and get 1020").
 	concludes bool
+	// smallTalk is "hello" or "thanks" for a message that is only that.
+	smallTalk string
 }
 
 func (e *Engine) read(text string) reading {
 	page, hasPage := cloudflare.ParsePage(text)
 	rd := reading{page: page, hasPage: hasPage, match: e.kb.Match(text), facts: volunteered(e.model.Extract(text)),
-		mentions: e.kb.MentionsError(text)}
+		mentions: e.kb.MentionsError(text), smallTalk: e.kb.SmallTalk(text)}
 	if len(rd.facts) > 0 {
 		st := e.model.Next(rd.facts, nil, nil)
 		rd.concludes = st.Cause != "" && st.Cause != diagnosis.Unknown
@@ -411,26 +413,18 @@ const (
 	actOtherPage                   // a pasted page of another error: explain that error
 )
 
-// informational entries answer a question about the error; a report that
-// asks one wants the answer first, with the diagnosis offered. The fix-*
-// entries are steps: a report that merely names their topic ("I'm on
-// NordVPN and get 1020") is served best by the diagnosis, which uses what
-// it says.
-var informational = map[string]bool{
-	"what-is": true, "causes": true, "data-risk": true, "permanent": true, "prevent": true,
-	"fix-support": true, "fix-wait": true, "other-code": true, "help": true,
-}
-
 // decide is the one place that turns a reading into an action.
 func decide(rd reading) action {
 	m := rd.match
 	switch {
 	case rd.hasPage && rd.page.Code != 0 && rd.page.Code != 1020:
 		return actOtherPage
-	case rd.hasPage && rd.ask.ID != "" && rd.ask.ID != kb.NoneID && informational[rd.ask.ID]:
+	case rd.hasPage && rd.ask.ID != "" && rd.ask.ID != kb.NoneID:
 		return actAnswerOffer
 	case rd.hasPage:
 		return actPage
+	case m.ID == kb.NoneID && rd.smallTalk != "":
+		return actSmallTalk
 	case m.ID == kb.NoneID:
 		if len(rd.facts) > 0 && rd.mentions {
 			// "error 1020 right after I changed my password": facts
@@ -470,7 +464,7 @@ func (t *turn) fresh(ctx context.Context, text string) (Reply, error) {
 func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, error) {
 	e := t.e
 	match := rd.match
-	if match.ID == kb.NoneID && t.conv != nil && t.conv.Topic != "" && e.kb.SmallTalk(text) == "" && !rd.hasPage {
+	if match.ID == kb.NoneID && t.conv != nil && t.conv.Topic != "" && rd.smallTalk == "" && !rd.hasPage {
 		// A follow-up ("why does it happen?", "and how do I stop it?")
 		// leans on the topic of the conversation: read it as a question
 		// about 1020. The topic words alone match what-is, so only another
@@ -479,7 +473,8 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 			rd.match = m
 		}
 	}
-	switch decide(rd) {
+	act := decide(rd)
+	switch act {
 	case actOtherPage:
 		r := t.entryReply("other-code", 1)
 		r.ErrorPage = errorPage(rd.page)
@@ -495,7 +490,9 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 		return r, err
 	case actStatus:
 		return t.withResume(t.statusReply(ctx)), nil
-	case actSmallTalk, actNotUnderstood:
+	case actSmallTalk:
+		return t.smallTalk(rd.smallTalk), nil
+	case actNotUnderstood:
 		return t.notUnderstood(ctx, text, rd.match)
 	}
 	entry, conf := rd.match.ID, rd.match.Confidence
@@ -509,7 +506,7 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 		t.conv = &Conversation{ID: e.newID(), Started: e.now()}
 	}
 	t.conv.Topic, t.save = entry, true
-	if decide(rd) == actAnswerOffer && t.conv.Pending == "" {
+	if act == actAnswerOffer && t.conv.Pending == "" {
 		r = t.offer(r, rd)
 	}
 	return t.withResume(r), nil
@@ -542,23 +539,23 @@ func (t *turn) offer(r Reply, rd reading) Reply {
 	return r
 }
 
-// notUnderstood answers small talk, and otherwise says the message was not
-// understood (recording it, redacted, for the operator).
+// smallTalk answers a greeting or a thank-you addressed to the bot; in a
+// thread, one that is not for the bot gets no reply.
+func (t *turn) smallTalk(kind string) Reply {
+	if !t.m.addressed() {
+		return Reply{Ignore: true}
+	}
+	if kind == "thanks" {
+		return Reply{Entry: "none", Text: "You're welcome! Mention me again if 1020 comes back."}
+	}
+	return t.withResume(Reply{Entry: "none", Text: "Hi! I help when ChatGPT says **Error 1020: Access denied** or won't load from here. " +
+		"Tell me what you see (or paste the error page), ask me a question about it, or say **help** for what I can do."})
+}
+
+// notUnderstood says the message was not understood, recording it
+// (redacted; never a direct message's text) for the operator.
 func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (Reply, error) {
 	e := t.e
-	switch e.kb.SmallTalk(text) {
-	case "thanks":
-		if !t.m.addressed() {
-			return Reply{Ignore: true}, nil
-		}
-		return Reply{Entry: "none", Text: "You're welcome! Mention me again if 1020 comes back."}, nil
-	case "hello":
-		if !t.m.addressed() {
-			return Reply{Ignore: true}, nil
-		}
-		return t.withResume(Reply{Entry: "none", Text: "Hi! I help when ChatGPT says **Error 1020: Access denied** or won't load from here. " +
-			"Tell me what you see (or paste the error page), ask me a question about it, or say **help** for what I can do."}), nil
-	}
 	if !t.m.addressed() {
 		// A follow-up in the bot's thread that is not for the bot ("ok",
 		// "brb"): stay quiet rather than say "I didn't understand".
