@@ -222,7 +222,7 @@ func TestExperimentScore(t *testing.T) {
 // scored, scored once with the technique as shipped and never tuned on
 // (kb/testdata/blind/README.md). A change to how the bot reads people needs
 // a new blind set, scored once, and these floors set to its figures.
-const blindSet = "../kb/testdata/blind/2026-12-04-c"
+const blindSet = "../kb/testdata/blind/2026-12-04-d"
 
 // TestBlindSet pins the blind figures the README reports. The floors are
 // the figures measured on the day, rounded down: they are a regression bar
@@ -232,11 +232,11 @@ const blindSet = "../kb/testdata/blind/2026-12-04-c"
 func TestBlindSet(t *testing.T) {
 	ms := scoreMessages(t, readLabelled(t, filepath.Join(blindSet, "messages.tsv")))
 	t.Logf("messages: %d, entry right %.1f%%, report/question confusion %.1f%%", ms.n, 100*ms.accuracy(), 100*ms.confusionRate())
-	if ms.accuracy() < 0.92 {
-		t.Errorf("blind entry accuracy %.1f%%, want at least 92%%", 100*ms.accuracy())
+	if ms.accuracy() < 0.94 {
+		t.Errorf("blind entry accuracy %.1f%%, want at least 94%%", 100*ms.accuracy())
 	}
-	if ms.confusionRate() > 0.025 {
-		t.Errorf("blind report/question confusion %.1f%%, want at most 2.5%%", 100*ms.confusionRate())
+	if ms.confusionRate() > 0.02 {
+		t.Errorf("blind report/question confusion %.1f%%, want at most 2%%", 100*ms.confusionRate())
 	}
 	ss := simulate(t, readPersonas(t, filepath.Join(blindSet, "personas.yaml")))
 	supported := float64(ss.supported) / float64(ss.n)
@@ -256,7 +256,7 @@ func TestBlindSet(t *testing.T) {
 // once.
 func TestTrainingPersonas(t *testing.T) {
 	var ps []persona
-	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml"} {
+	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml", "train-e-2026-12-04.yaml"} {
 		ps = append(ps, readPersonas(t, filepath.Join("../kb/training/personas", f))...)
 	}
 	ss := simulate(t, ps)

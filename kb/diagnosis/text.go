@@ -81,8 +81,10 @@ func fold(s string) string {
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // tokenize folds s and splits it into words. Apostrophes inside words are
-// dropped ("don't" -> "dont"); '.', '-', '_' and '@' between word characters
-// join ("chat.openai.com", "e-mail"); everything else separates words, and
+// dropped ("don't" -> "dont"); '.', '_' and '@' between word characters join
+// ("chat.openai.com", "openai_api_key"); a hyphen separates, as in the
+// matcher's tokenizer, so "Firmen-Proxy" holds the word "proxy" and
+// "e-mail" is the phrase "e mail" on both sides; everything else separates words, and
 // sentence and clause punctuation is recorded on the tokens.
 func tokenize(s string) tokenized {
 	f := fold(s)
@@ -131,8 +133,11 @@ func tokenize(s string) tokenized {
 			switch r {
 			case '\'':
 				continue // dropped inside a word
-			case '.', '-', '_', '@':
+			case '.', '_', '@':
 				cur.WriteRune(r)
+				continue
+			case '-':
+				flush(i) // two words of one clause ("peut-être")
 				continue
 			}
 		}
