@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// corpusLine is one labelled message of testdata/corpus.tsv.
+// corpusLine is one labelled message of training/messages/corpus.tsv.
 type corpusLine struct {
 	line   int
 	id     string
