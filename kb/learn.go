@@ -18,8 +18,8 @@ import (
 )
 
 // The learned half of matching: a linear classifier over a message's
-// features, trained when the knowledge base is built from the guide's
-// examples and the labelled messages in training.tsv. The lexicon folds
+// features, trained from the guide's examples and the labelled messages in
+// training/ (shipped trained in model.bin for the embedded guide). The lexicon folds
 // synonyms, brands and languages into concepts, so "Zugriff verweigert" and
 // "access denied" are one feature; the classifier learns from labelled
 // messages which combinations of concepts, question words and cue words mean
@@ -131,7 +131,7 @@ func (ix *index) features(sc *scratch, dst []uint64, l lang, sig signals, page i
 			dst = append(dst, hashBytes(hashKind(fSignal), []byte(name)))
 		}
 	}
-	flag("?", slices.Contains([]byte(text), '?') || slices.Contains([]byte(text), 0xbf))
+	flag("?", strings.IndexByte(text, '?') >= 0 || strings.ContainsRune(text, '¿'))
 	flag("page", page != 0)
 	flag("report-rule", sig.report)
 	flag("anchor", sig.anchor)
