@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -135,18 +136,12 @@ func (t *turn) click(ctx context.Context) (Reply, error) {
 // the offering message volunteered and any in more.
 func (t *turn) takeOffer(ctx context.Context, more map[string]string) (Reply, error) {
 	facts := map[string]string{}
-	if t.conv != nil {
-		for f, v := range t.conv.Facts {
-			facts[f] = v
-		}
-	}
-	for f, v := range more {
-		facts[f] = v
-	}
 	var page *ErrorPage
 	if t.conv != nil {
+		maps.Copy(facts, t.conv.Facts)
 		page = t.conv.Page
 	}
+	maps.Copy(facts, more)
 	return t.startDiagnosis(ctx, facts, page)
 }
 
@@ -283,7 +278,7 @@ func (t *turn) newFacts(text string) map[string]string {
 }
 
 // answerConfidence is the bar for the answer classifier's reading of a
-// free-text answer; below it the bot asks again rather than guess.
+// free-text answer; below it the answer counts as "not sure".
 const answerConfidence = 0.5
 
 // sideQuestionConfidence is the bar for treating an unparseable answer as
