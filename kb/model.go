@@ -12,11 +12,12 @@ import (
 
 // The trained classifiers of the embedded guide ship with the binary
 // (model.bin), so that a cold start does not spend a quarter of a second
-// training: Parse loads them when its inputs are exactly those they were
-// trained from, and trains otherwise (an operator's own guide). The file
+// training: Parse loads them when the guide and lexicon are the embedded
+// ones, and trains otherwise (an operator's own guide or lexicon). The file
 // starts with a hash of every input; TestModelFileIsCurrent fails when it
 // no longer matches what training produces, and `go test ./kb -run
-// TestModelFileIsCurrent -update` rewrites it.
+// TestModelFileIsCurrent -update` rewrites it. Checking the hash there
+// rather than at every start keeps the training data out of memory.
 
 //go:embed model.bin
 var modelBin []byte
@@ -68,12 +69,12 @@ func encodeModel(sum [32]byte, l *learner) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(l.noneCls))
 	for _, m := range []*linear{l.entry, l.report, l.answer} {
 		b = binary.LittleEndian.AppendUint32(b, uint32(m.classes))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(m.keys)))
-		for _, k := range m.keys {
-			b = binary.LittleEndian.AppendUint64(b, k)
+		b = binary.LittleEndian.AppendUint32(b, uint32(m.n))
+		for r := range m.n {
+			b = binary.LittleEndian.AppendUint64(b, m.key(r))
 		}
-		for _, w := range m.w {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(w))
+		for i := range m.n * m.classes {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(m.weight(i)))
 		}
 	}
 	return b
@@ -81,13 +82,14 @@ func encodeModel(sum [32]byte, l *learner) []byte {
 
 var errModel = errors.New("model file does not match")
 
-// decodeModel reads a learner written by encodeModel for inputs sum.
-func decodeModel(b []byte, sum [32]byte) (*learner, error) {
-	hdr := append([]byte(modelMagic), sum[:]...)
-	if len(b) < len(hdr)+4 || string(b[:len(hdr)]) != string(hdr) {
-		return nil, errModel
+// decodeModel reads a learner written by encodeModel, and the hash of the
+// inputs it was trained from.
+func decodeModel(b []byte) (l *learner, sum [32]byte, err error) {
+	if len(b) < len(modelMagic)+len(sum)+4 || string(b[:len(modelMagic)]) != modelMagic {
+		return nil, sum, errModel
 	}
-	b = b[len(hdr):]
+	copy(sum[:], b[len(modelMagic):])
+	b = b[len(modelMagic)+len(sum):]
 	u32 := func() (uint32, bool) {
 		if len(b) < 4 {
 			return 0, false
@@ -97,27 +99,22 @@ func decodeModel(b []byte, sum [32]byte) (*learner, error) {
 		return v, true
 	}
 	none, _ := u32()
-	l := &learner{noneCls: int(none)}
+	l = &learner{noneCls: int(none)}
 	for _, dst := range []**linear{&l.entry, &l.report, &l.answer} {
 		classes, ok1 := u32()
 		n, ok2 := u32()
 		if !ok1 || !ok2 || classes == 0 || uint64(len(b)) < uint64(n)*(8+4*uint64(classes)) {
-			return nil, errModel
+			return nil, sum, errModel
 		}
-		m := &linear{classes: int(classes), keys: make([]uint64, n), w: make([]float32, int(n)*int(classes))}
-		for i := range m.keys {
-			m.keys[i] = binary.LittleEndian.Uint64(b[8*i:])
-		}
+		m := &linear{classes: int(classes), n: int(n), rawKeys: b[:8*n:8*n]}
 		b = b[8*n:]
-		for i := range m.w {
-			m.w[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-		b = b[4*len(m.w):]
+		m.rawW = b[: 4*n*classes : 4*n*classes]
+		b = b[4*n*classes:]
 		m.index()
 		*dst = m
 	}
 	if len(b) != 0 {
-		return nil, errModel
+		return nil, sum, errModel
 	}
-	return l, nil
+	return l, sum, nil
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"math"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -32,39 +33,43 @@ func TestModelFileIsCurrent(t *testing.T) {
 		}
 		return
 	}
-	if _, err := decodeModel(modelBin, sum); err != nil {
+	if _, shipped, err := decodeModel(modelBin); err != nil || shipped != sum {
 		t.Fatalf("model.bin was trained from other inputs (%v): run go test ./kb -run TestModelFileIsCurrent -update", err)
 	}
 	pairs := [][2]*linear{{loaded.entry, fresh.entry}, {loaded.report, fresh.report}, {loaded.answer, fresh.answer}}
 	for i, p := range pairs {
 		a, b := p[0], p[1]
-		if a.classes != b.classes || len(a.keys) != len(b.keys) {
+		if a.classes != b.classes || a.n != b.n {
 			t.Fatalf("model %d: shape differs from a fresh training: run with -update", i)
 		}
-		for j := range a.w {
+		for j := range a.n * a.classes {
 			// Floating point may differ in the last bits across
 			// architectures (fused multiply-add); the model may not.
-			if math.Abs(float64(a.w[j]-b.w[j])) > 1e-3 {
-				t.Fatalf("model %d weight %d: %v, fresh training gives %v: run with -update", i, j, a.w[j], b.w[j])
+			if math.Abs(float64(a.weight(j)-b.weight(j))) > 1e-3 {
+				t.Fatalf("model %d weight %d: %v, fresh training gives %v: run with -update", i, j, a.weight(j), b.weight(j))
 			}
 		}
 	}
 }
 
 // TestOperatorGuideIsTrained: a guide other than the embedded one gets its
-// classifiers trained at load, and they know its entries.
+// classifiers trained at load from it: a phrasing only its examples hold
+// is learnt.
 func TestOperatorGuideIsTrained(t *testing.T) {
-	data := []byte(string(guideYAML) + "\n")
-	k, err := Parse(data)
+	const example = "      - my quokkaclient zibberfrot keeps chatgpt away\n" +
+		"      - explain the quokkaclient zibberfrot\n      - quokkaclient zibberfrot again?\n"
+	data := strings.Replace(string(guideYAML), "    examples:\n", "    examples:\n"+example, 1)
+	if !strings.Contains(data, "id: what-is") || data == string(guideYAML) {
+		t.Fatal("the guide's layout changed: fix this test's edit")
+	}
+	k, err := Parse([]byte(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lx, _ := DefaultLexicon()
-	sum, _ := k.inputsHash(data, lx)
-	if _, err := decodeModel(modelBin, sum); err == nil {
-		t.Fatal("a changed guide matched the embedded model's inputs")
+	if m := k.Match("quokkaclient zibberfrot"); m.ID != "what-is" {
+		t.Errorf("trained at load: Match(quokkaclient zibberfrot) = %+v, want what-is (the operator's example)", m)
 	}
-	if m := k.Match("does a vpn cause 1020?"); m.ID != "fix-vpn" {
-		t.Errorf("trained at load: Match = %+v, want fix-vpn", m)
+	if m := mustDefault(t).Match("quokkaclient zibberfrot"); m.ID == "what-is" {
+		t.Errorf("the shipped model knows the operator's example: the test proves nothing")
 	}
 }
