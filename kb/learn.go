@@ -1,8 +1,8 @@
 package kb
 
 import (
-	"encoding/binary"
 	"embed"
+	"encoding/binary"
 	"fmt"
 	"io/fs"
 	"math"

@@ -106,7 +106,7 @@ func decodeModel(b []byte) (l *learner, sum [32]byte, err error) {
 		if !ok1 || !ok2 || classes == 0 || uint64(len(b)) < uint64(n)*(8+4*uint64(classes)) {
 			return nil, sum, errModel
 		}
-		m := &linear{classes: int(classes), n: int(n), rawKeys: b[:8*n:8*n]}
+		m := &linear{classes: int(classes), n: int(n), rawKeys: b[: 8*n : 8*n]}
 		b = b[8*n:]
 		m.rawW = b[: 4*n*classes : 4*n*classes]
 		b = b[4*n*classes:]
