@@ -439,6 +439,10 @@ func decide(rd reading) action {
 	// the offsite, half the room has it") is a report too.
 	report := m.Report || !m.Question && (m.ID == "fix" || len(rd.facts) > 0 && rd.mentions)
 	switch {
+	case !report && m.ID == "fix":
+		// "How do I fix 1020?": the five steps, and the diagnosis that
+		// picks the one that fits one click away.
+		return actAnswerOffer
 	case !report:
 		return actAnswer
 	case m.ID == "fix", rd.concludes && !m.Question:
@@ -489,7 +493,14 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 		}
 		return r, err
 	case actStatus:
-		return t.withResume(t.statusReply(ctx)), nil
+		r := t.statusReply(ctx)
+		if rd.match.Report && (t.conv == nil || t.conv.Pending == "") {
+			// "Is ChatGPT down? I get access denied": the live status,
+			// and the diagnosis for the writer's own side.
+			t.remember("status")
+			r = t.offer(r, rd, true)
+		}
+		return t.withResume(r), nil
 	case actSmallTalk:
 		return t.smallTalk(rd.smallTalk), nil
 	case actNotUnderstood:
@@ -500,16 +511,20 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 		entry, conf = rd.ask.ID, rd.ask.Confidence
 	}
 	r := t.entryReply(entry, conf)
-	if t.conv == nil {
-		// Remember the conversation: follow-ups in a thread need no
-		// mention, and "why does it happen?" needs the topic.
-		t.conv = &Conversation{ID: e.newID(), Started: e.now()}
-	}
-	t.conv.Topic, t.save = entry, true
+	t.remember(entry)
 	if act == actAnswerOffer && t.conv.Pending == "" {
-		r = t.offer(r, rd)
+		r = t.offer(r, rd, rd.match.Report || rd.hasPage)
 	}
 	return t.withResume(r), nil
+}
+
+// remember keeps the conversation with topic as its subject: follow-ups in
+// a thread need no mention, and "why does it happen?" needs the topic.
+func (t *turn) remember(topic string) {
+	if t.conv == nil {
+		t.conv = &Conversation{ID: t.e.newID(), Started: t.e.now()}
+	}
+	t.conv.Topic, t.save = topic, true
 }
 
 // whatIsLine is the one line on what 1020 is that comes before the first
@@ -519,9 +534,10 @@ const whatIsLine = "Error 1020 means Cloudflare's firewall in front of ChatGPT t
 // offerFact is the pseudo-fact of the "Find my cause" offer.
 const offerFact = "diagnose"
 
-// offer adds the diagnosis offer to an answer for a question that was also
-// a report, and keeps what the message volunteered for when it is taken.
-func (t *turn) offer(r Reply, rd reading) Reply {
+// offer adds the diagnosis offer to an answer, and keeps what the message
+// volunteered for when it is taken. reported says the writer is hitting
+// the error: the reply then says why it offers.
+func (t *turn) offer(r Reply, rd reading, reported bool) Reply {
 	c := t.conv
 	c.Turn++
 	c.Offer = c.ID + ":" + strconv.Itoa(c.Turn)
@@ -535,7 +551,9 @@ func (t *turn) offer(r Reply, rd reading) Reply {
 	}
 	r.Question = &Question{ID: c.Offer, Fact: offerFact, Text: "Want me to find the cause on your side?",
 		Choices: []string{"Find my cause"}}
-	r.Text += "\n\n_You're hitting this yourself: say **diagnose** (or press **Find my cause**) and I'll work out your cause with a few quick questions._"
+	if reported {
+		r.Text += "\n\n_You're hitting this yourself: say **diagnose** (or press **Find my cause**) and I'll work out your cause with a few quick questions._"
+	}
 	return r
 }
 
