@@ -280,173 +280,15 @@ func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
 func buildIndex(entries []Entry, ld *Lexicon) *index {
 	lx, tableWords := newLexicon(ld)
 	ix := &index{lex: lx, ids: make([]string, len(entries))}
-	tf := make([]map[int32]float64, len(entries))
-	// strong marks the terms an entry has in its title, keywords or
-	// examples. Document frequency counts only those: a summary body (fix,
-	// causes) mentions every topic in passing, and counting that would make
-	// every topic word look common.
-	strong := make([]map[int32]bool, len(entries))
-	var sc scratch
-	var fuzzyWords []string
-	// addText indexes text for doc. strongField is false for bodies;
-	// fuzzyTarget makes its new words typo-correction targets.
-	addText := func(doc int, text string, weight float64, strongField, fuzzyTarget bool) {
-		var ls [numLangs]int
-		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
-		lx.resolve(&sc, false)
-		for _, q := range sc.q {
-			if q.info.stop && q.info.term < 0 {
-				continue
-			}
-			id := q.info.term
-			if id < 0 {
-				if q.info.cues != 0 && !isDigits(sc.buf[q.start:q.end]) {
-					continue // a cue word ("stuck", "unable") is not a topic; an error code is
-				}
-				// A word of the guide the lexicon does not know becomes a
-				// term of its own, reachable by its stem too.
-				raw := string(sc.buf[q.start:q.end])
-				sc.key = stem(sc.key, []byte(raw))
-				name := string(sc.key)
-				id = lx.term(name)
-				wi := lx.words[raw]
-				if _, ok := lx.words[raw]; !ok {
-					wi = wordInfo{term: -1}
-				}
-				wi.term, wi.common = id, false
-				lx.words[raw] = wi
-				if _, ok := lx.words[name]; !ok {
-					lx.words[name] = wordInfo{term: id}
-				}
-				if fuzzyTarget {
-					fuzzyWords = append(fuzzyWords, raw)
-				}
-			}
-			tf[doc][id] += weight
-			if strongField {
-				strong[doc][id] = true
-			}
-		}
-	}
 	for d, e := range entries {
 		ix.ids[d] = e.ID
-		tf[d] = map[int32]float64{}
-		strong[d] = map[int32]bool{}
-		addText(d, e.Title, weightTitle, true, true)
-		for _, term := range sortedKeys(e.Keywords) {
-			addText(d, term, e.Keywords[term], true, true)
-		}
-		for _, ex := range e.Examples {
-			addText(d, ex, weightExample, true, false)
-		}
-		addText(d, e.Body, weightBody, false, false)
 	}
-
-	// Typo targets: the lexicon's own single words and the entries' titles
-	// and keywords. Words that occur only in examples and bodies stay out:
-	// they are everyday words, and "correcting" chatter into them is how
-	// off-topic messages get answered.
-	for _, w := range sortedKeys(lx.words) {
-		wi := lx.words[w]
-		if wi.common && wi.term < 0 {
-			continue
-		}
-		if tableWords[w] {
-			lx.fuzzy.add(w, wi)
-		}
-	}
-	for _, w := range fuzzyWords {
-		lx.fuzzy.add(w, lx.words[w])
-	}
-
-	n := float64(len(entries))
-	var total float64
-	dl := make([]float64, len(entries))
-	for d := range entries {
-		for _, v := range tf[d] {
-			dl[d] += v
-		}
-		total += dl[d]
-	}
-	avgdl := total / n
-	df := make([]int, len(lx.names))
-	for d := range entries {
-		for t := range strong[d] {
-			df[t]++
-		}
-	}
-	ix.strong = make([]bool, len(lx.names))
-	for t := range df {
-		ix.strong[t] = df[t] > 0
-	}
-	ix.post = make([][]posting, len(lx.names))
-	for d := range entries {
-		norm := bm25K1 * (1 - bm25B + bm25B*dl[d]/avgdl)
-		for _, t := range sortedKeys(tf[d]) {
-			f := tf[d][t]
-			idf := math.Log(1 + (n-float64(df[t])+0.5)/(float64(df[t])+0.5))
-			w := idf * f * (bm25K1 + 1) / (f + norm)
-			ix.post[t] = append(ix.post[t], posting{doc: int32(d), w: float32(w)})
-		}
-	}
-
-	ix.numTerm = make([]bool, len(lx.names))
-	for t, name := range lx.names {
-		ix.numTerm[t] = isDigits([]byte(name))
-	}
-	ix.anchor = make([]bool, len(lx.names))
-	for _, name := range ld.AnchorTerms {
-		if id, ok := lx.terms[name]; ok {
-			ix.anchor[id] = true
-		}
-	}
-	ix.genericTerm = make([]bool, len(lx.names))
-	for _, name := range ld.GenericTerms {
-		if id, ok := lx.terms[name]; ok {
-			ix.genericTerm[id] = true
-		}
-	}
-	ix.otherErr = make([]bool, len(lx.names))
-	for _, name := range ld.OtherErrorTerms {
-		if id, ok := lx.terms[name]; ok {
-			ix.otherErr[id] = true
-		}
-	}
-	ix.intentBit = make([]int8, len(lx.names))
-	for i := range ix.intentBit {
-		ix.intentBit[i] = -1
-	}
-	for _, c := range ld.IntentTerms {
-		t, ok := lx.terms[c.Term]
-		d := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == c.Entry })
-		if !ok || d < 0 {
-			continue
-		}
-		// Terms sharing an entry share its rule, so "safe" and "data" in
-		// one message nudge data-risk once.
-		bit := int8(slices.IndexFunc(ix.intents, func(r intentRule) bool { return r.doc == d }))
-		if bit < 0 {
-			if len(ix.intents) == 32 { // bits of signals.intents
-				continue
-			}
-			bit = int8(len(ix.intents))
-			ix.intents = append(ix.intents, intentRule{bit: bit, doc: d})
-		}
-		ix.intentBit[t] = bit
-	}
-	ix.errTerm = make([]bool, len(lx.names))
-	for _, name := range ld.ErrorTerms {
-		if id, ok := lx.terms[name]; ok {
-			ix.errTerm[id] = true
-		}
-	}
+	tf, strong, fuzzyWords := indexTexts(lx, entries)
+	addTypoTargets(lx, tableWords, fuzzyWords)
+	ix.bm25(tf, strong)
+	ix.flagTerms(ld, entries)
 	doc := func(id string) int {
-		for d, e := range entries {
-			if e.ID == id {
-				return d
-			}
-		}
-		return -1
+		return slices.IndexFunc(entries, func(e Entry) bool { return e.ID == id })
 	}
 	ix.docs = specialDocs{
 		whatIs: doc("what-is"), causes: doc("causes"), fix: doc("fix"), fixVPN: doc("fix-vpn"),
@@ -472,6 +314,176 @@ func buildIndex(entries []Entry, ld *Lexicon) *index {
 		}
 	}
 	return ix
+}
+
+// indexTexts reads every entry's title, keywords, examples and body into
+// term frequencies (tf, per entry). strong marks the terms an entry has in
+// its title, keywords or examples: document frequency counts only those,
+// since a summary body (fix, causes) mentions every topic in passing, and
+// counting that would make every topic word look common. A word of the
+// guide the lexicon does not know becomes a term of its own; those of
+// titles and keywords are returned as typo-correction targets.
+func indexTexts(lx *lexicon, entries []Entry) (tf []map[int32]float64, strong []map[int32]bool, fuzzyWords []string) {
+	tf = make([]map[int32]float64, len(entries))
+	strong = make([]map[int32]bool, len(entries))
+	var sc scratch
+	addText := func(doc int, text string, weight float64, strongField, fuzzyTarget bool) {
+		var ls [numLangs]int
+		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], text, &ls)
+		lx.resolve(&sc, false)
+		for _, q := range sc.q {
+			if q.info.stop && q.info.term < 0 {
+				continue
+			}
+			id := q.info.term
+			if id < 0 {
+				if q.info.cues != 0 && !isDigits(sc.buf[q.start:q.end]) {
+					continue // a cue word ("stuck", "unable") is not a topic; an error code is
+				}
+				raw := string(sc.buf[q.start:q.end])
+				id = lx.guideWord(&sc, raw)
+				if fuzzyTarget {
+					fuzzyWords = append(fuzzyWords, raw)
+				}
+			}
+			tf[doc][id] += weight
+			if strongField {
+				strong[doc][id] = true
+			}
+		}
+	}
+	for d, e := range entries {
+		tf[d] = map[int32]float64{}
+		strong[d] = map[int32]bool{}
+		addText(d, e.Title, weightTitle, true, true)
+		for _, term := range sortedKeys(e.Keywords) {
+			addText(d, term, e.Keywords[term], true, true)
+		}
+		for _, ex := range e.Examples {
+			addText(d, ex, weightExample, true, false)
+		}
+		addText(d, e.Body, weightBody, false, false)
+	}
+	return tf, strong, fuzzyWords
+}
+
+// guideWord makes raw, a word of the guide the lexicon does not know, a
+// term of its own, reachable by its stem too.
+func (lx *lexicon) guideWord(sc *scratch, raw string) int32 {
+	sc.key = stem(sc.key, []byte(raw))
+	name := string(sc.key)
+	id := lx.term(name)
+	wi, ok := lx.words[raw]
+	if !ok {
+		wi = wordInfo{term: -1}
+	}
+	wi.term, wi.common = id, false
+	lx.words[raw] = wi
+	if _, ok := lx.words[name]; !ok {
+		lx.words[name] = wordInfo{term: id}
+	}
+	return id
+}
+
+// addTypoTargets registers the words typos are corrected to: the lexicon's
+// own single words and the entries' titles and keywords. Words that occur
+// only in examples and bodies stay out: they are everyday words, and
+// "correcting" chatter into them is how off-topic messages get answered.
+func addTypoTargets(lx *lexicon, tableWords map[string]bool, fuzzyWords []string) {
+	for _, w := range sortedKeys(lx.words) {
+		wi := lx.words[w]
+		if wi.common && wi.term < 0 {
+			continue
+		}
+		if tableWords[w] {
+			lx.fuzzy.add(w, wi)
+		}
+	}
+	for _, w := range fuzzyWords {
+		lx.fuzzy.add(w, lx.words[w])
+	}
+}
+
+// bm25 builds the postings: each term's BM25 weight in each entry.
+func (ix *index) bm25(tf []map[int32]float64, strong []map[int32]bool) {
+	nterms := len(ix.lex.names)
+	n := float64(len(tf))
+	var total float64
+	dl := make([]float64, len(tf))
+	for d := range tf {
+		for _, v := range tf[d] {
+			dl[d] += v
+		}
+		total += dl[d]
+	}
+	avgdl := total / n
+	df := make([]int, nterms)
+	for d := range strong {
+		for t := range strong[d] {
+			df[t]++
+		}
+	}
+	ix.strong = make([]bool, nterms)
+	for t := range df {
+		ix.strong[t] = df[t] > 0
+	}
+	ix.post = make([][]posting, nterms)
+	for d := range tf {
+		norm := bm25K1 * (1 - bm25B + bm25B*dl[d]/avgdl)
+		for _, t := range sortedKeys(tf[d]) {
+			f := tf[d][t]
+			idf := math.Log(1 + (n-float64(df[t])+0.5)/(float64(df[t])+0.5))
+			w := idf * f * (bm25K1 + 1) / (f + norm)
+			ix.post[t] = append(ix.post[t], posting{doc: int32(d), w: float32(w)})
+		}
+	}
+}
+
+// flagTerms marks the terms the lexicon gives a role: error codes, anchors,
+// generic words, other errors' codes, the error's own words, and intent
+// cues (each resolved to its entry's rule).
+func (ix *index) flagTerms(ld *Lexicon, entries []Entry) {
+	lx := ix.lex
+	nterms := len(lx.names)
+	flags := func(names []string) []bool {
+		f := make([]bool, nterms)
+		for _, name := range names {
+			if id, ok := lx.terms[name]; ok {
+				f[id] = true
+			}
+		}
+		return f
+	}
+	ix.numTerm = make([]bool, nterms)
+	for t, name := range lx.names {
+		ix.numTerm[t] = isDigits([]byte(name))
+	}
+	ix.anchor = flags(ld.AnchorTerms)
+	ix.genericTerm = flags(ld.GenericTerms)
+	ix.otherErr = flags(ld.OtherErrorTerms)
+	ix.errTerm = flags(ld.ErrorTerms)
+	ix.intentBit = make([]int8, nterms)
+	for i := range ix.intentBit {
+		ix.intentBit[i] = -1
+	}
+	for _, c := range ld.IntentTerms {
+		t, ok := lx.terms[c.Term]
+		d := slices.IndexFunc(entries, func(e Entry) bool { return e.ID == c.Entry })
+		if !ok || d < 0 {
+			continue
+		}
+		// Terms sharing an entry share its rule, so "safe" and "data" in
+		// one message nudge data-risk once.
+		bit := int8(slices.IndexFunc(ix.intents, func(r intentRule) bool { return r.doc == d }))
+		if bit < 0 {
+			if len(ix.intents) == 32 { // bits of signals.intents
+				continue
+			}
+			bit = int8(len(ix.intents))
+			ix.intents = append(ix.intents, intentRule{bit: bit, doc: d})
+		}
+		ix.intentBit[t] = bit
+	}
 }
 
 // intentRule is an intent cue resolved against this knowledge base.
