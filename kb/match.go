@@ -107,9 +107,26 @@ func (k *KB) Match(text string) Match {
 func (k *KB) matchRules(sc *scratch) Match {
 	ix := k.idx
 	m := Match{ID: NoneID, Lang: langNames[sc.lang]}
-	sig, page, vpnAdvice := sc.sig, sc.page, sc.vpnAdvice
-	m.Question = sig.question
+	m.Question = sc.sig.question
+	report := sc.sig.report || sc.page != 0
+	scores := ix.ruleScores(sc, report)
+	best, second := rank(scores)
+	if sc.page != 0 {
+		return k.pageMatch(m, sc, best)
+	}
+	best, conf := ix.ruleConfidence(sc, scores, best, second, report)
+	m.Confidence = conf
+	if best >= 0 && conf >= k.Threshold {
+		m.ID = ix.ids[best]
+		m.Report = report
+	}
+	return m
+}
 
+// ruleScores scores every entry for the message in sc: BM25 over its
+// terms, and the nudges of help and intent words.
+func (ix *index) ruleScores(sc *scratch, report bool) []float64 {
+	sig := sc.sig
 	scores := sc.scores
 	clear(scores)
 	sc.gen++
@@ -145,7 +162,6 @@ func (k *KB) matchRules(sc *scratch) Match {
 		}
 	}
 
-	report := sig.report || page != 0
 	if fix := ix.docs.fix; fix >= 0 && sig.help && sig.otherTopic && !report {
 		scores[fix] += helpBonus
 	}
@@ -165,34 +181,41 @@ func (k *KB) matchRules(sc *scratch) Match {
 		}
 	}
 
-	best, second := rank(scores)
+	return scores
+}
 
-	if page != 0 {
-		m.Confidence = pageConfidence
-		if pageConfidence < k.Threshold {
-			return m
-		}
-		m.Report = true
-		switch {
-		case page == 1020 && sig.vpn && !vpnAdvice && ix.docs.fixVPN >= 0:
-			m.ID = ix.ids[ix.docs.fixVPN]
-		case page == 1020 && ix.docs.fix >= 0:
-			m.ID = ix.ids[ix.docs.fix]
-		case page != 1020 && ix.docs.otherCode >= 0:
-			m.ID = ix.ids[ix.docs.otherCode]
-		default:
-			m.ID = ix.ids[best]
-		}
+// pageMatch reads a message holding a pasted error page: a report, about
+// the VPN when it says the writer is on one, else the fix (1020) or
+// other-code (any other error).
+func (k *KB) pageMatch(m Match, sc *scratch, best int) Match {
+	ix := k.idx
+	page, sig, vpnAdvice := sc.page, sc.sig, sc.vpnAdvice
+	m.Confidence = pageConfidence
+	if pageConfidence < k.Threshold {
 		return m
 	}
+	m.Report = true
+	switch {
+	case page == 1020 && sig.vpn && !vpnAdvice && ix.docs.fixVPN >= 0:
+		m.ID = ix.ids[ix.docs.fixVPN]
+	case page == 1020 && ix.docs.fix >= 0:
+		m.ID = ix.ids[ix.docs.fix]
+	case page != 1020 && ix.docs.otherCode >= 0:
+		m.ID = ix.ids[ix.docs.otherCode]
+	default:
+		m.ID = ix.ids[best]
+	}
+	return m
+}
 
-	if best < 0 || sig.content == 0 {
-		return m
+// ruleConfidence turns the scores into the rules' choice and its
+// confidence (best is -1 when nothing scores).
+func (ix *index) ruleConfidence(sc *scratch, scores []float64, best, second int, report bool) (int, float64) {
+	sig := sc.sig
+	if best < 0 || sig.content == 0 || scores[best] <= 0 {
+		return -1, 0
 	}
 	s1 := scores[best]
-	if s1 <= 0 {
-		return m
-	}
 	s2 := 0.0
 	if second >= 0 {
 		s2 = max(scores[second], 0)
@@ -235,13 +258,7 @@ func (k *KB) matchRules(sc *scratch) Match {
 		// on topic even when the rest of the message is chatter.
 		conf = max(conf, 0.5+0.45*strength)
 	}
-	conf = min(max(conf, 0), 1)
-	m.Confidence = conf
-	if conf >= k.Threshold {
-		m.ID = ix.ids[best]
-		m.Report = report
-	}
-	return m
+	return best, min(max(conf, 0), 1)
 }
 
 // read tokenizes and resolves text into sc, reads its signals and pasted
