@@ -392,6 +392,15 @@ func (ix *index) signals(sc *scratch, text string) signals {
 	s.anchor = anchorWord || !unknownContent || code && errWord
 	s.onlyGeneric = generic && codeOrDenied && !unknownContent && !otherIntent
 	s.specific = !generic
+	ix.speech(sc, text, &s, cues, code)
+	return s
+}
+
+// speech reads how the message is said: a question or a statement, and
+// whether its writer reports hitting the error now (cues are the message's
+// cue words; code says it names an error code).
+func (ix *index) speech(sc *scratch, text string, s *signals, cues cue, code bool) {
+	st := ix.terms
 	// Question words inside a statement ("my extension is causing it")
 	// do not make a question; a leading one or a question mark does.
 	var leading bool
@@ -431,7 +440,6 @@ func (ix *index) signals(sc *scratch, text string) signals {
 		// general; nobody in it is hitting it.
 		s.report = false
 	}
-	return s
 }
 
 // speakerWindow is how many words may sit between "I" and "blocked" for
