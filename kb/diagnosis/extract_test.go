@@ -81,6 +81,7 @@ func TestExtract(t *testing.T) {
 		{"only me, colleagues are fine", facts{"others_affected": No, "same_network_others": No}},
 		{"everyone else is fine", facts{"others_affected": No}},
 		{"disabled all extensions, still blocked", facts{"extensions_off": No}},
+		{"turned off my extensions n it works", facts{"extensions_off": Yes}}, // chat's "n" for "and"
 		// A negated outcome is not a negated cue.
 		{"doesn't work on NordVPN", facts{"vpn": Yes}},
 		{"it's not loading, I'm on a VPN", facts{"vpn": Yes}},

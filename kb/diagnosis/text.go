@@ -155,6 +155,13 @@ func tokenize(s string) tokenized {
 		}
 	}
 	flush(len(f))
+	// Chat writes "and" as "n" between words ("turned it off n it works");
+	// alone or first, "n" is "no".
+	for i := 1; i+1 < len(t.toks); i++ {
+		if t.toks[i].text == "n" && t.toks[i-1].clause == t.toks[i].clause {
+			t.toks[i].text = "and"
+		}
+	}
 	return t
 }
 
