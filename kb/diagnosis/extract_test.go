@@ -82,6 +82,8 @@ func TestExtract(t *testing.T) {
 		{"everyone else is fine", facts{"others_affected": No}},
 		{"disabled all extensions, still blocked", facts{"extensions_off": No}},
 		{"turned off my extensions n it works", facts{"extensions_off": Yes}}, // chat's "n" for "and"
+		{"our summarizer backend calls openai and gets 1020 since the move", facts{"api": Yes}},
+		{"the zapier integration to openai keeps failing with access denied", facts{"api": Yes}},
 		// A negated outcome is not a negated cue.
 		{"doesn't work on NordVPN", facts{"vpn": Yes}},
 		{"it's not loading, I'm on a VPN", facts{"vpn": Yes}},
