@@ -210,14 +210,7 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 				for f, fv := range facts {
 					c.Facts[f] = fv
 				}
-				if av, p := e.kb.ReadAnswer(c.Pending, text); av != "" && p >= answerConfidence {
-					// It answers the open question too ("turned the
-					// extensions off and nothing changed"): asking it
-					// again would ask what was just said.
-					c.Facts[c.Pending] = av
-				} else {
-					c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
-				}
+				c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
 				c.Pending = ""
 				return t.next(ctx)
 			}
