@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"gptaccess/format"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -242,7 +243,7 @@ func (t *turn) respond(ctx context.Context) (Reply, error) {
 		if expired && (m.Answer != nil || t.looksLikeAnswer()) {
 			return Reply{Entry: "none", Private: m.Answer != nil, Text: fmt.Sprintf(
 				"That question expired after %s without an answer, so I've closed it. Say **diagnose** to start again, or ask me anything about Error 1020.",
-				humanDuration(e.timeout))}, nil
+				format.Span(e.timeout))}, nil
 		}
 	}
 
@@ -738,17 +739,4 @@ func FormatStats(s Stats, period string) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-func humanDuration(d time.Duration) string {
-	if d%time.Hour == 0 {
-		if d == time.Hour {
-			return "1 hour"
-		}
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	}
-	if d%time.Minute == 0 {
-		return fmt.Sprintf("%d minutes", d/time.Minute)
-	}
-	return d.String()
 }

@@ -3,6 +3,7 @@ package monitor
 import (
 	"encoding/json"
 	"fmt"
+	"gptaccess/format"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -181,9 +182,10 @@ func degraded(components map[string]string) []string {
 	return out
 }
 
+// formatLatency is a result's latency, "-" when none was measured.
 func formatLatency(d time.Duration) string {
 	if d <= 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d ms", d.Milliseconds())
+	return format.Latency(d)
 }

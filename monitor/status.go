@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"gptaccess/format"
 	"slices"
 	"strings"
 	"time"
@@ -215,7 +216,7 @@ func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 				continue
 			}
 			fmt.Fprintf(&b, "- %s: %s – %s, %s (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), m.clock(in.Ended, now),
-				FormatDuration(in.Ended.Sub(in.Started)), strings.Join(in.Targets, ", "))
+				format.Duration(in.Ended.Sub(in.Started)), strings.Join(in.Targets, ", "))
 		}
 	}
 	b.WriteString("Official status now: " + officialLine(official))

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"gptaccess/format"
 	"net/url"
 	"slices"
 	"strings"
@@ -217,7 +218,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
 		n.Title = "Still going on: " + headline(present, kindTitle[in.Kind])
-		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, FormatDuration(now.Sub(in.Started)), m.clock(in.Started, now))
+		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, format.Duration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
 		for _, a := range m.advice(present, targets, results) {
 			b.WriteString(a + "\n")
@@ -237,7 +238,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 	case PhaseResolved:
 		n.Title = kindResolved[in.Kind]
 		n.Duration = now.Sub(in.Started)
-		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, FormatDuration(n.Duration), m.clock(in.Started, now))
+		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, format.Duration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)
 	}
 	if e := m.latest.Canary.Egress(); phase != PhaseResolved && e != "" {
@@ -309,26 +310,4 @@ func (m *Monitor) clock(t, now time.Time) string {
 		return t.Format("15:04 MST")
 	}
 	return t.Format("Jan 2 15:04 MST")
-}
-
-// FormatDuration is d in the largest two units: "45s", "12m", "1h 5m",
-// "2d 3h".
-func FormatDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d.Minutes()))
-	case d < 24*time.Hour:
-		h := int(d.Hours())
-		if mins := int(d.Minutes()) % 60; mins != 0 {
-			return fmt.Sprintf("%dh %dm", h, mins)
-		}
-		return fmt.Sprintf("%dh", h)
-	}
-	days := int(d.Hours()) / 24
-	if h := int(d.Hours()) % 24; h != 0 {
-		return fmt.Sprintf("%dd %dh", days, h)
-	}
-	return fmt.Sprintf("%dd", days)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"gptaccess/format"
 	"math"
 	"strconv"
 	"strings"
@@ -108,7 +109,7 @@ func latencyChart(hours [24]monitor.Sketch) chart {
 		c.Empty, c.Summary = true, "No latency measured in the last 24 hours."
 		return c
 	}
-	c.Summary = fmt.Sprintf("Median latency per hour over the last 24 hours: %s to %s.", formatMS(lo), formatMS(hi))
+	c.Summary = fmt.Sprintf("Median latency per hour over the last 24 hours: %s to %s.", format.Latency(lo), format.Latency(hi))
 	scale, step := niceScale(top + top/10) // headroom: the top line stays clear of the frame
 	y := func(d time.Duration) float64 {
 		return round1(chartBottom - (chartBottom-chartTop)*float64(d)/float64(scale))
@@ -180,14 +181,6 @@ func axisLabel(d time.Duration) string {
 		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
 	return strings.TrimSuffix(fmt.Sprintf("%.1f", d.Seconds()), ".0") + " s"
-}
-
-// formatMS is a latency for people: "83 ms", "1.2 s".
-func formatMS(d time.Duration) string {
-	if d < time.Second {
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
 func coord(x, y float64) string {

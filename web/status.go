@@ -6,6 +6,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"gptaccess/format"
 	"hash/fnv"
 	"html/template"
 	"log/slog"
@@ -456,7 +457,7 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 			}
 			iv.Targets, iv.Back = strings.Join(still, ", "), strings.Join(back, ", ")
 		}
-		iv.Duration = monitor.FormatDuration(end.Sub(in.Started))
+		iv.Duration = format.Duration(end.Sub(in.Started))
 		if iv.Open {
 			v.Open = append(v.Open, iv)
 		} else {
@@ -651,7 +652,7 @@ func evidence(r monitor.Result) string {
 		ev = append(ev, ray)
 	}
 	if r.Latency > 0 {
-		ev = append(ev, formatMS(r.Latency))
+		ev = append(ev, format.Latency(r.Latency))
 	}
 	return strings.Join(ev, " · ")
 }
@@ -778,9 +779,9 @@ func (f formatter) moment(t time.Time) moment {
 			m.Ago = "in less than a minute"
 		}
 	case d > 0:
-		m.Ago = monitor.FormatDuration(d) + " ago"
+		m.Ago = format.Duration(d) + " ago"
 	default:
-		m.Ago = "in " + monitor.FormatDuration(-d)
+		m.Ago = "in " + format.Duration(-d)
 	}
 	return m
 }

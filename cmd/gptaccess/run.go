@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"gptaccess/format"
 	"io"
 	"log/slog"
 	"net"
@@ -203,27 +204,7 @@ func loadConfig(path string, getenv func(string) string) (*config.Config, error)
 // people think of reporting periods.
 type period time.Duration
 
-func (p *period) String() string { return spanWords(time.Duration(*p)) }
-
-// spanWords is a reporting period for people: "7 days", "24 hours", "90
-// minutes", never "168h0m0s".
-func spanWords(d time.Duration) string {
-	plural := func(n int64, unit string) string {
-		if n == 1 {
-			return "1 " + unit
-		}
-		return fmt.Sprintf("%d %ss", n, unit)
-	}
-	switch {
-	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return plural(int64(d/(24*time.Hour)), "day")
-	case d >= time.Hour && d%time.Hour == 0:
-		return plural(int64(d/time.Hour), "hour")
-	case d >= time.Minute && d%time.Minute == 0:
-		return plural(int64(d/time.Minute), "minute")
-	}
-	return d.String()
-}
+func (p *period) String() string { return format.Span(time.Duration(*p)) }
 
 func (p *period) Set(s string) error {
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -401,7 +382,7 @@ func stats(ctx context.Context, cfg *config.Config, since time.Duration, asJSON 
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(s)
 	}
-	_, err = fmt.Fprintln(stdout, console.Render(bot.Reply{Text: bot.FormatStats(s, "the last "+spanWords(since))}))
+	_, err = fmt.Fprintln(stdout, console.Render(bot.Reply{Text: bot.FormatStats(s, "the last "+format.Span(since))}))
 	return err
 }
 
