@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"gptaccess/format"
 	"hash/fnv"
 	"log/slog"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"gptaccess/cloudflare"
+	"gptaccess/format"
 	"gptaccess/kb"
 	"gptaccess/kb/diagnosis"
 )

@@ -3,13 +3,13 @@ package monitor
 import (
 	"encoding/json"
 	"fmt"
-	"gptaccess/format"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"gptaccess/cloudflare"
+	"gptaccess/format"
 )
 
 // Result is one probe of one target.

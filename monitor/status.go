@@ -3,13 +3,13 @@ package monitor
 import (
 	"context"
 	"fmt"
-	"gptaccess/format"
 	"slices"
 	"strings"
 	"time"
 
 	"gptaccess/bot"
 	"gptaccess/cloudflare"
+	"gptaccess/format"
 )
 
 var _ bot.StatusReporter = (*Monitor)(nil)

@@ -2,13 +2,13 @@ package monitor
 
 import (
 	"fmt"
-	"gptaccess/format"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"gptaccess/cloudflare"
+	"gptaccess/format"
 )
 
 // Titles per alert kind, worded for the team rather than for operators.
@@ -24,6 +24,20 @@ var (
 		KindRateLimited: "ChatGPT no longer rate limits our network",
 	}
 )
+
+// Title is an incident of kind k in words: "ChatGPT is down" while it
+// lasts, "ChatGPT was down" once resolved. Alerts, the status page and
+// every adapter use it.
+func (k Kind) Title(open bool) string {
+	t, ok := kindTitle[k]
+	if !ok {
+		return "ChatGPT reachability"
+	}
+	if !open {
+		t = strings.Replace(t, " is ", " was ", 1)
+	}
+	return t
+}
 
 // class groups verdicts by what the team can do about them; a notice is
 // worded for the classes its targets showed.

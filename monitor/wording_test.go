@@ -177,3 +177,22 @@ func wording(t *testing.T, x mix, rounds int) string {
 	})
 	return out
 }
+
+// TestKindTitle: an incident is worded in the present while it lasts and
+// in the past once resolved, the same on every surface.
+func TestKindTitle(t *testing.T) {
+	for _, c := range []struct {
+		kind monitor.Kind
+		open bool
+		want string
+	}{
+		{monitor.KindDown, true, "ChatGPT is down"},
+		{monitor.KindDown, false, "ChatGPT was down"},
+		{monitor.KindBlocked, true, "ChatGPT is blocked from our network"},
+		{monitor.KindRateLimited, false, "ChatGPT was rate limiting our network"},
+	} {
+		if got := c.kind.Title(c.open); got != c.want {
+			t.Errorf("%s.Title(%v) = %q, want %q", c.kind, c.open, got, c.want)
+		}
+	}
+}

@@ -2,12 +2,12 @@ package web
 
 import (
 	"fmt"
-	"gptaccess/format"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"gptaccess/format"
 	"gptaccess/monitor"
 )
 

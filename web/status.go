@@ -6,7 +6,6 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
-	"gptaccess/format"
 	"hash/fnv"
 	"html/template"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"gptaccess/cloudflare"
+	"gptaccess/format"
 	"gptaccess/monitor"
 )
 
@@ -434,7 +434,7 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 
 	for _, in := range incidents {
 		iv := incidentView{
-			ID: in.ID, Kind: string(in.Kind), Title: kindTitle(in.Kind, in.Open()), Targets: strings.Join(in.Targets, ", "),
+			ID: in.ID, Kind: string(in.Kind), Title: in.Kind.Title(in.Open()), Targets: strings.Join(in.Targets, ", "),
 			Started: f.moment(in.Started), Open: in.Open(),
 		}
 		end := now
@@ -735,24 +735,6 @@ func official(r monitor.Result, f formatter) *officialView {
 	}
 	sort.Strings(ov.Degraded)
 	return ov
-}
-
-// kindTitle is an incident in words: "ChatGPT is down" while it lasts,
-// "ChatGPT was down" once resolved.
-func kindTitle(k monitor.Kind, open bool) string {
-	is := "was"
-	if open {
-		is = "is"
-	}
-	switch k {
-	case monitor.KindDown:
-		return "ChatGPT " + is + " down"
-	case monitor.KindBlocked:
-		return "ChatGPT " + is + " blocked from our network"
-	case monitor.KindRateLimited:
-		return "ChatGPT " + is + " rate limiting our network"
-	}
-	return string(k)
 }
 
 // formatter shows times in the page's zone, relative to the page's now.
