@@ -293,19 +293,9 @@ func (m *Monitor) describe(r Result, now time.Time) string {
 	case r.Verdict == cloudflare.Up:
 		s = "up"
 	}
-	var ev []string
-	if r.Status != 0 && !strings.Contains(s, "HTTP ") {
-		ev = append(ev, fmt.Sprintf("HTTP %d", r.Status))
-	}
-	if r.RayID != "" && r.Verdict != cloudflare.Up { // evidence for IT; noise once it works
-		ray := "Ray ID " + r.RayID
-		if r.DataCenter != "" {
-			ray += ", data centre " + r.DataCenter
-		}
-		ev = append(ev, ray)
-	}
-	if r.Latency > 0 {
-		ev = append(ev, formatLatency(r.Latency))
+	ev := r.Evidence()
+	if strings.Contains(s, "HTTP ") { // the detail says it already
+		ev = slices.DeleteFunc(ev, func(e string) bool { return strings.HasPrefix(e, "HTTP ") })
 	}
 	if len(ev) > 0 {
 		s += " (" + strings.Join(ev, ", ") + ")"
@@ -314,6 +304,28 @@ func (m *Monitor) describe(r Result, now time.Time) string {
 		s += ", since " + m.clock(st.Since, now)
 	}
 	return s
+}
+
+// Evidence is what someone may need to quote to IT or support about r:
+// its HTTP status, the Ray ID and data centre of an answer that is not up
+// (noise once it works), and the latency. Chat, the command line and the
+// status page all show it this way.
+func (r Result) Evidence() []string {
+	var ev []string
+	if r.Status != 0 {
+		ev = append(ev, fmt.Sprintf("HTTP %d", r.Status))
+	}
+	if r.RayID != "" && r.Verdict != cloudflare.Up {
+		ray := "Ray ID " + r.RayID
+		if r.DataCenter != "" {
+			ray += ", data centre " + r.DataCenter
+		}
+		ev = append(ev, ray)
+	}
+	if r.Latency > 0 {
+		ev = append(ev, format.Latency(r.Latency))
+	}
+	return ev
 }
 
 // clock formats t for chat in the monitor's time zone, with the date when

@@ -407,7 +407,7 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 		tv.Checked = true
 		tv.Verdict = string(r.Verdict)
 		tv.Class, tv.Words = verdictWords(*r)
-		tv.Detail, tv.Evidence = r.Detail, evidence(*r)
+		tv.Detail, tv.Evidence = r.Detail, strings.Join(r.Evidence(), " · ")
 		if o := r.Official; o != nil && o.Indicator != "" && o.Indicator != monitor.IndicatorUnknown {
 			// Up is about the page itself; say what it said.
 			tv.Detail = "The status page answers; it says: " + cmp.Or(o.Description, o.Indicator) + "."
@@ -636,25 +636,6 @@ func verdictWords(r monitor.Result) (class, words string) {
 		return "unknown", fmt.Sprintf("Unexpected answer (HTTP %d)", r.Status)
 	}
 	return "unknown", "Unexpected answer"
-}
-
-// evidence is what someone may need to quote to IT or support.
-func evidence(r monitor.Result) string {
-	var ev []string
-	if r.Status != 0 {
-		ev = append(ev, fmt.Sprintf("HTTP %d", r.Status))
-	}
-	if r.RayID != "" && r.Verdict != cloudflare.Up {
-		ray := "Ray ID " + r.RayID
-		if r.DataCenter != "" {
-			ray += "-" + r.DataCenter
-		}
-		ev = append(ev, ray)
-	}
-	if r.Latency > 0 {
-		ev = append(ev, format.Latency(r.Latency))
-	}
-	return strings.Join(ev, " · ")
 }
 
 // overall is the headline, from the targets other than the status page.

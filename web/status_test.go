@@ -198,7 +198,7 @@ func TestStatusPageNumbers(t *testing.T) {
 		t.Errorf("headline: %q", o.text)
 	}
 	// The Ray ID of the newest blocked check is evidence for IT.
-	if !strings.Contains(body, "Ray ID 9c0ffee000000000-AMS") {
+	if !strings.Contains(body, "Ray ID 9c0ffee000000000, data centre AMS") {
 		t.Error("no Ray ID shown for the blocked web target")
 	}
 	// Every target has a latency chart with a median line.
