@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"gptaccess/cloudflare"
+	"gptaccess/config"
 )
 
 // Defaults for zero Options fields.
@@ -27,8 +28,10 @@ const (
 )
 
 // parser accepts 5 or 6 fields (seconds optional) and descriptors such as
-// "@every 5m" and "@daily"; a spec may start with CRON_TZ=Area/City.
-var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// "@every 5m" and "@daily"; a spec may start with CRON_TZ=Area/City. It is
+// the parser the configuration is validated with, so a spec that validates
+// is a spec that runs.
+var parser = cron.NewParser(config.CronOptions)
 
 // Subscribers lists the channels of a platform that subscribed to alerts
 // at run time; (*sqlite.DB).Subscribers implements it.
