@@ -21,11 +21,24 @@ import (
 	"gptaccess/monitor"
 )
 
+// History is what the status page reads of the monitor's store
+// (monitor.Store has it all): results, hourly tallies and latencies, the
+// alert state and the incidents. The page never writes.
+type History interface {
+	LatestResults(ctx context.Context, target string, n int) ([]monitor.Result, error)
+	TargetResults(ctx context.Context, target string, from, to time.Time) ([]monitor.Result, error)
+	Counts(ctx context.Context, since time.Time) ([]monitor.Count, error)
+	Latencies(ctx context.Context, since time.Time) ([]monitor.HourLatency, error)
+	AlertState(ctx context.Context) ([]monitor.TargetState, error)
+	Incidents(ctx context.Context, since time.Time) ([]monitor.Incident, error)
+}
+
 // StatusOptions configure StatusPage. Zero values mean the documented
 // defaults.
 type StatusOptions struct {
-	// Store is the check history and alert state; required.
-	Store monitor.Store
+	// Store is the check history and alert state; required. The page
+	// only reads it.
+	Store History
 	// Targets are the monitored targets, in the order shown. nil means
 	// the targets found in the last 7 days of history, by name.
 	Targets []monitor.Target
@@ -509,7 +522,7 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 // name the hour to look in, so at most two hours of one target's results
 // are read. atLeast is set when the verdict held for the whole week, so
 // it may have begun earlier.
-func runStart(ctx context.Context, store monitor.Store, a *targetAgg, weekStart time.Time) (start time.Time, atLeast bool, err error) {
+func runStart(ctx context.Context, store History, a *targetAgg, weekStart time.Time) (start time.Time, atLeast bool, err error) {
 	verdict := a.last.Verdict
 	changed := -1 // index in a.week of the newest count of another verdict
 	for i, c := range a.week {
