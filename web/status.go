@@ -302,55 +302,119 @@ type targetAgg struct {
 // rollups, the newest result of each target, the alert state and the
 // week's incidents; never the week's results.
 func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusView, error) {
-	dayStart, weekStart := now.Add(-dayWindow), now.Add(-weekWindow)
 	// The hourly strip and the latency chart show 24 clock hours, the
 	// current one last.
 	barsEnd := now.Truncate(time.Hour)
 	if barsEnd.Before(now) {
 		barsEnd = barsEnd.Add(time.Hour)
 	}
-	barsStart := barsEnd.Add(-dayWindow)
-
-	week, err := o.Store.Counts(ctx, weekStart)
+	b := &pageBuild{o: o, now: now, weekStart: now.Add(-weekWindow), barsStart: barsEnd.Add(-dayWindow),
+		f: formatter{loc: o.Location, now: now}, latest: map[string]*monitor.Result{}}
+	h, err := readHistory(ctx, o.Store, now.Add(-dayWindow), b.weekStart, b.barsStart)
 	if err != nil {
-		return nil, fmt.Errorf("reading the week's counts: %w", err)
+		return nil, err
 	}
-	day, err := o.Store.Counts(ctx, dayStart)
-	if err != nil {
-		return nil, fmt.Errorf("reading the day's counts: %w", err)
+	b.since = map[string]monitor.TargetState{}
+	for _, st := range h.states {
+		b.since[st.Target] = st
 	}
-	lats, err := o.Store.Latencies(ctx, barsStart)
-	if err != nil {
-		return nil, fmt.Errorf("reading latencies: %w", err)
-	}
-	states, err := o.Store.AlertState(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading alert state: %w", err)
-	}
-	incidents, err := o.Store.Incidents(ctx, weekStart)
-	if err != nil {
-		return nil, fmt.Errorf("reading incidents: %w", err)
-	}
-	f := formatter{loc: o.Location, now: now}
-
 	targets := o.Targets
 	if targets == nil {
-		targets = targetsIn(week)
+		targets = targetsIn(h.week)
 	}
-	aggs := make(map[string]*targetAgg, len(targets))
-	v := &statusView{Generated: f.moment(now)}
+	v := &statusView{Generated: b.f.moment(now)}
+	b.aggs = make(map[string]*targetAgg, len(targets))
 	for _, t := range targets {
 		tv := &targetView{Name: t.Name, Kind: t.Kind, URL: t.URL}
 		v.Targets = append(v.Targets, tv)
-		aggs[t.Name] = &targetAgg{view: tv, target: t}
+		b.aggs[t.Name] = &targetAgg{view: tv, target: t}
 	}
+	statusTargets := b.tally(h)
+	anyChecked := false
+	for _, t := range targets {
+		checked, err := b.card(ctx, b.aggs[t.Name])
+		if err != nil {
+			return nil, err
+		}
+		anyChecked = anyChecked || checked
+	}
+	v.Empty = !anyChecked
+	v.Overall = overall(v.Targets, v.Empty)
+	for _, in := range h.incidents {
+		if iv := b.incident(in); iv.Open {
+			v.Open = append(v.Open, iv)
+		} else {
+			v.Recent = append(v.Recent, iv)
+		}
+	}
+	if v.Official, err = b.officialStatus(ctx, statusTargets, targets); err != nil {
+		return nil, err
+	}
+	if o.Canary != nil {
+		if e := o.Canary().Egress(); e != "" {
+			v.Egress = strings.ToUpper(e[:1]) + e[1:] + "."
+		}
+	}
+	if o.NextCheck != nil {
+		next := o.NextCheck()
+		v.Next = &nextView{Scheduled: !next.IsZero()}
+		if v.Next.Scheduled {
+			v.Next.At = b.f.moment(next)
+		}
+	}
+	return v, nil
+}
 
-	statusTargets := map[string]bool{} // those whose newest result may be the official status
-	for _, c := range week {
+// pageBuild is one rendering of the page: its times, and what it learnt of
+// each target so far.
+type pageBuild struct {
+	o                         StatusOptions
+	now, weekStart, barsStart time.Time
+	f                         formatter
+	aggs                      map[string]*targetAgg
+	since                     map[string]monitor.TargetState // alert state by target
+	latest                    map[string]*monitor.Result     // newest result by target
+}
+
+// history is what one rendering reads from the store: the rollups of the
+// week and the day, the hourly latencies of the strip, the alert state and
+// the week's incidents.
+type history struct {
+	week, day []monitor.Count
+	lats      []monitor.HourLatency
+	states    []monitor.TargetState
+	incidents []monitor.Incident
+}
+
+func readHistory(ctx context.Context, store History, dayStart, weekStart, barsStart time.Time) (h history, err error) {
+	if h.week, err = store.Counts(ctx, weekStart); err != nil {
+		return h, fmt.Errorf("reading the week's counts: %w", err)
+	}
+	if h.day, err = store.Counts(ctx, dayStart); err != nil {
+		return h, fmt.Errorf("reading the day's counts: %w", err)
+	}
+	if h.lats, err = store.Latencies(ctx, barsStart); err != nil {
+		return h, fmt.Errorf("reading latencies: %w", err)
+	}
+	if h.states, err = store.AlertState(ctx); err != nil {
+		return h, fmt.Errorf("reading alert state: %w", err)
+	}
+	if h.incidents, err = store.Incidents(ctx, weekStart); err != nil {
+		return h, fmt.Errorf("reading incidents: %w", err)
+	}
+	return h, nil
+}
+
+// tally adds the rollups up per target: availability over the week and
+// the day, and the hourly strip. It returns the targets whose newest
+// result may be OpenAI's official status.
+func (b *pageBuild) tally(h history) map[string]bool {
+	statusTargets := map[string]bool{}
+	for _, c := range h.week {
 		if c.Kind == monitor.TargetStatus || c.Official != "" {
 			statusTargets[c.Target] = true
 		}
-		a := aggs[c.Target]
+		a := b.aggs[c.Target]
 		if a == nil {
 			continue // a target no longer configured
 		}
@@ -363,8 +427,8 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 			a.up7 += c.N
 		}
 	}
-	for _, c := range day {
-		a := aggs[c.Target]
+	for _, c := range h.day {
+		a := b.aggs[c.Target]
 		if a == nil || c.Offline {
 			continue
 		}
@@ -374,117 +438,110 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 		}
 		a.n24 += c.N
 		a.up24 += up
-		if h := int(c.Hour.Sub(barsStart) / time.Hour); !c.Hour.Before(barsStart) && h < 24 {
-			a.hourN[h] += c.N
-			a.hourUp[h] += up
+		if i := int(c.Hour.Sub(b.barsStart) / time.Hour); !c.Hour.Before(b.barsStart) && i < 24 {
+			a.hourN[i] += c.N
+			a.hourUp[i] += up
 		}
 	}
-	for _, l := range lats {
-		if a := aggs[l.Target]; a != nil {
-			if h := int(l.Hour.Sub(barsStart) / time.Hour); !l.Hour.Before(barsStart) && h < 24 {
-				a.hourLat[h].Merge(l.Sketch)
+	for _, l := range h.lats {
+		if a := b.aggs[l.Target]; a != nil {
+			if i := int(l.Hour.Sub(b.barsStart) / time.Hour); !l.Hour.Before(b.barsStart) && i < 24 {
+				a.hourLat[i].Merge(l.Sketch)
 			}
 		}
 	}
+	return statusTargets
+}
 
-	since := map[string]monitor.TargetState{}
-	for _, st := range states {
-		since[st.Target] = st
+// card fills a target's card from its newest result; checked is false
+// when it has none.
+func (b *pageBuild) card(ctx context.Context, a *targetAgg) (checked bool, err error) {
+	t, tv, f := a.target, a.view, b.f
+	rs, err := b.o.Store.LatestResults(ctx, t.Name, 1)
+	if err != nil {
+		return false, fmt.Errorf("reading results of %s: %w", t.Name, err)
 	}
-	latest := map[string]*monitor.Result{}
-	anyChecked := false
-	for _, t := range targets {
-		a := aggs[t.Name]
-		tv := a.view
-		rs, err := o.Store.LatestResults(ctx, t.Name, 1)
+	if len(rs) > 0 {
+		a.last = &rs[0]
+		b.latest[t.Name] = a.last
+		tv.Stale = a.last.CheckedAt.Before(b.weekStart) // nothing this week: the newest there is
+	}
+	tv.Avail = []availView{
+		availability("24h", "24 hours", a.up24, a.n24),
+		availability("7d", "7 days", a.up7, a.n7),
+	}
+	tv.Bars = hourBars(a, b.barsStart, f)
+	tv.Chart = latencyChart(a.hourLat)
+	if a.last == nil {
+		tv.Class, tv.Words = "unknown", "No checks yet"
+		return false, nil
+	}
+	r := a.last
+	tv.Checked = true
+	tv.Verdict = string(r.Verdict)
+	tv.Class, tv.Words = verdictWords(*r)
+	tv.Detail, tv.Evidence = r.Detail, strings.Join(r.Evidence(), " · ")
+	if o := r.Official; o != nil && o.Indicator != "" && o.Indicator != monitor.IndicatorUnknown {
+		// Up is about the page itself; say what it said.
+		tv.Detail = "The status page answers; it says: " + cmp.Or(o.Description, o.Indicator) + "."
+	}
+	tv.Last = f.moment(r.CheckedAt)
+	// The alert state knows when the verdict began even beyond the
+	// history read here; the history is the fallback (e.g. for a check
+	// the daemon did not run, whose state is not saved).
+	switch st, ok := b.since[t.Name]; {
+	case ok && st.Verdict == r.Verdict && !st.Since.IsZero() && !st.Since.After(r.CheckedAt):
+		tv.Since = f.moment(st.Since)
+	case tv.Stale:
+		tv.Since = f.moment(r.CheckedAt)
+	default:
+		start, atLeast, err := runStart(ctx, b.o.Store, a, b.weekStart)
 		if err != nil {
-			return nil, fmt.Errorf("reading results of %s: %w", t.Name, err)
+			return true, err
 		}
-		if len(rs) > 0 {
-			a.last = &rs[0]
-			latest[t.Name] = a.last
-			tv.Stale = a.last.CheckedAt.Before(weekStart) // nothing this week: the newest there is
-		}
-		tv.Avail = []availView{
-			availability("24h", "24 hours", a.up24, a.n24),
-			availability("7d", "7 days", a.up7, a.n7),
-		}
-		tv.Bars = hourBars(a, barsStart, f)
-		tv.Chart = latencyChart(a.hourLat)
-		if a.last == nil {
-			tv.Class, tv.Words = "unknown", "No checks yet"
-			continue
-		}
-		anyChecked = true
-		r := a.last
-		tv.Checked = true
-		tv.Verdict = string(r.Verdict)
-		tv.Class, tv.Words = verdictWords(*r)
-		tv.Detail, tv.Evidence = r.Detail, strings.Join(r.Evidence(), " · ")
-		if o := r.Official; o != nil && o.Indicator != "" && o.Indicator != monitor.IndicatorUnknown {
-			// Up is about the page itself; say what it said.
-			tv.Detail = "The status page answers; it says: " + cmp.Or(o.Description, o.Indicator) + "."
-		}
-		tv.Last = f.moment(r.CheckedAt)
-		// The alert state knows when the verdict began even beyond the
-		// history read here; the history is the fallback (e.g. for a
-		// check the daemon did not run, whose state is not saved).
-		switch st, ok := since[t.Name]; {
-		case ok && st.Verdict == r.Verdict && !st.Since.IsZero() && !st.Since.After(r.CheckedAt):
-			tv.Since = f.moment(st.Since)
-		case tv.Stale:
-			tv.Since = f.moment(r.CheckedAt)
-		default:
-			start, atLeast, err := runStart(ctx, o.Store, a, weekStart)
-			if err != nil {
-				return nil, err
-			}
-			tv.Since, tv.SinceAtLeast = f.moment(start), atLeast
-		}
+		tv.Since, tv.SinceAtLeast = f.moment(start), atLeast
 	}
-	v.Empty = !anyChecked
-	v.Overall = overall(v.Targets, v.Empty)
+	return true, nil
+}
 
-	for _, in := range incidents {
-		iv := incidentView{
-			ID: in.ID, Kind: string(in.Kind), Title: in.Kind.Title(in.Open()), Targets: strings.Join(in.Targets, ", "),
-			Started: f.moment(in.Started), Open: in.Open(),
-		}
-		end := now
-		if !in.Open() {
-			end = in.Ended
-			iv.Ended = f.moment(in.Ended)
-		} else {
-			// A target whose card says Up is not listed as failing, even
-			// before the alert counts it recovered.
-			var still, back []string
-			for _, t := range in.Targets {
-				a := aggs[t]
-				st, inState := since[t]
-				up := a != nil && a.last != nil && a.last.Verdict == cloudflare.Up
-				if up || inState && st.Incident != in.ID {
-					back = append(back, t)
-				} else {
-					still = append(still, t)
-				}
-			}
-			iv.Targets, iv.Back = strings.Join(still, ", "), strings.Join(back, ", ")
-		}
-		iv.Duration = format.Duration(end.Sub(in.Started))
-		if iv.Open {
-			v.Open = append(v.Open, iv)
-		} else {
-			v.Recent = append(v.Recent, iv)
-		}
+// incident is one incident of the week, open or recent.
+func (b *pageBuild) incident(in monitor.Incident) incidentView {
+	iv := incidentView{
+		ID: in.ID, Kind: string(in.Kind), Title: in.Kind.Title(in.Open()), Targets: strings.Join(in.Targets, ", "),
+		Started: b.f.moment(in.Started), Open: in.Open(),
 	}
+	end := b.now
+	if !in.Open() {
+		end = in.Ended
+		iv.Ended = b.f.moment(in.Ended)
+	} else {
+		// A target whose card says Up is not listed as failing, even
+		// before the alert counts it recovered.
+		var still, back []string
+		for _, t := range in.Targets {
+			a := b.aggs[t]
+			st, inState := b.since[t]
+			up := a != nil && a.last != nil && a.last.Verdict == cloudflare.Up
+			if up || inState && st.Incident != in.ID {
+				back = append(back, t)
+			} else {
+				still = append(still, t)
+			}
+		}
+		iv.Targets, iv.Back = strings.Join(still, ", "), strings.Join(back, ", ")
+	}
+	iv.Duration = format.Duration(end.Sub(in.Started))
+	return iv
+}
 
-	// OpenAI's official status is the newest result this week of a
-	// status target.
+// officialStatus is OpenAI's official status: the newest result this week of a
+// status target.
+func (b *pageBuild) officialStatus(ctx context.Context, statusTargets map[string]bool, targets []monitor.Target) (*officialView, error) {
 	var statusResult *monitor.Result
 	for name := range statusTargets {
-		r := latest[name]
+		r := b.latest[name]
 		if r == nil {
-			rs, err := o.Store.LatestResults(ctx, name, 1)
+			rs, err := b.o.Store.LatestResults(ctx, name, 1)
 			if err != nil {
 				return nil, fmt.Errorf("reading results of %s: %w", name, err)
 			}
@@ -493,28 +550,17 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 			}
 			r = &rs[0]
 		}
-		if !r.CheckedAt.Before(weekStart) && (statusResult == nil || r.CheckedAt.After(statusResult.CheckedAt)) {
+		if !r.CheckedAt.Before(b.weekStart) && (statusResult == nil || r.CheckedAt.After(statusResult.CheckedAt)) {
 			statusResult = r
 		}
 	}
-	if statusResult != nil {
-		v.Official = official(*statusResult, f)
-	} else if slices.ContainsFunc(targets, func(t monitor.Target) bool { return t.Kind == monitor.TargetStatus }) {
-		v.Official = &officialView{Class: "unknown", Indicator: "unknown", Detail: "The status page has not been checked yet."}
+	switch {
+	case statusResult != nil:
+		return official(*statusResult, b.f), nil
+	case slices.ContainsFunc(targets, func(t monitor.Target) bool { return t.Kind == monitor.TargetStatus }):
+		return &officialView{Class: "unknown", Indicator: "unknown", Detail: "The status page has not been checked yet."}, nil
 	}
-	if o.Canary != nil {
-		if e := o.Canary().Egress(); e != "" {
-			v.Egress = strings.ToUpper(e[:1]) + e[1:] + "."
-		}
-	}
-	if o.NextCheck != nil {
-		next := o.NextCheck()
-		v.Next = &nextView{Scheduled: !next.IsZero()}
-		if v.Next.Scheduled {
-			v.Next.At = f.moment(next)
-		}
-	}
-	return v, nil
+	return nil, nil
 }
 
 // runStart finds when a's newest verdict began within the week: the
