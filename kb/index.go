@@ -117,38 +117,7 @@ func newLexicon(ld *Lexicon) (lx *lexicon, tableWords map[string]bool) {
 	}
 	tableWords = map[string]bool{}
 	var sc scratch
-	none := wordInfo{term: -1}
-	// add merges info into the entry for form, which may be several words.
-	add := func(form string, merge func(*wordInfo)) {
-		var ls [numLangs]int
-		sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], form, &ls)
-		if len(sc.toks) == 0 {
-			return
-		}
-		for _, t := range sc.toks {
-			tableWords[string(sc.buf[t.start:t.end])] = true
-		}
-		key := string(sc.buf[sc.toks[0].start:sc.toks[0].end])
-		m := lx.words
-		if len(sc.toks) > 1 {
-			m = lx.phrases
-			lx.maxPhrase[key] = max(lx.maxPhrase[key], len(sc.toks))
-			var b strings.Builder
-			for i, t := range sc.toks {
-				if i > 0 {
-					b.WriteByte(' ')
-				}
-				b.Write(sc.buf[t.start:t.end])
-			}
-			key = b.String()
-		}
-		wi, ok := m[key]
-		if !ok {
-			wi = none
-		}
-		merge(&wi)
-		m[key] = wi
-	}
+	add := func(form string, merge func(*wordInfo)) { lx.add(&sc, tableWords, form, merge) }
 	for _, name := range sortedKeys(ld.Concepts) {
 		id := lx.term(name)
 		setTerm := func(wi *wordInfo) {
@@ -184,6 +153,45 @@ func newLexicon(ld *Lexicon) (lx *lexicon, tableWords map[string]bool) {
 	for _, f := range ld.CommonWords {
 		add(f, func(wi *wordInfo) { wi.common = true })
 	}
+	lx.settle()
+	return lx, tableWords
+}
+
+// add merges info into the entry for form, which may be several words (a
+// phrase), and records its words in tableWords.
+func (lx *lexicon) add(sc *scratch, tableWords map[string]bool, form string, merge func(*wordInfo)) {
+	var ls [numLangs]int
+	sc.buf, sc.toks = tokenize(sc.buf[:0], sc.toks[:0], form, &ls)
+	if len(sc.toks) == 0 {
+		return
+	}
+	for _, t := range sc.toks {
+		tableWords[string(sc.buf[t.start:t.end])] = true
+	}
+	key := string(sc.buf[sc.toks[0].start:sc.toks[0].end])
+	m := lx.words
+	if len(sc.toks) > 1 {
+		m = lx.phrases
+		lx.maxPhrase[key] = max(lx.maxPhrase[key], len(sc.toks))
+		var b strings.Builder
+		for i, t := range sc.toks {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.Write(sc.buf[t.start:t.end])
+		}
+		key = b.String()
+	}
+	wi, ok := m[key]
+	if !ok {
+		wi = wordInfo{term: -1}
+	}
+	merge(&wi)
+	m[key] = wi
+}
+
+// settle derives what the tables imply once they are all read.
+func (lx *lexicon) settle() {
 	// A phrase speaks for its speaker: "gives me" is first person too.
 	for k, wi := range lx.phrases {
 		for _, w := range strings.Fields(k) {
@@ -210,7 +218,6 @@ func newLexicon(ld *Lexicon) (lx *lexicon, tableWords map[string]bool) {
 			lx.words[string(st)] = wi
 		}
 	}
-	return lx, tableWords
 }
 
 // term returns the id of a term, creating it.

@@ -308,6 +308,10 @@ type signals struct {
 	known       float64 // of those, the ones the knowledge base knows
 }
 
+// signals reads what the message's words say beyond its topic: which
+// entries its intent words point at, how much of it the knowledge base
+// knows, whether it is anchored to the error, and (speech) whether it is a
+// question or a report.
 func (ix *index) signals(sc *scratch, text string) signals {
 	var s signals
 	var cues cue
