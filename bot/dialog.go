@@ -210,7 +210,14 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 				for f, fv := range facts {
 					c.Facts[f] = fv
 				}
-				c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
+				if av, p := e.kb.ReadAnswer(c.Pending, text); av != "" && p >= answerConfidence && e.model.Mentions(c.Pending, text) {
+					// It names the question's subject, so it answers it
+					// too ("turned the extensions off and nothing
+					// changed"): asking again would ask what was said.
+					c.Facts[c.Pending] = av
+				} else {
+					c.Asked = slices.DeleteFunc(c.Asked, func(f string) bool { return f == c.Pending })
+				}
 				c.Pending = ""
 				return t.next(ctx)
 			}

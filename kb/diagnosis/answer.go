@@ -167,3 +167,20 @@ func (lx *lexicon) corrected(t tokenized, fi, s int) (uint8, bool) {
 	}
 	return 0, false
 }
+
+// Mentions reports whether text names what the question about fact is
+// about (its subject words: "extensions" for extensions_off), so that an
+// answer which also volunteers other facts can still be read as this
+// question's answer; "works on my phone" does not mention a private window.
+func (m *Model) Mentions(factID, text string) bool {
+	fi, ok := m.factIdx[factID]
+	if !ok || fi >= len(m.lex.subjects) {
+		return false
+	}
+	for _, t := range tokenize(clip(text)).toks {
+		if m.lex.subjects[fi][t.text] {
+			return true
+		}
+	}
+	return false
+}

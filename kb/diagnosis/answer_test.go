@@ -26,6 +26,9 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "dunno", Unsure}, {"vpn", "maybe", Unsure}, {"vpn", "idk", Unsure}, {"vpn", "I don't know", Unsure},
 		{"vpn", "honestly no idea", Unsure}, {"vpn", "I really don't know", Unsure}, {"vpn", "unsure", Unsure},
 		{"vpn", "i'm not sure", Unsure}, {"vpn", "no clue", Unsure},
+		// not tried yet: cannot tell
+		{"other_network", "haven't tested", Unsure}, {"private_window", "I haven't tried", Unsure},
+		{"extensions_off", "didn't try that", Unsure},
 		// numbered choices and button labels
 		{"vpn", "1", Yes}, {"vpn", "2", No}, {"vpn", "3", Unsure}, {"vpn", "2.", No}, {"vpn", "(3)", Unsure},
 		{"vpn", "option 1", Yes}, {"vpn", "4", bad}, {"vpn", "not sure", Unsure},
@@ -70,6 +73,25 @@ func TestParseAnswerLabels(t *testing.T) {
 	for text, want := range map[string]string{"Ja, VPN": Yes, "Kein VPN": No, "weiß ich nicht genau": Unsure, "3": Unsure} {
 		if got, ok := m.ParseAnswer("vpn", text); !ok || got != want {
 			t.Errorf("ParseAnswer(vpn, %q) = %q, %v; want %q", text, got, ok, want)
+		}
+	}
+}
+
+// TestMentions: an answer names its question's subject, or not.
+func TestMentions(t *testing.T) {
+	m := mustDefault(t)
+	for _, c := range []struct {
+		fact, text string
+		want       bool
+	}{
+		{"extensions_off", "I turned the extensions off like the guide said and nothing changed", true},
+		{"other_network", "and the phone hotspot is the same", true},
+		{"private_window", "works on my phone with mobile data", false},
+		{"vpn", "Zscaler is always on", true},
+		{"nosuchfact", "vpn", false},
+	} {
+		if got := m.Mentions(c.fact, c.text); got != c.want {
+			t.Errorf("Mentions(%s, %q) = %v, want %v", c.fact, c.text, got, c.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ type lexicon struct {
 	cues        phraseSet   // facts' cues, by fact and value
 	rawCues     []rawCue    // cues matched as substrings ("/v1/")
 	factAnswers []phraseSet // per fact: phrases valid only as answers to it
+	subjects    []set       // per fact: words that name what it is about
 	answers     phraseSet   // language yes/no/unsure
 	hedges      phraseSet   // language unsure, as found inside free text
 

@@ -109,6 +109,7 @@ type fileFact struct {
 	Choices  []string            `yaml:"choices"`
 	Cues     map[string][]string `yaml:"cues"`
 	Answers  map[string][]string `yaml:"answers"`
+	Subject  []string            `yaml:"subject"`
 }
 
 type fileCause struct {
@@ -247,6 +248,9 @@ func (b *builder) buildFacts(m *Model, ff []fileFact) {
 			}
 			if len(f.Answers) > 0 {
 				b.errf("%s: answers: a fact set by the caller is never asked", name)
+			}
+			if len(f.Subject) > 0 {
+				b.errf("%s: subject: a fact set by the caller is never asked", name)
 			}
 		default:
 			b.errf("%s: set_by: %q, want user or caller", name, f.SetBy)
@@ -476,9 +480,10 @@ func (b *builder) wordSet(name string, list []string, required bool) set {
 	return s
 }
 
-// buildCues compiles each fact's cues and answers.
+// buildCues compiles each fact's cues, answers and subject words.
 func (b *builder) buildCues(m *Model, ff []fileFact) {
 	m.lex.factAnswers = make([]phraseSet, len(m.facts))
+	m.lex.subjects = make([]set, len(m.facts))
 	for _, f := range ff {
 		fi, ok := m.factIdx[f.ID]
 		if !ok || m.facts[fi].ID != f.ID || !m.facts[fi].Askable {
@@ -495,6 +500,15 @@ func (b *builder) buildCues(m *Model, ff []fileFact) {
 		b.phraseMap(name+": answers", f.Answers, true, func(_ string, w []string, v uint8) {
 			m.lex.factAnswers[fi].add(phrase{words: w, fact: fi, val: v})
 		})
+		m.lex.subjects[fi] = set{}
+		for _, w := range f.Subject {
+			ws := words(w)
+			if len(ws) != 1 {
+				b.errf("%s: subject: %q, want one word", name, w)
+				continue
+			}
+			m.lex.subjects[fi][ws[0]] = true
+		}
 	}
 }
 

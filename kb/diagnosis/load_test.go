@@ -193,11 +193,15 @@ func TestParseErrors(t *testing.T) {
 			[]string{`fact "monitor_down": set_by: "monitor", want user or caller`}},
 		{"caller fact with question fields", func(t *testing.T) string {
 			return edit(t, "    set_by: caller", "    set_by: caller\n    question: Is it down?\n    choices: [yes, no, not sure]\n"+
-				"    cues: {yes: [down]}\n    answers: {yes: [down]}")
+				"    cues: {yes: [down]}\n    answers: {yes: [down]}\n    subject: [outage]")
 		}, []string{`fact "monitor_down": question: a fact set by the caller is never asked`,
 			`fact "monitor_down": choices: a fact set by the caller is never asked`,
 			`fact "monitor_down": cues: a fact set by the caller is not read from text`,
-			`fact "monitor_down": answers: a fact set by the caller is never asked`}},
+			`fact "monitor_down": answers: a fact set by the caller is never asked`,
+			`fact "monitor_down": subject: a fact set by the caller is never asked`}},
+		{"subject of two words", func(t *testing.T) string {
+			return edit(t, "    subject: [vpn, vpns,", "    subject: [my vpn, vpns,")
+		}, []string{`fact "vpn": subject: "my vpn", want one word`}},
 		{"monitor_down asked", func(t *testing.T) string {
 			return edit(t, "    set_by: caller", "    question: Is it down?\n    choices: [yes, no, not sure]")
 		}, []string{`fact "monitor_down": set_by: want caller`}},
