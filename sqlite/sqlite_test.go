@@ -63,7 +63,7 @@ func TestConversationRoundTripAndConflict(t *testing.T) {
 		t.Errorf("duplicate insert: err = %v, want ErrConflict", err)
 	}
 
-	if err := d.DeleteConversation(ctx, "k"); err != nil {
+	if err := d.DeleteConversation(ctx, "k", got.Version); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok, _ := d.Conversation(ctx, "k"); ok {
