@@ -24,6 +24,8 @@ func openURL(t *testing.T, url string) *postgres.DB {
 // open opens a store in a new schema of its own.
 func open(t *testing.T) *postgres.DB { return openURL(t, pgtest.URL(t)) }
 
+func pgtestURL(t *testing.T) string { return pgtest.URL(t) }
+
 // TestConformance runs the store suite, each test in a schema of its own.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
