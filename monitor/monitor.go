@@ -123,9 +123,9 @@ type Monitor struct {
 	mu       sync.Mutex // one round (probes and state) at a time
 	loaded   bool       // state read from the store
 	loadedAt time.Time  // when, for a replica that does not lead
-	latest Round
-	states map[string]*TargetState
-	open   map[string]*Incident
+	latest   Round
+	states   map[string]*TargetState
+	open     map[string]*Incident
 
 	outMu   sync.Mutex
 	queues  map[queueKey]chan Notice
