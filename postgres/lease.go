@@ -88,9 +88,14 @@ func (l *Lease) Held(ctx context.Context) bool {
 // Lead runs work whenever this replica holds the lease, until ctx ends:
 // work's context ends when the lease is lost (or ctx ends), and Lead
 // waits for work to return before it lets the lease go. After a loss it
-// tries again every Retry. It returns nil when ctx ends.
+// tries again every Retry. It returns nil when ctx ends, and work's error
+// when work fails on its own (a platform refusing the bot's token): the
+// same failure would follow the lease to every replica.
 func (l *Lease) Lead(ctx context.Context, work func(ctx context.Context) error) error {
-	var conn *pgx.Conn
+	var (
+		conn    *pgx.Conn
+		standby bool // said that another replica leads
+	)
 	defer func() {
 		if conn != nil {
 			closeConn(conn)
@@ -114,12 +119,19 @@ func (l *Lease) Lead(ctx context.Context, work func(ctx context.Context) error) 
 				}
 				closeConn(conn)
 				conn = nil
+			case !held && !standby:
+				l.log.Info("another replica leads; standing by", "retry_every", l.retry)
+				standby = true
 			case held:
-				l.hold(ctx, conn, work)
+				standby = false
+				err := l.hold(ctx, conn, work)
 				// Closing the session lets go of the lock, whatever state
 				// the connection is in.
 				closeConn(conn)
 				conn = nil
+				if err != nil {
+					return err
+				}
 			}
 		}
 		t := time.NewTimer(l.retry)
@@ -147,8 +159,9 @@ func (l *Lease) connect(ctx context.Context) (*pgx.Conn, error) {
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
-// hold runs work while conn's session (and so the lock) is alive.
-func (l *Lease) hold(ctx context.Context, conn *pgx.Conn, work func(ctx context.Context) error) {
+// hold runs work while conn's session (and so the lock) is alive. It
+// returns work's error when work failed on its own.
+func (l *Lease) hold(ctx context.Context, conn *pgx.Conn, work func(ctx context.Context) error) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
@@ -178,13 +191,17 @@ func (l *Lease) hold(ctx context.Context, conn *pgx.Conn, work func(ctx context.
 		select {
 		case err := <-done:
 			l.leading.Store(false)
-			if ctx.Err() == nil {
-				l.log.Error("work under the lease stopped; letting the lease go", "err", err)
+			if ctx.Err() != nil {
+				return nil
 			}
-			return
+			if err != nil {
+				return err
+			}
+			l.log.Warn("work under the lease ended; letting the lease go")
+			return nil
 		case <-ctx.Done():
 			stop("shutting down", nil)
-			return
+			return nil
 		case <-t.C:
 			l.mu.Lock()
 			pctx, pcancel := context.WithTimeout(ctx, l.check)
@@ -193,7 +210,7 @@ func (l *Lease) hold(ctx context.Context, conn *pgx.Conn, work func(ctx context.
 			l.mu.Unlock()
 			if err != nil {
 				stop("lost the database session", explain(err))
-				return
+				return nil
 			}
 		}
 	}
