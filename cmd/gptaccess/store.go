@@ -68,8 +68,8 @@ type leader interface {
 type alone struct{}
 
 func (alone) Lead(ctx context.Context, work func(ctx context.Context) error) error { return work(ctx) }
-func (alone) Leading() bool                                                       { return true }
-func (alone) Held(context.Context) bool                                           { return true }
+func (alone) Leading() bool                                                        { return true }
+func (alone) Held(context.Context) bool                                            { return true }
 
 // leaseFor returns the lease called name among the replicas sharing st,
 // or alone when st is not shared.
