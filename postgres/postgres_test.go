@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,4 +42,54 @@ func TestConformance(t *testing.T) {
 func TestTwoReplicasOneConversation(t *testing.T) {
 	url := pgtest.URL(t)
 	storetest.EnginesOn(t, openURL(t, url), openURL(t, url), 4, 50)
+}
+
+// TestReplicasStartingTogether: five replicas opening a fresh schema at
+// once all succeed; the migrations ran once (under the advisory lock).
+func TestReplicasStartingTogether(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() {
+			d, err := postgres.Open(ctx, url)
+			if err == nil {
+				d.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Errorf("open: %v", err)
+		}
+	}
+	d := openURL(t, url)
+	if err := d.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenErrorsHideThePassword: a server that cannot be reached, or a
+// URL that does not parse, is a clear error without the password.
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	const pw = "Hunter2-very-secret"
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, url := range []string{
+		"postgres://bot:" + pw + "@127.0.0.1:1/gptaccess?connect_timeout=2",
+		"postgres://bot:" + pw + "@127.0.0.1:5432/g?sslmode=bogus",
+	} {
+		_, err := postgres.Open(ctx, url)
+		if err == nil {
+			t.Fatalf("opened %s", strings.ReplaceAll(url, pw, "PW"))
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+	_, err := postgres.Open(ctx, "postgres://bot:"+pw+"@127.0.0.1:1/gptaccess?connect_timeout=2")
+	if !strings.Contains(err.Error(), "cannot connect") || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("unreachable server: %v", err)
+	}
 }
