@@ -2,10 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"gptaccess/bot"
 	"gptaccess/postgres"
 	"gptaccess/postgres/pgtest"
 	"gptaccess/storetest"
@@ -91,5 +93,27 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 	_, err := postgres.Open(ctx, "postgres://bot:"+pw+"@127.0.0.1:1/gptaccess?connect_timeout=2")
 	if !strings.Contains(err.Error(), "cannot connect") || !strings.Contains(err.Error(), "127.0.0.1") {
 		t.Errorf("unreachable server: %v", err)
+	}
+}
+
+// BenchmarkReplicas: messages answered per second, and the time to
+// answer one, by one and by three replicas (engines with their own
+// pools) sharing one PostgreSQL, with 4 and 32 clients at once.
+func BenchmarkReplicas(b *testing.B) {
+	for _, c := range []struct{ replicas, clients int }{{1, 4}, {3, 4}, {1, 32}, {3, 32}} {
+		n := c.replicas
+		b.Run(fmt.Sprintf("replicas=%d/clients=%d", n, c.clients), func(b *testing.B) {
+			url := pgtest.URL(b)
+			var stores []bot.Store
+			for range n {
+				d, err := postgres.Open(context.Background(), url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { d.Close() })
+				stores = append(stores, d)
+			}
+			storetest.BenchEngines(b, stores, c.clients)
+		})
 	}
 }

@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"gptaccess/bot"
 	"gptaccess/sqlite"
 	"gptaccess/storetest"
 )
@@ -22,4 +24,19 @@ func TestConformance(t *testing.T) {
 		db.Now = now
 		return db
 	})
+}
+
+// BenchmarkReplicas is postgres's BenchmarkReplicas with the one replica
+// SQLite allows: a file database (WAL), with 4 and 32 clients at once.
+func BenchmarkReplicas(b *testing.B) {
+	for _, clients := range []int{4, 32} {
+		b.Run(fmt.Sprintf("replicas=1/clients=%d", clients), func(b *testing.B) {
+			db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "g.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			storetest.BenchEngines(b, []bot.Store{db}, clients)
+		})
+	}
 }
