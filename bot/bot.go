@@ -164,8 +164,10 @@ type Conversation struct {
 	Finished bool
 }
 
-// ErrConflict is returned by Store.SaveConversation when the stored version
-// differs from the one read: another replica or goroutine got there first.
+// ErrConflict is returned by Store.SaveConversation and
+// Store.DeleteConversation when the stored version differs from the one
+// read: another replica or goroutine got there first. The engine then
+// reads the conversation again and retries; users never see it.
 var ErrConflict = errors.New("conversation changed concurrently")
 
 // Store keeps conversations and outcomes. The sqlite package implements it.
@@ -174,10 +176,15 @@ type Store interface {
 	// there is none.
 	Conversation(ctx context.Context, key string) (c Conversation, ok bool, err error)
 	// SaveConversation stores c if c.Version matches the stored version (0
-	// for a new one) and increments c.Version.
+	// for a new one) and increments c.Version; otherwise it returns
+	// ErrConflict. A conversation that replaces another under the same key
+	// is saved with the replaced one's version, so a replacement is
+	// version-checked like any update.
 	SaveConversation(ctx context.Context, c *Conversation) error
-	// DeleteConversation removes the conversation under key, if any.
-	DeleteConversation(ctx context.Context, key string) error
+	// DeleteConversation removes the conversation under key if its stored
+	// version is version; otherwise (changed or already gone) it returns
+	// ErrConflict.
+	DeleteConversation(ctx context.Context, key string, version int64) error
 	// RecordOutcome stores how a diagnosis ended; a later outcome with the
 	// same Key replaces the earlier one.
 	RecordOutcome(ctx context.Context, o Outcome) error
@@ -260,6 +267,12 @@ type Stats struct {
 type Unanswered struct {
 	Text  string `json:"text"`
 	Count int    `json:"count"`
+}
+
+// Forgotten counts what forgetting one person deleted (`gptaccess forget`).
+type Forgotten struct {
+	Conversations int64 `json:"conversations"`
+	Unanswered    int64 `json:"unanswered"`
 }
 
 // StatsReader reads Stats; the sqlite package implements it.

@@ -299,7 +299,7 @@ func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
 	c.Cause, c.Pending, c.Retries = cause, fixedFact, 0
 	c.Tried = append(c.Tried, cause)
 	c.Turn++
-	t.record(ctx, "unknown", false)
+	t.record("unknown", false)
 
 	var b strings.Builder
 	cs, _ := e.model.Cause(cause)
@@ -350,7 +350,7 @@ func (t *turn) diagnosis(cause string) *Diagnosis {
 func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 	c := t.conv
 	if v == diagnosis.Yes {
-		t.record(ctx, "yes", false)
+		t.record("yes", false)
 		t.conv, t.drop, t.save = nil, true, false
 		return Reply{Entry: "none", Confidence: 1, Feedback: "yes", Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
 	}
@@ -373,7 +373,7 @@ func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 // handover ends the diagnosis with a summary for a human.
 func (t *turn) handover(ctx context.Context) Reply {
 	c, m := t.conv, t.m
-	t.record(ctx, "no", true)
+	t.record("no", true)
 	h := &Handover{Platform: m.Platform, Channel: m.Channel, Thread: m.Thread, User: m.User, Summary: t.summary()}
 	t.conv, t.drop, t.save = nil, true, false
 	return Reply{Entry: "fix-support", Confidence: 1, Handover: h, Diagnosis: t.diagnosisOf(c),
@@ -443,23 +443,25 @@ func (t *turn) summary() string {
 }
 
 // record stores the diagnosis outcome (one row per conversation, updated).
-func (t *turn) record(ctx context.Context, resolved string, handed bool) {
+func (t *turn) record(resolved string, handed bool) {
 	c := t.conv
 	if c == nil || c.Cause == "" {
 		return
 	}
 	o := Outcome{Key: c.ID, Platform: t.m.Platform, Cause: c.Cause, Questions: len(c.Asked),
 		Resolved: resolved, HandedOver: handed, At: t.e.now()}
-	if err := t.e.store.RecordOutcome(ctx, o); err != nil {
-		t.e.log.Warn("record outcome", "err", err)
-	}
+	t.after(func(ctx context.Context) {
+		if err := t.e.store.RecordOutcome(ctx, o); err != nil {
+			t.e.log.Warn("record outcome", "err", err)
+		}
+	})
 }
 
 // finish records a diagnosis abandoned after a conclusion (cancel, start
 // over): its feedback stays unknown.
-func (t *turn) finish(ctx context.Context, resolved string) {
+func (t *turn) finish(resolved string) {
 	if t.conv != nil && t.conv.Cause != "" {
-		t.record(ctx, resolved, false)
+		t.record(resolved, false)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	mrand "math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -121,18 +122,40 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Reply, error) {
 	mu.Lock()
 	defer mu.Unlock()
 
-	// One retry covers a concurrent update from another replica: re-read
-	// and apply the message to the newer state.
-	for attempt := 0; ; attempt++ {
+	// Another replica may change the conversation between our read and
+	// our write (the store's version check says so): read it again and
+	// apply the message to the newer state. A conflict is never the user's
+	// problem, so the bound is generous; each wait is jittered so that two
+	// replicas racing on one conversation fall out of step.
+	for attempt := 1; ; attempt++ {
 		r, err := e.handle(ctx, key, m)
-		if errors.Is(err, ErrConflict) && attempt == 0 {
+		if errors.Is(err, ErrConflict) && attempt < maxAttempts && sleepJitter(ctx, attempt) {
 			continue
 		}
 		if err != nil {
-			e.log.Error("handle message", "platform", m.Platform, "channel", m.Channel, "err", err)
+			e.log.Error("handle message", "platform", m.Platform, "channel", m.Channel, "attempts", attempt, "err", err)
 			return Reply{Text: sorry, Entry: "none"}, err
 		}
 		return r, nil
+	}
+}
+
+// maxAttempts bounds how often one message is applied to a re-read
+// conversation. Two writers racing on one conversation each win about
+// half the rounds, so 50 attempts fail all together about once in 10^15.
+const maxAttempts = 50
+
+// sleepJitter waits a random time of up to 1 ms doubled per attempt (at
+// most 20 ms) before attempt+1; it reports false when ctx ended first.
+func sleepJitter(ctx context.Context, attempt int) bool {
+	limit := min(time.Millisecond<<min(attempt, 5), 20*time.Millisecond)
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(limit)) + 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -147,16 +170,24 @@ func shard(key string) int {
 // turn is the work on one message: the loaded conversation and what to do
 // with it once the reply is built.
 type turn struct {
-	e      *Engine
-	m      Message
-	conv   *Conversation // nil when there is none
-	stored bool          // a conversation was loaded from the store
-	save   bool          // store conv
-	drop   bool          // the stored conversation is obsolete: delete it
+	e       *Engine
+	m       Message
+	conv    *Conversation // nil when there is none
+	stored  bool          // a conversation was loaded from the store
+	version int64         // the stored conversation's version
+	save    bool          // store conv
+	drop    bool          // the stored conversation is obsolete: delete it
 	// restart says the user asked to start over: the monitor's outage,
 	// already given as the cause, is not concluded again unasked.
 	restart bool
+	// effects are records (outcomes, unanswered messages) that happen
+	// only once the conversation's new state is stored: a turn redone
+	// after a conflict must not record them twice.
+	effects []func(ctx context.Context)
 }
+
+// after runs f once the turn's conversation state is committed.
+func (t *turn) after(f func(ctx context.Context)) { t.effects = append(t.effects, f) }
 
 func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, error) {
 	if r, bad := e.checkInput(m); bad {
@@ -168,21 +199,19 @@ func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, erro
 		return Reply{}, err
 	}
 	if ok {
-		t.conv, t.stored = &c, true
+		t.conv, t.stored, t.version = &c, true, c.Version
 	}
 
 	r, err := t.respond(ctx)
 	if err != nil {
 		return Reply{}, err
 	}
-	if t.drop && t.stored {
-		if err := e.store.DeleteConversation(ctx, key); err != nil {
-			return Reply{}, err
-		}
-	}
-	if t.save && t.conv != nil {
-		if t.drop {
-			t.conv.Version = 0 // a new conversation replaces the dropped one
+	switch {
+	case t.save && t.conv != nil:
+		if t.drop || t.stored {
+			// A replacement takes the place of the stored row, checked
+			// against the version read like any update.
+			t.conv.Version = t.version
 		}
 		t.conv.Key = key
 		t.conv.User = m.Platform + ":" + m.User
@@ -190,6 +219,13 @@ func (e *Engine) handle(ctx context.Context, key string, m Message) (Reply, erro
 		if err := e.store.SaveConversation(ctx, t.conv); err != nil {
 			return Reply{}, err
 		}
+	case t.drop && t.stored:
+		if err := e.store.DeleteConversation(ctx, key, t.version); err != nil {
+			return Reply{}, err
+		}
+	}
+	for _, f := range t.effects {
+		f(ctx)
 	}
 	return r, nil
 }
@@ -295,14 +331,14 @@ func (t *turn) builtin(ctx context.Context, cmd, rest string) (Reply, error) {
 	case "help":
 		return t.entryReply("help", 1), nil
 	case "start over":
-		t.finish(ctx, "unknown")
+		t.finish("unknown")
 		t.restart = true
 		r, err := t.startDiagnosis(ctx, nil, nil)
 		r.Text = "OK, starting over.\n\n" + r.Text
 		return r, err
 	case "cancel":
 		had := t.conv != nil && (t.conv.Pending != "" || t.conv.Cause != "")
-		t.finish(ctx, "unknown")
+		t.finish("unknown")
 		t.conv, t.drop = nil, true
 		if had {
 			return Reply{Entry: "none", Text: "Cancelled. Mention me or say **diagnose** whenever you want to try again."}, nil
@@ -580,9 +616,12 @@ func (t *turn) notUnderstood(ctx context.Context, text string, match kb.Match) (
 		// "brb"): stay quiet rather than say "I didn't understand".
 		return Reply{Ignore: true}, nil
 	}
-	if err := e.store.RecordUnanswered(ctx, unmatched(t.m, text, e.now())); err != nil {
-		e.log.Warn("record unanswered", "err", err)
-	}
+	u := unmatched(t.m, text, e.now())
+	t.after(func(ctx context.Context) {
+		if err := e.store.RecordUnanswered(ctx, u); err != nil {
+			e.log.Warn("record unanswered", "err", err)
+		}
+	})
 	r := t.entryReply("help", match.Confidence)
 	r.Entry = "none"
 	r.Text = "I'm not sure I understood that. " + r.Text

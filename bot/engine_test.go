@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gptaccess/bot"
 	"gptaccess/bot/bottest"
@@ -208,5 +209,111 @@ func TestStatsCommand(t *testing.T) {
 	}
 	if strings.Contains(r.Text, "printer") {
 		t.Errorf("stats in chat quotes what someone wrote:\n%s", r.Text)
+	}
+}
+
+// racingStore is a store where, before each of the engine's first
+// writes, another replica updates the same conversation: the engine's
+// write then meets a newer version.
+type racingStore struct {
+	bot.Store
+	races int // writes still to be raced
+}
+
+func (s *racingStore) race(ctx context.Context, key string) error {
+	if s.races == 0 {
+		return nil
+	}
+	s.races--
+	c, ok, err := s.Store.Conversation(ctx, key)
+	if err != nil || !ok {
+		return err
+	}
+	c.Turn += 100 // the other replica's update, which must not be lost
+	return s.Store.SaveConversation(ctx, &c)
+}
+
+func (s *racingStore) SaveConversation(ctx context.Context, c *bot.Conversation) error {
+	if err := s.race(ctx, c.Key); err != nil {
+		return err
+	}
+	return s.Store.SaveConversation(ctx, c)
+}
+
+func (s *racingStore) DeleteConversation(ctx context.Context, key string, version int64) error {
+	if err := s.race(ctx, key); err != nil {
+		return err
+	}
+	return s.Store.DeleteConversation(ctx, key, version)
+}
+
+// TestConflictsAreRetriedNotApologisedFor: another replica changing the
+// conversation between the engine's read and write several times in a
+// row costs re-reads, never an apology, and neither update is lost.
+func TestConflictsAreRetriedNotApologisedFor(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	store := &racingStore{Store: db}
+	e := newEngine(t, store)
+	m := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Mention: true, Text: "I keep getting 1020, is my account at risk?"}
+	if _, err := e.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	store.races = 5
+	r, err := e.Handle(ctx, m)
+	if err != nil || strings.Contains(r.Text, "Sorry, something went wrong") {
+		t.Fatalf("after 5 conflicts: err = %v, reply %q", err, r.Text)
+	}
+	c, _, err := db.Conversation(ctx, m.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two messages (one offer each) and five updates of the other replica.
+	if c.Turn != 2+5*100 {
+		t.Errorf("turn = %d, want %d: an update was lost", c.Turn, 2+5*100)
+	}
+
+	// "cancel" deletes the conversation, checked against the version read.
+	store.races = 2
+	r, err = e.Handle(ctx, bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Mention: true, Text: "cancel"})
+	if err != nil || strings.Contains(r.Text, "Sorry, something went wrong") {
+		t.Fatalf("cancel after conflicts: err = %v, reply %q", err, r.Text)
+	}
+	if _, ok, _ := db.Conversation(ctx, m.Key()); ok {
+		t.Error("conversation still stored after cancel")
+	}
+}
+
+// TestUnansweredRecordedOnceDespiteConflicts: what a turn records (here
+// the message it could not answer) is recorded once, after the
+// conversation's state is stored, however often the turn is redone.
+func TestUnansweredRecordedOnceDespiteConflicts(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	store := &racingStore{Store: db}
+	e := newEngine(t, store)
+	m := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Mention: true}
+	// A diagnosis paused by a side question: a message it cannot answer
+	// is recorded and the paused diagnosis saved with it.
+	for _, text := range []string{"chatgpt says access denied 1020", "what is error 1020?"} {
+		m.Text = text
+		if _, err := e.Handle(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.races = 3
+	m.Text = "the printer on floor 2 is down"
+	if _, err := e.Handle(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if store.races != 0 {
+		t.Fatalf("%d races left: the turn did not write", store.races)
+	}
+	s, err := db.Stats(ctx, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.UnansweredCount != 1 {
+		t.Errorf("unanswered recorded %d times, want once", s.UnansweredCount)
 	}
 }

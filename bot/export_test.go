@@ -5,6 +5,6 @@ const MaxBuckets = maxBuckets
 
 // Buckets reports how many users a RateLimit handler remembers.
 func Buckets(h Handler) int {
-	l := h.(*limiter)
+	l := h.(*limited).l.(*limiter)
 	return l.users.Len()
 }

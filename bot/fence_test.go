@@ -13,7 +13,7 @@ func TestDependencyFence(t *testing.T) {
 		t.Skip("runs the go command")
 	}
 	forbidden := []string{
-		"gptaccess/adapters", "gptaccess/sqlite", "gptaccess/config", "gptaccess/monitor", "gptaccess/web", "gptaccess/cmd",
+		"gptaccess/adapters", "gptaccess/sqlite", "gptaccess/postgres", "gptaccess/storetest", "gptaccess/config", "gptaccess/monitor", "gptaccess/web", "gptaccess/cmd",
 		"github.com/slack-go/", "github.com/bwmarrin/discordgo", "modernc.org/sqlite", "github.com/jackc/",
 		"database/sql", "github.com/prometheus/", "github.com/robfig/cron",
 	}

@@ -33,9 +33,12 @@ func (s *memStore) SaveConversation(_ context.Context, c *Conversation) error {
 	return nil
 }
 
-func (s *memStore) DeleteConversation(_ context.Context, key string) error {
+func (s *memStore) DeleteConversation(_ context.Context, key string, version int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c, ok := s.convs[key]; !ok || c.Version != version {
+		return ErrConflict
+	}
 	delete(s.convs, key)
 	return nil
 }

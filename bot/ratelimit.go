@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -39,14 +40,55 @@ func RateLimit(h Handler, burst, perMinute int, now func() time.Time) Handler {
 	// cleanup goroutine lives as long as the process (the library cannot
 	// stop it); there is one limiter per process.
 	refill := time.Duration(float64(burst) / float64(every) * float64(time.Second))
-	return &limiter{
-		h: h, burst: burst, every: every, now: now,
+	return Limit(h, &limiter{
+		burst: burst, every: every, now: now,
 		users: expirable.NewLRU[string, *bucket](maxBuckets, nil, refill+time.Second),
-	}
+	}, nil)
 }
 
+// Limiter keeps a token bucket per key ("platform:user"). Take takes a
+// token; when there is none, warn says whether this is the first refusal
+// since the key's last allowed message. RateLimit keeps the buckets in
+// memory; the postgres package keeps them in the database, so that the
+// limit holds across replicas.
+type Limiter interface {
+	Take(ctx context.Context, key string) (ok, warn bool, err error)
+}
+
+// Limit limits the replies each user gets from h with l (see RateLimit).
+// When l fails (its database is down), the message goes through and the
+// error is logged: a broken limiter must not silence the bot. A nil log
+// means slog.Default().
+func Limit(h Handler, l Limiter, log *slog.Logger) Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &limited{h: h, l: l, log: log.With("component", "ratelimit")}
+}
+
+type limited struct {
+	h   Handler
+	l   Limiter
+	log *slog.Logger
+}
+
+func (l *limited) Handle(ctx context.Context, m Message) (Reply, error) {
+	ok, warn, err := l.l.Take(ctx, m.Platform+":"+m.User)
+	switch {
+	case err != nil:
+		l.log.Warn("rate limit unavailable; letting the message through", "err", err)
+		return l.h.Handle(ctx, m)
+	case ok:
+		return l.h.Handle(ctx, m)
+	case warn:
+		return Reply{Entry: "none", Private: true,
+			Text: "You're sending messages faster than I can help. Please wait a minute, then try again."}, nil
+	}
+	return Reply{Entry: "none", Ignore: true}, nil
+}
+
+// limiter is the in-memory Limiter of RateLimit.
 type limiter struct {
-	h     Handler
 	burst int
 	every rate.Limit
 	now   func() time.Time
@@ -64,21 +106,8 @@ type bucket struct {
 // least recently active user is forgotten.
 const maxBuckets = 10000
 
-func (l *limiter) Handle(ctx context.Context, m Message) (Reply, error) {
-	ok, warn := l.allow(m.Platform + ":" + m.User)
-	switch {
-	case ok:
-		return l.h.Handle(ctx, m)
-	case warn:
-		return Reply{Entry: "none", Private: true,
-			Text: "You're sending messages faster than I can help. Please wait a minute, then try again."}, nil
-	}
-	return Reply{Entry: "none", Ignore: true}, nil
-}
-
-// allow takes a token from key's bucket; when there is none, warn says
-// whether this is the first refusal since the last allowed message.
-func (l *limiter) allow(key string) (ok, warn bool) {
+// Take implements Limiter.
+func (l *limiter) Take(_ context.Context, key string) (ok, warn bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, found := l.users.Get(key)
@@ -89,9 +118,9 @@ func (l *limiter) allow(key string) (ok, warn bool) {
 	l.users.Add(key, b)
 	if b.lim.AllowN(l.now(), 1) {
 		b.warned = false
-		return true, false
+		return true, false, nil
 	}
 	warn = !b.warned
 	b.warned = true
-	return false, warn
+	return false, warn, nil
 }

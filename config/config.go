@@ -76,7 +76,15 @@ type HTTP struct {
 type Database struct {
 	// Path is the SQLite file. GPTACCESS_DB overrides it.
 	Path string `yaml:"path" json:"path"`
+	// URL, when set, selects PostgreSQL instead of SQLite
+	// (postgres://user@host:5432/database?sslmode=...), for several
+	// replicas sharing one database. A password in it must come from the
+	// environment (GPTACCESS_DATABASE_URL, or PGPASSWORD), never the file.
+	URL DatabaseURL `yaml:"url" json:"url"`
 }
+
+// Postgres reports whether the state is kept in PostgreSQL (database.url).
+func (d Database) Postgres() bool { return d.URL != "" }
 
 // KB configures the knowledge base.
 type KB struct {
@@ -254,6 +262,9 @@ func Parse(r io.Reader, getenv func(string) string) (*Config, error) {
 	d := newDecoder()
 	if err := d.decodeFile(data, c); err != nil {
 		return nil, err
+	}
+	if c.Database.URL.Password() != "" {
+		d.errs = append(d.errs, &FieldError{Path: "database.url", Line: d.line("database.url"), Err: errPasswordInFile})
 	}
 	env, envErrs := c.applyEnv(getenv)
 	c.resolve()

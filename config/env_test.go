@@ -239,6 +239,7 @@ func TestEnvNames(t *testing.T) {
 		"discord.alert_channels":     "GPTACCESS_DISCORD_ALERT_CHANNELS",
 		"discord.listen_channels":    "GPTACCESS_DISCORD_LISTEN_CHANNELS",
 		"discord.support_channel":    "GPTACCESS_DISCORD_SUPPORT_CHANNEL",
+		"database.url":               "GPTACCESS_DATABASE_URL",
 		"monitor.targets":            "",
 		"monitor.targets[0].timeout": "",
 	} {
@@ -246,8 +247,8 @@ func TestEnvNames(t *testing.T) {
 			t.Errorf("env for %s = %q, want %q", path, got[path], want)
 		}
 	}
-	if len(got) != 41 {
-		t.Errorf("settings() has %d keys, want 41 (update this test with the schema)", len(got))
+	if len(got) != 42 {
+		t.Errorf("settings() has %d keys, want 42 (update this test with the schema)", len(got))
 	}
 }
 

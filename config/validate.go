@@ -96,6 +96,9 @@ func (c *Config) problems() []*FieldError {
 	if c.Database.Path == "" {
 		ps.add("database.path", "must not be empty")
 	}
+	if err := checkDatabaseURL(c.Database.URL); err != nil {
+		ps.add("database.url", "%s", err)
+	}
 	if t := c.KB.Threshold; !(t >= 0 && t <= 1) {
 		ps.add("kb.threshold", "must be between 0 and 1 (0 = the knowledge base's default), found %v", t)
 	}

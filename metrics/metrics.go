@@ -105,6 +105,21 @@ func New() *Metrics {
 	return m
 }
 
+// Leader exports gptaccess_leader: 1 while leading() says this replica
+// leads (runs the scheduled checks, digests, reminders and the janitor),
+// else 0. Call it once.
+func (m *Metrics) Leader(leading func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "leader",
+		Help: "1 while this replica leads (scheduled checks, digests, reminders, janitor), else 0.",
+	}, func() float64 {
+		if leading() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // Registry returns the registry, for tests and for registering further
 // collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

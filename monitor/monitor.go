@@ -65,6 +65,13 @@ type Options struct {
 	// memory only (tests, one-off checks). The monitor never deletes
 	// history: the store's owner enforces its retention (cmd's janitor).
 	Store Store
+	// Leading, when set, proves just before a scheduled check saves its
+	// alert state and sends its notices (and before a digest) that this
+	// replica still leads; when it says no, the check stops there and
+	// leaves the alerts to the new leader. nil means this is the only
+	// replica. Run only runs on the leader; see README.md ("Running
+	// several replicas").
+	Leading func(ctx context.Context) bool
 	// Client makes the requests; nil means one with the proxy from the
 	// environment. When its Transport is an *http.Transport (or nil) the
 	// monitor uses a copy that dials through Resolver and Dialer, so that
@@ -95,6 +102,7 @@ type Monitor struct {
 	notifiers  []Notifier
 	subs       Subscribers
 	store      Store
+	leading    func(ctx context.Context) bool
 	client     *http.Client
 	resolver   Resolver
 	dialer     Dialer
@@ -115,11 +123,12 @@ type Monitor struct {
 	// readers that cache what they build from them (the status page).
 	version atomic.Uint64
 
-	mu     sync.Mutex // one round (probes and state) at a time
-	loaded bool       // state read from the store
-	latest Round
-	states map[string]*TargetState
-	open   map[string]*Incident
+	mu       sync.Mutex // one round (probes and state) at a time
+	loaded   bool       // state read from the store
+	loadedAt time.Time  // when, for a replica that does not lead
+	latest   Round
+	states   map[string]*TargetState
+	open     map[string]*Incident
 
 	outMu   sync.Mutex
 	queues  map[queueKey]chan Notice
@@ -137,7 +146,7 @@ func New(o Options) (*Monitor, error) {
 		failN: o.FailureThreshold, okN: o.SuccessThreshold,
 		reminder: o.ReminderInterval,
 		canary:   strings.TrimSpace(o.Canary), channels: o.Channels,
-		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store,
+		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store, leading: o.Leading,
 		now: o.Now, log: o.Logger,
 		backoff: []time.Duration{5 * time.Second, 15 * time.Second, 40 * time.Second},
 		states:  map[string]*TargetState{}, open: map[string]*Incident{},
@@ -297,6 +306,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 	}
 	m.cron, m.checkID = c, checkID
 	m.cronMu.Unlock()
+	// Read the state afresh: while this replica did not lead, another
+	// may have moved it (and opened or resolved incidents).
+	m.mu.Lock()
+	m.loaded = false
+	m.mu.Unlock()
 
 	c.Start()
 	// The first check goes through the same wrapped job, so the schedule
@@ -376,6 +390,11 @@ func (m *Monitor) tick(ctx context.Context) {
 		return
 	}
 	notices, changed := m.evaluate(rd)
+	if m.leading != nil && !m.leading(ctx) {
+		m.log.Warn("no longer the leader; this check's alerts are left to the new one")
+		m.loaded = false // what evaluate changed was not saved
+		return
+	}
 	// Saved before sending: after a crash we may miss an alert, but we
 	// never send it twice.
 	if err := m.store.SaveAlertState(ctx, m.stateList(), changed); err != nil {
@@ -441,11 +460,14 @@ func dnsVerdict(r *Result, filtered string, c Canary) (brokenDNS bool) {
 	return false
 }
 
-// load reads the saved state once, so a restarted monitor carries on
-// with its open incidents and counters. It reports whether the state is
-// there.
+// load reads the saved state, so a monitor carries on with the open
+// incidents and counters the store holds. It reports whether the state is
+// there. While Run runs this monitor is the only one moving the state,
+// and reads it once; otherwise (another replica leads, or none runs) it
+// reads it again once its copy is followerRefresh old, so a "status"
+// answered here shows the leader's incidents.
 func (m *Monitor) load(ctx context.Context) bool {
-	if m.loaded {
+	if m.loaded && (m.running() || m.now().Sub(m.loadedAt) < followerRefresh) {
 		return true
 	}
 	states, err := m.store.AlertState(ctx)
@@ -453,15 +475,17 @@ func (m *Monitor) load(ctx context.Context) bool {
 		if ctx.Err() == nil { // shutting down (e.g. the terminal's input ended) is no error
 			m.log.Error("reading alert state", "err", err)
 		}
-		return false
+		return m.loaded
 	}
 	incidents, err := m.store.Incidents(ctx, m.now())
 	if err != nil {
 		if ctx.Err() == nil {
 			m.log.Error("reading incidents", "err", err)
 		}
-		return false
+		return m.loaded
 	}
+	clear(m.states)
+	clear(m.open)
 	for _, st := range states {
 		m.states[st.Target] = &st
 	}
@@ -470,9 +494,22 @@ func (m *Monitor) load(ctx context.Context) bool {
 			m.open[in.ID] = &in
 		}
 	}
-	m.latest = m.savedRound(ctx)
-	m.loaded = true
+	if rd := m.savedRound(ctx); !m.loaded || rd.At.After(m.latest.At) {
+		m.latest = rd
+	}
+	m.loaded, m.loadedAt = true, m.now()
 	return true
+}
+
+// followerRefresh is how old the state read by a monitor that does not
+// run the schedule may get.
+const followerRefresh = 15 * time.Second
+
+// running reports whether Run runs.
+func (m *Monitor) running() bool {
+	m.cronMu.Lock()
+	defer m.cronMu.Unlock()
+	return m.cron != nil
 }
 
 // savedRound rebuilds the latest round from the history, for a status

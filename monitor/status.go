@@ -138,6 +138,10 @@ func (m *Monitor) stillFailing(in *Incident) []string {
 const digestWindow = 24 * time.Hour
 
 func (m *Monitor) sendDigest(ctx context.Context) {
+	if m.leading != nil && !m.leading(ctx) {
+		m.log.Warn("no longer the leader; the digest is left to the new one")
+		return
+	}
 	n, err := m.digestNotice(ctx)
 	if err != nil {
 		m.log.Error("building the digest", "err", err)

@@ -47,7 +47,7 @@ var (
 	tokenRE = regexp.MustCompile(`\b(?:sk-[A-Za-z0-9_\-]{8,}|xox[abposre]-[A-Za-z0-9\-]+|xapp-[A-Za-z0-9\-]+|gh[pousr]_[A-Za-z0-9]{16,}|AKIA[0-9A-Z]{16}|eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*|[A-Za-z0-9_\-]{23,28}\.[A-Za-z0-9_\-]{6,7}\.[A-Za-z0-9_\-]{27,})|(?i:bearer\s+)[A-Za-z0-9._~+/\-]+=*`)
 
 	// A URL, to look for tokens in its path and query.
-	urlRE = regexp.MustCompile(`(?i)\b(?:https?|wss?)://[^\s"'<>\x60]+`)
+	urlRE = regexp.MustCompile(`(?i)\b(?:https?|wss?|postgres(?:ql)?)://[^\s"'<>\x60]+`)
 
 	// Discord interaction and webhook URLs carry the token after the id.
 	discordTokenRE = regexp.MustCompile(`((?:webhooks|interactions)/[0-9]+/)[^/?#\s"']+`)

@@ -57,6 +57,9 @@ func TestLog(t *testing.T) {
 		{"slack rejected the bot token; stopping", "slack rejected the bot token; stopping"},
 		{"listening on 127.0.0.1:8080 channel C0123 ts 1712345678.123456", "listening on 127.0.0.1:8080 channel C0123 ts 1712345678.123456"},
 		{"using xapp-1-A0-123-abc", "using [secret]"},
+		// A database URL's password (database.url) never reaches a log.
+		{"connect postgres://gptaccess:hunter2hunter@db:5432/g?sslmode=require: refused", "connect postgres://db:5432/g?sslmode=require: refused"},
+		{"dial postgresql://u:p%40ss@10.0.0.5/g?password=x failed", "dial postgresql://10.0.0.5/g?password=[secret] failed"},
 	} {
 		if got := redact.Log(tc.in); got != tc.want {
 			t.Errorf("Log(%q)\n got %q\nwant %q", tc.in, got, tc.want)

@@ -68,10 +68,17 @@ func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
 	return nil
 }
 
-// DeleteConversation implements bot.Store.
-func (d *DB) DeleteConversation(ctx context.Context, key string) error {
-	if _, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE key = ?`, key); err != nil {
+// DeleteConversation implements bot.Store with a compare-and-delete on
+// version.
+func (d *DB) DeleteConversation(ctx context.Context, key string, version int64) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE key = ? AND version = ?`, key, version)
+	if err != nil {
 		return fmt.Errorf("delete conversation: %w", explain(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete conversation: %w", err)
+	} else if n == 0 {
+		return bot.ErrConflict
 	}
 	return nil
 }

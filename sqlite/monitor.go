@@ -357,6 +357,9 @@ func (d *DB) PruneResults(ctx context.Context, cutoff time.Time) (int64, error) 
 // (targets removed from the configuration); it keeps those that still
 // point at an open incident, whose resolution needs them.
 func (d *DB) PruneAlertStates(ctx context.Context, keep []string) (int64, error) {
+	if keep == nil {
+		keep = []string{} // json "null" would be one NULL value, and NOT IN (NULL) matches nothing
+	}
 	list, err := json.Marshal(keep)
 	if err != nil {
 		return 0, fmt.Errorf("prune alert states: %w", err)

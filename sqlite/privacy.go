@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gptaccess/bot"
 )
 
 // Forgotten counts what Forget deleted.
-type Forgotten struct {
-	Conversations int64 `json:"conversations"`
-	Unanswered    int64 `json:"unanswered"`
-}
+type Forgotten = bot.Forgotten
 
 // Forget deletes everything kept about one person, who is "platform:id"
 // (e.g. "slack:U0123ABCD"): their conversations and the messages of theirs

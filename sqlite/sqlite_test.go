@@ -2,96 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/google/go-cmp/cmp"
-
-	"gptaccess/bot"
 )
-
-func openMem(t *testing.T) *DB {
-	t.Helper()
-	d, err := Open(context.Background(), ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	d.Now = func() time.Time { return now }
-	return d
-}
-
-func TestConversationRoundTripAndConflict(t *testing.T) {
-	ctx := context.Background()
-	d := openMem(t)
-	if _, ok, err := d.Conversation(ctx, "k"); ok || err != nil {
-		t.Fatalf("empty store: ok=%v err=%v", ok, err)
-	}
-	c := bot.Conversation{Key: "k", ID: "abc", Facts: map[string]string{"vpn": "yes"}, Asked: []string{"vpn"}, Pending: "fixed",
-		Page: &bot.ErrorPage{Code: 1020, RayID: "7afa59eb3bb7abf6"}}
-	if err := d.SaveConversation(ctx, &c); err != nil {
-		t.Fatal(err)
-	}
-	if c.Version != 1 {
-		t.Errorf("version after insert = %d, want 1", c.Version)
-	}
-	got, ok, err := d.Conversation(ctx, "k")
-	if err != nil || !ok {
-		t.Fatalf("read: ok=%v err=%v", ok, err)
-	}
-	if diff := cmp.Diff(c, got); diff != "" {
-		t.Errorf("round trip (-want +got):\n%s", diff)
-	}
-
-	// A second writer holding the old version loses.
-	stale := got
-	got.Pending = ""
-	if err := d.SaveConversation(ctx, &got); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.SaveConversation(ctx, &stale); !errors.Is(err, bot.ErrConflict) {
-		t.Errorf("stale save: err = %v, want ErrConflict", err)
-	}
-	// Two new conversations under one key: the second is a conflict too.
-	fresh := bot.Conversation{Key: "k"}
-	if err := d.SaveConversation(ctx, &fresh); !errors.Is(err, bot.ErrConflict) {
-		t.Errorf("duplicate insert: err = %v, want ErrConflict", err)
-	}
-
-	if err := d.DeleteConversation(ctx, "k"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, _ := d.Conversation(ctx, "k"); ok {
-		t.Error("conversation still there after delete")
-	}
-}
-
-func TestClaimOnce(t *testing.T) {
-	ctx := context.Background()
-	d := openMem(t)
-	for i, want := range []bool{true, false, false} {
-		got, err := d.Claim(ctx, "slack:event:Ev1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("claim %d = %v, want %v", i, got, want)
-		}
-	}
-	d.Now = func() time.Time { return time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC) }
-	n, err := d.PruneDeliveries(ctx, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
-	if err != nil || n != 1 {
-		t.Fatalf("prune = %d, %v; want 1", n, err)
-	}
-	if first, _ := d.Claim(ctx, "slack:event:Ev1"); !first {
-		t.Error("a pruned delivery should be claimable again")
-	}
-}
 
 func TestClaimSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
@@ -111,67 +26,6 @@ func TestClaimSurvivesReopen(t *testing.T) {
 	defer d.Close()
 	if first, err := d.Claim(ctx, "discord:msg:1"); first || err != nil {
 		t.Errorf("claim after restart = %v, %v; want false", first, err)
-	}
-}
-
-func TestStats(t *testing.T) {
-	ctx := context.Background()
-	d := openMem(t)
-	at := d.Now()
-	for _, o := range []bot.Outcome{
-		{Key: "a", Cause: "vpn-proxy", Questions: 0, Resolved: "unknown", At: at},
-		{Key: "a", Cause: "vpn-proxy", Questions: 0, Resolved: "yes", At: at}, // replaces the first
-		{Key: "b", Cause: "browser-cache", Questions: 2, Resolved: "no", HandedOver: true, At: at},
-		{Key: "c", Cause: "unknown", Questions: 5, Resolved: "unknown", At: at},
-		{Key: "old", Cause: "server", Questions: 1, Resolved: "yes", At: at.Add(-10 * 24 * time.Hour)},
-	} {
-		if err := d.RecordOutcome(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, text := range []string{"Where is lunch", "where is lunch ", "how do I print", ""} {
-		if err := d.RecordUnanswered(ctx, bot.Unmatched{Platform: "slack", User: "U1", Text: text, At: at}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	since := at.Add(-7 * 24 * time.Hour)
-	got, err := d.Stats(ctx, since)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := bot.Stats{
-		Since: since, Diagnoses: 3,
-		ByCause:  map[string]int{"vpn-proxy": 1, "browser-cache": 1, "unknown": 1},
-		Resolved: 1, Unresolved: 1, NoFeedback: 1, ResolutionRate: 0.5, HandedOver: 1, MedianQuestions: 2,
-		// The direct message ("") is counted, never sampled.
-		UnansweredCount: 4,
-		Unanswered:      []bot.Unanswered{{Text: "where is lunch", Count: 2}, {Text: "how do i print", Count: 1}},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("stats (-want +got):\n%s", diff)
-	}
-}
-
-func TestSubscriptions(t *testing.T) {
-	ctx := context.Background()
-	d := openMem(t)
-	for _, c := range []string{"C1", "C2", "C1"} {
-		if err := d.Subscribe(ctx, "slack", c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := d.Subscribe(ctx, "discord", "123"); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Unsubscribe(ctx, "slack", "C2"); err != nil {
-		t.Fatal(err)
-	}
-	got, err := d.Subscribers(ctx, "slack")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{"C1"}, got); diff != "" {
-		t.Errorf("subscribers (-want +got):\n%s", diff)
 	}
 }
 

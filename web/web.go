@@ -27,6 +27,10 @@ type Options struct {
 	// Status serves the status page at / (exactly; StatusPage makes
 	// one) when set.
 	Status http.Handler
+	// Leader, when set, says whether this replica leads (runs the
+	// scheduled checks and the janitor); /readyz reports it as "leader".
+	// A replica that does not lead is still ready.
+	Leader func() bool
 	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -47,7 +51,7 @@ func Handler(o Options) http.Handler {
 
 func routes(mux *http.ServeMux, o Options) {
 	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(o.Ready))
+	mux.Handle("GET /readyz", handleReadyz(o.Ready, o.Leader))
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
 	}
@@ -69,7 +73,8 @@ func handleHealthz() http.Handler {
 }
 
 // handleReadyz runs every readiness check; 503 lists what is not ready.
-func handleReadyz(checks map[string]Check) http.Handler {
+// The body also says whether this replica leads, when leader is set.
+func handleReadyz(checks map[string]Check, leader func() bool) http.Handler {
 	names := make([]string, 0, len(checks))
 	for n := range checks {
 		names = append(names, n)
@@ -94,7 +99,11 @@ func handleReadyz(checks map[string]Check) http.Handler {
 			code = http.StatusServiceUnavailable
 		}
 		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(map[string]any{"ready": len(failed) == 0, "checks": status, "reason": strings.Join(failed, "; ")})
+		body := map[string]any{"ready": len(failed) == 0, "checks": status, "reason": strings.Join(failed, "; ")}
+		if leader != nil {
+			body["leader"] = leader()
+		}
+		json.NewEncoder(w).Encode(body)
 	})
 }
 

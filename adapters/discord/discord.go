@@ -122,13 +122,26 @@ func (s dgSession) self() (string, string) {
 		return "", ""
 	}
 	st.RLock()
-	defer st.RUnlock()
 	var u, app string
 	if st.User != nil {
 		u = st.User.ID
 	}
 	if st.Application != nil {
 		app = st.Application.ID
+	}
+	st.RUnlock()
+	if u == "" {
+		// No gateway session here (another replica holds it; README.md,
+		// "Running several replicas"), so no Ready event told us who we
+		// are: HTTP interactions still need it. Ask once.
+		if me, err := s.User("@me"); err == nil && me != nil {
+			st.Lock()
+			if st.User == nil {
+				st.User = me
+			}
+			st.Unlock()
+			u = me.ID
+		}
 	}
 	return u, app
 }

@@ -25,7 +25,6 @@ import (
 	"gptaccess/kb"
 	"gptaccess/kb/diagnosis"
 	"gptaccess/redact"
-	"gptaccess/sqlite"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -266,7 +265,8 @@ func newLogger(cfg *config.Config, w io.Writer, interactive bool) *slog.Logger {
 	// and token shapes whichever component logs them.
 	s := cfg.Secrets
 	return slog.New(redact.NewHandler(h, s.SlackBotToken.Reveal(), s.SlackAppToken.Reveal(), s.SlackSigningSecret.Reveal(),
-		s.DiscordBotToken.Reveal(), strings.TrimPrefix(s.DiscordBotToken.Reveal(), "Bot "), s.DiscordPublicKey.Reveal()))
+		s.DiscordBotToken.Reveal(), strings.TrimPrefix(s.DiscordBotToken.Reveal(), "Bot "), s.DiscordPublicKey.Reveal(),
+		cfg.Database.URL.Password()))
 }
 
 // durationText writes durations as "1m30s" rather than the nanoseconds
@@ -335,10 +335,6 @@ func loadKnowledge(cfg *config.Config) (*kb.KB, *diagnosis.Model, error) {
 	return k, m, nil
 }
 
-func openDB(ctx context.Context, cfg *config.Config) (*sqlite.DB, error) {
-	return sqlite.Open(ctx, cfg.Database.Path)
-}
-
 func engineOptions(ctx context.Context, cfg *config.Config, log *slog.Logger) (bot.Options, error) {
 	k, m, err := knowledge(ctx, cfg)
 	if err != nil {
@@ -370,7 +366,7 @@ func ask(ctx context.Context, cfg *config.Config, log *slog.Logger, msg string, 
 
 // stats prints recorded outcomes.
 func stats(ctx context.Context, cfg *config.Config, since time.Duration, asJSON bool, stdout io.Writer) error {
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -392,7 +388,7 @@ func forget(ctx context.Context, cfg *config.Config, who string, asJSON bool, st
 	if !ok || id == "" || (platform != bot.Slack && platform != bot.Discord && platform != bot.Console) {
 		return fmt.Errorf("%w: forget needs --user PLATFORM:ID, e.g. --user slack:U0123ABCD or --user discord:123456789012345678", errUsage)
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,6 @@ import (
 	"gptaccess/config"
 	"gptaccess/metrics"
 	"gptaccess/monitor"
-	"gptaccess/sqlite"
 	"gptaccess/web"
 )
 
@@ -44,13 +43,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
 	o.Store, o.Subscriptions, o.Stats = db, db, db
+	// What must happen once among replicas sharing the database runs on
+	// the one holding the lease; alone (SQLite) this process always does.
+	lead := leaseFor(db, "leader", log)
 
 	// The engine answers "status" from the monitor, and the monitor alerts
 	// through the adapters, which need the engine: bind the status late.
@@ -62,6 +64,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	}
 
 	met := metrics.New()
+	met.Leader(lead.Leading)
 	var (
 		comps     []component
 		ready     = map[string]web.Check{"database": db.Ping}
@@ -74,7 +77,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		term = console.New(console.Options{In: stdin, Out: stdout, Handler: met.WrapHandler(engine), Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
 		notifiers = append(notifiers, met.WrapNotifier(term))
 	}
-	plat, err := platforms(cfg, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), met, log)
+	plat, err := platforms(cfg, met.WrapHandler(rateLimit(engine, db, cfg.Bot.RateLimit, log)), met.WrapClaimer(db), met,
+		leaseFor(db, "discord-gateway", log), log)
 	if err != nil {
 		return err
 	}
@@ -91,23 +95,29 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		}
 	}
 
-	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, notifiers)
+	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, notifiers, lead)
 	if err != nil {
 		return err
 	}
 	status.r = mon
-	if cfg.Monitor.Enabled {
-		comps = append(comps, component{name: "monitor", run: mon.Run})
-	}
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
 		Canary: mon.LatestCanary, Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
 
-	comps = append(comps, component{name: "janitor", run: func(ctx context.Context) error { return janitor(ctx, db, retentionOf(cfg), log) }})
+	comps = append(comps, component{name: "leader", run: func(ctx context.Context) error {
+		return lead.Lead(ctx, func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			if cfg.Monitor.Enabled {
+				g.Go(func() error { return mon.Run(ctx) })
+			}
+			g.Go(func() error { return janitor(ctx, db, retentionOf(cfg), log) })
+			return g.Wait()
+		})
+	}})
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
 		srv = &http.Server{
-			Handler: web.Handler(web.Options{Ready: ready, Mounts: mounts, Metrics: met.Handler(), Status: page,
+			Handler: web.Handler(web.Options{Ready: ready, Mounts: mounts, Metrics: met.Handler(), Status: page, Leader: lead.Leading,
 				MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log}),
 			ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
 			ReadTimeout:       cfg.HTTP.ReadTimeout,
@@ -248,13 +258,13 @@ func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool
 	if err != nil {
 		return err
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	o.Store, o.Stats = db, db
-	mon, err := newMonitor(cfg, db, db, log, nil)
+	mon, err := newMonitor(cfg, db, db, log, nil, alone{})
 	if err != nil {
 		return err
 	}
@@ -317,7 +327,7 @@ func retentionOf(cfg *config.Config) retention {
 }
 
 // janitor enforces every table's retention, at start and then hourly.
-func janitor(ctx context.Context, db *sqlite.DB, r retention, log *slog.Logger) error {
+func janitor(ctx context.Context, db pruner, r retention, log *slog.Logger) error {
 	log = log.With("component", "janitor")
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -333,11 +343,12 @@ func janitor(ctx context.Context, db *sqlite.DB, r retention, log *slog.Logger) 
 
 // prune deletes what r no longer keeps at now; a failed step is logged
 // and the others still run.
-func prune(ctx context.Context, db *sqlite.DB, r retention, now time.Time, log *slog.Logger) {
-	for _, step := range []struct {
+func prune(ctx context.Context, db pruner, r retention, now time.Time, log *slog.Logger) {
+	type step struct {
 		what string
 		run  func() (int64, error)
-	}{
+	}
+	steps := []step{
 		{"deliveries", func() (int64, error) { return db.PruneDeliveries(ctx, now.Add(-r.deliveries)) }},
 		{"conversations", func() (int64, error) { return db.PruneConversations(ctx, now.Add(-r.conversations)) }},
 		{"outcomes", func() (int64, error) { return db.PruneOutcomes(ctx, now.Add(-r.outcomes)) }},
@@ -345,7 +356,14 @@ func prune(ctx context.Context, db *sqlite.DB, r retention, now time.Time, log *
 		{"alert states", func() (int64, error) { return db.PruneAlertStates(ctx, r.targets) }},
 		// What people wrote is kept no longer than privacy.retention.
 		{"unanswered messages", func() (int64, error) { return db.PruneUnanswered(ctx, now.Add(-r.userText)) }},
-	} {
+	}
+	if rl, ok := db.(interface {
+		PruneRateLimits(ctx context.Context, cutoff time.Time) (int64, error)
+	}); ok {
+		// Shared rate-limit buckets idle for a day are full again.
+		steps = append(steps, step{"rate limits", func() (int64, error) { return rl.PruneRateLimits(ctx, now.Add(-24*time.Hour)) }})
+	}
+	for _, step := range steps {
 		n, err := step.run()
 		switch {
 		case err != nil && ctx.Err() == nil:

@@ -26,7 +26,8 @@ type platform struct {
 	notifier monitor.Notifier
 }
 
-// claimer records deliveries so each is answered once (sqlite.DB).
+// claimer records deliveries so each is answered once, whichever replica
+// a delivery reaches (sqlite.DB, postgres.DB).
 type claimer interface {
 	Claim(ctx context.Context, key string) (bool, error)
 }
@@ -37,8 +38,13 @@ type observer interface {
 	RateLimitWait(platform string, d time.Duration)
 }
 
-// platforms builds the configured chat adapters around h.
-func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, log *slog.Logger) ([]platform, error) {
+// platforms builds the configured chat adapters around h. The Discord
+// gateway runs under gateway: among several replicas one holds it (a bot
+// has one gateway session per shard, and every replica on one would get
+// every event); Slack Socket Mode opens a connection on every replica,
+// since Slack spreads an app's events over its connections, and the
+// delivery claims keep a redelivery from being answered twice.
+func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, gateway leader, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
 		s := cfg.Secrets
@@ -69,11 +75,17 @@ func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, 
 			return nil, fmt.Errorf("discord: %w", err)
 		}
 		run := func(ctx context.Context) error {
-			err := a.Run(ctx)
+			err := gateway.Lead(ctx, a.Run)
 			a.Wait() // HTTP interactions still being answered
 			return err
 		}
-		p := platform{name: "discord", run: run, ready: connected(a.Connected, "discord"), notifier: a}
+		ready := connected(a.Connected, "discord")
+		p := platform{name: "discord", run: run, notifier: a, ready: func(ctx context.Context) error {
+			if !gateway.Leading() {
+				return nil // another replica holds the gateway; HTTP interactions still work here
+			}
+			return ready(ctx)
+		}}
 		if cfg.Discord.Interactions {
 			p.mounts = map[string]http.Handler{"/discord/": a.Handler()}
 		}
@@ -109,10 +121,14 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 }
 
 // newMonitor builds the monitor over the database; notifiers deliver its
-// alerts (the terminal, Slack, Discord).
-func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, notifiers []monitor.Notifier) (*monitor.Monitor, error) {
+// alerts (the terminal, Slack, Discord). Its schedule runs where lead
+// leads, and it checks the lease before each alert.
+func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, notifiers []monitor.Notifier, lead leader) (*monitor.Monitor, error) {
 	o := monitorOptions(cfg, log)
 	o.Store, o.Subscribers, o.Notifiers = store, subs, notifiers
+	if _, ok := lead.(alone); !ok {
+		o.Leading = lead.Held
+	}
 	m, err := monitor.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"gptaccess/bot"
+	"gptaccess/config"
+	"gptaccess/monitor"
+	"gptaccess/postgres"
+	"gptaccess/sqlite"
+)
+
+// store is where the program keeps its state: the embedded SQLite file
+// (database.path, the default) or PostgreSQL (database.url), which
+// several replicas can share. sqlite.DB and postgres.DB implement it.
+type store interface {
+	bot.Store
+	bot.StatsReader
+	bot.Subscriptions
+	monitor.Store
+	monitor.Subscribers
+	claimer
+	pruner
+	Forget(ctx context.Context, who string) (bot.Forgotten, error)
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// pruner enforces each table's retention (the janitor).
+type pruner interface {
+	PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneConversations(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneOutcomes(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneUnanswered(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneResults(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneAlertStates(ctx context.Context, keep []string) (int64, error)
+}
+
+var (
+	_ store = (*sqlite.DB)(nil)
+	_ store = (*postgres.DB)(nil)
+)
+
+// openStore opens the configured database.
+func openStore(ctx context.Context, cfg *config.Config) (store, error) {
+	if cfg.Database.Postgres() {
+		return postgres.Open(ctx, cfg.Database.URL.Reveal())
+	}
+	return sqlite.Open(ctx, cfg.Database.Path)
+}
+
+// leader runs work that must happen once among the replicas (the
+// monitor's schedule, the janitor, the Discord gateway) only while this
+// replica leads. postgres.Lease implements it.
+type leader interface {
+	// Lead runs work while this replica leads, until ctx ends.
+	Lead(ctx context.Context, work func(ctx context.Context) error) error
+	// Leading reports whether this replica leads now.
+	Leading() bool
+	// Held proves that this replica leads right now.
+	Held(ctx context.Context) bool
+}
+
+// alone is the leader of a process that has the database to itself
+// (SQLite): it always leads.
+type alone struct{}
+
+func (alone) Lead(ctx context.Context, work func(ctx context.Context) error) error { return work(ctx) }
+func (alone) Leading() bool                                                        { return true }
+func (alone) Held(context.Context) bool                                            { return true }
+
+// leaseFor returns the lease called name among the replicas sharing st,
+// or alone when st is not shared.
+func leaseFor(st store, name string, log *slog.Logger) leader {
+	if db, ok := st.(*postgres.DB); ok {
+		return db.Lease(name, postgres.LeaseOptions{Logger: log})
+	}
+	return alone{}
+}
+
+// rateLimit limits the replies per user: in the database when replicas
+// share it, so the limit holds across them, else in memory.
+func rateLimit(h bot.Handler, st store, rl config.RateLimit, log *slog.Logger) bot.Handler {
+	if db, ok := st.(*postgres.DB); ok && rl.PerMinute > 0 {
+		return bot.Limit(h, db.Limiter(rl.Burst, rl.PerMinute), log)
+	}
+	return bot.RateLimit(h, rl.Burst, rl.PerMinute, nil)
+}

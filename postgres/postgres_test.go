@@ -1,0 +1,119 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"gptaccess/bot"
+	"gptaccess/postgres"
+	"gptaccess/postgres/pgtest"
+	"gptaccess/storetest"
+)
+
+// openURL opens the database at url, closed when t ends.
+func openURL(t *testing.T, url string) *postgres.DB {
+	t.Helper()
+	d, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// open opens a store in a new schema of its own.
+func open(t *testing.T) *postgres.DB { return openURL(t, pgtest.URL(t)) }
+
+func pgtestURL(t *testing.T) string { return pgtest.URL(t) }
+
+// TestConformance runs the store suite, each test in a schema of its own.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
+		d := open(t)
+		d.Now = now
+		return d
+	})
+}
+
+// TestTwoReplicasOneConversation: two engines, each with its own
+// connection pool (as two replicas have), answer messages in one
+// conversation at once: no apology, no lost update.
+func TestTwoReplicasOneConversation(t *testing.T) {
+	url := pgtest.URL(t)
+	storetest.EnginesOn(t, openURL(t, url), openURL(t, url), 4, 50)
+}
+
+// TestReplicasStartingTogether: five replicas opening a fresh schema at
+// once all succeed; the migrations ran once (under the advisory lock).
+func TestReplicasStartingTogether(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	errs := make(chan error, 5)
+	for range 5 {
+		go func() {
+			d, err := postgres.Open(ctx, url)
+			if err == nil {
+				d.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Errorf("open: %v", err)
+		}
+	}
+	d := openURL(t, url)
+	if err := d.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenErrorsHideThePassword: a server that cannot be reached, or a
+// URL that does not parse, is a clear error without the password.
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	const pw = "Hunter2-very-secret"
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, url := range []string{
+		"postgres://bot:" + pw + "@127.0.0.1:1/gptaccess?connect_timeout=2",
+		"postgres://bot:" + pw + "@127.0.0.1:5432/g?sslmode=bogus",
+	} {
+		_, err := postgres.Open(ctx, url)
+		if err == nil {
+			t.Fatalf("opened %s", strings.ReplaceAll(url, pw, "PW"))
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Errorf("error shows the password: %v", err)
+		}
+	}
+	_, err := postgres.Open(ctx, "postgres://bot:"+pw+"@127.0.0.1:1/gptaccess?connect_timeout=2")
+	if !strings.Contains(err.Error(), "cannot connect") || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("unreachable server: %v", err)
+	}
+}
+
+// BenchmarkReplicas: messages answered per second, and the time to
+// answer one, by one and by three replicas (engines with their own
+// pools) sharing one PostgreSQL, with 4 and 32 clients at once.
+func BenchmarkReplicas(b *testing.B) {
+	for _, c := range []struct{ replicas, clients int }{{1, 4}, {3, 4}, {1, 32}, {3, 32}} {
+		n := c.replicas
+		b.Run(fmt.Sprintf("replicas=%d/clients=%d", n, c.clients), func(b *testing.B) {
+			url := pgtest.URL(b)
+			var stores []bot.Store
+			for range n {
+				d, err := postgres.Open(context.Background(), url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { d.Close() })
+				stores = append(stores, d)
+			}
+			storetest.BenchEngines(b, stores, c.clients)
+		})
+	}
+}
