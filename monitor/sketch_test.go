@@ -6,6 +6,10 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gptaccess/cloudflare"
 )
 
 // exactQuantile is the nearest-rank q-quantile of ds, as the page used to
@@ -114,4 +118,30 @@ func FuzzSketchDecode(f *testing.F) {
 		s.Quantile(0.5)
 		s.Merge(s)
 	})
+}
+
+// TestRollupOf: one round adds one count per target, hour, verdict, canary
+// state and official indicator, and the timed latencies per target and
+// hour, in the order first seen.
+func TestRollupOf(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 59, 0, 0, time.UTC)
+	rs := []Result{
+		{Target: "web", Kind: "http", Verdict: cloudflare.Up, Status: 200, Latency: 80 * time.Millisecond, CheckedAt: at},
+		{Target: "web", Kind: "http", Verdict: cloudflare.Up, Status: 200, Latency: 90 * time.Millisecond, CheckedAt: at.Add(30 * time.Second)},
+		{Target: "api", Kind: "http", Verdict: cloudflare.Blocked1020, Status: 403, Latency: 40 * time.Millisecond, CheckedAt: at},
+		{Target: "web", Kind: "http", Verdict: cloudflare.Up, Status: 200, Latency: 70 * time.Millisecond, CheckedAt: at.Add(2 * time.Minute)},
+	}
+	ro := RollupOf(rs)
+	h10, h11 := HourOf(at), HourOf(at.Add(2*time.Minute))
+	want := []Count{
+		{Target: "web", Kind: "http", Hour: h10, Verdict: cloudflare.Up, N: 2},
+		{Target: "api", Kind: "http", Hour: h10, Verdict: cloudflare.Blocked1020, N: 1},
+		{Target: "web", Kind: "http", Hour: h11, Verdict: cloudflare.Up, N: 1},
+	}
+	if diff := cmp.Diff(want, ro.Counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if len(ro.Latencies) != 3 || len(ro.Latencies[0].Values) != 2 || ro.Latencies[0].Target != "web" || !ro.Latencies[2].Hour.Equal(h11) {
+		t.Errorf("latencies = %+v", ro.Latencies)
+	}
 }

@@ -1,8 +1,6 @@
 package monitor_test
 
 import (
-	"gptaccess/bot/bottest"
-
 	"bytes"
 	"context"
 	"log/slog"
@@ -19,6 +17,7 @@ import (
 
 	termbot "gptaccess/adapters/console"
 	"gptaccess/bot"
+	"gptaccess/bot/bottest"
 	"gptaccess/cloudflare"
 	"gptaccess/monitor"
 	"gptaccess/sqlite"

@@ -76,6 +76,63 @@ type HourLatency struct {
 // result is counted in.
 func HourOf(t time.Time) time.Time { return t.Truncate(time.Hour).UTC() }
 
+// Rollup is what one round of results adds to the hourly rollups a Store
+// keeps (see Counts and Latencies), in the order first seen: a count per
+// target, clock hour, verdict, canary state and official indicator, and
+// the latencies per target and clock hour (of the results that are Timed).
+// Both stores apply it the same way.
+type Rollup struct {
+	Counts    []Count
+	Latencies []RollupLatencies
+}
+
+// RollupLatencies are the latencies one round adds to one target's hour.
+type RollupLatencies struct {
+	Target string
+	Hour   time.Time // start of the clock hour (UTC)
+	Values []time.Duration
+}
+
+// RollupOf groups rs into the rollup rows they add to.
+func RollupOf(rs []Result) Rollup {
+	type countKey struct {
+		hour                      time.Time
+		target, verdict, official string
+		offline                   bool
+	}
+	type hourKey struct {
+		hour   time.Time
+		target string
+	}
+	var ro Rollup
+	counts := map[countKey]int{} // index in ro.Counts
+	lats := map[hourKey]int{}    // index in ro.Latencies
+	for _, r := range rs {
+		h := HourOf(r.CheckedAt)
+		k := countKey{h, r.Target, string(r.Verdict), OfficialIndicator(r), r.Offline}
+		i, ok := counts[k]
+		if !ok {
+			i = len(ro.Counts)
+			counts[k] = i
+			ro.Counts = append(ro.Counts, Count{Target: r.Target, Hour: h, Verdict: r.Verdict,
+				Offline: r.Offline, Official: k.official})
+		}
+		ro.Counts[i].N++
+		ro.Counts[i].Kind = r.Kind
+		if r.Timed() {
+			hk := hourKey{h, r.Target}
+			j, ok := lats[hk]
+			if !ok {
+				j = len(ro.Latencies)
+				lats[hk] = j
+				ro.Latencies = append(ro.Latencies, RollupLatencies{Target: r.Target, Hour: h})
+			}
+			ro.Latencies[j].Values = append(ro.Latencies[j].Values, r.Latency)
+		}
+	}
+	return ro
+}
+
 // OfficialIndicator is what Count.Official records of a result: "" when
 // no status page was read, else its indicator ("unknown" when empty).
 func OfficialIndicator(r Result) string {

@@ -43,55 +43,22 @@ func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
 	return nil
 }
 
-// countKey is one row of monitor_hourly.
-type countKey struct {
-	hour                      int64
-	target, verdict, official string
-	offline                   bool
-}
-
-// hourKey is one row of monitor_hourly_latency.
-type hourKey struct {
-	hour   int64
-	target string
-}
-
 // rollUp adds rs to the hourly rollups: one upsert per distinct count
 // and one locked read-modify-write per target and hour with latencies
 // (a replica answering "status" may record a check while the leader
 // records its round).
 func rollUp(ctx context.Context, tx pgx.Tx, rs []monitor.Result) error {
-	counts := map[countKey]int{}
-	kinds := map[string]string{}
-	var countOrder []countKey
-	lats := map[hourKey][]time.Duration{}
-	var latOrder []hourKey
-	for _, r := range rs {
-		h := hourStart(unix(r.CheckedAt))
-		k := countKey{h, text(r.Target), text(string(r.Verdict)), text(monitor.OfficialIndicator(r)), r.Offline}
-		if counts[k] == 0 {
-			countOrder = append(countOrder, k)
-		}
-		counts[k]++
-		kinds[k.target] = text(r.Kind)
-		if r.Timed() {
-			hk := hourKey{h, k.target}
-			if lats[hk] == nil {
-				latOrder = append(latOrder, hk)
-			}
-			lats[hk] = append(lats[hk], r.Latency)
-		}
-	}
-	for _, k := range countOrder {
+	ro := monitor.RollupOf(rs)
+	for _, c := range ro.Counts {
 		if _, err := tx.Exec(ctx, `INSERT INTO monitor_hourly (hour, target, verdict, offline, official, kind, n)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (hour, target, verdict, offline, official) DO UPDATE SET n = monitor_hourly.n + excluded.n, kind = excluded.kind`,
-			k.hour, k.target, k.verdict, k.offline, k.official, kinds[k.target], counts[k]); err != nil {
+			unix(c.Hour), text(c.Target), text(string(c.Verdict)), c.Offline, text(c.Official), text(c.Kind), c.N); err != nil {
 			return fmt.Errorf("hourly counts: %w", err)
 		}
 	}
-	for _, k := range latOrder {
-		if err := addLatencies(ctx, tx, k, lats[k]); err != nil {
+	for _, l := range ro.Latencies {
+		if err := addLatencies(ctx, tx, unix(l.Hour), text(l.Target), l.Values); err != nil {
 			return err
 		}
 	}
@@ -100,14 +67,14 @@ func rollUp(ctx context.Context, tx pgx.Tx, rs []monitor.Result) error {
 
 // addLatencies adds ds to the sketch of one target and hour, holding the
 // row's lock from read to write.
-func addLatencies(ctx context.Context, tx pgx.Tx, k hourKey, ds []time.Duration) error {
+func addLatencies(ctx context.Context, tx pgx.Tx, hour int64, target string, ds []time.Duration) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO monitor_hourly_latency (hour, target, sketch) VALUES ($1, $2, '') ON CONFLICT DO NOTHING`,
-		k.hour, k.target); err != nil {
+		hour, target); err != nil {
 		return fmt.Errorf("hourly latency: %w", err)
 	}
 	var enc []byte
 	if err := tx.QueryRow(ctx, `SELECT sketch FROM monitor_hourly_latency WHERE hour = $1 AND target = $2 FOR UPDATE`,
-		k.hour, k.target).Scan(&enc); err != nil {
+		hour, target).Scan(&enc); err != nil {
 		return fmt.Errorf("hourly latency: %w", err)
 	}
 	var s monitor.Sketch
@@ -120,7 +87,7 @@ func addLatencies(ctx context.Context, tx pgx.Tx, k hourKey, ds []time.Duration)
 		s.Add(d)
 	}
 	enc, _ = s.AppendBinary(nil)
-	if _, err := tx.Exec(ctx, `UPDATE monitor_hourly_latency SET sketch = $3 WHERE hour = $1 AND target = $2`, k.hour, k.target, enc); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE monitor_hourly_latency SET sketch = $3 WHERE hour = $1 AND target = $2`, hour, target, enc); err != nil {
 		return fmt.Errorf("hourly latency: %w", err)
 	}
 	return nil

@@ -50,43 +50,10 @@ func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
 	return nil
 }
 
-// countKey is one row of monitor_hourly.
-type countKey struct {
-	hour                      int64
-	target, verdict, official string
-	offline                   bool
-}
-
-// hourKey is one row of monitor_hourly_latency.
-type hourKey struct {
-	hour   int64
-	target string
-}
-
 // rollUp adds rs to the hourly rollups: one upsert per distinct count
 // and one read-modify-write per target and hour with latencies.
 func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
-	counts := map[countKey]int{}
-	kinds := map[string]string{}
-	var countOrder []countKey
-	lats := map[hourKey][]time.Duration{}
-	var latOrder []hourKey
-	for _, r := range rs {
-		h := hourStart(unix(r.CheckedAt))
-		k := countKey{h, r.Target, string(r.Verdict), monitor.OfficialIndicator(r), r.Offline}
-		if counts[k] == 0 {
-			countOrder = append(countOrder, k)
-		}
-		counts[k]++
-		kinds[r.Target] = r.Kind
-		if r.Timed() {
-			hk := hourKey{h, r.Target}
-			if lats[hk] == nil {
-				latOrder = append(latOrder, hk)
-			}
-			lats[hk] = append(lats[hk], r.Latency)
-		}
-	}
+	ro := monitor.RollupOf(rs)
 	upsert, err := tx.PrepareContext(ctx, `INSERT INTO monitor_hourly (hour, target, verdict, offline, official, kind, n)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (hour, target, verdict, offline, official) DO UPDATE SET n = n + excluded.n, kind = excluded.kind`)
@@ -94,12 +61,12 @@ func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
 		return fmt.Errorf("hourly counts: %w", explain(err))
 	}
 	defer upsert.Close()
-	for _, k := range countOrder {
-		if _, err := upsert.ExecContext(ctx, k.hour, k.target, k.verdict, boolInt(k.offline), k.official, kinds[k.target], counts[k]); err != nil {
+	for _, c := range ro.Counts {
+		if _, err := upsert.ExecContext(ctx, unix(c.Hour), c.Target, string(c.Verdict), boolInt(c.Offline), c.Official, c.Kind, c.N); err != nil {
 			return fmt.Errorf("hourly counts: %w", explain(err))
 		}
 	}
-	if len(latOrder) == 0 {
+	if len(ro.Latencies) == 0 {
 		return nil
 	}
 	read, err := tx.PrepareContext(ctx, `SELECT sketch FROM monitor_hourly_latency WHERE hour = ? AND target = ?`)
@@ -113,8 +80,8 @@ func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
 		return fmt.Errorf("hourly latency: %w", explain(err))
 	}
 	defer write.Close()
-	for _, k := range latOrder {
-		if err := addLatencies(ctx, read, write, k, lats[k]); err != nil {
+	for _, l := range ro.Latencies {
+		if err := addLatencies(ctx, read, write, l); err != nil {
 			return err
 		}
 	}
@@ -122,12 +89,12 @@ func rollUp(ctx context.Context, tx *sql.Tx, rs []monitor.Result) error {
 }
 
 // addLatencies adds ds to the sketch of one target and hour.
-func addLatencies(ctx context.Context, read, write *sql.Stmt, k hourKey, ds []time.Duration) error {
+func addLatencies(ctx context.Context, read, write *sql.Stmt, l monitor.RollupLatencies) error {
 	var (
 		s   monitor.Sketch
 		enc []byte
 	)
-	err := read.QueryRowContext(ctx, k.hour, k.target).Scan(&enc)
+	err := read.QueryRowContext(ctx, unix(l.Hour), l.Target).Scan(&enc)
 	switch {
 	case isNoRows(err):
 	case err != nil:
@@ -137,14 +104,20 @@ func addLatencies(ctx context.Context, read, write *sql.Stmt, k hourKey, ds []ti
 		// history: only that hour's latency chart is affected.
 		_ = s.UnmarshalBinary(enc)
 	}
-	for _, d := range ds {
+	for _, d := range l.Values {
 		s.Add(d)
 	}
 	enc, _ = s.AppendBinary(enc[:0])
-	if _, err := write.ExecContext(ctx, k.hour, k.target, enc); err != nil {
+	if _, err := write.ExecContext(ctx, unix(l.Hour), l.Target, enc); err != nil {
 		return fmt.Errorf("hourly latency: %w", explain(err))
 	}
 	return nil
+}
+
+// hourKey is one row of monitor_hourly_latency.
+type hourKey struct {
+	hour   int64
+	target string
 }
 
 // backfillLatency builds the latency sketches of the history recorded
