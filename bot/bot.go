@@ -9,6 +9,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -261,6 +262,45 @@ type Stats struct {
 	// redacted, never from direct messages, and only for the operator's
 	// CLI; chat shows the count alone.
 	Unanswered []Unanswered `json:"unanswered"`
+}
+
+// Tally adds outcomes (Cause, Questions, Resolved and HandedOver read)
+// into s: the diagnoses, their causes, the feedback, the hand-overs, the
+// resolution rate and the median of questions asked. The stores read the
+// rows; this counts them, the same way for each.
+func (s *Stats) Tally(outcomes []Outcome) {
+	if s.ByCause == nil {
+		s.ByCause = map[string]int{}
+	}
+	questions := make([]int, 0, len(outcomes))
+	for _, o := range outcomes {
+		s.Diagnoses++
+		s.ByCause[o.Cause]++
+		questions = append(questions, o.Questions)
+		switch o.Resolved {
+		case "yes":
+			s.Resolved++
+		case "no":
+			s.Unresolved++
+		default:
+			s.NoFeedback++
+		}
+		if o.HandedOver {
+			s.HandedOver++
+		}
+	}
+	if n := s.Resolved + s.Unresolved; n > 0 {
+		s.ResolutionRate = float64(s.Resolved) / float64(n)
+	}
+	s.MedianQuestions = 0
+	if n := len(questions); n > 0 {
+		slices.Sort(questions)
+		if n%2 == 1 {
+			s.MedianQuestions = float64(questions[n/2])
+		} else {
+			s.MedianQuestions = float64(questions[n/2-1]+questions[n/2]) / 2
+		}
+	}
 }
 
 // Unanswered is a message the bot could not match, with how often it came.

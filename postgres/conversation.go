@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -144,36 +143,18 @@ func (d *DB) Stats(ctx context.Context, since time.Time) (bot.Stats, error) {
 	if err != nil {
 		return s, fmt.Errorf("read outcomes: %w", explain(err))
 	}
-	var questions []int
 	var (
-		cause, resolved string
-		q               int
-		handed          bool
+		outcomes []bot.Outcome
+		o        bot.Outcome
 	)
-	_, err = pgx.ForEachRow(rows, []any{&cause, &q, &resolved, &handed}, func() error {
-		s.Diagnoses++
-		s.ByCause[cause]++
-		questions = append(questions, q)
-		switch resolved {
-		case "yes":
-			s.Resolved++
-		case "no":
-			s.Unresolved++
-		default:
-			s.NoFeedback++
-		}
-		if handed {
-			s.HandedOver++
-		}
+	_, err = pgx.ForEachRow(rows, []any{&o.Cause, &o.Questions, &o.Resolved, &o.HandedOver}, func() error {
+		outcomes = append(outcomes, o)
 		return nil
 	})
 	if err != nil {
 		return s, fmt.Errorf("read outcomes: %w", explain(err))
 	}
-	if n := s.Resolved + s.Unresolved; n > 0 {
-		s.ResolutionRate = float64(s.Resolved) / float64(n)
-	}
-	s.MedianQuestions = median(questions)
+	s.Tally(outcomes)
 
 	if err := d.pool.QueryRow(ctx, `SELECT COUNT(*) FROM unanswered WHERE at >= $1`, unix(since)).Scan(&s.UnansweredCount); err != nil {
 		return s, fmt.Errorf("read unanswered: %w", explain(err))
@@ -193,16 +174,4 @@ func (d *DB) Stats(ctx context.Context, since time.Time) (bot.Stats, error) {
 		return s, fmt.Errorf("read unanswered: %w", explain(err))
 	}
 	return s, nil
-}
-
-func median(xs []int) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	sort.Ints(xs)
-	m := len(xs) / 2
-	if len(xs)%2 == 1 {
-		return float64(xs[m])
-	}
-	return float64(xs[m-1]+xs[m]) / 2
 }

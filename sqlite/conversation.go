@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -145,40 +144,25 @@ func (d *DB) Stats(ctx context.Context, since time.Time) (bot.Stats, error) {
 	if err != nil {
 		return s, fmt.Errorf("read outcomes: %w", explain(err))
 	}
-	var questions []int
+	var outcomes []bot.Outcome
 	for rows.Next() {
 		var (
-			cause, resolved string
-			q, handed       int
+			o      bot.Outcome
+			handed int
 		)
-		if err := rows.Scan(&cause, &q, &resolved, &handed); err != nil {
+		if err := rows.Scan(&o.Cause, &o.Questions, &o.Resolved, &handed); err != nil {
 			rows.Close()
 			return s, fmt.Errorf("read outcomes: %w", err)
 		}
-		s.Diagnoses++
-		s.ByCause[cause]++
-		questions = append(questions, q)
-		switch resolved {
-		case "yes":
-			s.Resolved++
-		case "no":
-			s.Unresolved++
-		default:
-			s.NoFeedback++
-		}
-		if handed != 0 {
-			s.HandedOver++
-		}
+		o.HandedOver = handed != 0
+		outcomes = append(outcomes, o)
 	}
 	if err := rows.Err(); err != nil {
 		rows.Close()
 		return s, fmt.Errorf("read outcomes: %w", err)
 	}
 	rows.Close()
-	if n := s.Resolved + s.Unresolved; n > 0 {
-		s.ResolutionRate = float64(s.Resolved) / float64(n)
-	}
-	s.MedianQuestions = median(questions)
+	s.Tally(outcomes)
 
 	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM unanswered WHERE at >= ?`, unix(since)).Scan(&s.UnansweredCount); err != nil {
 		return s, fmt.Errorf("read unanswered: %w", explain(err))
@@ -198,16 +182,4 @@ func (d *DB) Stats(ctx context.Context, since time.Time) (bot.Stats, error) {
 		s.Unanswered = append(s.Unanswered, u)
 	}
 	return s, rows.Err()
-}
-
-func median(xs []int) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	sort.Ints(xs)
-	m := len(xs) / 2
-	if len(xs)%2 == 1 {
-		return float64(xs[m])
-	}
-	return float64(xs[m-1]+xs[m]) / 2
 }
