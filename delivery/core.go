@@ -64,9 +64,10 @@ type Core struct {
 	started   atomic.Bool
 
 	mu      sync.Mutex
-	running map[laneKey]bool // lanes with a worker
-	again   map[laneKey]bool // lanes woken while their worker ran
-	dirty   map[laneKey]bool // lanes woken that have no worker yet
+	waiters map[string][]chan result // Deliver calls waiting, by key
+	running map[laneKey]bool         // lanes with a worker
+	again   map[laneKey]bool         // lanes woken while their worker ran
+	dirty   map[laneKey]bool         // lanes woken that have no worker yet
 	signal  chan struct{}
 }
 
@@ -84,6 +85,7 @@ func New(o Options) (*Core, error) {
 	c := &Core{
 		store: o.Store, handler: o.Handler, o: o, obs: o.Observer, log: o.Logger, now: o.Now, sleep: o.Sleep,
 		platforms: map[string]Platform{},
+		waiters:   map[string][]chan result{},
 		running:   map[laneKey]bool{}, again: map[laneKey]bool{}, dirty: map[laneKey]bool{},
 		signal: make(chan struct{}, 1),
 	}
@@ -164,6 +166,10 @@ func (c *Core) Put(ctx context.Context, in Inbound) (added bool, err error) {
 	return added, nil
 }
 
+// Reconnected tells the observer that platform's connection was made
+// again after it dropped.
+func (c *Core) Reconnected(platform string) { c.obs.Reconnect(platform) }
+
 // Wake tells the workers that lane l of the inbox has work.
 func (c *Core) Wake(l Lane) { c.wake(laneKey{Lane: l}) }
 
@@ -195,6 +201,72 @@ func (c *Core) Enqueue(ctx context.Context, out []Outbound) error {
 		c.wake(laneKey{out: true, Lane: Lane{o.Platform, o.Lane}})
 	}
 	return nil
+}
+
+// result is how an outbound item ended, for Deliver.
+type result struct {
+	ref string
+	err error
+}
+
+// Deliver enqueues o (as Enqueue) and waits until it is sent, returning
+// its ref, or failed for good, returning an error made with Permanent.
+// When ctx ends first the item stays in the outbox and is still sent; a
+// later Deliver of the same Key waits for that send instead of adding a
+// second one.
+func (c *Core) Deliver(ctx context.Context, o Outbound) (string, error) {
+	ch := make(chan result, 1)
+	c.mu.Lock()
+	c.waiters[o.Key] = append(c.waiters[o.Key], ch)
+	c.mu.Unlock()
+	defer c.unwait(o.Key, ch)
+	if err := c.Enqueue(ctx, []Outbound{o}); err != nil {
+		return "", err
+	}
+	// Finished by an earlier Deliver (or run) of the same key.
+	switch st, ref, err := c.store.Lookup(ctx, o.Key); {
+	case err != nil:
+		return "", err
+	case st == Sent:
+		return ref, nil
+	case st == Failed:
+		return "", Permanent(fmt.Errorf("outbox item %s failed before", o.Key))
+	}
+	select {
+	case r := <-ch:
+		return r.ref, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (c *Core) unwait(key string, ch chan result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ws := c.waiters[key]
+	for i, w := range ws {
+		if w == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(c.waiters, key)
+	} else {
+		c.waiters[key] = ws
+	}
+}
+
+// done tells Deliver calls waiting for key how it ended.
+func (c *Core) done(key string, r result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters[key] {
+		select {
+		case w <- r:
+		default:
+		}
+	}
 }
 
 func (c *Core) wake(k laneKey) {
@@ -536,7 +608,7 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 		return c.store.Failed(ctx, o.Seq, "no adapter for platform "+o.Platform)
 	}
 	if o.Parent != "" {
-		ref, _, err := c.store.SentRef(ctx, o.Parent)
+		_, ref, err := c.store.Lookup(ctx, o.Parent)
 		if err != nil {
 			return err
 		}
@@ -551,19 +623,21 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 	rctx := context.WithoutCancel(ctx)
 	log := c.log.With("platform", o.Platform, "lane", o.Lane, "key", o.Key, "kind", o.Kind)
 	if err == nil {
-		return c.store.Sent(rctx, o.Seq, ref)
+		if err := c.store.Sent(rctx, o.Seq, ref); err != nil {
+			return err
+		}
+		c.done(o.Key, result{ref: ref})
+		return nil
 	}
 	if IsPermanent(err) {
 		log.Error("outbox: cannot deliver; not retrying", "err", err)
-		c.obs.Undelivered(o.Platform, o.Kind)
-		return c.store.Failed(rctx, o.Seq, err.Error())
+		return c.failed(rctx, o, err)
 	}
 	o.Attempts++
 	if wait, limited := retryAfter(err); limited {
 		if o.Attempts >= c.o.MaxRateLimited {
 			log.Error("outbox: still rate limited; giving up", "attempts", o.Attempts, "err", err)
-			c.obs.Undelivered(o.Platform, o.Kind)
-			return c.store.Failed(rctx, o.Seq, err.Error())
+			return c.failed(rctx, o, err)
 		}
 		wait = max(wait, 100*time.Millisecond)
 		log.Warn("outbox: rate limited; holding the channel back", "retry_after", wait.String(), "attempt", o.Attempts)
@@ -572,10 +646,22 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 	}
 	if o.Attempts >= c.o.MaxAttempts {
 		log.Error("outbox: giving up after repeated failures", "attempts", o.Attempts, "err", err)
-		c.obs.Undelivered(o.Platform, o.Kind)
-		return c.store.Failed(rctx, o.Seq, err.Error())
+		return c.failed(rctx, o, err)
 	}
 	wait := c.backoff(o.Attempts - 1)
 	log.Warn("outbox: call failed; will retry", "attempt", o.Attempts, "retry_in", wait.String(), "err", err)
 	return c.store.Retry(rctx, o.Seq, o.Attempts, c.now().Add(wait))
+}
+
+// failed records o's failure for good, once.
+func (c *Core) failed(ctx context.Context, o Outbound, err error) error {
+	if serr := c.store.Failed(ctx, o.Seq, err.Error()); serr != nil {
+		return serr
+	}
+	c.obs.Undelivered(o.Platform, o.Kind)
+	if !IsPermanent(err) {
+		err = Permanent(err)
+	}
+	c.done(o.Key, result{err: err})
+	return nil
 }

@@ -162,6 +162,7 @@ func (o *counts) RateLimitWait(_ string, d time.Duration) {
 	o.mu.Unlock()
 }
 func (o *counts) Undelivered(string, string) { o.mu.Lock(); o.undelivered++; o.mu.Unlock() }
+func (o *counts) Reconnect(string)           {}
 func (o *counts) get() counts {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -83,6 +83,16 @@ const (
 	KindNotice   = "notice"
 )
 
+// Status is where an outbox item is in its life.
+type Status string
+
+// Outbox item statuses, as stores keep them.
+const (
+	Pending Status = "pending"
+	Sent    Status = "sent"
+	Failed  Status = "failed"
+)
+
 // Lane names one platform's lane, for Store.Lanes.
 type Lane struct {
 	Platform, Name string
@@ -136,16 +146,16 @@ type Store interface {
 	// its NotBefore.
 	NextOut(ctx context.Context, l Lane) (out Outbound, ok bool, err error)
 	// Sent marks outbox item seq sent; ref is what the platform calls the
-	// message (Slack ts, Discord message id), kept for SentRef.
+	// message (Slack ts, Discord message id), kept for Lookup.
 	Sent(ctx context.Context, seq int64, ref string) error
 	// Failed marks outbox item seq failed for good, with the reason.
 	Failed(ctx context.Context, seq int64, reason string) error
 	// Retry records a failed attempt of outbox item seq: its attempt
 	// count and when the next attempt may be made.
 	Retry(ctx context.Context, seq int64, attempts int, notBefore time.Time) error
-	// SentRef returns the ref of the sent outbox item with key; ok is
-	// false while it is not sent (or there is none).
-	SentRef(ctx context.Context, key string) (ref string, ok bool, err error)
+	// Lookup returns the status of the outbox item with key (Pending,
+	// Sent, Failed, or "" when there is none) and, once sent, its ref.
+	Lookup(ctx context.Context, key string) (st Status, ref string, err error)
 
 	// Lanes lists the lanes that have pending inbox items and those that
 	// have pending outbox items, for start-up.
@@ -258,6 +268,9 @@ type Observer interface {
 	// Undelivered: an outbound call failed for good (permanent error, or
 	// retries used up).
 	Undelivered(platform, kind string)
+	// Reconnect: an adapter's connection (Socket Mode, gateway) was made
+	// again after it dropped; adapters report it through Core.Reconnected.
+	Reconnect(platform string)
 }
 
 type nobody struct{}
@@ -266,3 +279,4 @@ func (nobody) Duplicate(string)                    {}
 func (nobody) Stale(string)                        {}
 func (nobody) RateLimitWait(string, time.Duration) {}
 func (nobody) Undelivered(string, string)          {}
+func (nobody) Reconnect(string)                    {}

@@ -206,15 +206,15 @@ func (s *Memory) Retry(_ context.Context, seq int64, attempts int, notBefore tim
 	return nil
 }
 
-// SentRef implements Store.
-func (s *Memory) SentRef(_ context.Context, key string) (string, bool, error) {
+// Lookup implements Store.
+func (s *Memory) Lookup(_ context.Context, key string) (Status, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it, ok := s.keys[key]
-	if !ok || it.status != "sent" {
-		return "", false, nil
+	if !ok {
+		return "", "", nil
 	}
-	return it.ref, true, nil
+	return Status(it.status), it.ref, nil
 }
 
 // Lanes implements Store.

@@ -203,17 +203,17 @@ func (d *DB) Retry(ctx context.Context, seq int64, attempts int, notBefore time.
 	return nil
 }
 
-// SentRef implements delivery.Store.
-func (d *DB) SentRef(ctx context.Context, key string) (string, bool, error) {
-	var ref string
-	err := d.db.QueryRowContext(ctx, `SELECT ref FROM outbox WHERE key = ? AND status = 'sent'`, key).Scan(&ref)
+// Lookup implements delivery.Store.
+func (d *DB) Lookup(ctx context.Context, key string) (delivery.Status, string, error) {
+	var st, ref string
+	err := d.db.QueryRowContext(ctx, `SELECT status, ref FROM outbox WHERE key = ?`, key).Scan(&st, &ref)
 	if isNoRows(err) {
-		return "", false, nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("outbox ref: %w", explain(err))
+		return "", "", fmt.Errorf("outbox lookup: %w", explain(err))
 	}
-	return ref, true, nil
+	return delivery.Status(st), ref, nil
 }
 
 // Lanes implements delivery.Store.

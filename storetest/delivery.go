@@ -330,27 +330,30 @@ func testOutboxLifecycle(t *testing.T, s delivery.Store) {
 	if err := s.Sent(ctx, o.Seq, "1700.1"); err != nil {
 		t.Fatal(err)
 	}
-	if ref, ok, err := s.SentRef(ctx, "n1"); err != nil || !ok || ref != "1700.1" {
-		t.Fatalf("SentRef(n1) = %q, %v, %v; want 1700.1", ref, ok, err)
+	if st, ref, err := s.Lookup(ctx, "n1"); err != nil || st != delivery.Sent || ref != "1700.1" {
+		t.Fatalf("Lookup(n1) = %q, %q, %v; want sent, 1700.1", st, ref, err)
 	}
 	o, _ = nextOut(t, s, laneA)
 	if string(o.Body) != "two" {
 		t.Fatalf("after Sent, next = %q; want two", o.Body)
 	}
-	if _, ok, _ := s.SentRef(ctx, "n2"); ok {
-		t.Fatal("SentRef of a pending item is ok")
+	if st, ref, _ := s.Lookup(ctx, "n2"); st != delivery.Pending || ref != "" {
+		t.Fatalf("Lookup of a pending item = %q, %q; want pending", st, ref)
+	}
+	if st, _, _ := s.Lookup(ctx, "nothing"); st != "" {
+		t.Fatalf("Lookup of an unknown key = %q; want \"\"", st)
 	}
 	if err := s.Failed(ctx, o.Seq, "channel_not_found"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.SentRef(ctx, "n2"); ok {
-		t.Fatal("SentRef of a failed item is ok")
+	if st, _, _ := s.Lookup(ctx, "n2"); st != delivery.Failed {
+		t.Fatalf("Lookup of a failed item = %q; want failed", st)
 	}
 	// Recording twice changes nothing: a failure is recorded once.
 	if err := s.Sent(ctx, o.Seq, "late"); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.SentRef(ctx, "n2"); ok {
+	if st, _, _ := s.Lookup(ctx, "n2"); st != delivery.Failed {
 		t.Fatal("Sent after Failed turned the failure into a success")
 	}
 	o, _ = nextOut(t, s, laneA)

@@ -18,6 +18,7 @@ import (
 	"gptaccess/adapters/console"
 	"gptaccess/bot"
 	"gptaccess/config"
+	"gptaccess/delivery"
 	"gptaccess/metrics"
 	"gptaccess/monitor"
 	"gptaccess/sqlite"
@@ -50,7 +51,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	}
 	defer db.Close()
 
-	o.Store, o.Subscriptions, o.Stats = db, db, db
+	// While the delivery core handles a message, what the engine writes is
+	// held back and written with the reply's outbox items in one
+	// transaction; the terminal writes straight through.
+	o.Store, o.Subscriptions, o.Stats = delivery.Staging(db), db, db
 
 	// The engine answers "status" from the monitor, and the monitor alerts
 	// through the adapters, which need the engine: bind the status late.
@@ -74,9 +78,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		term = console.New(console.Options{In: stdin, Out: stdout, Handler: met.WrapHandler(engine), Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
 		notifiers = append(notifiers, met.WrapNotifier(term))
 	}
-	plat, err := platforms(cfg, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), met, log)
+	core, err := newCore(cfg, db, met.WrapHandler(engine), met, log)
 	if err != nil {
 		return err
+	}
+	plat, err := platforms(cfg, core, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), met, log)
+	if err != nil {
+		return err
+	}
+	if len(plat) > 0 {
+		// The core stops with the platforms: it makes their calls.
+		comps = append(comps, component{name: "delivery", run: core.Run, platform: true})
 	}
 	for _, p := range plat {
 		comps = append(comps, component{name: p.name, run: p.run, platform: true})
@@ -339,6 +351,8 @@ func prune(ctx context.Context, db *sqlite.DB, r retention, now time.Time, log *
 		run  func() (int64, error)
 	}{
 		{"deliveries", func() (int64, error) { return db.PruneDeliveries(ctx, now.Add(-r.deliveries)) }},
+		// An inbox item's id is what turns a platform's late retry away.
+		{"inbox and outbox", func() (int64, error) { return db.Prune(ctx, now.Add(-r.deliveries)) }},
 		{"conversations", func() (int64, error) { return db.PruneConversations(ctx, now.Add(-r.conversations)) }},
 		{"outcomes", func() (int64, error) { return db.PruneOutcomes(ctx, now.Add(-r.outcomes)) }},
 		{"check history", func() (int64, error) { return db.PruneResults(ctx, now.Add(-r.history)) }},

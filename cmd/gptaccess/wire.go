@@ -13,6 +13,7 @@ import (
 	"gptaccess/adapters/slack"
 	"gptaccess/bot"
 	"gptaccess/config"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 	"gptaccess/web"
 )
@@ -37,16 +38,31 @@ type observer interface {
 	RateLimitWait(platform string, d time.Duration)
 }
 
-// platforms builds the configured chat adapters around h.
-func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, log *slog.Logger) ([]platform, error) {
+// newCore builds the delivery core between the platforms and the bot h:
+// the inbox and outbox in store, the per-user limit, where hand-overs go.
+func newCore(cfg *config.Config, store delivery.Store, h bot.Handler, obs delivery.Observer, log *slog.Logger) (*delivery.Core, error) {
+	return delivery.New(delivery.Options{
+		Store: store, Handler: h,
+		Burst: cfg.Bot.RateLimit.Burst, PerMinute: cfg.Bot.RateLimit.PerMinute,
+		Freshness: cfg.Bot.PendingFreshness,
+		Support: map[string]delivery.Support{
+			bot.Slack:   {Channel: cfg.Slack.SupportChannel, Mention: cfg.Slack.SupportGroup},
+			bot.Discord: {Channel: cfg.Discord.SupportChannel, Mention: cfg.Discord.SupportRole},
+		},
+		Observer: obs, Logger: log,
+	})
+}
+
+// platforms builds the configured chat adapters around the delivery core
+// (and, for Discord until it moves onto the core, h).
+func platforms(cfg *config.Config, core *delivery.Core, h bot.Handler, claims claimer, obs observer, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
 		s := cfg.Secrets
 		a, err := slack.New(slack.Options{
 			BotToken: s.SlackBotToken.Reveal(), AppToken: s.SlackAppToken.Reveal(), SigningSecret: s.SlackSigningSecret.Reveal(),
 			APIURL: cfg.Slack.APIURL, Mode: cfg.SlackMode(), ListenChannels: cfg.Slack.ListenChannels,
-			SupportChannel: cfg.Slack.SupportChannel, SupportGroup: cfg.Slack.SupportGroup,
-			Handler: h, Claims: claims, Observer: obs, Logger: log,
+			Core: core, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
