@@ -386,7 +386,11 @@ func (c *Core) drainIn(ctx context.Context, l Lane) {
 		if ctx.Err() != nil {
 			return // left pending for the next run
 		}
-		c.log.Error("inbox: cannot process; retrying", "platform", l.Platform, "lane", l.Name, "err", err)
+		lvl := slog.LevelError
+		if errors.Is(err, ErrNotReady) {
+			lvl = slog.LevelDebug
+		}
+		c.log.Log(ctx, lvl, "inbox: cannot process yet; retrying", "platform", l.Platform, "lane", l.Name, "err", err)
 		if !c.sleep(ctx, c.backoff(failures)) {
 			return
 		}
@@ -412,6 +416,9 @@ func (c *Core) process(ctx context.Context, in Inbound) error {
 		return c.store.Drop(ctx, in.ID)
 	}
 	t, ok, err := p.Message(ctx, in)
+	if errors.Is(err, ErrNotReady) {
+		return err
+	}
 	if err != nil {
 		log.Warn("inbox: unusable event; dropped", "err", err)
 		return c.store.Drop(ctx, in.ID)

@@ -116,6 +116,11 @@ func (w Writes) Empty() bool {
 	return len(w.Delete) == 0 && len(w.Save) == 0 && len(w.Outcomes) == 0 && len(w.Unanswered) == 0
 }
 
+// ErrNotReady is returned by Platform.Message when the adapter cannot
+// translate yet (it does not know who the bot is before it connected):
+// the item stays pending and is tried again shortly.
+var ErrNotReady = errors.New("platform not ready")
+
 // ErrNotPending is returned by Store.Finish when the inbox item is not
 // pending any more (another worker or replica finished or dropped it).
 var ErrNotPending = errors.New("inbox item is not pending")
@@ -184,8 +189,9 @@ type Platform interface {
 	Name() string
 	// Message translates an inbound item into a Turn; ok is false when the
 	// item asks nothing of the bot (an event it does not answer). This is
-	// where an adapter answers which conversation the item belongs to. An
-	// error is logged and the item dropped.
+	// where an adapter answers which conversation the item belongs to.
+	// ErrNotReady leaves the item pending; another error is logged and the
+	// item dropped.
 	Message(ctx context.Context, in Inbound) (t Turn, ok bool, err error)
 	// Plan lays out, in order, the calls that deliver r, the bot's reply
 	// to m (from in). The core assigns Key, Platform and Kind when empty.

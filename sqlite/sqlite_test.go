@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
 func openMem(t *testing.T) *DB {
@@ -71,37 +72,18 @@ func TestConversationRoundTripAndConflict(t *testing.T) {
 	}
 }
 
-func TestClaimOnce(t *testing.T) {
-	ctx := context.Background()
-	d := openMem(t)
-	for i, want := range []bool{true, false, false} {
-		got, err := d.Claim(ctx, "slack:event:Ev1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("claim %d = %v, want %v", i, got, want)
-		}
-	}
-	d.Now = func() time.Time { return time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC) }
-	n, err := d.PruneDeliveries(ctx, time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC))
-	if err != nil || n != 1 {
-		t.Fatalf("prune = %d, %v; want 1", n, err)
-	}
-	if first, _ := d.Claim(ctx, "slack:event:Ev1"); !first {
-		t.Error("a pruned delivery should be claimable again")
-	}
-}
-
-func TestClaimSurvivesReopen(t *testing.T) {
+// TestInboxSurvivesReopen: what the inbox took before a restart is known
+// after it, so a redelivery is not answered twice.
+func TestInboxSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "g.db")
 	d, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first, err := d.Claim(ctx, "discord:msg:1"); !first || err != nil {
-		t.Fatalf("first claim = %v, %v", first, err)
+	in := delivery.Inbound{ID: "discord:msg:1", Platform: "discord", Lane: "C1", Body: []byte("{}"), Received: time.Now()}
+	if added, err := d.Put(ctx, in); !added || err != nil {
+		t.Fatalf("first put = %v, %v", added, err)
 	}
 	d.Close()
 	d, err = Open(ctx, path)
@@ -109,8 +91,11 @@ func TestClaimSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if first, err := d.Claim(ctx, "discord:msg:1"); first || err != nil {
-		t.Errorf("claim after restart = %v, %v; want false", first, err)
+	if added, err := d.Put(ctx, in); added || err != nil {
+		t.Errorf("put after restart = %v, %v; want false", added, err)
+	}
+	if got, ok, err := d.NextIn(ctx, delivery.Lane{Platform: "discord", Name: "C1"}); !ok || err != nil || got.ID != in.ID {
+		t.Errorf("pending after restart = %+v, %v, %v", got, ok, err)
 	}
 }
 

@@ -82,7 +82,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	if err != nil {
 		return err
 	}
-	plat, err := platforms(cfg, core, met.WrapHandler(bot.RateLimit(engine, cfg.Bot.RateLimit.Burst, cfg.Bot.RateLimit.PerMinute, nil)), met.WrapClaimer(db), met, log)
+	plat, err := platforms(cfg, core, log)
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,6 @@ func prune(ctx context.Context, db *sqlite.DB, r retention, now time.Time, log *
 		what string
 		run  func() (int64, error)
 	}{
-		{"deliveries", func() (int64, error) { return db.PruneDeliveries(ctx, now.Add(-r.deliveries)) }},
 		// An inbox item's id is what turns a platform's late retry away.
 		{"inbox and outbox", func() (int64, error) { return db.Prune(ctx, now.Add(-r.deliveries)) }},
 		{"conversations", func() (int64, error) { return db.PruneConversations(ctx, now.Add(-r.conversations)) }},

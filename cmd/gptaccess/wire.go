@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"gptaccess/adapters/discord"
 	"gptaccess/adapters/slack"
@@ -27,17 +26,6 @@ type platform struct {
 	notifier monitor.Notifier
 }
 
-// claimer records deliveries so each is answered once (sqlite.DB).
-type claimer interface {
-	Claim(ctx context.Context, key string) (bool, error)
-}
-
-// observer hears of reconnects and rate-limit waits (metrics.Metrics).
-type observer interface {
-	Reconnect(platform string)
-	RateLimitWait(platform string, d time.Duration)
-}
-
 // newCore builds the delivery core between the platforms and the bot h:
 // the inbox and outbox in store, the per-user limit, where hand-overs go.
 func newCore(cfg *config.Config, store delivery.Store, h bot.Handler, obs delivery.Observer, log *slog.Logger) (*delivery.Core, error) {
@@ -53,9 +41,8 @@ func newCore(cfg *config.Config, store delivery.Store, h bot.Handler, obs delive
 	})
 }
 
-// platforms builds the configured chat adapters around the delivery core
-// (and, for Discord until it moves onto the core, h).
-func platforms(cfg *config.Config, core *delivery.Core, h bot.Handler, claims claimer, obs observer, log *slog.Logger) ([]platform, error) {
+// platforms builds the configured chat adapters around the delivery core.
+func platforms(cfg *config.Config, core *delivery.Core, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
 		s := cfg.Secrets
@@ -78,15 +65,14 @@ func platforms(cfg *config.Config, core *delivery.Core, h bot.Handler, claims cl
 			Token: cfg.Secrets.DiscordBotToken.Reveal(), PublicKey: cfg.Secrets.DiscordPublicKey.Reveal(),
 			APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID, MessageContent: cfg.Discord.MessageContent,
 			Interactions: cfg.Discord.Interactions, ListenChannels: cfg.Discord.ListenChannels,
-			SupportChannel: cfg.Discord.SupportChannel, SupportRole: cfg.Discord.SupportRole,
-			Handler: h, Claims: claims, Observer: obs, Logger: log,
+			Core: core, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("discord: %w", err)
 		}
 		run := func(ctx context.Context) error {
 			err := a.Run(ctx)
-			a.Wait() // HTTP interactions still being answered
+			a.Wait() // interactions still being acknowledged
 			return err
 		}
 		p := platform{name: "discord", run: run, ready: connected(a.Connected, "discord"), notifier: a}

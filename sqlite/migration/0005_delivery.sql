@@ -32,3 +32,6 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (platform, lane, seq) WHERE status = 'pending';
 CREATE INDEX outbox_created ON outbox (created_at);
+
+-- The claims that deduplicated deliveries before the inbox did.
+DROP TABLE deliveries;
