@@ -112,7 +112,7 @@ type harness struct {
 	fake  *discordtest.Server
 	a     *Adapter
 	h     *recorder
-	store *delivery.Memory // survives restart, like the database
+	store delivery.Store // survives restart, like the database
 	core  *delivery.Core
 	obs   *bottest.Observer
 	logs  *logSink
@@ -126,6 +126,7 @@ type setup struct {
 	fake   discordtest.Options
 	opts   func(*Options)
 	core   func(*delivery.Options)
+	store  delivery.Store // nil: in memory
 	tune   func(*Adapter)
 	before func(*discordtest.Server) // runs before the adapter starts
 	noWait bool                      // do not wait for the connection (for refused starts)
@@ -141,7 +142,10 @@ func start(t testing.TB, h *recorder, s setup) *harness {
 	if s.before != nil {
 		s.before(fake)
 	}
-	hs := &harness{fake: fake, h: h, store: delivery.NewMemory()}
+	hs := &harness{fake: fake, h: h, store: s.store}
+	if hs.store == nil {
+		hs.store = delivery.NewMemory()
+	}
 	hs.launch(t, s)
 	return hs
 }

@@ -152,7 +152,7 @@ type harness struct {
 	fake    *slacktest.Server
 	h       *dialogHandler
 	handler bot.Handler // what the core asks; h unless withHandler
-	store   *delivery.Memory
+	store   delivery.Store
 	support delivery.Support
 	core    *delivery.Core
 	a       *Adapter
@@ -188,6 +188,11 @@ func withHandler(handler bot.Handler) harnessOption {
 // as a restarted process shares its database.
 func withState(h0 *dialogHandler, store *delivery.Memory) harnessOption {
 	return func(h *harness, _ *Options) { h.h, h.store = h0, store }
+}
+
+// withStore keeps the inbox and outbox in s.
+func withStore(s delivery.Store) harnessOption {
+	return func(h *harness, _ *Options) { h.store = s }
 }
 
 // withSupport configures where hand-overs go.
