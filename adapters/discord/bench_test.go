@@ -1,15 +1,12 @@
 package discord
 
 import (
-	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"gptaccess/adapters/discord/discordtest"
-	"gptaccess/delivery"
-	"gptaccess/sqlite"
+	"gptaccess/delivery/deliverytest"
 )
 
 // BenchmarkGatewayRoundTrip measures a mention through the whole adapter
@@ -19,15 +16,9 @@ import (
 // (a WAL file, as the bot runs). It reports the median and 99th
 // percentile latency.
 func BenchmarkGatewayRoundTrip(b *testing.B) {
-	for _, store := range []struct {
-		name string
-		open func(b *testing.B) delivery.Store
-	}{
-		{"memory", func(*testing.B) delivery.Store { return delivery.NewMemory() }},
-		{"sqlite", openSQLite},
-	} {
-		b.Run(store.name, func(b *testing.B) {
-			h := start(b, nil, setup{fake: discordtest.Options{NoEcho: true}, store: store.open(b)})
+	for _, store := range deliverytest.Stores {
+		b.Run(store.Name, func(b *testing.B) {
+			h := start(b, nil, setup{fake: discordtest.Options{NoEcho: true}, store: store.Open(b)})
 			f := h.fake
 			content := f.Mention() + " chatgpt says access denied 1020"
 			var lat []time.Duration
@@ -48,13 +39,4 @@ func BenchmarkGatewayRoundTrip(b *testing.B) {
 			b.ReportMetric(q(0.99), "p99-ms")
 		})
 	}
-}
-
-func openSQLite(b *testing.B) delivery.Store {
-	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
 }

@@ -16,6 +16,7 @@ import (
 	"gptaccess/bot"
 	"gptaccess/bot/bottest"
 	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 )
 
 // logSink collects the adapter's log for assertions.
@@ -197,17 +198,7 @@ func (hs *harness) launch(t testing.TB, s setup) {
 		route = discordtest.RouteGuildCommands
 	}
 	before, registered := len(fake.Handshakes()), len(fake.Calls(route))
-	// The core stops with the adapter, as serve stops everything when one
-	// component fails.
-	coreCtx, stopCore := context.WithCancel(ctx)
-	coreDone := make(chan error, 1)
-	go func() { coreDone <- core.Run(coreCtx) }()
-	go func() {
-		err := a.Run(ctx)
-		stopCore()
-		<-coreDone
-		done <- err
-	}()
+	deliverytest.Run(ctx, core, a.Run, done)
 	t.Cleanup(func() {
 		cancel()
 		select {

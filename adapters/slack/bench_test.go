@@ -1,16 +1,13 @@
 package slack
 
 import (
-	"context"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"gptaccess/adapters/slack/slacktest"
-	"gptaccess/delivery"
-	"gptaccess/sqlite"
+	"gptaccess/delivery/deliverytest"
 )
 
 // BenchmarkSocketModeRoundTrip measures one direct message going through
@@ -19,16 +16,10 @@ import (
 // out as chat.postMessage, on loopback; with the inbox and outbox in
 // memory and in SQLite (a WAL file, as the bot runs).
 func BenchmarkSocketModeRoundTrip(b *testing.B) {
-	for _, store := range []struct {
-		name string
-		open func(b *testing.B) delivery.Store
-	}{
-		{"memory", func(*testing.B) delivery.Store { return delivery.NewMemory() }},
-		{"sqlite", openSQLite},
-	} {
-		b.Run(store.name, func(b *testing.B) {
+	for _, store := range deliverytest.Stores {
+		b.Run(store.Name, func(b *testing.B) {
 			fake := slacktest.New(b, slacktest.Config{})
-			startAdapter(b, fake, ModeSocket, withStore(store.open(b)), withOptions(func(o *Options) { o.Logger = slog.New(slog.DiscardHandler) }))
+			startAdapter(b, fake, ModeSocket, withStore(store.Open(b)), withOptions(func(o *Options) { o.Logger = slog.New(slog.DiscardHandler) }))
 			lat := make([]time.Duration, 0, b.N)
 			b.ResetTimer()
 			start := time.Now()
@@ -50,13 +41,4 @@ func BenchmarkSocketModeRoundTrip(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 		})
 	}
-}
-
-func openSQLite(b *testing.B) delivery.Store {
-	db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
 }

@@ -14,6 +14,7 @@ import (
 	"gptaccess/bot"
 	"gptaccess/bot/bottest"
 	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 )
 
 const waitFor = 5 * time.Second
@@ -265,17 +266,7 @@ func startAdapter(t testing.TB, fake *slacktest.Server, mode string, opts ...har
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
-	// The core stops with the adapter, as serve stops everything when
-	// one component fails.
-	coreCtx, stopCore := context.WithCancel(ctx)
-	coreDone := make(chan error, 1)
-	go func() { coreDone <- core.Run(coreCtx) }()
-	go func() {
-		err := a.Run(ctx)
-		stopCore()
-		<-coreDone
-		h.done <- err
-	}()
+	deliverytest.Run(ctx, core, a.Run, h.done)
 	t.Cleanup(func() {
 		h.stop()
 		// response_urls are credentials for the conversation, like tokens.
