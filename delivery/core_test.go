@@ -492,3 +492,89 @@ func TestConflictAnswersFromNewerState(t *testing.T) {
 		t.Fatalf("got %q; want the answer from the other replica's state (turn 10 + 1)", got)
 	}
 }
+
+// notReady is a chat that cannot translate until ready is closed, like an
+// adapter before it connected.
+type notReady struct {
+	*chat
+	ready chan struct{}
+	asked chan struct{} // a signal per refused attempt
+}
+
+func (n *notReady) Message(ctx context.Context, in delivery.Inbound) (delivery.Turn, bool, error) {
+	select {
+	case <-n.ready:
+		return n.chat.Message(ctx, in)
+	default:
+		select {
+		case n.asked <- struct{}{}:
+		default:
+		}
+		return delivery.Turn{}, false, delivery.ErrNotReady
+	}
+}
+
+func TestNotReadyKeepsItemsPending(t *testing.T) {
+	store := delivery.NewMemory()
+	c, err := delivery.New(delivery.Options{Store: store, Handler: &echo{}, Sleep: func(ctx context.Context, _ time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Millisecond):
+			return true
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &notReady{chat: newChat(), ready: make(chan struct{}), asked: make(chan struct{})}
+	c.Register(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	body, _ := json.Marshal(bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: "early", Mention: true})
+	if _, err := c.Accept(ctx, delivery.Inbound{ID: "slack:early", Platform: bot.Slack, Lane: "C1", Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // asked, refused, asked again…
+		<-p.asked
+	}
+	if got := p.all("C1"); len(got) != 0 {
+		t.Fatalf("answered before the platform was ready: %q", got)
+	}
+	close(p.ready)
+	if got := p.wait(t, "C1", 1); got[0] != "re: early" {
+		t.Fatalf("got %q; want the early message answered once ready", got)
+	}
+}
+
+func TestDeliverWaitsForTheOutcome(t *testing.T) {
+	r := newRig(t, nil, nil)
+	r.chat.fail = func(key string, _ int) error {
+		if key == "gone" {
+			return delivery.Permanent(errors.New("channel_not_found"))
+		}
+		return nil
+	}
+	ctx := context.Background()
+	ref, err := r.core.Deliver(ctx, delivery.Outbound{Key: "alert", Platform: bot.Slack, Lane: "C1", Body: []byte("down")})
+	if err != nil || ref != "C1-1" {
+		t.Fatalf("Deliver = %q, %v; want the post's ref", ref, err)
+	}
+	// The same key again (the monitor retrying): no second post, same ref.
+	ref, err = r.core.Deliver(ctx, delivery.Outbound{Key: "alert", Platform: bot.Slack, Lane: "C1", Body: []byte("down")})
+	if err != nil || ref != "C1-1" || len(r.chat.all("C1")) != 1 {
+		t.Fatalf("Deliver again = %q, %v, posts %q; want the first post's ref and no second post", ref, err, r.chat.all("C1"))
+	}
+	for range 2 {
+		if _, err := r.core.Deliver(ctx, delivery.Outbound{Key: "gone", Platform: bot.Slack, Lane: "C9", Body: []byte("x")}); !delivery.IsPermanent(err) {
+			t.Fatalf("Deliver to a gone channel = %v; want a permanent error", err)
+		}
+	}
+	r.chat.mu.Lock()
+	defer r.chat.mu.Unlock()
+	if r.chat.tries["gone"] != 1 {
+		t.Fatalf("a permanent failure was tried %d times; want 1", r.chat.tries["gone"])
+	}
+}
