@@ -49,14 +49,3 @@ func (l *lru) putLocked(k, v string) {
 	}
 	l.m[k] = v
 }
-
-// add stores k if absent and reports whether it was absent.
-func (l *lru) add(k string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.m[k]; ok {
-		return false
-	}
-	l.putLocked(k, "")
-	return true
-}
