@@ -134,7 +134,7 @@ func (e *Engine) Handle(ctx context.Context, m Message) (Reply, error) {
 		}
 		if err != nil {
 			e.log.Error("handle message", "platform", m.Platform, "channel", m.Channel, "attempts", attempt, "err", err)
-			return Reply{Text: sorry, Entry: "none"}, err
+			return Reply{Text: Sorry, Entry: "none"}, err
 		}
 		return r, nil
 	}
@@ -159,7 +159,10 @@ func sleepJitter(ctx context.Context, attempt int) bool {
 	}
 }
 
-const sorry = "Sorry, something went wrong on my side. Please try again in a moment."
+// Sorry is the one apology every platform sends when handling a message
+// failed: the engine's reply on error, and the delivery core's when the
+// engine could not be asked at all.
+const Sorry = "Sorry, something went wrong on my side. Please try again in a moment."
 
 func shard(key string) int {
 	h := fnv.New32a()
@@ -732,7 +735,7 @@ func (t *turn) subscription(ctx context.Context, cmd string) Reply {
 	}
 	if err != nil {
 		e.log.Error(cmd, "err", err)
-		r.Text, r.Public = sorry, false
+		r.Text, r.Public = Sorry, false
 	}
 	return r
 }
@@ -747,7 +750,7 @@ func (t *turn) statsReply(ctx context.Context) Reply {
 	s, err := t.e.stats.Stats(ctx, t.e.now().Add(-7*24*time.Hour))
 	if err != nil {
 		t.e.log.Error("stats", "err", err)
-		r.Text = sorry
+		r.Text = Sorry
 		return r
 	}
 	r.Text = FormatStats(privateStats(s), "the last 7 days")

@@ -112,6 +112,9 @@ type Bot struct {
 	// OutcomeRetention is how long the record of how each diagnosis
 	// ended (for `gptaccess stats`) is kept.
 	OutcomeRetention time.Duration `yaml:"outcome_retention" json:"outcome_retention"`
+	// PendingFreshness is how old a message left unanswered by a restart
+	// (or a backlog) may be and still be answered; older ones are dropped.
+	PendingFreshness time.Duration `yaml:"pending_freshness" json:"pending_freshness"`
 	// RateLimit limits replies per user.
 	RateLimit RateLimit `yaml:"rate_limit" json:"rate_limit"`
 }

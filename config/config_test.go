@@ -75,7 +75,7 @@ bot:
 				c.HTTP = HTTP{Listen: ":0", MaxBodyBytes: 2048, ReadTimeout: 3 * time.Second, ShutdownTimeout: time.Minute}
 				c.Database.Path = "/data/g.db"
 				c.KB = KB{File: "guide.yaml", DiagnosisFile: "diag.yaml", Threshold: 0.4}
-				c.Bot = Bot{MaxMessageBytes: 100, ConversationTimeout: time.Hour, OutcomeRetention: 90 * 24 * time.Hour, RateLimit: RateLimit{Burst: 1}}
+				c.Bot = Bot{MaxMessageBytes: 100, ConversationTimeout: time.Hour, OutcomeRetention: 90 * 24 * time.Hour, PendingFreshness: 10 * time.Minute, RateLimit: RateLimit{Burst: 1}}
 			},
 		},
 		{
@@ -269,7 +269,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "root is a scalar", yaml: "hello\n", want: []string{"must be a YAML mapping", `"hello"`}},
 		{name: "unknown section", yaml: "logging: {}\n", want: []string{"line 1: logging: unknown key", `did you mean "log"`}, is: []error{ErrUnknownKey}},
 		{name: "unknown key", yaml: "http:\n  lisen: x\n", want: []string{"line 2: http.lisen: unknown key", `did you mean "listen"`}, is: []error{ErrUnknownKey}},
-		{name: "unknown key lists known keys", yaml: "bot:\n  zzzzzz: 1\n", want: []string{"bot.zzzzzz: unknown key (known keys: max_message_bytes, conversation_timeout, outcome_retention, rate_limit)"}, is: []error{ErrUnknownKey}},
+		{name: "unknown key lists known keys", yaml: "bot:\n  zzzzzz: 1\n", want: []string{"bot.zzzzzz: unknown key (known keys: max_message_bytes, conversation_timeout, outcome_retention, pending_freshness, rate_limit)"}, is: []error{ErrUnknownKey}},
 		{name: "unknown target key", yaml: "monitor:\n  targets:\n    - {name: a, kind: web, url: \"https://x/\", headers: {}}\n", want: []string{"line 3: monitor.targets[0].headers: unknown key"}, is: []error{ErrUnknownKey}},
 		{name: "unknown anchored section", yaml: "x: &m {bogus: 1}\n", want: []string{"line 1: x: unknown key"}, is: []error{ErrUnknownKey}},
 		{name: "unknown key through merge", yaml: "http:\n  <<: {bogus: 1}\n", want: []string{"http.bogus: unknown key"}, is: []error{ErrUnknownKey}},

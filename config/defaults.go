@@ -20,6 +20,7 @@ func defaults() *Config {
 			MaxMessageBytes:     4096,
 			ConversationTimeout: 30 * time.Minute,
 			OutcomeRetention:    90 * 24 * time.Hour,
+			PendingFreshness:    10 * time.Minute,
 			RateLimit:           RateLimit{Burst: 5, PerMinute: 10},
 		},
 		Monitor: Monitor{

@@ -71,7 +71,7 @@ func TestEnvOverrides(t *testing.T) {
 				c.HTTP.ReadTimeout = 90 * time.Second
 				c.Database.Path = "/data/db.sqlite"
 				c.KB = KB{File: "/etc/gptaccess/guide.yaml", DiagnosisFile: "d.yaml", Threshold: 0.75}
-				c.Bot = Bot{MaxMessageBytes: 1000, ConversationTimeout: 5 * time.Minute, OutcomeRetention: 90 * 24 * time.Hour, RateLimit: RateLimit{Burst: 2}}
+				c.Bot = Bot{MaxMessageBytes: 1000, ConversationTimeout: 5 * time.Minute, OutcomeRetention: 90 * 24 * time.Hour, PendingFreshness: 10 * time.Minute, RateLimit: RateLimit{Burst: 2}}
 				c.Slack = Slack{APIURL: "http://127.0.0.1:9000/api/", AlertChannels: []string{"C1", "C2"},
 					ListenChannels: []string{"C1"}, SupportChannel: "C42", SupportGroup: "S1"}
 				c.Discord = Discord{APIURL: "http://127.0.0.1:9001/", AlertChannels: []string{"3", "4"}, GuildID: "42",
@@ -242,13 +242,14 @@ func TestEnvNames(t *testing.T) {
 		"database.url":               "GPTACCESS_DATABASE_URL",
 		"monitor.targets":            "",
 		"monitor.targets[0].timeout": "",
+		"bot.pending_freshness":      "GPTACCESS_BOT_PENDING_FRESHNESS",
 	} {
 		if got[path] != want {
 			t.Errorf("env for %s = %q, want %q", path, got[path], want)
 		}
 	}
-	if len(got) != 42 {
-		t.Errorf("settings() has %d keys, want 42 (update this test with the schema)", len(got))
+	if len(got) != 43 {
+		t.Errorf("settings() has %d keys, want 43 (update this test with the schema)", len(got))
 	}
 }
 

@@ -45,6 +45,9 @@ var (
 	perMinuteRange    = intRange{0, 6000}
 	privacyRetention  = durRange{time.Hour, 365 * 24 * time.Hour}
 	outcomeRetention  = durRange{time.Hour, 10 * 365 * 24 * time.Hour} // outcomes identify no one
+	// An answer later than a day helps nobody; finished deliveries are
+	// remembered a week (the janitor), so a fresh one is never a repeat.
+	freshnessRange = durRange{10 * time.Second, 24 * time.Hour}
 )
 
 type durRange struct{ min, max time.Duration }
@@ -134,6 +137,7 @@ func (c *Config) validateBot(ps *problems) {
 	messageBytesRange.check(ps, "bot.max_message_bytes", int64(c.Bot.MaxMessageBytes))
 	conversationRange.check(ps, "bot.conversation_timeout", c.Bot.ConversationTimeout)
 	outcomeRetention.check(ps, "bot.outcome_retention", c.Bot.OutcomeRetention)
+	freshnessRange.check(ps, "bot.pending_freshness", c.Bot.PendingFreshness)
 	rl := c.Bot.RateLimit
 	if rl.PerMinute < 0 {
 		ps.add("bot.rate_limit.per_minute", "must not be negative (0 disables rate limiting), found %d", rl.PerMinute)

@@ -24,6 +24,9 @@ var causes = []string{
 
 var platforms = []string{bot.Console, bot.Slack, bot.Discord}
 
+// kinds are the outbox's kinds of calls (delivery.Kind*).
+var kinds = []string{"reply", "handover", "notice"}
+
 var verdicts = []cloudflare.Verdict{
 	cloudflare.Up, cloudflare.Unreachable, cloudflare.Challenged, cloudflare.Blocked1020, cloudflare.RateLimited,
 	cloudflare.BlockedOther, cloudflare.BlockedNetwork, cloudflare.OriginDown, cloudflare.OriginError, cloudflare.Unexpected,

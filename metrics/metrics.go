@@ -48,6 +48,8 @@ type Metrics struct {
 
 	// Adapters.
 	duplicates    *prometheus.CounterVec // platform
+	stale         *prometheus.CounterVec // platform
+	undelivered   *prometheus.CounterVec // platform, kind
 	reconnects    *prometheus.CounterVec // platform
 	rateWaits     *prometheus.CounterVec // platform
 	rateWaitTotal *prometheus.CounterVec // platform
@@ -77,6 +79,8 @@ func New() *Metrics {
 	m.alertsFailed = m.counterVec("alerts_failed_total", "Alert notice deliveries that failed (each attempt), by platform.", platform)
 
 	m.duplicates = m.counterVec("duplicate_deliveries_total", "Platform deliveries dropped as already processed (retries, duplicates), by platform.", platform)
+	m.stale = m.counterVec("stale_deliveries_total", "Deliveries left pending (by a restart or a backlog) until older than bot.pending_freshness, dropped unanswered, by platform.", platform)
+	m.undelivered = m.counterVec("undelivered_total", "Outbound calls (replies, hand-overs, notices) that failed for good, by platform and kind.", []string{"platform", "kind"})
 	m.reconnects = m.counterVec("platform_reconnects_total", "Reconnections of a platform connection (Socket Mode, gateway), by platform.", platform)
 	m.rateWaits = m.counterVec("rate_limit_waits_total", "Times a platform's rate limit made the bot wait, by platform.", platform)
 	m.rateWaitTotal = m.counterVec("rate_limit_wait_seconds_total", "Time spent waiting on platform rate limits, by platform.", platform)
@@ -134,8 +138,24 @@ func (m *Metrics) Reconnect(platform string) {
 	m.reconnects.WithLabelValues(platformLabel(platform)).Inc()
 }
 
+// Duplicate counts a delivery the inbox already had (a platform retry, the
+// second event for one message); the delivery core calls it.
+func (m *Metrics) Duplicate(platform string) {
+	m.duplicates.WithLabelValues(platformLabel(platform)).Inc()
+}
+
+// Stale counts a pending delivery dropped as too old to answer.
+func (m *Metrics) Stale(platform string) {
+	m.stale.WithLabelValues(platformLabel(platform)).Inc()
+}
+
+// Undelivered counts an outbound call that failed for good.
+func (m *Metrics) Undelivered(platform, kind string) {
+	m.undelivered.WithLabelValues(platformLabel(platform), bounded(kind, kinds)).Inc()
+}
+
 // RateLimitWait counts a wait of d that platform's rate limit imposed.
-// Adapters call it.
+// The delivery core calls it.
 func (m *Metrics) RateLimitWait(platform string, d time.Duration) {
 	p := platformLabel(platform)
 	m.rateWaits.WithLabelValues(p).Inc()

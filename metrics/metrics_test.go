@@ -378,35 +378,31 @@ gptaccess_alerts_failed_total{platform="discord"} 1
 `, "gptaccess_alerts_sent_total", "gptaccess_alerts_failed_total")
 }
 
-// setClaimer answers like sqlite's Claim: true only the first time.
-type setClaimer map[string]bool
-
-func (s setClaimer) Claim(_ context.Context, key string) (bool, error) {
-	if key == "broken" {
-		return false, errors.New("database is locked")
-	}
-	first := !s[key]
-	s[key] = true
-	return first, nil
-}
-
-func TestWrapClaimer(t *testing.T) {
-	ctx := context.Background()
+func TestDeliveryCounters(t *testing.T) {
 	m := metrics.New()
-	c := m.WrapClaimer(setClaimer{})
-	for _, key := range []string{
-		"slack:event:Ev1", "slack:event:Ev1", "slack:event:Ev1", "slack:event:Ev2",
-		"discord:interaction:1", "discord:interaction:1", "nocolon", "nocolon", "broken",
-	} {
-		c.Claim(ctx, key)
-	}
+	m.Duplicate(bot.Slack)
+	m.Duplicate(bot.Slack)
+	m.Duplicate(bot.Discord)
+	m.Duplicate("telegram")
+	m.Stale(bot.Discord)
+	m.Undelivered(bot.Slack, "reply")
+	m.Undelivered(bot.Slack, "notice")
+	m.Undelivered(bot.Slack, "mystery")
 	compare(t, m, `
 # HELP gptaccess_duplicate_deliveries_total Platform deliveries dropped as already processed (retries, duplicates), by platform.
 # TYPE gptaccess_duplicate_deliveries_total counter
 gptaccess_duplicate_deliveries_total{platform="discord"} 1
 gptaccess_duplicate_deliveries_total{platform="other"} 1
 gptaccess_duplicate_deliveries_total{platform="slack"} 2
-`, "gptaccess_duplicate_deliveries_total")
+# HELP gptaccess_stale_deliveries_total Deliveries left pending (by a restart or a backlog) until older than bot.pending_freshness, dropped unanswered, by platform.
+# TYPE gptaccess_stale_deliveries_total counter
+gptaccess_stale_deliveries_total{platform="discord"} 1
+# HELP gptaccess_undelivered_total Outbound calls (replies, hand-overs, notices) that failed for good, by platform and kind.
+# TYPE gptaccess_undelivered_total counter
+gptaccess_undelivered_total{kind="notice",platform="slack"} 1
+gptaccess_undelivered_total{kind="other",platform="slack"} 1
+gptaccess_undelivered_total{kind="reply",platform="slack"} 1
+`, "gptaccess_duplicate_deliveries_total", "gptaccess_stale_deliveries_total", "gptaccess_undelivered_total")
 }
 
 func TestAdapterCounters(t *testing.T) {
@@ -443,9 +439,9 @@ func TestHandlerScrape(t *testing.T) {
 	s.RecordResults(context.Background(), []monitor.Result{{Target: "api", Verdict: cloudflare.Up, Latency: time.Millisecond}})
 	m.WrapNotifier(fakeNotifier{platform: bot.Slack}).Notify(context.Background(), "C", monitor.Notice{})
 	m.WrapNotifier(fakeNotifier{platform: bot.Slack, err: errors.New("x")}).Notify(context.Background(), "C", monitor.Notice{})
-	c := m.WrapClaimer(setClaimer{})
-	c.Claim(context.Background(), "slack:1")
-	c.Claim(context.Background(), "slack:1")
+	m.Duplicate(bot.Slack)
+	m.Stale(bot.Slack)
+	m.Undelivered(bot.Slack, "reply")
 	m.Reconnect(bot.Slack)
 	m.RateLimitWait(bot.Slack, time.Second)
 	m.WrapHandler(&scripted{replies: []bot.Reply{{}}, err: errors.New("x")}).Handle(context.Background(), bot.Message{Platform: bot.Slack})

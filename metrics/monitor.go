@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"strings"
 
 	"gptaccess/monitor"
 )
@@ -82,29 +81,4 @@ func (n *notifier) Notify(ctx context.Context, channel string, notice monitor.No
 		n.m.alertsSent.WithLabelValues(p).Inc()
 	}
 	return ref, err
-}
-
-// Claimer records platform deliveries so each is processed once;
-// (*sqlite.DB).Claim implements it. Keys start with the platform:
-// "slack:event:Ev123".
-type Claimer interface {
-	Claim(ctx context.Context, key string) (bool, error)
-}
-
-// WrapClaimer returns c counting the deliveries it turns away as already
-// processed (platform retries, duplicate events), by the key's platform.
-func (m *Metrics) WrapClaimer(c Claimer) Claimer { return &claimer{next: c, m: m} }
-
-type claimer struct {
-	next Claimer
-	m    *Metrics
-}
-
-func (c *claimer) Claim(ctx context.Context, key string) (bool, error) {
-	first, err := c.next.Claim(ctx, key)
-	if err == nil && !first {
-		platform, _, _ := strings.Cut(key, ":")
-		c.m.duplicates.WithLabelValues(platformLabel(platform)).Inc()
-	}
-	return first, err
 }

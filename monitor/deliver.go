@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -32,6 +33,11 @@ type queueKey struct {
 func (m *Monitor) enqueue(ctx context.Context, notices []Notice) {
 	if len(notices) == 0 {
 		return
+	}
+	for i := range notices {
+		if notices[i].ID == "" {
+			notices[i].ID = strconv.FormatInt(m.now().UnixNano(), 36) + "-" + strconv.FormatUint(m.noticeSeq.Add(1), 36)
+		}
 	}
 	for i, n := range m.notifiers {
 		for _, ch := range m.channelsFor(ctx, n.Platform()) {

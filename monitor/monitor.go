@@ -130,9 +130,10 @@ type Monitor struct {
 	states   map[string]*TargetState
 	open     map[string]*Incident
 
-	outMu   sync.Mutex
-	queues  map[queueKey]chan Notice
-	workers sync.WaitGroup
+	noticeSeq atomic.Uint64 // makes Notice.ID unique
+	outMu     sync.Mutex
+	queues    map[queueKey]chan Notice
+	workers   sync.WaitGroup
 
 	cronMu  sync.Mutex
 	cron    *cron.Cron // while Run runs

@@ -3,6 +3,9 @@ package monitor
 import (
 	"context"
 	"errors"
+	"hash/fnv"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -39,6 +42,10 @@ type Notice struct {
 	Started  time.Time
 	Duration time.Duration // for PhaseResolved: how long the incident lasted
 
+	// ID names this notice among all the monitor sent (the monitor sets
+	// it): a notice retried keeps it, so an outbox posts it once.
+	ID string
+
 	// Thread is the reference that Notify returned when this incident's
 	// opening notice was posted to the same channel; "" for an opening
 	// notice. Platforms that can thread or edit use it.
@@ -60,3 +67,31 @@ type Notifier interface {
 // (channel not found, bot not in channel, missing permissions): the
 // monitor logs it once and does not retry.
 var ErrPermanent = errors.New("permanent notification failure")
+
+// NoticeKey names n, posted to channel on platform, for an outbox: the same
+// notice retried has the same key (so it is posted once), and an opening
+// notice's key is the parent of the incident's later notices, which are
+// threaded under it even when the opening notice was posted by an earlier
+// run of the process. A notice without an ID is named by its content.
+func NoticeKey(platform, channel string, n Notice) (key, parent string) {
+	base := "notice:" + platform + ":" + channel + ":"
+	if n.Incident != "" {
+		opened := base + n.Incident + ":" + string(PhaseOpened)
+		if n.Phase == PhaseOpened {
+			return opened, ""
+		}
+		base += n.Incident + ":" + string(n.Phase) + ":"
+		parent = opened
+	} else {
+		base += string(n.Phase) + ":"
+	}
+	if n.ID != "" {
+		return base + n.ID, parent
+	}
+	h := fnv.New64a()
+	for _, s := range []string{n.Title, n.Text, n.Started.UTC().Format(time.RFC3339Nano), n.Duration.String(), strings.Join(n.Targets, ",")} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return base + strconv.FormatUint(h.Sum64(), 36), parent
+}

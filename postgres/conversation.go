@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gptaccess/bot"
 )
@@ -45,18 +46,34 @@ func (d *DB) Conversation(ctx context.Context, key string) (bot.Conversation, bo
 // version: of two replicas that read the same version, one wins and the
 // other gets bot.ErrConflict.
 func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
+	if err := saveConversation(ctx, d.pool, c, d.Now()); err != nil {
+		return err
+	}
+	c.Version++
+	return nil
+}
+
+// execer is what the write statements need: the pool or a transaction
+// (the inbox's Finish writes conversations with the outbox).
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// saveConversation stores c if its version matches (bot.ErrConflict
+// otherwise); it leaves c.Version alone.
+func saveConversation(ctx context.Context, ex execer, c *bot.Conversation, at time.Time) error {
 	state, err := jsonb(c)
 	if err != nil {
 		return fmt.Errorf("encode conversation: %w", err)
 	}
-	now := unix(d.Now())
-	var tag interface{ RowsAffected() int64 }
+	now := unix(at)
+	var tag pgconn.CommandTag
 	if c.Version == 0 {
-		tag, err = d.pool.Exec(ctx,
+		tag, err = ex.Exec(ctx,
 			`INSERT INTO conversations (key, version, state, updated_at, user_id) VALUES ($1, 1, $2, $3, $4) ON CONFLICT (key) DO NOTHING`,
 			text(c.Key), state, now, text(c.User))
 	} else {
-		tag, err = d.pool.Exec(ctx,
+		tag, err = ex.Exec(ctx,
 			`UPDATE conversations SET version = version + 1, state = $1, updated_at = $2, user_id = $3 WHERE key = $4 AND version = $5`,
 			state, now, text(c.User), text(c.Key), c.Version)
 	}
@@ -66,14 +83,17 @@ func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
 	if tag.RowsAffected() == 0 {
 		return bot.ErrConflict
 	}
-	c.Version++
 	return nil
 }
 
 // DeleteConversation implements bot.Store with a compare-and-delete on
 // version.
 func (d *DB) DeleteConversation(ctx context.Context, key string, version int64) error {
-	tag, err := d.pool.Exec(ctx, `DELETE FROM conversations WHERE key = $1 AND version = $2`, text(key), version)
+	return deleteConversation(ctx, d.pool, key, version)
+}
+
+func deleteConversation(ctx context.Context, ex execer, key string, version int64) error {
+	tag, err := ex.Exec(ctx, `DELETE FROM conversations WHERE key = $1 AND version = $2`, text(key), version)
 	if err != nil {
 		return fmt.Errorf("delete conversation: %w", explain(err))
 	}
@@ -100,7 +120,11 @@ func (d *DB) prune(ctx context.Context, what, query string, args ...any) (int64,
 // RecordOutcome implements bot.Store; a later outcome for the same key
 // replaces the earlier one, so each diagnosis counts once.
 func (d *DB) RecordOutcome(ctx context.Context, o bot.Outcome) error {
-	_, err := d.pool.Exec(ctx,
+	return recordOutcome(ctx, d.pool, o)
+}
+
+func recordOutcome(ctx context.Context, ex execer, o bot.Outcome) error {
+	_, err := ex.Exec(ctx,
 		`INSERT INTO outcomes (key, platform, cause, questions, resolved, handed_over, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
 		 ON CONFLICT (key) DO UPDATE SET cause = excluded.cause, questions = excluded.questions,
 		   resolved = excluded.resolved, handed_over = excluded.handed_over, at = excluded.at`,
@@ -124,11 +148,15 @@ const maxUnansweredText = 300
 // empty for direct messages); it is cut to maxUnansweredText bytes on a
 // rune boundary.
 func (d *DB) RecordUnanswered(ctx context.Context, u bot.Unmatched) error {
+	return recordUnanswered(ctx, d.pool, u)
+}
+
+func recordUnanswered(ctx context.Context, ex execer, u bot.Unmatched) error {
 	t := u.Text
 	if len(t) > maxUnansweredText {
 		t = strings.ToValidUTF8(t[:maxUnansweredText], "")
 	}
-	_, err := d.pool.Exec(ctx, `INSERT INTO unanswered (platform, text, at, user_id) VALUES ($1, $2, $3, $4)`,
+	_, err := ex.Exec(ctx, `INSERT INTO unanswered (platform, text, at, user_id) VALUES ($1, $2, $3, $4)`,
 		text(u.Platform), text(t), unix(u.At), text(u.Platform+":"+u.User))
 	if err != nil {
 		return fmt.Errorf("record unanswered: %w", explain(err))

@@ -43,6 +43,9 @@ type DB struct {
 
 	// Now is the clock; tests replace it. It is never nil after Open.
 	Now func() time.Time
+
+	// replica names this process when it takes an inbox or outbox lane.
+	replica string
 }
 
 // defaultMaxConns is the pool size when the URL sets none
@@ -70,7 +73,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", where(cfg.ConnConfig), err)
 	}
-	d := &DB{pool: pool, conn: cfg.ConnConfig, Now: time.Now}
+	d := &DB{pool: pool, conn: cfg.ConnConfig, Now: time.Now, replica: replicaID()}
 	if err := d.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("database %s: %w", where(cfg.ConnConfig), explain(err))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 	"gptaccess/postgres"
 	"gptaccess/postgres/pgtest"
 	"gptaccess/storetest"
@@ -115,5 +116,46 @@ func BenchmarkReplicas(b *testing.B) {
 			}
 			storetest.BenchEngines(b, stores, c.clients)
 		})
+	}
+}
+
+// TestLaneTakenByOneReplica: a channel's inbox is worked by one replica at
+// a time, in order; when that replica stops touching it (it died), another
+// takes the lane over once the hold has passed, and finds the item where
+// it was left.
+func TestLaneTakenByOneReplica(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := openURL(t, url), openURL(t, url)
+	now := time.Now()
+	a.Now = func() time.Time { return now }
+	b.Now = func() time.Time { return now }
+	ctx := context.Background()
+	lane := delivery.Lane{Platform: "slack", Name: "C1"}
+	for _, id := range []string{"ev1", "ev2"} {
+		if _, err := a.Put(ctx, delivery.Inbound{ID: id, Platform: "slack", Lane: "C1", Body: []byte("{}"), Received: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, ok, err := a.NextIn(ctx, lane)
+	if err != nil || !ok || in.ID != "ev1" {
+		t.Fatalf("replica a: NextIn = %+v, %v, %v; want ev1", in, ok, err)
+	}
+	if in, ok, err := b.NextIn(ctx, lane); err != nil || ok {
+		t.Fatalf("replica b while a works the lane: NextIn = %+v, %v, %v; want none", in, ok, err)
+	}
+	if in, ok, _ := a.NextIn(ctx, lane); !ok || in.ID != "ev1" {
+		t.Fatalf("replica a again: %+v, %v; want ev1 (its own lane)", in, ok)
+	}
+	// a dies without finishing; after the hold, b takes the lane from ev1.
+	later := now.Add(3 * time.Minute)
+	b.Now = func() time.Time { return later }
+	if in, ok, err := b.NextIn(ctx, lane); err != nil || !ok || in.ID != "ev1" {
+		t.Fatalf("replica b after the hold: NextIn = %+v, %v, %v; want ev1", in, ok, err)
+	}
+	if err := b.Finish(ctx, "ev1", delivery.Writes{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if in, ok, _ := b.NextIn(ctx, lane); !ok || in.ID != "ev2" {
+		t.Fatalf("replica b next: %+v, %v; want ev2", in, ok)
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -38,18 +39,34 @@ func (d *DB) Conversation(ctx context.Context, key string) (bot.Conversation, bo
 
 // SaveConversation implements bot.Store with a compare-and-set on version.
 func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
+	if err := saveConversation(ctx, d.db, c, d.Now()); err != nil {
+		return err
+	}
+	c.Version++
+	return nil
+}
+
+// execer is what the write statements need: the database or a
+// transaction (delivery's Finish writes conversations with the outbox).
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// saveConversation stores c if its version matches (bot.ErrConflict
+// otherwise); it leaves c.Version alone.
+func saveConversation(ctx context.Context, ex execer, c *bot.Conversation, at time.Time) error {
 	state, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode conversation: %w", err)
 	}
-	now := unix(d.Now())
-	var res interface{ RowsAffected() (int64, error) }
+	now := unix(at)
+	var res sql.Result
 	if c.Version == 0 {
-		res, err = d.db.ExecContext(ctx,
+		res, err = ex.ExecContext(ctx,
 			`INSERT INTO conversations (key, version, state, updated_at, user_id) VALUES (?, 1, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
 			c.Key, string(state), now, c.User)
 	} else {
-		res, err = d.db.ExecContext(ctx,
+		res, err = ex.ExecContext(ctx,
 			`UPDATE conversations SET version = version + 1, state = ?, updated_at = ?, user_id = ? WHERE key = ? AND version = ?`,
 			string(state), now, c.User, c.Key, c.Version)
 	}
@@ -63,14 +80,17 @@ func (d *DB) SaveConversation(ctx context.Context, c *bot.Conversation) error {
 	if n == 0 {
 		return bot.ErrConflict
 	}
-	c.Version++
 	return nil
 }
 
 // DeleteConversation implements bot.Store with a compare-and-delete on
 // version.
 func (d *DB) DeleteConversation(ctx context.Context, key string, version int64) error {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM conversations WHERE key = ? AND version = ?`, key, version)
+	return deleteConversation(ctx, d.db, key, version)
+}
+
+func deleteConversation(ctx context.Context, ex execer, key string, version int64) error {
+	res, err := ex.ExecContext(ctx, `DELETE FROM conversations WHERE key = ? AND version = ?`, key, version)
 	if err != nil {
 		return fmt.Errorf("delete conversation: %w", explain(err))
 	}
@@ -94,11 +114,15 @@ func (d *DB) PruneConversations(ctx context.Context, cutoff time.Time) (int64, e
 // RecordOutcome implements bot.Store; a later outcome for the same key
 // replaces the earlier one, so each diagnosis counts once.
 func (d *DB) RecordOutcome(ctx context.Context, o bot.Outcome) error {
+	return recordOutcome(ctx, d.db, o)
+}
+
+func recordOutcome(ctx context.Context, ex execer, o bot.Outcome) error {
 	handed := 0
 	if o.HandedOver {
 		handed = 1
 	}
-	_, err := d.db.ExecContext(ctx,
+	_, err := ex.ExecContext(ctx,
 		`INSERT INTO outcomes (key, platform, cause, questions, resolved, handed_over, at) VALUES (?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (key) DO UPDATE SET cause = excluded.cause, questions = excluded.questions,
 		   resolved = excluded.resolved, handed_over = excluded.handed_over, at = excluded.at`,
@@ -125,11 +149,15 @@ const maxUnansweredText = 300
 // empty for direct messages); it is cut to maxUnansweredText on a rune
 // boundary.
 func (d *DB) RecordUnanswered(ctx context.Context, u bot.Unmatched) error {
+	return recordUnanswered(ctx, d.db, u)
+}
+
+func recordUnanswered(ctx context.Context, ex execer, u bot.Unmatched) error {
 	text := u.Text
 	if len(text) > maxUnansweredText {
 		text = strings.ToValidUTF8(text[:maxUnansweredText], "")
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO unanswered (platform, text, at, user_id) VALUES (?, ?, ?, ?)`,
+	_, err := ex.ExecContext(ctx, `INSERT INTO unanswered (platform, text, at, user_id) VALUES (?, ?, ?, ?)`,
 		u.Platform, text, unix(u.At), u.Platform+":"+u.User)
 	if err != nil {
 		return fmt.Errorf("record unanswered: %w", explain(err))

@@ -6,17 +6,33 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"gptaccess/delivery"
 )
 
-func TestClaimSurvivesReopen(t *testing.T) {
+func openMem(t *testing.T) *DB {
+	t.Helper()
+	d, err := Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	d.Now = func() time.Time { return now }
+	return d
+}
+
+func TestInboxSurvivesReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "g.db")
 	d, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first, err := d.Claim(ctx, "discord:msg:1"); !first || err != nil {
-		t.Fatalf("first claim = %v, %v", first, err)
+	in := delivery.Inbound{ID: "discord:msg:1", Platform: "discord", Lane: "C1", Body: []byte("{}"), Received: time.Now()}
+	if added, err := d.Put(ctx, in); !added || err != nil {
+		t.Fatalf("first put = %v, %v", added, err)
 	}
 	d.Close()
 	d, err = Open(ctx, path)
@@ -24,8 +40,11 @@ func TestClaimSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if first, err := d.Claim(ctx, "discord:msg:1"); first || err != nil {
-		t.Errorf("claim after restart = %v, %v; want false", first, err)
+	if added, err := d.Put(ctx, in); added || err != nil {
+		t.Errorf("put after restart = %v, %v; want false", added, err)
+	}
+	if got, ok, err := d.NextIn(ctx, delivery.Lane{Platform: "discord", Name: "C1"}); !ok || err != nil || got.ID != in.ID {
+		t.Errorf("pending after restart = %+v, %v, %v", got, ok, err)
 	}
 }
 

@@ -86,35 +86,6 @@ func Conversations(t *testing.T, open Open) {
 	}
 }
 
-// Claims: a delivery is claimed once, until it is pruned.
-func Claims(t *testing.T, open Open) {
-	ctx := context.Background()
-	d, clock := openAt(t, open)
-	for i, want := range []bool{true, false, false} {
-		got, err := d.Claim(ctx, "slack:event:Ev1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != want {
-			t.Errorf("claim %d = %v, want %v", i, got, want)
-		}
-	}
-	clock.Set(now.Add(3 * 24 * time.Hour))
-	if first, _ := d.Claim(ctx, "discord:msg:2"); !first {
-		t.Error("a new delivery was not claimed")
-	}
-	n, err := d.PruneDeliveries(ctx, now.Add(24*time.Hour))
-	if err != nil || n != 1 {
-		t.Fatalf("prune = %d, %v; want 1", n, err)
-	}
-	if first, _ := d.Claim(ctx, "slack:event:Ev1"); !first {
-		t.Error("a pruned delivery should be claimable again")
-	}
-	if first, _ := d.Claim(ctx, "discord:msg:2"); first {
-		t.Error("a delivery newer than the cutoff was pruned")
-	}
-}
-
 // Stats: outcomes (a later one per key replaces the earlier) and
 // unanswered messages, counted, with samples only from channels.
 func Stats(t *testing.T, open Open) {

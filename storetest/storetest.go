@@ -6,8 +6,9 @@
 //		storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store { ... })
 //	}
 //
-// Each function here (Conversations, Claims, Stats, Subscriptions,
-// Privacy, Monitor, Rollups, Engines) checks one area and may be run on
+// Each function here (Conversations, Stats, Subscriptions, Privacy,
+// Monitor, Rollups, Engines, and Delivery for the inbox and outbox) checks
+// one area and may be run on
 // its own. A store that passes can replace another under the bot without
 // a difference a user would notice, several replicas included: Engines
 // has two engines answer one conversation at once through one store.
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -29,17 +31,15 @@ type Store interface {
 	bot.StatsReader
 	bot.Subscriptions
 	monitor.Store
+	delivery.Store
 
 	// Subscribers lists the channels of platform subscribed at run time.
 	Subscribers(ctx context.Context, platform string) ([]string, error)
-	// Claim reports whether key is claimed for the first time.
-	Claim(ctx context.Context, key string) (bool, error)
 	// Forget deletes what is kept about one "platform:id".
 	Forget(ctx context.Context, who string) (bot.Forgotten, error)
 	// Ping proves the store takes writes.
 	Ping(ctx context.Context) error
 
-	PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error)
 	PruneConversations(ctx context.Context, cutoff time.Time) (int64, error)
 	PruneOutcomes(ctx context.Context, cutoff time.Time) (int64, error)
 	PruneUnanswered(ctx context.Context, cutoff time.Time) (int64, error)
@@ -58,7 +58,9 @@ func Run(t *testing.T, open Open) {
 		run  func(*testing.T, Open)
 	}{
 		{"Conversations", Conversations},
-		{"Claims", Claims},
+		{"Delivery", func(t *testing.T, open Open) {
+			Delivery(t, func(t *testing.T) delivery.Store { return open(t, time.Now) })
+		}},
 		{"Stats", Stats},
 		{"Subscriptions", Subscriptions},
 		{"Privacy", Privacy},

@@ -5,7 +5,11 @@
 // interaction responses. It also posts the monitor's alerts
 // (monitor.Notifier).
 //
-// The adapter only translates: dialog logic lives in package bot.
+// The adapter only translates: it is a delivery.Platform. Events are
+// written to the delivery core's inbox as they come; the core asks the
+// adapter which bot.Message each is and how to deliver the reply, and
+// makes the calls from its outbox in order per channel, with Discord's
+// rate limits waited out there. Dialog logic lives in package bot.
 package discord
 
 import (
@@ -27,19 +31,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
-
-// Handler answers a message; *bot.Engine implements it.
-type Handler interface {
-	Handle(ctx context.Context, m bot.Message) (bot.Reply, error)
-}
-
-// Claimer records deliveries so that each is answered once, across
-// restarts; (*sqlite.DB).Claim implements it. The adapter claims
-// "discord:msg:<message id>" and "discord:interaction:<interaction id>".
-type Claimer interface {
-	Claim(ctx context.Context, key string) (first bool, err error)
-}
 
 // Options configure an Adapter. Zero values mean the documented defaults.
 type Options struct {
@@ -64,32 +57,16 @@ type Options struct {
 	// ListenChannels are help channels where un-mentioned messages are
 	// read too; they need MessageContent.
 	ListenChannels []string
-	// SupportChannel receives handover summaries, mentioning SupportRole
-	// when set. Without a channel, the role is mentioned in place.
-	SupportChannel, SupportRole string
 
-	Handler Handler // required
-	Claims  Claimer // nil: duplicates are caught in memory only
-	// Observer hears of reconnects and rate-limit waits (for metrics);
-	// nil means nobody listens.
-	Observer Observer
+	// Core is the delivery core that takes events and makes the adapter's
+	// calls; required. New registers the adapter with it. Where hand-overs
+	// go is the core's (delivery.Support).
+	Core *delivery.Core
 
 	Logger     *slog.Logger     // nil: discard
 	HTTPClient *http.Client     // nil: a client with a 30 s timeout
 	Now        func() time.Time // nil: time.Now
 }
-
-// Observer is told about connection and rate-limit events.
-type Observer interface {
-	Reconnect(platform string)
-	RateLimitWait(platform string, d time.Duration)
-}
-
-// nobody is the Observer when none is given.
-type nobody struct{}
-
-func (nobody) Reconnect(string)                    {}
-func (nobody) RateLimitWait(string, time.Duration) {}
 
 // session is the part of *discordgo.Session the adapter uses.
 type session interface {
@@ -97,7 +74,7 @@ type session interface {
 	Close() error
 	AddHandler(handler any) func()
 
-	ChannelMessageSendComplex(channelID string, data *discordgo.MessageSend, options ...discordgo.RequestOption) (*discordgo.Message, error)
+	RequestWithBucketID(method, urlStr string, data any, bucketID string, options ...discordgo.RequestOption) ([]byte, error)
 	ChannelMessage(channelID, messageID string, options ...discordgo.RequestOption) (*discordgo.Message, error)
 	Channel(channelID string, options ...discordgo.RequestOption) (*discordgo.Channel, error)
 	MessageThreadStartComplex(channelID, messageID string, data *discordgo.ThreadStart, options ...discordgo.RequestOption) (*discordgo.Channel, error)
@@ -162,33 +139,27 @@ type Adapter struct {
 	intents discordgo.Intent
 	listen  map[string]bool
 
-	claims   *claims
-	observer Observer
+	core     *delivery.Core
 	roots    *lru // message id → conversation thread ("" for channel-level)
 	channels *lru // channel id → "thread:<parent>" or "channel"
 	alerts   *lru // alert message ids that have a thread
 
 	connected atomic.Bool
 	running   atomic.Bool
-	httpWork  sync.WaitGroup
+	receiving sync.WaitGroup // interactions being written and acknowledged
 
 	// Tunables; tests shorten them.
-	callTimeout     time.Duration // one REST request
-	handleTimeout   time.Duration // one Handler call
-	openTimeout     time.Duration // gateway handshake
-	componentBudget time.Duration // wait for the bot before deferring a click
-	rateRetries     int
-	rateMaxWait     time.Duration
-	backoffMin      time.Duration
-	backoffMax      time.Duration
-	drainTimeout    time.Duration // shutdown grace for work in progress
-	queueMax        int           // pending messages per channel
+	callTimeout  time.Duration // one REST request
+	openTimeout  time.Duration // gateway handshake
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+	drainTimeout time.Duration // shutdown grace for interactions being acknowledged
 }
 
 // New checks o and prepares an Adapter; it does not connect.
 func New(o Options) (*Adapter, error) {
-	if o.Handler == nil {
-		return nil, errors.New("discord: Handler is required")
+	if o.Core == nil {
+		return nil, errors.New("discord: the delivery core is required")
 	}
 	token := strings.TrimSpace(o.Token)
 	if token == "" {
@@ -263,29 +234,21 @@ func New(o Options) (*Adapter, error) {
 		pubKey:   pub,
 		intents:  intents,
 		listen:   map[string]bool{},
-		claims:   &claims{mem: newLRU(20000), store: o.Claims},
-		observer: o.Observer,
+		core:     o.Core,
 		roots:    newLRU(20000),
 		channels: newLRU(5000),
 		alerts:   newLRU(1000),
 
-		callTimeout:     10 * time.Second,
-		handleTimeout:   30 * time.Second,
-		openTimeout:     30 * time.Second,
-		componentBudget: 1500 * time.Millisecond,
-		rateRetries:     3,
-		rateMaxWait:     30 * time.Second,
-		backoffMin:      time.Second,
-		backoffMax:      2 * time.Minute,
-		drainTimeout:    5 * time.Second,
-		queueMax:        100,
-	}
-	if a.observer == nil {
-		a.observer = nobody{}
+		callTimeout:  10 * time.Second,
+		openTimeout:  30 * time.Second,
+		backoffMin:   time.Second,
+		backoffMax:   2 * time.Minute,
+		drainTimeout: 5 * time.Second,
 	}
 	for _, c := range o.ListenChannels {
 		a.listen[c] = true
 	}
+	a.core.Register(a)
 	return a, nil
 }
 
@@ -308,6 +271,9 @@ func InviteURL(applicationID string) string {
 // Platform names the platform, for monitor.Notifier.
 func (a *Adapter) Platform() string { return bot.Discord }
 
+// Name names the platform, for the delivery core (delivery.Platform).
+func (a *Adapter) Name() string { return bot.Discord }
+
 // Connected reports whether the gateway connection is up.
 func (a *Adapter) Connected() bool { return a.connected.Load() }
 
@@ -322,15 +288,15 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 	defer a.running.Store(false)
 
-	// Work in progress may outlive ctx by drainTimeout so that a reply
-	// being sent at shutdown is not cut off.
+	// An interaction being acknowledged may outlive ctx by drainTimeout:
+	// it is in the inbox already, and Discord shows it failed without
+	// the acknowledgement.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
-	w := newWorkers(8, a.log)
 
 	disconnected := make(chan struct{}, 1)
 	removeEvent := a.s.AddHandler(func(_ *discordgo.Session, e *discordgo.Event) {
-		a.onEvent(workCtx, w, e)
+		a.onEvent(workCtx, e)
 	})
 	removeDisc := a.s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		a.connected.Store(false)
@@ -347,11 +313,10 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if err := a.s.Close(); err != nil {
 			a.log.Warn("closing the gateway", "err", a.errText(err))
 		}
-		w.close()
-		if !w.wait(a.drainTimeout) {
-			a.log.Warn("work still in progress at shutdown; cancelling it")
+		if !waitGroup(&a.receiving, a.drainTimeout) {
+			a.log.Warn("interactions still being acknowledged at shutdown; cancelling them")
 			cancelWork()
-			w.wait(a.drainTimeout)
+			waitGroup(&a.receiving, a.drainTimeout)
 		}
 	}
 
@@ -381,7 +346,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 				continue // a late signal for a connection already replaced
 			}
 			a.log.Warn("gateway connection lost; reconnecting")
-			a.observer.Reconnect(bot.Discord)
+			a.core.Reconnected(bot.Discord)
 			if err := a.connect(ctx); err != nil {
 				stop()
 				if ctx.Err() != nil {
@@ -498,10 +463,12 @@ func (a *Adapter) register(ctx context.Context) {
 
 // onEvent receives every gateway dispatch, in order, in discordgo's read
 // loop. It decodes the two the bot needs itself (one decoder for gateway
-// and HTTP payloads, with errors it can log) and hands work off quickly.
-func (a *Adapter) onEvent(ctx context.Context, w *workers, e *discordgo.Event) {
+// and HTTP payloads, with errors it can log) and writes them to the inbox:
+// messages at once, in order; interactions in their own goroutine, which
+// also acknowledges them.
+func (a *Adapter) onEvent(ctx context.Context, e *discordgo.Event) {
 	switch e.Type {
-	case "MESSAGE_CREATE":
+	case eventMessage:
 		m, err := decodeMessage(e.RawData)
 		if err != nil {
 			a.log.Warn("ignoring malformed MESSAGE_CREATE", "err", err, "seq", e.Sequence)
@@ -517,141 +484,21 @@ func (a *Adapter) onEvent(ctx context.Context, w *workers, e *discordgo.Event) {
 				return
 			}
 		}
-		if !w.enqueue(m.ChannelID, a.queueMax, func() { a.onMessage(ctx, m) }) {
-			a.log.Error("message dropped: too many pending in this channel or shutting down",
-				"channel", m.ChannelID, "message_id", m.ID)
+		if _, err := a.core.Accept(ctx, inbound("msg:"+m.ID, m.ChannelID, eventMessage, e.RawData)); err != nil {
+			a.log.Error("message lost: cannot write it to the inbox", "channel", m.ChannelID, "message_id", m.ID, "err", err)
 		}
-	case "INTERACTION_CREATE":
-		i, err := decodeInteraction(e.RawData)
-		if err != nil {
-			a.log.Warn("malformed INTERACTION_CREATE", "err", err, "seq", e.Sequence)
-			if li, ok := looseInteraction(e.RawData); ok {
-				w.spawn(func() {
-					if first, _ := a.claims.first(ctx, "discord:interaction:"+li.ID); first {
-						a.unreadable(ctx, li, a.restResponder(li))
-					}
-				})
-			}
-			return
-		}
-		if !w.spawn(func() { a.onInteraction(ctx, i, a.restResponder(i.Interaction)) }) {
-			a.log.Error("interaction dropped: shutting down", "interaction_id", i.ID)
-		}
+	case eventInteraction:
+		raw := e.RawData
+		a.receiving.Go(func() {
+			_, _ = a.receive(ctx, raw, a.restResponder)
+		})
 	}
 }
 
-// handle calls the bot with a timeout. On error the reply is the bot's
-// apology (or the adapter's).
-func (a *Adapter) handle(ctx context.Context, m bot.Message) (r bot.Reply, err error) {
-	ctx, cancel := context.WithTimeout(ctx, a.handleTimeout)
-	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("bot panicked: %v", p)
-			r = bot.Reply{}
-		}
-		if err != nil {
-			a.log.Error("bot failed", "channel", m.Channel, "err", err)
-			if r.Text == "" {
-				r = bot.Reply{Text: sorry, Entry: "none"}
-			}
-		}
-	}()
-	return a.o.Handler.Handle(ctx, m)
-}
-
-const sorry = "Sorry, something went wrong on my side. Please try again in a moment."
-
-// workers runs the adapter's background work: per-channel FIFO queues for
-// messages (replies in a channel keep their order; a slow or rate-limited
-// channel holds up only itself) and one goroutine per interaction.
-type workers struct {
-	log    *slog.Logger
-	mu     sync.Mutex
-	closed bool
-	queues map[string][]func()
-	wg     sync.WaitGroup
-	sem    chan struct{}
-}
-
-func newWorkers(parallel int, log *slog.Logger) *workers {
-	return &workers{log: log, queues: map[string][]func(){}, sem: make(chan struct{}, parallel)}
-}
-
-// run runs f, logging a panic instead of crashing the process: one bad
-// payload must not take the bot down.
-func (w *workers) run(f func()) {
-	defer func() {
-		if p := recover(); p != nil {
-			w.log.Error("panic while handling an event", "panic", fmt.Sprint(p))
-		}
-	}()
-	f()
-}
-
-// enqueue adds f to key's queue, starting a worker for it when idle.
-func (w *workers) enqueue(key string, limit int, f func()) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return false
-	}
-	q, busy := w.queues[key]
-	if len(q) >= limit {
-		return false
-	}
-	w.queues[key] = append(q, f)
-	if !busy {
-		w.wg.Add(1)
-		go w.drain(key)
-	}
-	return true
-}
-
-func (w *workers) drain(key string) {
-	defer w.wg.Done()
-	for {
-		w.mu.Lock()
-		q := w.queues[key]
-		if len(q) == 0 {
-			delete(w.queues, key)
-			w.mu.Unlock()
-			return
-		}
-		f := q[0]
-		w.queues[key] = q[1:]
-		w.mu.Unlock()
-		w.sem <- struct{}{}
-		w.run(f)
-		<-w.sem
-	}
-}
-
-// spawn runs f in its own goroutine.
-func (w *workers) spawn(f func()) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return false
-	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		w.run(f)
-	}()
-	return true
-}
-
-func (w *workers) close() {
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
-}
-
-// wait waits up to d for all work to finish.
-func (w *workers) wait(d time.Duration) bool {
+// waitGroup waits up to d for wg.
+func waitGroup(wg *sync.WaitGroup, d time.Duration) bool {
 	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(done) }()
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

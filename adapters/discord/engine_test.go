@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/bwmarrin/discordgo"
-
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
 	"gptaccess/bot/bottest"
@@ -41,10 +39,7 @@ func TestRealEngineDialogByButtons(t *testing.T) {
 		}
 		msgs := f.BotMessages(f.ChannelID)
 		ix := f.SendClick(discordtest.Click{MessageID: msgs[len(msgs)-1].ID, CustomID: id, User: alice})
-		r := h.callbacks(t, ix.ID, 1)[0]
-		if r.Type != discordgo.InteractionResponseUpdateMessage {
-			t.Fatalf("step %d: click answered with %+v %+v, want an update (type 7)", step, r, r.Data)
-		}
+		h.editedQuestion(t, ix)
 		got := h.h.next(t)
 		if got.Key() != first.Key() || got.Answer == nil {
 			t.Fatalf("step %d: click in conversation %q, want %q", step, got.Key(), first.Key())

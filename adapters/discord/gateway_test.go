@@ -1,7 +1,7 @@
 package discord
 
 import (
-	"gptaccess/bot/bottest"
+	"encoding/json"
 
 	"context"
 	"errors"
@@ -19,6 +19,7 @@ import (
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
 func TestMentionGetsAReply(t *testing.T) {
@@ -275,36 +276,43 @@ func TestDuplicateDeliveriesGetOneReply(t *testing.T) {
 	}
 }
 
-// claimedBefore is a Claimer whose store already has every key, as after a
-// restart.
-type claimedBefore struct{}
-
-func (claimedBefore) Claim(context.Context, string) (bool, error) { return false, nil }
-
-func TestPersistedClaimsSuppressReplies(t *testing.T) {
+// After a restart the inbox remembers what was answered: a replayed
+// message gets no second reply, and a message left pending by the crash
+// is answered once.
+func TestRestartRemembersAndResumes(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{opts: func(o *Options) { o.Claims = claimedBefore{} }})
+	h := start(t, nil, setup{})
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hello"})
-	h.logs.wait(t, "duplicate message delivery ignored")
-	if n := len(h.h.messages()); n != 0 {
-		t.Errorf("handler saw %d messages, want 0", n)
-	}
-}
-
-type failingClaims struct{}
-
-func (failingClaims) Claim(context.Context, string) (bool, error) {
-	return false, errors.New("database is locked")
-}
-
-func TestFailingClaimsStillReply(t *testing.T) {
-	t.Parallel()
-	h := start(t, nil, setup{opts: func(o *Options) { o.Claims = failingClaims{} }})
-	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hello"})
+	id := f.NewID()
+	f.SendMessage(discordtest.Message{ID: id, Author: alice, Content: f.Mention() + " answered before"})
 	h.replies(t, f.ChannelID, 1)
-	h.logs.wait(t, "claiming a message failed")
+	h.restart(t, setup{})
+
+	// Received by the run that crashed, not yet answered.
+	pending := f.NewID()
+	raw, _ := json.Marshal(map[string]any{"id": pending, "channel_id": f.ChannelID, "guild_id": f.GuildID, "type": 0,
+		"content": f.Mention() + " left pending", "author": map[string]any{"id": alice.ID, "username": alice.Name},
+		"mentions": []any{map[string]any{"id": f.BotID, "username": "gptaccess", "bot": true}}})
+	in := inbound("msg:"+pending, f.ChannelID, eventMessage, raw)
+	in.Received = time.Now()
+	if _, err := h.store.Put(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	h.restart(t, setup{})
+	m, _ := f.Message(id)
+	f.Dispatch("MESSAGE_CREATE", m) // replayed
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sentinel"})
+	h.replies(t, f.ChannelID, 3)
+	var texts []string
+	for _, m := range h.h.messages() {
+		texts = append(texts, m.Text)
+	}
+	if diff := cmp.Diff([]string{"answered before", "left pending", "sentinel"}, texts); diff != "" {
+		t.Errorf("handled (-want +got):\n%s", diff)
+	}
+	if dup, _, _ := h.obs.Counts("discord"); dup != 1 {
+		t.Errorf("duplicates = %d, want 1", dup)
+	}
 }
 
 func TestMalformedPayloadsAreLoggedAndSkipped(t *testing.T) {
@@ -329,7 +337,7 @@ func TestMalformedPayloadsAreLoggedAndSkipped(t *testing.T) {
 		t.Errorf("response = %+v %+v, want an ephemeral note", r, r.Data)
 	}
 	h.logs.wait(t, "ignoring malformed MESSAGE_CREATE")
-	h.logs.wait(t, "malformed INTERACTION_CREATE")
+	h.logs.wait(t, "malformed interaction")
 
 	// Still working.
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " still there?"})
@@ -380,8 +388,8 @@ func TestInvalidSessionReidentifies(t *testing.T) {
 
 func TestClosedConnectionResumes(t *testing.T) {
 	t.Parallel()
-	obs := &bottest.Observer{}
-	h := start(t, nil, setup{opts: func(o *Options) { o.Observer = obs }})
+	h := start(t, nil, setup{})
+	obs := h.obs
 	f := h.fake
 	f.CloseGateway(4000, "Unknown error.")
 	hs := f.WaitHandshakes(t, 2)
@@ -472,7 +480,9 @@ func TestHandover(t *testing.T) {
 	}
 	t.Run("support channel", func(t *testing.T) {
 		t.Parallel()
-		h := start(t, newRecorder(handover), setup{opts: func(o *Options) { o.SupportChannel = support; o.SupportRole = "555" }})
+		h := start(t, newRecorder(handover), setup{core: func(o *delivery.Options) {
+			o.Support = map[string]delivery.Support{bot.Discord: {Channel: support, Mention: "555"}}
+		}})
 		f := h.fake
 		f.AddChannel(discordtest.Channel{ID: support, GuildID: f.GuildID, Type: discordgo.ChannelTypeGuildText})
 		id := f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " help"})
@@ -488,7 +498,9 @@ func TestHandover(t *testing.T) {
 	})
 	t.Run("role in place", func(t *testing.T) {
 		t.Parallel()
-		h := start(t, newRecorder(handover), setup{opts: func(o *Options) { o.SupportRole = "555" }})
+		h := start(t, newRecorder(handover), setup{core: func(o *delivery.Options) {
+			o.Support = map[string]delivery.Support{bot.Discord: {Mention: "555"}}
+		}})
 		f := h.fake
 		f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " help"})
 		ms := h.replies(t, f.ChannelID, 2)
@@ -502,7 +514,7 @@ func TestHandover(t *testing.T) {
 		f := h.fake
 		f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " help"})
 		h.replies(t, f.ChannelID, 1)
-		h.logs.wait(t, "neither support_channel nor support_role")
+		h.logs.wait(t, "no support channel (or, outside DMs, support group or role)")
 	})
 }
 
@@ -513,7 +525,7 @@ func TestBotErrorsGetAnApology(t *testing.T) {
 	}), setup{})
 	f := h.fake
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " hi"})
-	if r := h.replies(t, f.ChannelID, 1)[0]; r.Content != sorry {
+	if r := h.replies(t, f.ChannelID, 1)[0]; r.Content != bot.Sorry {
 		t.Errorf("reply = %q, want the apology", r.Content)
 	}
 	h.logs.wait(t, "bot failed")
@@ -560,7 +572,7 @@ func TestSilentGatewayTimesOutAndRetries(t *testing.T) {
 	defer close(hold)
 
 	logs := newLogSink()
-	a, err := New(Options{Token: "t", APIURL: srv.URL + "/", Handler: newRecorder(nil),
+	a, err := New(Options{Token: "t", APIURL: srv.URL + "/", Core: newCore(t),
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

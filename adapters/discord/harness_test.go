@@ -14,6 +14,9 @@ import (
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
+	"gptaccess/bot/bottest"
+	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 )
 
 // logSink collects the adapter's log for assertions.
@@ -104,19 +107,27 @@ func (r *recorder) next(t testing.TB) bot.Message {
 	}
 }
 
-// harness runs an Adapter against a fake Discord.
+// harness runs an Adapter, with a delivery core over an in-memory store,
+// against a fake Discord.
 type harness struct {
-	fake *discordtest.Server
-	a    *Adapter
-	h    *recorder
-	logs *logSink
-	done chan error
-	stop context.CancelFunc
+	fake  *discordtest.Server
+	a     *Adapter
+	h     *recorder
+	store delivery.Store // survives restart, like the database
+	core  *delivery.Core
+	obs   *bottest.Observer
+	logs  *logSink
+	done  chan error
+	stop  context.CancelFunc
+	// sleep, when set, replaces the core's waits (rate limits, backoff).
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 type setup struct {
 	fake   discordtest.Options
 	opts   func(*Options)
+	core   func(*delivery.Options)
+	store  delivery.Store // nil: in memory
 	tune   func(*Adapter)
 	before func(*discordtest.Server) // runs before the adapter starts
 	noWait bool                      // do not wait for the connection (for refused starts)
@@ -132,7 +143,10 @@ func start(t testing.TB, h *recorder, s setup) *harness {
 	if s.before != nil {
 		s.before(fake)
 	}
-	hs := &harness{fake: fake, h: h}
+	hs := &harness{fake: fake, h: h, store: s.store}
+	if hs.store == nil {
+		hs.store = delivery.NewMemory()
+	}
 	hs.launch(t, s)
 	return hs
 }
@@ -142,11 +156,25 @@ func (hs *harness) launch(t testing.TB, s setup) {
 	t.Helper()
 	fake := hs.fake
 	logs := newLogSink()
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hs.obs = &bottest.Observer{}
+	co := delivery.Options{Store: hs.store, Handler: hs.h, Observer: hs.obs, Logger: log, Backoff: 10 * time.Millisecond}
+	if hs.sleep != nil {
+		co.Sleep = hs.sleep
+	}
+	if s.core != nil {
+		s.core(&co)
+	}
+	core, err := delivery.New(co)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.core = core
 	o := Options{
-		Token:   fake.Token,
-		APIURL:  fake.URL,
-		Handler: hs.h,
-		Logger:  slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Token:  fake.Token,
+		APIURL: fake.URL,
+		Core:   core,
+		Logger: log,
 	}
 	if s.opts != nil {
 		s.opts(&o)
@@ -170,7 +198,7 @@ func (hs *harness) launch(t testing.TB, s setup) {
 		route = discordtest.RouteGuildCommands
 	}
 	before, registered := len(fake.Handshakes()), len(fake.Calls(route))
-	go func() { done <- a.Run(ctx) }()
+	deliverytest.Run(ctx, core, a.Run, done)
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -327,4 +355,40 @@ func (h *harness) waitWebhook(t testing.TB, route, token string, n int) []discor
 func editContent(t testing.TB, c discordtest.Call) (string, discordgo.MessageFlags, []discordgo.MessageComponent) {
 	t.Helper()
 	return sent(t, []discordtest.Call{c})[0].Content, sent(t, []discordtest.Call{c})[0].Flags, sent(t, []discordtest.Call{c})[0].Components
+}
+
+// newCore is a delivery core that is never run, for adapters that must not
+// get as far as processing anything.
+func newCore(t testing.TB) *delivery.Core {
+	t.Helper()
+	c, err := delivery.New(delivery.Options{Store: delivery.NewMemory(), Handler: newRecorder(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// editedQuestion checks that click ix was acknowledged with a deferred
+// update (type 6) and returns the clicked question as it was then edited.
+func (h *harness) editedQuestion(t testing.TB, ix discordtest.Interaction) (string, []discordgo.MessageComponent) {
+	t.Helper()
+	if r := h.callbacks(t, ix.ID, 1)[0]; r.Type != discordgo.InteractionResponseDeferredMessageUpdate {
+		t.Fatalf("click answered with %+v, want a deferred update (type 6)", r)
+	}
+	content, _, comps := editContent(t, h.waitWebhook(t, discordtest.RouteEditWebhookMsg, ix.Token, 1)[0])
+	return content, comps
+}
+
+// privateNote checks that click ix was acknowledged with a deferred update
+// and answered with an ephemeral follow-up, whose text it returns.
+func (h *harness) privateNote(t testing.TB, ix discordtest.Interaction) string {
+	t.Helper()
+	if r := h.callbacks(t, ix.ID, 1)[0]; r.Type != discordgo.InteractionResponseDeferredMessageUpdate {
+		t.Fatalf("click answered with %+v, want a deferred update (type 6)", r)
+	}
+	content, flags, _ := editContent(t, h.waitWebhook(t, discordtest.RouteFollowup, ix.Token, 1)[0])
+	if flags != discordgo.MessageFlagsEphemeral {
+		t.Errorf("note %q has flags %v, want ephemeral", content, flags)
+	}
+	return content
 }

@@ -94,8 +94,11 @@ func TestHTTPInteractionCommandAndClick(t *testing.T) {
 
 	click := f.ClickInteraction(discordtest.Click{MessageID: orig, CustomID: "c1:0|yes", User: alice})
 	status, body = f.PostInteraction(t, url, click)
-	if status != 200 || !strings.Contains(string(body), `"type":7`) || !strings.Contains(string(body), "answered: **yes**") {
-		t.Fatalf("click got %d %s, want an update", status, body)
+	if status != 200 || string(body) != `{"type":6}` {
+		t.Fatalf("click got %d %s, want a deferred update", status, body)
+	}
+	if content, _, _ := editContent(t, h.waitWebhook(t, discordtest.RouteEditWebhookMsg, click.Token, 1)[0]); !strings.Contains(content, "answered: **yes**") {
+		t.Fatalf("question edited to %q", content)
 	}
 	fu := h.waitWebhook(t, discordtest.RouteFollowup, click.Token, 1)[0]
 	if content, flags, _ := editContent(t, fu); !strings.Contains(content, questions[1]) || flags != discordgo.MessageFlagsEphemeral {
@@ -149,10 +152,10 @@ func TestHTTPInteractionBadInput(t *testing.T) {
 
 func TestHTTPInteractionsOff(t *testing.T) {
 	t.Parallel()
-	if _, err := New(Options{Token: "x", Handler: newRecorder(nil), Interactions: true, PublicKey: "abc"}); err == nil {
+	if _, err := New(Options{Token: "x", Core: newCore(t), Interactions: true, PublicKey: "abc"}); err == nil {
 		t.Error("New accepted a bad public key")
 	}
-	a, err := New(Options{Token: "x", Handler: newRecorder(nil)})
+	a, err := New(Options{Token: "x", Core: newCore(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package discord
 
 import (
-	"context"
 	"sync"
 )
 
@@ -49,40 +48,4 @@ func (l *lru) putLocked(k, v string) {
 		l.next = (l.next + 1) % l.max
 	}
 	l.m[k] = v
-}
-
-// add stores k if absent and reports whether it was absent.
-func (l *lru) add(k string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if _, ok := l.m[k]; ok {
-		return false
-	}
-	l.putLocked(k, "")
-	return true
-}
-
-// claims answers "have we handled this delivery before?": an in-memory set
-// in front of the persisted Claimer, so replays within one process cost no
-// database round trip and a failing database does not stop replies.
-type claims struct {
-	mem   *lru
-	store Claimer // nil: memory only
-}
-
-// first reports whether key is claimed for the first time. err is set when
-// the persisted store failed; first is then the in-memory answer, so the
-// caller can still reply (at-least-once beats silence).
-func (c *claims) first(ctx context.Context, key string) (bool, error) {
-	if !c.mem.add(key) {
-		return false, nil
-	}
-	if c.store == nil {
-		return true, nil
-	}
-	first, err := c.store.Claim(ctx, key)
-	if err != nil {
-		return true, err
-	}
-	return first, nil
 }

@@ -9,11 +9,13 @@ import (
 	"gptaccess/bot"
 )
 
-// onMessage handles one MESSAGE_CREATE, in its channel's queue.
-func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
+// translate turns a MESSAGE_CREATE into the bot's message, finding out
+// what the pure toMessage cannot: whether the channel is a thread (or a
+// listen channel's thread), and which conversation a reply continues.
+func (a *Adapter) translate(ctx context.Context, m *discordgo.Message) (bot.Message, bool) {
 	botID, _ := a.s.self()
 	if m.Author.ID == botID {
-		return
+		return bot.Message{}, false
 	}
 	f := msgFacts{BotID: botID}
 	if m.GuildID != "" {
@@ -27,140 +29,16 @@ func (a *Adapter) onMessage(ctx context.Context, m *discordgo.Message) {
 		}
 	}
 	msg, ok := toMessage(m, f)
-	if !ok {
-		return
-	}
-	first, err := a.claims.first(ctx, "discord:msg:"+m.ID)
-	if err != nil {
-		a.log.Error("claiming a message failed; answering anyway", "message_id", m.ID, "err", err)
-	}
-	if !first {
-		a.log.Debug("duplicate message delivery ignored", "message_id", m.ID)
-		return
-	}
-	if m.GuildID != "" && !f.InThread {
+	if ok && m.GuildID != "" && !f.InThread {
 		a.roots.put(m.ID, msg.Thread)
 	}
-	reply, _ := a.handle(ctx, msg)
-	if reply.Ignore {
-		return
-	}
-	if reply.Private && m.GuildID != "" {
-		// Only the author may read it (e.g. stats). Discord has ephemeral
-		// messages only for interactions, so it goes to their DMs; if that
-		// fails it goes nowhere rather than into the channel.
-		a.direct(ctx, m.Author.ID, render(reply))
-		return
-	}
-	d := place{guild: m.GuildID, channel: m.ChannelID, thread: msg.Thread, source: m.ID}
-	if m.GuildID != "" {
-		d.ref = &discordgo.MessageReference{MessageID: m.ID, ChannelID: m.ChannelID, GuildID: m.GuildID, FailIfNotExists: new(false)}
-	}
-	a.post(ctx, d, render(reply))
-	if reply.Handover != nil {
-		a.handover(ctx, reply.Handover, d)
-	}
-}
-
-// place is where a reply goes: a channel (or thread or DM), optionally as
-// a reply to a message, and the conversation it belongs to.
-type place struct {
-	guild, channel string
-	thread         string // conversation thread key of what is posted
-	source         string // message that started this turn, for links
-	ref            *discordgo.MessageReference
-}
-
-// post sends parts in order; it stops at the first failure so that the
-// conversation never shows a later part without an earlier one.
-func (a *Adapter) post(ctx context.Context, d place, parts []part) bool {
-	for i, p := range parts {
-		send := &discordgo.MessageSend{
-			Content:         p.Content,
-			Components:      p.Components,
-			AllowedMentions: quiet(),
-		}
-		if i == 0 {
-			send.Reference = d.ref
-		}
-		m, err := a.send(ctx, d.channel, send)
-		if err != nil {
-			a.log.Error("reply not delivered", "channel", d.channel, "part", i+1, "parts", len(parts), "err", a.errText(err))
-			return false
-		}
-		if d.guild != "" {
-			a.roots.put(m.ID, d.thread)
-		}
-	}
-	return true
-}
-
-// send posts one message.
-func (a *Adapter) send(ctx context.Context, channel string, m *discordgo.MessageSend) (*discordgo.Message, error) {
-	var out *discordgo.Message
-	err := a.call(ctx, "send message", func(o ...discordgo.RequestOption) error {
-		var err error
-		out, err = a.s.ChannelMessageSendComplex(channel, m, o...)
-		return err
-	})
-	if err == nil && out == nil {
-		out = &discordgo.Message{}
-	}
-	return out, err
-}
-
-// direct sends parts to user's DM channel.
-func (a *Adapter) direct(ctx context.Context, user string, parts []part) {
-	var ch *discordgo.Channel
-	err := a.call(ctx, "open DM", func(o ...discordgo.RequestOption) error {
-		var err error
-		ch, err = a.s.UserChannelCreate(user, o...)
-		return err
-	})
-	if err != nil || ch == nil {
-		a.log.Error("private reply not delivered: cannot open a DM", "user", user, "err", a.errText(err))
-		return
-	}
-	a.post(ctx, place{channel: ch.ID}, parts)
+	return msg, ok
 }
 
 // quiet lets a message ping nobody but the author it replies to: user text
 // quoted back must not ping @everyone or roles.
 func quiet() *discordgo.MessageAllowedMentions {
 	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, RepliedUser: true}
-}
-
-// handover posts a summary for human supporters: to the support channel
-// (mentioning the role) or, without one, in place mentioning the role.
-func (a *Adapter) handover(ctx context.Context, h *bot.Handover, d place) {
-	role := a.o.SupportRole
-	mentions := quiet()
-	if role != "" {
-		mentions.Roles = []string{role}
-	}
-	switch {
-	case a.o.SupportChannel != "":
-		link := messageLink(d.guild, d.channel, d.source)
-		text := handoverText(h, role, link)
-		for _, c := range split(text, maxContent) {
-			if _, err := a.send(ctx, a.o.SupportChannel, &discordgo.MessageSend{Content: c, AllowedMentions: mentions}); err != nil {
-				a.log.Error("handover not delivered to the support channel", "support_channel", a.o.SupportChannel, "err", a.errText(err))
-				return
-			}
-		}
-		a.log.Info("handed over to a human", "support_channel", a.o.SupportChannel, "channel", d.channel)
-	case role != "":
-		text := handoverText(h, role, "")
-		for _, c := range split(text, maxContent) {
-			if _, err := a.send(ctx, d.channel, &discordgo.MessageSend{Content: c, AllowedMentions: mentions}); err != nil {
-				a.log.Error("handover not delivered", "channel", d.channel, "err", a.errText(err))
-				return
-			}
-		}
-		a.log.Info("handed over to a human in place", "channel", d.channel)
-	default:
-		a.log.Warn("handover requested but neither support_channel nor support_role is configured", "channel", d.channel, "user", h.User)
-	}
 }
 
 // channelKind tells whether a guild channel is a thread (and its parent):

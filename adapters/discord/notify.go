@@ -2,70 +2,100 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 
+	"gptaccess/bot"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
 var _ monitor.Notifier = (*Adapter)(nil)
 
 // Notify posts a monitor notice to channel and returns the alert message's
-// id. The opening notice (and a digest) is a new message with an embed;
-// reminders, updates and the recovery go into a thread started on the
-// alert message, so the channel shows one message per incident. If the
-// thread cannot be used, they reply to the alert instead.
+// id (monitor.Notifier), through the outbox: in order with the channel's
+// replies, and with a nonce, so that a notice re-sent after a crash is not
+// posted twice. The opening notice (and a digest) is a new message with
+// an embed; reminders, updates and the recovery go into a thread started
+// on the alert message, so the channel shows one message per incident. If
+// the thread cannot be used, they reply to the alert instead.
 //
 // Missing Access (50001), Missing Permissions (50013) and Unknown Channel
 // (10003) wrap monitor.ErrPermanent: the monitor does not retry them.
 func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) (string, error) {
-	msg := &discordgo.MessageSend{
-		Embeds:          []*discordgo.MessageEmbed{noticeEmbed(n, a.o.Now())},
-		AllowedMentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}},
+	embeds, _ := json.Marshal([]*discordgo.MessageEmbed{noticeEmbed(n, a.o.Now())})
+	s := step{Kind: stepNotice, Channel: channel, Embeds: embeds, Alert: n.Thread, ThreadName: threadName(n),
+		Mentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}
+	out := s.outbound(channel)
+	out.Kind = delivery.KindNotice
+	out.Key, out.Parent = monitor.NoticeKey(bot.Discord, channel, n)
+	ref, err := a.core.Deliver(ctx, out)
+	switch {
+	case err != nil && delivery.IsPermanent(err):
+		a.log.Error("cannot post alerts to this channel; check that it exists and that the bot can view it and has Send Messages, Send Messages in Threads, Create Public Threads and Embed Links there",
+			"channel", channel, "incident", n.Incident, "err", err)
+		return "", fmt.Errorf("discord: alert to channel %s: %w: %v", channel, monitor.ErrPermanent, err)
+	case err != nil:
+		return "", fmt.Errorf("discord: alert to channel %s: %w", channel, err)
 	}
-	if n.Thread == "" {
-		m, err := a.send(ctx, channel, msg)
-		if err != nil {
-			return "", a.notifyFailed(channel, n, err)
-		}
-		a.log.Info("alert posted", "channel", channel, "incident", n.Incident, "phase", string(n.Phase), "message_id", m.ID)
-		return m.ID, nil
+	a.log.Info("alert posted", "channel", channel, "incident", n.Incident, "phase", string(n.Phase), "message_id", ref)
+	if n.Thread != "" {
+		return n.Thread, nil
 	}
-	if thread, ok := a.alertThread(ctx, channel, n); ok {
-		_, err := a.send(ctx, thread, msg)
-		if err == nil {
-			a.log.Info("alert update posted in its thread", "channel", channel, "incident", n.Incident, "phase", string(n.Phase))
-			return n.Thread, nil
-		}
-		if !permanent(err) && apiCode(err) != codeUnknownMessage {
-			return "", a.notifyFailed(channel, n, err)
-		}
-		a.log.Warn("posting in the alert's thread failed; replying to the alert instead",
-			"channel", channel, "thread", thread, "err", a.errText(err))
-	}
-	msg.Reference = &discordgo.MessageReference{MessageID: n.Thread, ChannelID: channel, FailIfNotExists: new(false)}
-	if _, err := a.send(ctx, channel, msg); err != nil {
-		return "", a.notifyFailed(channel, n, err)
-	}
-	a.log.Info("alert update posted as a reply", "channel", channel, "incident", n.Incident, "phase", string(n.Phase))
-	return n.Thread, nil
+	return ref, nil
 }
 
-// alertThread returns the thread on the alert message n.Thread, starting
-// it on first use. A thread started from a message has that message's id,
-// so the reference survives restarts without being stored.
-func (a *Adapter) alertThread(ctx context.Context, channel string, n monitor.Notice) (string, bool) {
-	if _, ok := a.alerts.get(n.Thread); ok {
-		return n.Thread, true
+// sendNotice posts a notice step: a new message, or one in the thread on
+// its alert (the monitor's ref, else the outbox's ref of the incident's
+// opening notice), or failing that a reply to the alert. It returns the
+// alert message's id.
+func (a *Adapter) sendNotice(ctx context.Context, s step, out delivery.Outbound) (string, error) {
+	alert := s.Alert
+	if alert == "" {
+		alert = out.ParentRef
+	}
+	n := nonce(out.Key)
+	if alert == "" {
+		m, err := a.create(ctx, s.Channel, s, n)
+		if err != nil {
+			return "", a.sendError(err)
+		}
+		return m.ID, nil
+	}
+	if thread, ok := a.alertThread(ctx, s.Channel, alert, s.ThreadName); ok {
+		_, err := a.create(ctx, thread, s, n)
+		if err == nil {
+			return alert, nil
+		}
+		if !permanent(err) && apiCode(err) != codeUnknownMessage {
+			return "", a.sendError(err)
+		}
+		a.log.Warn("posting in the alert's thread failed; replying to the alert instead",
+			"channel", s.Channel, "thread", thread, "err", a.errText(err))
+	}
+	s.Reference = &discordgo.MessageReference{MessageID: alert, ChannelID: s.Channel, FailIfNotExists: new(false)}
+	if _, err := a.create(ctx, s.Channel, s, n); err != nil {
+		return "", a.sendError(err)
+	}
+	return alert, nil
+}
+
+// alertThread returns the thread on the alert message, starting it on
+// first use. A thread started from a message has that message's id, so
+// the reference survives restarts without being stored.
+func (a *Adapter) alertThread(ctx context.Context, channel, alert, name string) (string, bool) {
+	if _, ok := a.alerts.get(alert); ok {
+		return alert, true
 	}
 	var ch *discordgo.Channel
 	err := a.call(ctx, "start alert thread", func(o ...discordgo.RequestOption) error {
 		var err error
-		ch, err = a.s.MessageThreadStartComplex(channel, n.Thread, &discordgo.ThreadStart{
-			Name:                threadName(n),
+		ch, err = a.s.MessageThreadStartComplex(channel, alert, &discordgo.ThreadStart{
+			Name:                name,
 			AutoArchiveDuration: 1440,
 			Type:                discordgo.ChannelTypeGuildPublicThread,
 		}, o...)
@@ -73,30 +103,19 @@ func (a *Adapter) alertThread(ctx context.Context, channel string, n monitor.Not
 	})
 	switch {
 	case err == nil:
-		id := n.Thread
+		id := alert
 		if ch != nil && ch.ID != "" {
 			id = ch.ID
 		}
-		a.alerts.put(n.Thread, "")
+		a.alerts.put(alert, "")
 		return id, true
 	case apiCode(err) == codeThreadExists:
-		a.alerts.put(n.Thread, "")
-		return n.Thread, true
+		a.alerts.put(alert, "")
+		return alert, true
 	}
 	a.log.Warn("could not start a thread on the alert; replying to it instead",
-		"channel", channel, "message_id", n.Thread, "err", a.errText(err))
+		"channel", channel, "message_id", alert, "err", a.errText(err))
 	return "", false
-}
-
-// notifyFailed logs a failed notice and wraps permanent failures.
-func (a *Adapter) notifyFailed(channel string, n monitor.Notice, err error) error {
-	if permanent(err) {
-		a.log.Error("cannot post alerts to this channel; check that it exists and that the bot can view it and has Send Messages, Send Messages in Threads, Create Public Threads and Embed Links there",
-			"channel", channel, "incident", n.Incident, "code", apiCode(err), "err", a.errText(err))
-		return fmt.Errorf("discord: alert to channel %s: %w: %s", channel, monitor.ErrPermanent, a.errText(err))
-	}
-	a.log.Warn("alert not delivered", "channel", channel, "incident", n.Incident, "err", a.errText(err))
-	return fmt.Errorf("discord: alert to channel %s: %w", channel, err)
 }
 
 // Embed colours.

@@ -1,8 +1,6 @@
 package discord
 
 import (
-	"gptaccess/bot/bottest"
-
 	"context"
 	"errors"
 	"strings"
@@ -13,6 +11,7 @@ import (
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -120,20 +119,24 @@ func TestAlertPermanentErrors(t *testing.T) {
 	}
 	h.logs.wait(t, "cannot post alerts to this channel")
 
+	// Discord's own trouble is retried by the outbox: the alert gets out
+	// (once: the retry carries the same nonce).
 	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Status: 500, Times: 1})
-	_, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, ""))
-	if err == nil || errors.Is(err, monitor.ErrPermanent) {
-		t.Errorf("500: err = %v, want a temporary error", err)
+	if _, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, "")); err != nil {
+		t.Errorf("500 once: err = %v, want the retry to post it", err)
+	}
+	if n := len(f.BotMessages(f.ChannelID)); n != 1 {
+		t.Errorf("%d alerts posted, want 1", n)
 	}
 }
 
 func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("line one two three\n", 250)
-	obs := &bottest.Observer{}
 	h := start(t, newRecorder(func(context.Context, bot.Message) (bot.Reply, error) {
 		return bot.Reply{Text: long}, nil
-	}), setup{opts: func(o *Options) { o.Observer = obs }})
+	}), setup{})
+	obs := h.obs
 	f := h.fake
 	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, RetryAfter: 200 * time.Millisecond})
 	began := time.Now()
@@ -153,7 +156,7 @@ func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 	if calls[0].Status != 429 || len(calls) != 4 {
 		t.Errorf("calls = %v, want a 429 then 3 messages", calls)
 	}
-	h.logs.wait(t, "rate limited, waiting")
+	h.logs.wait(t, "rate limited; holding the channel back")
 	if waits := obs.Waits("discord"); len(waits) != 1 || waits[0] < 200*time.Millisecond {
 		t.Errorf("observer saw rate-limit waits %v, want one of at least 200ms", waits)
 	}
@@ -161,7 +164,7 @@ func TestRateLimitedRepliesArriveInOrder(t *testing.T) {
 
 func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{tune: func(a *Adapter) { a.rateMaxWait = time.Second }})
+	h := start(t, nil, setup{core: func(o *delivery.Options) { o.MaxRateLimited = 4 }})
 	f := h.fake
 	slow := "1100000000000000444"
 	f.AddChannel(discordtest.Channel{ID: slow, GuildID: f.GuildID, Type: discordgo.ChannelTypeGuildText})
@@ -169,21 +172,22 @@ func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {
 	f.SendMessage(discordtest.Message{ChannelID: slow, Author: alice, Content: f.Mention() + " a"})
 	f.SendMessage(discordtest.Message{Author: bob, Content: f.Mention() + " b"})
 	h.replies(t, f.ChannelID, 1)
-	h.logs.wait(t, "still rate limited, giving up")
-	h.logs.wait(t, "reply not delivered")
+	h.logs.wait(t, "still rate limited; giving up")
 	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})); n != 4 {
-		t.Errorf("%d attempts in the rate-limited channel, want 4 (1 + 3 retries)", n)
+		t.Errorf("%d attempts in the rate-limited channel, want 4 (MaxRateLimited)", n)
+	}
+	if _, _, undelivered := h.obs.Counts("discord"); undelivered != 1 {
+		t.Errorf("undelivered = %d, want 1", undelivered)
 	}
 
-	// A retry_after longer than the adapter will wait: give up at once.
-	f.ClearFaults()
-	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Params: map[string]string{"channel": slow}, RetryAfter: 5 * time.Second})
+	// An alert to a channel that stays rate limited is given up as
+	// permanent, once.
 	before := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow}))
 	_, err := h.a.Notify(context.Background(), slow, notice(monitor.PhaseOpened, ""))
-	if !errors.Is(err, errRateLimited) {
-		t.Errorf("err = %v, want rate limited", err)
+	if !errors.Is(err, monitor.ErrPermanent) {
+		t.Errorf("err = %v, want a permanent failure", err)
 	}
-	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})) - before; n != 1 {
-		t.Errorf("%d attempts, want 1", n)
+	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})) - before; n != 4 {
+		t.Errorf("%d attempts, want 4", n)
 	}
 }

@@ -1,8 +1,6 @@
 package discord
 
 import (
-	"gptaccess/bot"
-
 	"context"
 	"errors"
 	"fmt"
@@ -128,46 +126,22 @@ func (d *dialer) abort() {
 	}
 }
 
-// errRateLimited is returned when a call is still rate limited after the
-// adapter's retries.
-var errRateLimited = errors.New("rate limited")
-
 // call runs one REST request with a timeout. discordgo's own 429 handling
 // sleeps for retry_after and retries without limit and without a context,
-// so the Session has it turned off (ShouldRetryOnRateLimit=false) and call
-// waits instead: at most rateRetries times, each wait at most rateMaxWait,
-// and never past ctx. discordgo's buckets (X-RateLimit-* headers) still
+// so the Session has it turned off (ShouldRetryOnRateLimit=false): a 429
+// comes back as *discordgo.RateLimitError, and the delivery core waits it
+// out for that channel. discordgo's buckets (X-RateLimit-* headers) still
 // pace requests before they are sent.
 func (a *Adapter) call(ctx context.Context, what string, f func(opts ...discordgo.RequestOption) error) error {
-	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, a.callTimeout)
-		err := f(discordgo.WithContext(cctx))
-		cancel()
-		var rl *discordgo.RateLimitError
-		if !errors.As(err, &rl) {
-			if err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
-			return nil
-		}
-		wait := rl.RetryAfter
-		if attempt >= a.rateRetries || wait > a.rateMaxWait {
-			a.log.Error("still rate limited, giving up", "call", what, "retry_after", wait, "attempts", attempt+1)
-			return fmt.Errorf("%s: %w (retry after %s)", what, errRateLimited, wait)
-		}
-		a.log.Warn("rate limited, waiting", "call", what, "retry_after", wait)
-		a.observer.RateLimitWait(bot.Discord, wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		case <-t.C:
-		}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
+	cctx, cancel := context.WithTimeout(ctx, a.callTimeout)
+	defer cancel()
+	if err := f(discordgo.WithContext(cctx)); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // apiCode returns Discord's JSON error code of a failed call, or 0.

@@ -101,19 +101,19 @@ func TestRefused(t *testing.T) {
 
 func TestNewChecksOptions(t *testing.T) {
 	t.Parallel()
-	h := newRecorder(nil)
+	h := newCore(t)
 	for name, o := range map[string]Options{
-		"no handler":        {Token: "x"},
-		"no token":          {Handler: h},
-		"listen no content": {Token: "x", Handler: h, ListenChannels: []string{"1"}},
-		"bad public key":    {Token: "x", Handler: h, Interactions: true, PublicKey: "zz"},
-		"bad api url":       {Token: "x", Handler: h, APIURL: "localhost:9000"},
+		"no core":           {Token: "x"},
+		"no token":          {Core: h},
+		"listen no content": {Token: "x", Core: h, ListenChannels: []string{"1"}},
+		"bad public key":    {Token: "x", Core: h, Interactions: true, PublicKey: "zz"},
+		"bad api url":       {Token: "x", Core: h, APIURL: "localhost:9000"},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: New accepted it", name)
 		}
 	}
-	a, err := New(Options{Token: "abc", Handler: h})
+	a, err := New(Options{Token: "abc", Core: newCore(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,10 @@
 //
 // The adapter only translates: toMessage, commandMessage and toClick turn
 // Slack payloads into bot.Message, render and plan turn a bot.Reply into
-// Slack calls. The dialog lives in package bot.
-//
-// Every delivery is acknowledged first and processed after, exactly once:
-// event ids, envelope ids, trigger ids and channel+ts are claimed through a
-// persisted Claimer before anything is answered. Work and replies run in
-// one FIFO lane per channel, so replies arrive in order and a rate limit
-// (HTTP 429 with Retry-After) holds back only its channel.
+// Slack calls. It is a delivery.Platform: every delivery is written to the
+// delivery core's inbox before it is acknowledged, and every call is made
+// from the core's outbox, which keeps the order per channel, waits out
+// rate limits and retries. The dialog lives in package bot.
 package slack
 
 import (
@@ -22,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,19 +26,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
-
-// Handler answers a message; *bot.Engine implements it.
-type Handler interface {
-	Handle(ctx context.Context, m bot.Message) (bot.Reply, error)
-}
-
-// Claimer records deliveries so each is processed once, across restarts;
-// (*sqlite.DB).Claim implements it. first is true only for the first claim
-// of key.
-type Claimer interface {
-	Claim(ctx context.Context, key string) (first bool, err error)
-}
 
 // Modes.
 const (
@@ -65,36 +50,16 @@ type Options struct {
 	// ListenChannels are help channels where un-mentioned top-level
 	// messages are offered to the bot (it answers only when confident).
 	ListenChannels []string
-	// SupportChannel receives handover summaries; SupportGroup (a user
-	// group id, "S…") is mentioned in them, or in the thread when there
-	// is no support channel.
-	SupportChannel, SupportGroup string
-	// Handler answers messages; required.
-	Handler Handler
-	// Claims deduplicates deliveries; nil keeps claims in memory only,
-	// which does not survive a restart.
-	Claims Claimer
-	// Observer hears of reconnects and rate-limit waits (for metrics);
-	// nil means nobody listens.
-	Observer Observer
+	// Core is the delivery core that takes deliveries and makes the
+	// adapter's calls; required. New registers the adapter with it.
+	// Where hand-overs go is the core's (delivery.Support).
+	Core *delivery.Core
 	// Logger nil means slog.Default(). HTTPClient nil means a client with
 	// a 30 s timeout. Now nil means time.Now.
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
 }
-
-// Observer is told about connection and rate-limit events.
-type Observer interface {
-	Reconnect(platform string)
-	RateLimitWait(platform string, d time.Duration)
-}
-
-// nobody is the Observer when none is given.
-type nobody struct{}
-
-func (nobody) Reconnect(string)                    {}
-func (nobody) RateLimitWait(string, time.Duration) {}
 
 // secret is a token that logs as "[redacted]".
 type secret string
@@ -110,13 +75,8 @@ type webAPI interface {
 	UpdateMessageContext(ctx context.Context, channel, ts string, opts ...slackapi.MsgOption) (string, string, string, error)
 }
 
-// Tuning.
-const (
-	maxPending        = 1024 // deliveries accepted but not yet processed
-	maxRateLimitTries = 5    // attempts of one call while Slack says 429
-	maxTransientTries = 3    // attempts of one call on network or 5xx errors
-	maxBody           = 1 << 20
-)
+// maxBody bounds an HTTP delivery.
+const maxBody = 1 << 20
 
 // Adapter is the Slack adapter. Create it with New and start it with Run.
 type Adapter struct {
@@ -124,24 +84,19 @@ type Adapter struct {
 	apiURL                            string
 	mode                              string
 	listen                            map[string]bool
-	support                           support
-	handler                           Handler
-	claims                            Claimer
-	observer                          Observer
+	core                              *delivery.Core
 	log                               *slog.Logger
 	httpClient                        *http.Client
 	now                               func() time.Time
 	api                               webAPI
 
-	// after waits for rate limits and backoffs; tests replace it.
+	// after waits between auth.test attempts; tests replace it.
 	after func(time.Duration) <-chan time.Time
 
 	self      atomic.Pointer[identity]
 	running   atomic.Bool
 	connected atomic.Bool
 	hellos    atomic.Int64 // Socket Mode connections made; more than one is a reconnect
-	pending   atomic.Int64
-	inbox     chan task
 	fatal     chan error
 }
 
@@ -151,8 +106,8 @@ func New(o Options) (*Adapter, error) {
 	if o.BotToken == "" {
 		errs = append(errs, errors.New("bot token is required"))
 	}
-	if o.Handler == nil {
-		errs = append(errs, errors.New("handler is required"))
+	if o.Core == nil {
+		errs = append(errs, errors.New("delivery core is required"))
 	}
 	mode := o.Mode
 	if mode == "" {
@@ -185,15 +140,11 @@ func New(o Options) (*Adapter, error) {
 		apiURL:     o.APIURL,
 		mode:       mode,
 		listen:     map[string]bool{},
-		support:    support{channel: o.SupportChannel, group: o.SupportGroup},
-		handler:    o.Handler,
-		claims:     o.Claims,
-		observer:   o.Observer,
+		core:       o.Core,
 		log:        o.Logger,
 		httpClient: o.HTTPClient,
 		now:        o.Now,
 		after:      time.After,
-		inbox:      make(chan task, maxPending),
 		fatal:      make(chan error, 1),
 	}
 	if a.apiURL != "" && !strings.HasSuffix(a.apiURL, "/") {
@@ -212,13 +163,8 @@ func New(o Options) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if a.claims == nil {
-		a.claims = newMemClaims(a.now)
-	}
-	if a.observer == nil {
-		a.observer = nobody{}
-	}
 	a.api = slackapi.New(string(a.botToken), a.clientOptions()...)
+	a.core.Register(a)
 	return a, nil
 }
 
@@ -245,6 +191,9 @@ func (discardLogger) Output(int, string) error { return nil }
 
 // Platform names the platform for the monitor (monitor.Notifier).
 func (a *Adapter) Platform() string { return bot.Slack }
+
+// Name names the platform for the delivery core (delivery.Platform).
+func (a *Adapter) Name() string { return bot.Slack }
 
 // Connected reports whether the adapter can talk to Slack: in Socket Mode,
 // a connection said hello; in HTTP mode, auth.test passed.
@@ -277,10 +226,6 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.log.Info("slack connected", "mode", a.mode, "bot_user", self.UserID, "bot_id", self.BotID)
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		a.dispatch(gctx)
-		return nil
-	})
 	g.Go(func() error {
 		select {
 		case err := <-a.fatal:
@@ -360,136 +305,6 @@ func slackError(err error) string {
 		return se.Err
 	}
 	return ""
-}
-
-// task is one unit of work in a channel's lane.
-type task struct {
-	lane string
-	run  func(ctx context.Context)
-}
-
-// reserve takes a slot for one delivery; false means the adapter is not
-// running or too busy, and the delivery must not be acknowledged (Slack
-// will retry it). A reserved slot must be passed to submit or release.
-func (a *Adapter) reserve() bool {
-	if !a.running.Load() {
-		return false
-	}
-	if a.pending.Add(1) > maxPending {
-		a.pending.Add(-1)
-		return false
-	}
-	return true
-}
-
-func (a *Adapter) release() { a.pending.Add(-1) }
-
-// submit queues t in a reserved slot; it never blocks, since the inbox
-// holds maxPending tasks.
-func (a *Adapter) submit(t task) { a.inbox <- t }
-
-// dispatch runs tasks in one FIFO lane per channel until ctx ends, then
-// waits for the lanes to drain (their tasks see the cancelled ctx).
-func (a *Adapter) dispatch(ctx context.Context) {
-	var (
-		mu    sync.Mutex
-		lanes = map[string][]task{}
-		wg    sync.WaitGroup
-	)
-	work := func(lane string) {
-		for {
-			mu.Lock()
-			q := lanes[lane]
-			if len(q) == 0 {
-				delete(lanes, lane)
-				mu.Unlock()
-				return
-			}
-			t := q[0]
-			q[0] = task{}
-			lanes[lane] = q[1:]
-			mu.Unlock()
-			t.run(ctx)
-			a.pending.Add(-1)
-		}
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			dropped := 0
-			for {
-				select {
-				case t := <-a.inbox:
-					t.run(ctx)
-					a.pending.Add(-1)
-					dropped++
-					continue
-				default:
-				}
-				break
-			}
-			if dropped > 0 {
-				a.log.Warn("slack adapter stopped with deliveries still queued", "count", dropped)
-			}
-			return
-		case t := <-a.inbox:
-			mu.Lock()
-			q, busy := lanes[t.lane]
-			lanes[t.lane] = append(q, t)
-			mu.Unlock()
-			if !busy {
-				wg.Go(func() { work(t.lane) })
-			}
-		}
-	}
-}
-
-// claim records a delivery key; false means it was seen before. A failing
-// store is logged and treated as first: a rare duplicate beats a lost
-// question.
-func (a *Adapter) claim(ctx context.Context, key string) bool {
-	first, err := a.claims.Claim(ctx, "slack:"+key)
-	if err != nil {
-		a.log.Error("cannot record delivery; processing it anyway", "key", key, "error", err)
-		return true
-	}
-	if !first {
-		a.log.Debug("duplicate delivery skipped", "key", key)
-	}
-	return first
-}
-
-// memClaims is the in-memory Claimer used when none is configured.
-type memClaims struct {
-	mu     sync.Mutex
-	seen   map[string]time.Time
-	now    func() time.Time
-	pruned time.Time
-}
-
-func newMemClaims(now func() time.Time) *memClaims {
-	return &memClaims{seen: map[string]time.Time{}, now: now}
-}
-
-func (c *memClaims) Claim(_ context.Context, key string) (bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if _, ok := c.seen[key]; ok {
-		return false, nil
-	}
-	if len(c.seen) >= 100000 && now.Sub(c.pruned) > time.Minute {
-		// Slack stops retrying within the hour.
-		c.pruned = now
-		for k, t := range c.seen {
-			if now.Sub(t) > 2*time.Hour {
-				delete(c.seen, k)
-			}
-		}
-	}
-	c.seen[key] = now
-	return true, nil
 }
 
 // readBody reads at most maxBody bytes of r.

@@ -79,7 +79,13 @@ func FuzzInteractionPayload(f *testing.F) {
 		if c.msg.DM == c.msg.Shared {
 			t.Fatalf("DM and Shared must differ: %+v", c.msg)
 		}
-		acts, _ := plan(bot.Reply{Text: "ok"}, origin{kind: fromClick, msg: c.msg, responseURL: c.responseURL, click: c}, support{})
+		o := origin{kind: fromClick, msg: c.msg, responseURL: c.responseURL, click: c}
+		// What the inbox keeps of the click plans the same calls.
+		var err2 error
+		if o, err2 = decodeOrigin(mustJSON(t, o.wire())); err2 != nil {
+			t.Fatalf("the inbox cannot read back a click: %v", err2)
+		}
+		acts := plan(bot.Reply{Text: "ok"}, o)
 		if len(acts) != 2 {
 			t.Fatalf("a click plans %d calls, want update + reply", len(acts))
 		}
@@ -90,4 +96,13 @@ func FuzzInteractionPayload(f *testing.F) {
 			t.Fatalf("update without the answer note: %+v", blocks)
 		}
 	})
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -1,8 +1,6 @@
 package slack
 
 import (
-	"gptaccess/bot/bottest"
-
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +12,9 @@ import (
 
 	"gptaccess/adapters/slack/slacktest"
 	"gptaccess/bot"
+	"gptaccess/bot/bottest"
+	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 )
 
 const waitFor = 5 * time.Second
@@ -146,18 +147,15 @@ func (h *dialogHandler) advance(key string, c *conversation) bot.Reply {
 	return bot.Reply{Text: "**Likely cause:** your VPN.\n- turn it off\n- reload ChatGPT", Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy", Steps: []string{"fix-vpn"}}}
 }
 
-// memClaimer is the persisted claim store stand-in shared across adapters.
-type memClaimer struct{ *memClaims }
-
-func newMemClaimer() memClaimer { return memClaimer{newMemClaims(time.Now)} }
-
 // harness runs one Adapter against a fake Slack.
 type harness struct {
 	t       testing.TB
 	fake    *slacktest.Server
 	h       *dialogHandler
-	handler Handler // what the adapter uses; h unless withHandler
-	claims  Claimer
+	handler bot.Handler // what the core asks; h unless withHandler
+	store   delivery.Store
+	support delivery.Support
+	core    *delivery.Core
 	a       *Adapter
 	events  string // HTTP mode: the adapter's URLs
 	cmds    string
@@ -165,8 +163,9 @@ type harness struct {
 	cancel  context.CancelFunc
 	done    chan error
 	logs    *bottest.Buffer
-	waits   chan time.Duration // every rate-limit / backoff wait
+	waits   chan time.Duration // every wait of the core (rate limits, backoff)
 	release chan time.Time     // nil: waits end at once
+	obs     *bottest.Observer
 }
 
 type harnessOption func(*harness, *Options)
@@ -182,12 +181,24 @@ func withManualClock() harnessOption {
 }
 
 // withHandler runs the adapter with handler (e.g. a real *bot.Engine).
-func withHandler(handler Handler) harnessOption {
+func withHandler(handler bot.Handler) harnessOption {
 	return func(h *harness, _ *Options) { h.handler = handler }
 }
 
-func withState(h0 *dialogHandler, c Claimer) harnessOption {
-	return func(h *harness, _ *Options) { h.h, h.claims = h0, c }
+// withState shares the bot and the inbox and outbox with another harness,
+// as a restarted process shares its database.
+func withState(h0 *dialogHandler, store *delivery.Memory) harnessOption {
+	return func(h *harness, _ *Options) { h.h, h.store = h0, store }
+}
+
+// withStore keeps the inbox and outbox in s.
+func withStore(s delivery.Store) harnessOption {
+	return func(h *harness, _ *Options) { h.store = s }
+}
+
+// withSupport configures where hand-overs go.
+func withSupport(channel, group string) harnessOption {
+	return func(h *harness, _ *Options) { h.support = delivery.Support{Channel: channel, Mention: group} }
 }
 
 // startAdapter starts an adapter in mode against fake and waits until it is
@@ -210,22 +221,39 @@ func startAdapter(t testing.TB, fake *slacktest.Server, mode string, opts ...har
 	if h.handler == nil {
 		h.handler = h.h
 	}
-	if h.claims == nil {
-		h.claims = newMemClaimer()
+	if h.store == nil {
+		h.store = delivery.NewMemory()
 	}
-	o.Handler, o.Claims = h.handler, h.claims
+	h.obs = &bottest.Observer{}
+	core, err := delivery.New(delivery.Options{
+		Store: h.store, Handler: h.handler, Observer: h.obs, Logger: o.Logger,
+		Support: map[string]delivery.Support{bot.Slack: h.support},
+		Sleep: func(ctx context.Context, d time.Duration) bool {
+			select {
+			case h.waits <- d:
+			default:
+			}
+			if h.release == nil {
+				return ctx.Err() == nil
+			}
+			select {
+			case <-h.release:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.core = core
+	o.Core = core
 	a, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.after = func(d time.Duration) <-chan time.Time {
-		select {
-		case h.waits <- d:
-		default:
-		}
-		if h.release != nil {
-			return h.release
-		}
+	a.after = func(time.Duration) <-chan time.Time {
 		c := make(chan time.Time, 1)
 		c <- time.Now()
 		return c
@@ -238,7 +266,7 @@ func startAdapter(t testing.TB, fake *slacktest.Server, mode string, opts ...har
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- a.Run(ctx) }()
+	deliverytest.Run(ctx, core, a.Run, h.done)
 	t.Cleanup(func() {
 		h.stop()
 		// response_urls are credentials for the conversation, like tokens.
@@ -384,4 +412,15 @@ func (h *harness) sync(channel string) []slacktest.Call {
 		return false
 	})
 	return posts
+}
+
+// newCore is a delivery core that is never run, for adapters that must
+// not get as far as processing anything.
+func newCore(t testing.TB) *delivery.Core {
+	t.Helper()
+	c, err := delivery.New(delivery.Options{Store: delivery.NewMemory(), Handler: newDialogHandler()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -11,6 +11,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"gptaccess/delivery"
 )
 
 // Handler serves Slack's HTTP deliveries for HTTP mode:
@@ -21,9 +23,10 @@ import (
 //
 // Every request must carry a valid Slack signature no older than five
 // minutes (401 otherwise, before anything is parsed); bodies over 1 MiB get
-// 413 and malformed payloads 400. Accepted deliveries are answered 200 at
-// once and processed after, exactly once, while Run runs; when Run is not
-// running (or too much is queued) the answer is 503 so Slack retries.
+// 413 and malformed payloads 400. A delivery is answered 200 once it is in
+// the inbox and processed after, exactly once; while Run is not running
+// (the bot does not know who it is yet) or the inbox cannot take it, the
+// answer is 503 so Slack retries.
 func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slack/events", a.serveEvents)
@@ -68,9 +71,24 @@ func (a *Adapter) malformed(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "malformed payload", http.StatusBadRequest)
 }
 
-func (a *Adapter) busy(w http.ResponseWriter, r *http.Request) {
-	a.log.Warn("slack delivery refused: adapter not running or too busy", "path", r.URL.Path)
+func (a *Adapter) busy(w http.ResponseWriter, r *http.Request, why error) {
+	a.log.Warn("slack delivery refused", "path", r.URL.Path, "reason", why)
 	http.Error(w, "busy, retry later", http.StatusServiceUnavailable)
+}
+
+var errNotRunning = errors.New("adapter not running")
+
+// accept writes in to the inbox; false means the request was answered 503.
+func (a *Adapter) accept(w http.ResponseWriter, r *http.Request, in delivery.Inbound) bool {
+	if a.self.Load() == nil || !a.running.Load() {
+		a.busy(w, r, errNotRunning)
+		return false
+	}
+	if _, err := a.core.Accept(r.Context(), in); err != nil {
+		a.busy(w, r, err)
+		return false
+	}
+	return true
 }
 
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -96,13 +114,12 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if n := r.Header.Get("X-Slack-Retry-Num"); n != "" {
 			a.log.Debug("event redelivered", "retry_num", n, "retry_reason", r.Header.Get("X-Slack-Retry-Reason"))
 		}
-		t, relevant := a.eventTask(d.event)
-		if relevant {
-			if !a.reserve() {
-				a.busy(w, r)
-				return
-			}
-			a.submit(t)
+		if a.self.Load() == nil {
+			a.busy(w, r, errNotRunning)
+			return
+		}
+		if in, relevant := a.eventInbound(d.event); relevant && !a.accept(w, r, in) {
+			return
 		}
 	}
 	w.WriteHeader(http.StatusOK)
@@ -123,18 +140,18 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		a.malformed(w, r, err)
 		return
 	}
-	if !a.reserve() {
+	in := a.commandInbound("command:"+cmd.ChannelID+":"+r.Header.Get("X-Slack-Request-Timestamp")+":"+cmd.UserID, cmd)
+	err = errNotRunning
+	if a.self.Load() != nil && a.running.Load() {
+		_, err = a.core.Accept(r.Context(), in)
+	}
+	if err != nil {
 		// Slack does not retry slash commands: say so to the user.
-		a.log.Warn("slash command refused: adapter not running or too busy")
+		a.log.Warn("slash command refused", "reason", err)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"response_type":"ephemeral","text":"I'm busy right now. Please try again in a minute."}`)
 		return
 	}
-	key := ""
-	if cmd.TriggerID != "" {
-		key = "trigger:" + cmd.TriggerID
-	}
-	a.submit(a.commandTask(key, cmd))
 	// An empty 200 acknowledges without a visible message; the answer
 	// follows through response_url.
 	w.WriteHeader(http.StatusOK)
@@ -150,17 +167,8 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		a.malformed(w, r, err)
 		return
 	}
-	key := ""
-	if ic.TriggerID != "" {
-		key = "trigger:" + ic.TriggerID
-	}
-	t, relevant := a.clickTask(key, ic)
-	if relevant {
-		if !a.reserve() {
-			a.busy(w, r)
-			return
-		}
-		a.submit(t)
+	if in, relevant := a.clickInbound("interaction:"+r.Header.Get("X-Slack-Request-Timestamp")+":"+ic.User.ID, ic); relevant && !a.accept(w, r, in) {
+		return
 	}
 	w.WriteHeader(http.StatusOK)
 }

@@ -175,9 +175,14 @@ func TestHTTPSlashCommandAckFirst(t *testing.T) {
 	form := fake.SlashCommand("C1", "U1", "", "stats")
 	fake.PostSlashCommand(t, h.cmds, form)
 	fake.PostSlashCommand(t, h.cmds, form)
-	h.sync("C1")
-	if n := len(fake.Responses()); n != 2 {
-		t.Errorf("%d responses, want 2", n)
+	fake.WaitResponses(t, 2, waitFor)
+	// Responses have a lane of their own: a second command's response
+	// would come after the first's, so a third proves the second is not
+	// coming.
+	fake.PostSlashCommand(t, h.cmds, fake.SlashCommand("C1", "U1", "", "help"))
+	fake.WaitResponses(t, 3, waitFor)
+	if n := len(fake.Responses()); n != 3 {
+		t.Errorf("%d responses, want 3", n)
 	}
 }
 
@@ -186,7 +191,7 @@ func TestHTTPSlashCommandAckFirst(t *testing.T) {
 func TestHTTPNotRunning(t *testing.T) {
 	fake := newFake(t)
 	cfg := fake.Config()
-	a, err := New(Options{BotToken: cfg.BotToken, SigningSecret: cfg.SigningSecret, APIURL: fake.APIURL(), Handler: newDialogHandler(), Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(Options{BotToken: cfg.BotToken, SigningSecret: cfg.SigningSecret, APIURL: fake.APIURL(), Core: newCore(t), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

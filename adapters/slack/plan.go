@@ -1,7 +1,12 @@
 package slack
 
 import (
+	"encoding/json"
+
+	slackapi "github.com/slack-go/slack"
+
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
 // actKind is the Slack call an action makes.
@@ -58,20 +63,14 @@ type origin struct {
 	msg         bot.Message
 	responseURL string // fromCommand, fromClick
 	click       click  // fromClick
+	unusable    bool   // a click on a button the adapter cannot read
 }
 
-// support is where handovers go.
-type support struct {
-	channel   string // SupportChannel
-	group     string // SupportGroup (user group id, "S…")
-	workspace string // workspace URL from auth.test, for thread links
-}
-
-// plan decides the Slack calls that deliver r, in order. warning is set
-// when something the reply asks for cannot be done as configured.
-func plan(r bot.Reply, o origin, sup support) (acts []action, warning string) {
+// plan decides the Slack calls that deliver r, in order. Hand-overs are
+// routed by the delivery core (Adapter.Handover).
+func plan(r bot.Reply, o origin) (acts []action) {
 	if r.Ignore {
-		return nil, ""
+		return nil
 	}
 	m := o.msg
 	out := render(r, m)
@@ -121,26 +120,7 @@ func plan(r bot.Reply, o origin, sup support) (acts []action, warning string) {
 		}
 	}
 
-	if r.Handover != nil {
-		h := *r.Handover
-		if h.Channel == "" {
-			h.Channel, h.Thread, h.User = m.Channel, m.Thread, m.User
-		}
-		switch {
-		case sup.channel != "":
-			acts = append(acts, action{kind: actPost, channel: sup.channel, out: outgoing{Text: renderHandover(h, sup.group, sup.workspace)}})
-		case sup.group != "" && !m.DM:
-			// No support channel: call the group into the conversation.
-			thread := m.Thread
-			if o.kind == fromClick && o.click.ephemeral {
-				thread = ""
-			}
-			acts = append(acts, action{kind: actPost, channel: m.Channel, thread: thread, out: outgoing{Text: renderHandover(h, sup.group, "")}})
-		default:
-			warning = "handover requested but no support channel (or, outside DMs, support group) is configured"
-		}
-	}
-	return acts, warning
+	return acts
 }
 
 // privateNote is a note only the clicker sees, next to the clicked message.
@@ -151,4 +131,73 @@ func privateNote(c click, m bot.Message, out outgoing) action {
 		}
 	}
 	return action{kind: actEphemeral, channel: c.channel, thread: m.Thread, user: m.User, out: out}
+}
+
+// The inbox and outbox keep origins and actions as JSON: plain fields, and
+// blocks in Slack's own encoding (which slack-go reads back). A
+// response_url in them is a credential: the store drops an item's body once
+// it is finished.
+
+type wireOrigin struct {
+	Kind        originKind  `json:"kind"`
+	Msg         bot.Message `json:"msg"`
+	ResponseURL string      `json:"response_url,omitempty"`
+	Unusable    bool        `json:"unusable,omitempty"`
+	// The clicked message, for fromClick.
+	Channel   string          `json:"channel,omitempty"`
+	MessageTS string          `json:"message_ts,omitempty"`
+	Ephemeral bool            `json:"ephemeral,omitempty"`
+	Original  slackapi.Blocks `json:"original"`
+	Choice    string          `json:"choice,omitempty"`
+}
+
+func (o origin) wire() wireOrigin {
+	return wireOrigin{Kind: o.kind, Msg: o.msg, ResponseURL: o.responseURL, Unusable: o.unusable,
+		Channel: o.click.channel, MessageTS: o.click.messageTS, Ephemeral: o.click.ephemeral,
+		Original: slackapi.Blocks{BlockSet: o.click.original}, Choice: o.click.choice}
+}
+
+func decodeOrigin(b []byte) (origin, error) {
+	var w wireOrigin
+	if err := json.Unmarshal(b, &w); err != nil {
+		return origin{}, err
+	}
+	return origin{kind: w.Kind, msg: w.Msg, responseURL: w.ResponseURL, unusable: w.Unusable,
+		click: click{msg: w.Msg, channel: w.Channel, messageTS: w.MessageTS, ephemeral: w.Ephemeral,
+			responseURL: w.ResponseURL, original: w.Original.BlockSet, choice: w.Choice}}, nil
+}
+
+type wireAction struct {
+	Kind      actKind         `json:"kind"`
+	Channel   string          `json:"channel"`
+	Thread    string          `json:"thread,omitempty"`
+	User      string          `json:"user,omitempty"`
+	TS        string          `json:"ts,omitempty"`
+	URL       string          `json:"url,omitempty"`
+	InChannel bool            `json:"in_channel,omitempty"`
+	Replace   bool            `json:"replace,omitempty"`
+	Broadcast bool            `json:"broadcast,omitempty"`
+	Text      string          `json:"text"`
+	Blocks    slackapi.Blocks `json:"blocks"`
+}
+
+// outbound is act as an outbox item in its channel's lane (responses in
+// a lane of their own per channel).
+func (act action) outbound() delivery.Outbound {
+	body, _ := json.Marshal(wireAction{Kind: act.kind, Channel: act.channel, Thread: act.thread, User: act.user,
+		TS: act.ts, URL: act.url, InChannel: act.inChannel, Replace: act.replace, Broadcast: act.broadcast,
+		Text: act.out.Text, Blocks: slackapi.Blocks{BlockSet: act.out.Blocks}})
+	lane := act.channel
+	if act.kind == actRespond {
+		// Responses go to Slack's response_url, not the channel: a dead
+		// one must not hold the channel's replies back.
+		lane = "response_url:" + act.channel
+	}
+	return delivery.Outbound{Platform: bot.Slack, Lane: lane, Body: body}
+}
+
+func (w wireAction) action() action {
+	return action{kind: w.Kind, channel: w.Channel, thread: w.Thread, user: w.User, ts: w.TS, url: w.URL,
+		inChannel: w.InChannel, replace: w.Replace, broadcast: w.Broadcast,
+		out: outgoing{Text: w.Text, Blocks: w.Blocks.BlockSet}}
 }

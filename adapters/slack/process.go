@@ -2,7 +2,9 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"time"
@@ -11,63 +13,42 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
-// eventTask is the work for an Events API delivery; relevant is false for
-// deliveries with nothing to do (other event types).
-func (a *Adapter) eventTask(ev slackevents.EventsAPIEvent) (t task, relevant bool) {
-	cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent)
+// Receiving: each delivery becomes an inbox item named by what Slack calls
+// the message or the user's action, so that retries, redeliveries after a
+// restart and the app_mention + message pair for one mention are one item.
+
+// eventInbound is the inbox item for an Events API delivery; relevant is
+// false for deliveries the bot does not answer (other event types, its
+// own messages, channels it does not listen in).
+func (a *Adapter) eventInbound(ev slackevents.EventsAPIEvent) (in delivery.Inbound, relevant bool) {
+	if _, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); !ok {
+		return delivery.Inbound{}, false
+	}
+	self := a.self.Load()
+	if self == nil {
+		return delivery.Inbound{}, false
+	}
+	m, ts, ok := toMessage(ev.InnerEvent.Data, *self, a.listen)
 	if !ok {
-		return task{}, false
+		return delivery.Inbound{}, false
 	}
-	inner := ev.InnerEvent.Data
-	var channel string
-	switch e := inner.(type) {
-	case *slackevents.AppMentionEvent:
-		channel = e.Channel
-	case *slackevents.MessageEvent:
-		channel = e.Channel
-	}
-	if channel == "" {
-		return task{}, false
-	}
-	return task{lane: channel, run: func(ctx context.Context) { a.processEvent(ctx, cb.EventID, inner) }}, true
+	// app_mention and message arrive for the same mention: the channel and
+	// the message's ts name it either way.
+	return a.inbound("msg:"+m.Channel+":"+ts, origin{kind: fromEvent, msg: m}), true
 }
 
-// processEvent answers a message or mention once.
-func (a *Adapter) processEvent(ctx context.Context, eventID string, inner any) {
-	if ctx.Err() != nil {
-		a.log.Warn("event not processed: shutting down", "event_id", eventID)
-		return
+// commandInbound is the inbox item for a slash command; id names the
+// delivery when Slack gives no trigger id.
+func (a *Adapter) commandInbound(id string, cmd slackapi.SlashCommand) delivery.Inbound {
+	if cmd.TriggerID != "" {
+		id = "trigger:" + cmd.TriggerID
 	}
-	m, ts, ok := toMessage(inner, *a.self.Load(), a.listen)
-	if !ok {
-		return
-	}
-	if eventID != "" && !a.claim(ctx, "event:"+eventID) {
-		return
-	}
-	// app_mention and message arrive for the same mention.
-	if !a.claim(ctx, "msg:"+m.Channel+":"+ts) {
-		return
-	}
-	a.answer(ctx, origin{kind: fromEvent, msg: m})
-}
-
-// commandTask is the work for a slash command; key names the delivery.
-func (a *Adapter) commandTask(key string, cmd slackapi.SlashCommand) task {
-	return task{lane: cmd.ChannelID, run: func(ctx context.Context) {
-		if ctx.Err() != nil {
-			a.log.Warn("slash command not processed: shutting down", "channel", cmd.ChannelID)
-			return
-		}
-		if key != "" && !a.claim(ctx, key) {
-			return
-		}
-		m := commandMessage(cmd)
-		a.log.Debug("slash command", "channel", m.Channel, "user", m.User, "subcommand", firstWord(m.Text))
-		a.answer(ctx, origin{kind: fromCommand, msg: m, responseURL: cmd.ResponseURL})
-	}}
+	m := commandMessage(cmd)
+	a.log.Debug("slash command", "channel", m.Channel, "user", m.User, "subcommand", firstWord(m.Text))
+	return a.inbound(id, origin{kind: fromCommand, msg: m, responseURL: cmd.ResponseURL})
 }
 
 func firstWord(s string) string {
@@ -79,125 +60,120 @@ func firstWord(s string) string {
 	return s
 }
 
-// clickTask is the work for an interaction; key names the delivery.
-func (a *Adapter) clickTask(key string, ic slackapi.InteractionCallback) (task, bool) {
-	channel := ic.Container.ChannelID
-	if channel == "" {
-		channel = ic.Channel.ID
+// clickInbound is the inbox item for an interaction; relevant is false for
+// interactions that are not button clicks.
+func (a *Adapter) clickInbound(id string, ic slackapi.InteractionCallback) (delivery.Inbound, bool) {
+	if ic.TriggerID != "" {
+		id = "trigger:" + ic.TriggerID
 	}
-	if ic.Type != slackapi.InteractionTypeBlockActions || channel == "" {
+	c, err := toClick(ic)
+	switch {
+	case errors.Is(err, errNotAClick):
 		a.log.Debug("interaction ignored", "type", ic.Type)
-		return task{}, false
+		return delivery.Inbound{}, false
+	case err != nil:
+		a.log.Warn("unusable button click", "error", err, "channel", c.channel, "user", ic.User.ID)
+		if ic.User.ID == "" || c.channel == "" {
+			return delivery.Inbound{}, false
+		}
+		m := bot.Message{Platform: bot.Slack, Channel: c.channel, User: ic.User.ID, Thread: ic.Message.ThreadTimestamp}
+		return a.inbound(id, origin{kind: fromClick, msg: m, responseURL: c.responseURL, click: c, unusable: true}), true
 	}
-	return task{lane: channel, run: func(ctx context.Context) {
-		if ctx.Err() != nil {
-			a.log.Warn("button click not processed: shutting down", "channel", channel)
-			return
-		}
-		if key != "" && !a.claim(ctx, key) {
-			return
-		}
-		c, err := toClick(ic)
-		switch {
-		case errors.Is(err, errNotAClick):
-			return
-		case err != nil:
-			a.log.Warn("unusable button click", "error", err, "channel", c.channel, "user", ic.User.ID)
-			if ic.User.ID == "" || c.channel == "" {
-				return
-			}
-			note := outgoing{Text: "Sorry, I can't use that button. Mention me or use `/gptaccess diagnose` to start again."}
-			a.execute(ctx, []action{privateNote(c, bot.Message{User: ic.User.ID, Thread: ic.Message.ThreadTimestamp}, note)})
-			return
-		}
-		a.answer(ctx, origin{kind: fromClick, msg: c.msg, responseURL: c.responseURL, click: c})
-	}}, true
+	return a.inbound(id, origin{kind: fromClick, msg: c.msg, responseURL: c.responseURL, click: c}), true
 }
 
-// answer asks the handler and delivers its reply.
-func (a *Adapter) answer(ctx context.Context, o origin) {
-	m := o.msg
-	reply, err := a.handler.Handle(ctx, m)
+// inbound wraps o as an inbox item; its lane is the channel, so the
+// channel's replies keep their order.
+func (a *Adapter) inbound(id string, o origin) delivery.Inbound {
+	body, _ := json.Marshal(o.wire()) // plain strings and Slack's own blocks: cannot fail
+	return delivery.Inbound{ID: bot.Slack + ":" + id, Platform: bot.Slack, Lane: o.msg.Channel, Body: body, Received: a.now()}
+}
+
+// unusableNote answers a click on a button the adapter cannot read.
+const unusableNote = "Sorry, I can't use that button. Mention me or use `/gptaccess diagnose` to start again."
+
+// Message implements delivery.Platform: the message was translated when it
+// arrived, since Slack's payload says everything.
+func (a *Adapter) Message(_ context.Context, in delivery.Inbound) (delivery.Turn, bool, error) {
+	o, err := decodeOrigin(in.Body)
 	if err != nil {
-		a.log.Error("handler failed", "channel", m.Channel, "user", m.User, "error", err)
-		if !(m.Mention || m.DM || m.Command || m.Answer != nil) {
-			return
-		}
-		// The engine's reply on error is an apology fit to send; keep it
-		// when there is one.
-		if reply.Text == "" && reply.Question == nil {
-			reply = bot.Reply{Text: "Sorry, something went wrong on my side. Please try again in a minute."}
-		}
-		reply.Ignore = false
-		reply.Private = reply.Private || o.kind == fromClick
+		return delivery.Turn{}, false, err
 	}
-	sup := a.support
-	if self := a.self.Load(); self != nil {
-		sup.workspace = self.URL
+	t := delivery.Turn{Message: o.msg}
+	if o.unusable {
+		t.Reply = &bot.Reply{Text: unusableNote, Entry: "none", Private: true}
 	}
-	acts, warning := plan(reply, o, sup)
-	if warning != "" {
-		a.log.Warn(warning, "channel", m.Channel, "user", m.User)
-	}
-	a.execute(ctx, acts)
+	return t, true, nil
 }
 
-// execute performs acts in order; a failed call is logged and the rest
-// still go (the answer matters more than the cosmetic update before it).
-func (a *Adapter) execute(ctx context.Context, acts []action) {
-	for _, act := range acts {
-		if _, err := a.perform(ctx, act); err != nil {
-			if ctx.Err() != nil {
-				a.log.Warn("reply not delivered: shutting down", "call", act.kind.String(), "channel", act.channel)
-				continue
-			}
-			a.log.Error("cannot deliver to slack", "call", act.kind.String(), "channel", act.channel, "error", describe(err))
-		}
+// Plan implements delivery.Platform: one outbox item per Slack call.
+func (a *Adapter) Plan(in delivery.Inbound, _ bot.Message, r bot.Reply) ([]delivery.Outbound, error) {
+	o, err := decodeOrigin(in.Body)
+	if err != nil {
+		return nil, err
 	}
+	acts := plan(r, o)
+	out := make([]delivery.Outbound, len(acts))
+	for i, act := range acts {
+		out[i] = act.outbound()
+	}
+	return out, nil
 }
 
-// perform makes one Slack call, waiting out rate limits (Retry-After) and
-// retrying transient failures a few times; fatal auth errors stop Run.
-func (a *Adapter) perform(ctx context.Context, act action) (ts string, err error) {
-	transient := 0
-	for attempt := 1; ; attempt++ {
-		ts, err = a.call(ctx, act)
-		if err == nil {
-			return ts, nil
-		}
-		var wait time.Duration
-		var rl *slackapi.RateLimitedError
-		switch {
-		case ctx.Err() != nil:
-			return "", err
-		case isFatalAuth(err):
-			a.log.Error("slack rejected the bot token; stopping", "error", slackError(err))
-			a.fail(err)
-			return "", err
-		case errors.As(err, &rl):
-			if attempt >= maxRateLimitTries {
-				a.log.Error("giving up after repeated rate limits", "call", act.kind.String(), "channel", act.channel, "attempts", attempt)
-				return "", err
-			}
-			wait = max(rl.RetryAfter, time.Second)
-			a.log.Warn("rate limited by slack; waiting", "call", act.kind.String(), "channel", act.channel, "retry_after", wait, "attempt", attempt)
-			a.observer.RateLimitWait(bot.Slack, wait)
-		case isTransient(err):
-			transient++
-			if transient >= maxTransientTries {
-				a.log.Error("giving up after repeated failures", "call", act.kind.String(), "channel", act.channel, "attempts", attempt)
-				return "", err
-			}
-			wait = time.Duration(transient) * time.Second
-		default:
-			return "", err
-		}
-		select {
-		case <-a.after(wait):
-		case <-ctx.Done():
-			return "", ctx.Err()
-		}
+// Handover implements delivery.Platform: the summary for the support
+// channel links the conversation; in place it goes into the thread (or,
+// for a click on a private message, the channel).
+func (a *Adapter) Handover(in delivery.Inbound, m bot.Message, h bot.Handover, to delivery.Route) (delivery.Outbound, error) {
+	o, err := decodeOrigin(in.Body)
+	if err != nil {
+		return delivery.Outbound{}, err
 	}
+	if !to.InPlace {
+		workspace := ""
+		if self := a.self.Load(); self != nil {
+			workspace = self.URL
+		}
+		return action{kind: actPost, channel: to.Channel, out: outgoing{Text: renderHandover(h, to.Mention, workspace)}}.outbound(), nil
+	}
+	thread := to.Thread
+	if o.kind == fromClick && o.click.ephemeral {
+		thread = ""
+	}
+	return action{kind: actPost, channel: to.Channel, thread: thread, out: outgoing{Text: renderHandover(h, to.Mention, "")}}.outbound(), nil
+}
+
+// Send implements delivery.Platform: one Slack call. Rate limits, network
+// trouble and Slack's 5xx are for the core to retry; errors about the
+// channel or the request are permanent; a revoked token stops Run.
+func (a *Adapter) Send(ctx context.Context, out delivery.Outbound) (string, error) {
+	var w wireAction
+	if err := json.Unmarshal(out.Body, &w); err != nil {
+		return "", delivery.Permanent(fmt.Errorf("slack: outbox item: %w", err))
+	}
+	act := w.action()
+	if act.thread == "" && out.ParentRef != "" {
+		act.thread = out.ParentRef
+	}
+	ts, err := a.call(ctx, act)
+	if err == nil {
+		return ts, nil
+	}
+	var rl *slackapi.RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		return "", delivery.RetryAfter(err, max(rl.RetryAfter, time.Second))
+	case isFatalAuth(err):
+		a.log.Error("slack rejected the bot token; stopping", "error", slackError(err))
+		a.fail(err)
+		return "", fmt.Errorf("slack: %s: %w", act.kind, err)
+	case isTransient(err) || transientErrors[slackError(err)]:
+		return "", fmt.Errorf("slack: %s: %s", act.kind, describe(err))
+	}
+	code := slackError(err)
+	if why, ok := permanentErrors[code]; ok {
+		a.log.Error("cannot post to channel: "+why, "channel", act.channel, "slack_error", code)
+	}
+	return "", delivery.Permanent(fmt.Errorf("slack: %s to %s: %s", act.kind, act.channel, describe(err)))
 }
 
 // describe is err for the log: URLs lose their path, since a response_url
@@ -213,6 +189,12 @@ func describe(err error) string {
 		return ue.Op + " " + where + ": " + ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// transientErrors are Slack's answers that say "try again"; its other
+// errors are about the request or the channel and are permanent.
+var transientErrors = map[string]bool{
+	"internal_error": true, "fatal_error": true, "service_unavailable": true, "request_timeout": true,
 }
 
 func isTransient(err error) bool {

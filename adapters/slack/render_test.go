@@ -11,6 +11,7 @@ import (
 
 	"gptaccess/adapters/slack/slacktest"
 	"gptaccess/bot"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -228,49 +229,86 @@ func TestPlan(t *testing.T) {
 		}
 		return out
 	}
-	handover := bot.Reply{Text: "I'll get a human.", Handover: &bot.Handover{Channel: "C1", Thread: "1.1", User: "U1", Summary: "vpn: no"}}
 	tests := []struct {
-		name    string
-		reply   bot.Reply
-		o       origin
-		sup     support
-		want    []step
-		warning bool
+		name  string
+		reply bot.Reply
+		o     origin
+		want  []step
 	}{
-		{"ignore", bot.Reply{Ignore: true, Text: "x"}, origin{kind: fromEvent, msg: mention}, support{}, nil, false},
-		{"mention: thread reply", text, origin{kind: fromEvent, msg: mention}, support{}, []step{{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "hi"}}, false},
-		{"private in a channel: ephemeral", bot.Reply{Text: "hi", Private: true}, origin{kind: fromEvent, msg: mention}, support{},
-			[]step{{Kind: "chat.postEphemeral", Channel: "C1", Thread: "1.1", User: "U1", Text: "hi"}}, false},
-		{"DM", text, origin{kind: fromEvent, msg: dm}, support{}, []step{{Kind: "chat.postMessage", Channel: "D1", Text: "hi"}}, false},
-		{"command: ephemeral response", text, origin{kind: fromCommand, msg: cmd, responseURL: "https://r"}, support{},
-			[]step{{Kind: "response_url", Channel: "C1", Text: "hi"}}, false},
-		{"command: public response", bot.Reply{Text: "hi", Public: true}, origin{kind: fromCommand, msg: cmd, responseURL: "https://r"}, support{},
-			[]step{{Kind: "response_url", Channel: "C1", InChannel: true, Text: "hi"}}, false},
-		{"click: update, then reply in thread", text, clickIn(false), support{}, []step{
+		{"ignore", bot.Reply{Ignore: true, Text: "x"}, origin{kind: fromEvent, msg: mention}, nil},
+		{"mention: thread reply", text, origin{kind: fromEvent, msg: mention}, []step{{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "hi"}}},
+		{"private in a channel: ephemeral", bot.Reply{Text: "hi", Private: true}, origin{kind: fromEvent, msg: mention},
+			[]step{{Kind: "chat.postEphemeral", Channel: "C1", Thread: "1.1", User: "U1", Text: "hi"}}},
+		{"DM", text, origin{kind: fromEvent, msg: dm}, []step{{Kind: "chat.postMessage", Channel: "D1", Text: "hi"}}},
+		{"command: ephemeral response", text, origin{kind: fromCommand, msg: cmd, responseURL: "https://r"},
+			[]step{{Kind: "response_url", Channel: "C1", Text: "hi"}}},
+		{"command: public response", bot.Reply{Text: "hi", Public: true}, origin{kind: fromCommand, msg: cmd, responseURL: "https://r"},
+			[]step{{Kind: "response_url", Channel: "C1", InChannel: true, Text: "hi"}}},
+		{"click: update, then reply in thread", text, clickIn(false), []step{
 			{Kind: "chat.update", Channel: "C1", TS: "2.2", Text: "✔ <@U1> answered: *yes*"},
-			{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "hi"}}, false},
-		{"click on an ephemeral question", text, clickIn(true), support{}, []step{
+			{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "hi"}}},
+		{"click on an ephemeral question", text, clickIn(true), []step{
 			{Kind: "response_url", Channel: "C1", Replace: true, Text: "✔ <@U1> answered: *yes*"},
-			{Kind: "response_url", Channel: "C1", Text: "hi"}}, false},
-		{"click on an expired question", bot.Reply{Text: "expired", Private: true}, clickIn(false), support{}, []step{
-			{Kind: "chat.postEphemeral", Channel: "C1", Thread: "1.1", User: "U1", Text: "expired"}}, false},
-		{"handover to the support channel", handover, origin{kind: fromEvent, msg: mention}, support{channel: "CSUP", group: "S1"}, []step{
-			{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "I'll get a human."},
-			{Kind: "chat.postMessage", Channel: "CSUP", Text: "<!subteam^S1> :raising_hand: *Someone needs a human* — <@U1> in <#C1>\nvpn: no"}}, false},
-		{"handover: group called into the thread", handover, origin{kind: fromEvent, msg: mention}, support{group: "S1"}, []step{
-			{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "I'll get a human."},
-			{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "<!subteam^S1> :raising_hand: *Someone needs a human* — <@U1> in <#C1>\nvpn: no"}}, false},
-		{"handover with nowhere to go", handover, origin{kind: fromEvent, msg: mention}, support{}, []step{
-			{Kind: "chat.postMessage", Channel: "C1", Thread: "1.1", Text: "I'll get a human."}}, true},
+			{Kind: "response_url", Channel: "C1", Text: "hi"}}},
+		{"click on an expired question", bot.Reply{Text: "expired", Private: true}, clickIn(false), []step{
+			{Kind: "chat.postEphemeral", Channel: "C1", Thread: "1.1", User: "U1", Text: "expired"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			acts, warning := plan(tt.reply, tt.o, tt.sup)
+			acts := plan(tt.reply, tt.o)
 			if diff := cmp.Diff(tt.want, summarise(acts)); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}
-			if (warning != "") != tt.warning {
-				t.Errorf("warning = %q", warning)
+			// The outbox keeps each call as it was planned.
+			var back []action
+			for _, act := range acts {
+				var w wireAction
+				if err := json.Unmarshal(act.outbound().Body, &w); err != nil {
+					t.Fatal(err)
+				}
+				back = append(back, w.action())
+			}
+			if diff := cmp.Diff(summarise(acts), summarise(back)); diff != "" {
+				t.Errorf("outbox round trip (-planned +kept):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestHandoverPlacement checks where Adapter.Handover puts a summary once
+// the delivery core routed it.
+func TestHandoverPlacement(t *testing.T) {
+	a := &Adapter{now: time.Now}
+	mention := bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Mention: true, Shared: true}
+	h := bot.Handover{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Summary: "vpn: no"}
+	in := a.inbound("msg:C1:1.1", origin{kind: fromEvent, msg: mention})
+	ephemeralClick := a.inbound("trigger:1", origin{kind: fromClick, msg: mention, click: click{channel: "C1", ephemeral: true}})
+	for _, tc := range []struct {
+		name       string
+		in         delivery.Inbound
+		to         delivery.Route
+		wantLane   string
+		wantThread string
+		wantText   string
+	}{
+		{"support channel", in, delivery.Route{Channel: "CSUP", Mention: "S1"}, "CSUP", "",
+			"<!subteam^S1> :raising_hand: *Someone needs a human* — <@U1> in <#C1>\nvpn: no"},
+		{"in the thread", in, delivery.Route{Channel: "C1", Thread: "1.1", InPlace: true, Mention: "S1"}, "C1", "1.1",
+			"<!subteam^S1> :raising_hand: *Someone needs a human* — <@U1> in <#C1>\nvpn: no"},
+		{"in the channel for a private question", ephemeralClick, delivery.Route{Channel: "C1", Thread: "1.1", InPlace: true, Mention: "S1"}, "C1", "",
+			"<!subteam^S1> :raising_hand: *Someone needs a human* — <@U1> in <#C1>\nvpn: no"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := a.Handover(tc.in, mention, h, tc.to)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w wireAction
+			if err := json.Unmarshal(out.Body, &w); err != nil {
+				t.Fatal(err)
+			}
+			if out.Lane != tc.wantLane || w.Channel != tc.wantLane || w.Thread != tc.wantThread || w.Text != tc.wantText {
+				t.Errorf("got lane %s, %+v; want %s thread %q text %q", out.Lane, w, tc.wantLane, tc.wantThread, tc.wantText)
 			}
 		})
 	}

@@ -1,8 +1,6 @@
 package slack
 
 import (
-	"gptaccess/bot"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +8,9 @@ import (
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
 // acker acknowledges Socket Mode envelopes; *socketmode.Client implements it.
@@ -44,7 +45,8 @@ func (a *Adapter) runSocket(ctx context.Context) error {
 }
 
 // onSocketEvent handles one event from the socketmode client: connection
-// state, and envelopes, which are acknowledged first and processed after.
+// state, and envelopes, which are written to the inbox, then acknowledged,
+// then processed.
 func (a *Adapter) onSocketEvent(ctx context.Context, ack acker, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
@@ -60,7 +62,7 @@ func (a *Adapter) onSocketEvent(ctx context.Context, ack acker, evt socketmode.E
 	case socketmode.EventTypeHello:
 		a.connected.Store(true)
 		if a.hellos.Add(1) > 1 {
-			a.observer.Reconnect(bot.Slack)
+			a.core.Reconnected(bot.Slack)
 		}
 		a.log.Info("socket mode connected")
 	case socketmode.EventTypeInvalidAuth:
@@ -76,44 +78,45 @@ func (a *Adapter) onSocketEvent(ctx context.Context, ack acker, evt socketmode.E
 		if !ok || evt.Request == nil {
 			return
 		}
-		t, relevant := a.eventTask(ev)
-		a.ackThenSubmit(ctx, ack, evt.Request, t, relevant)
+		in, relevant := a.eventInbound(ev)
+		a.putThenAck(ctx, ack, evt.Request, in, relevant)
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slackapi.SlashCommand)
 		if !ok || evt.Request == nil {
 			return
 		}
-		a.ackThenSubmit(ctx, ack, evt.Request, a.commandTask("envelope:"+evt.Request.EnvelopeID, cmd), cmd.ChannelID != "")
+		a.putThenAck(ctx, ack, evt.Request, a.commandInbound("envelope:"+evt.Request.EnvelopeID, cmd), cmd.ChannelID != "")
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slackapi.InteractionCallback)
 		if !ok || evt.Request == nil {
 			return
 		}
-		t, relevant := a.clickTask("envelope:"+evt.Request.EnvelopeID, ic)
-		a.ackThenSubmit(ctx, ack, evt.Request, t, relevant)
+		in, relevant := a.clickInbound("envelope:"+evt.Request.EnvelopeID, ic)
+		a.putThenAck(ctx, ack, evt.Request, in, relevant)
 	}
 }
 
-// ackThenSubmit acknowledges the envelope and queues its work. Without
-// room for the work the envelope stays unacknowledged, so Slack redelivers
-// it instead of it being lost.
-func (a *Adapter) ackThenSubmit(ctx context.Context, ack acker, req *socketmode.Request, t task, relevant bool) {
-	if relevant && !a.reserve() {
-		a.log.Warn("too busy; leaving envelope unacknowledged for slack to redeliver", "envelope_id", req.EnvelopeID)
-		return
+// putThenAck writes the envelope's item to the inbox, then acknowledges
+// the envelope, then lets the workers at it. When the inbox cannot take it
+// the envelope stays unacknowledged, so Slack redelivers it instead of it
+// being lost.
+func (a *Adapter) putThenAck(ctx context.Context, ack acker, req *socketmode.Request, in delivery.Inbound, relevant bool) {
+	added := false
+	if relevant {
+		var err error
+		if added, err = a.core.Put(ctx, in); err != nil {
+			a.log.Error("cannot record delivery; leaving envelope unacknowledged for slack to redeliver", "envelope_id", req.EnvelopeID, "error", err)
+			return
+		}
 	}
 	if err := ack.AckCtx(ctx, req.EnvelopeID, nil); err != nil {
 		a.log.Warn("cannot acknowledge envelope", "envelope_id", req.EnvelopeID, "error", err)
-		if relevant {
-			a.release()
-		}
-		return
 	}
 	if req.RetryAttempt > 0 {
 		a.log.Debug("envelope redelivered", "envelope_id", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
 	}
-	if relevant {
-		a.submit(t)
+	if added {
+		a.core.Wake(delivery.Lane{Platform: in.Platform, Name: in.Lane})
 	}
 }
 

@@ -9,12 +9,51 @@ import (
 	"time"
 )
 
-// Observer records what an adapter reports about reconnects and rate-limit
-// waits (the adapters' Observer interface), per platform.
+// Observer records what the delivery core and the adapters report
+// (delivery.Observer), per platform.
 type Observer struct {
-	mu         sync.Mutex
-	reconnects map[string]int
-	waits      map[string][]time.Duration
+	mu          sync.Mutex
+	reconnects  map[string]int
+	waits       map[string][]time.Duration
+	duplicates  map[string]int
+	stale       map[string]int
+	undelivered map[string]int
+}
+
+func count(m *map[string]int, k string) {
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[k]++
+}
+
+// Duplicate records a delivery seen before.
+func (o *Observer) Duplicate(platform string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	count(&o.duplicates, platform)
+}
+
+// Stale records a pending delivery dropped as too old.
+func (o *Observer) Stale(platform string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	count(&o.stale, platform)
+}
+
+// Undelivered records an outbound call that failed for good.
+func (o *Observer) Undelivered(platform, _ string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	count(&o.undelivered, platform)
+}
+
+// Counts returns how many duplicates, stale deliveries and undelivered
+// calls platform had.
+func (o *Observer) Counts(platform string) (duplicates, stale, undelivered int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.duplicates[platform], o.stale[platform], o.undelivered[platform]
 }
 
 // Reconnect records a reconnect.

@@ -12,6 +12,7 @@ import (
 	"gptaccess/bot"
 	"gptaccess/cloudflare"
 	"gptaccess/config"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 	"gptaccess/sqlite"
 )
@@ -32,8 +33,10 @@ func TestPruneEnforcesEveryRetention(t *testing.T) {
 	old, recent := func(d time.Duration) time.Time { return now.Add(-d - time.Hour) }, func(d time.Duration) time.Time { return now.Add(-d + time.Hour) }
 
 	for key, at := range map[string]time.Time{"slack:event:old": old(r.deliveries), "slack:event:new": recent(r.deliveries)} {
-		db.Now = func() time.Time { return at }
-		if _, err := db.Claim(ctx, key); err != nil {
+		if _, err := db.Put(ctx, delivery.Inbound{ID: key, Platform: "slack", Lane: "C1", Received: at}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Finish(ctx, key, delivery.Writes{}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -67,8 +70,8 @@ func TestPruneEnforcesEveryRetention(t *testing.T) {
 
 	db.Now = func() time.Time { return now }
 	for key, want := range map[string]bool{"slack:event:old": true, "slack:event:new": false} {
-		if first, err := db.Claim(ctx, key); err != nil || first != want {
-			t.Errorf("claiming %s again: %v, %v; want %v", key, first, err, want)
+		if added, err := db.Put(ctx, delivery.Inbound{ID: key, Platform: "slack", Lane: "C1", Received: now}); err != nil || added != want {
+			t.Errorf("delivering %s again: added %v, %v; want %v", key, added, err, want)
 		}
 	}
 	for key, want := range map[string]bool{"old": false, "new": true} {

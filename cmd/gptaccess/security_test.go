@@ -195,7 +195,7 @@ func TestNoSecretInTheLog(t *testing.T) {
 	form := sfake.SlashCommand("C1", "U1", "", "help")
 	form.Set("response_url", dead)
 	sfake.DeliverSlashCommand(form)
-	b.logs.Wait(t, "cannot deliver to slack", 10*time.Second)
+	b.logs.Wait(t, "outbox: call failed; will retry", 10*time.Second)
 	sfake.Fail("chat.postMessage", "", "channel_not_found", 1)
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> what is error 1020?"}) {
 		sfake.Deliver(e)
@@ -223,7 +223,7 @@ func TestNoSecretInTheLog(t *testing.T) {
 			t.Errorf("the log holds the %s", name)
 		}
 	}
-	for _, want := range []string{"cannot deliver to slack", "reply not delivered", "channel_not_found"} {
+	for _, want := range []string{"outbox: call failed", "reply not delivered", "channel_not_found"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q: the failure paths were not driven", want)
 		}

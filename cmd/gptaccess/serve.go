@@ -18,6 +18,7 @@ import (
 	"gptaccess/adapters/console"
 	"gptaccess/bot"
 	"gptaccess/config"
+	"gptaccess/delivery"
 	"gptaccess/metrics"
 	"gptaccess/monitor"
 	"gptaccess/web"
@@ -49,7 +50,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	}
 	defer db.Close()
 
-	o.Store, o.Subscriptions, o.Stats = db, db, db
+	// While the delivery core handles a message, what the engine writes is
+	// held back and written with the reply's outbox items in one
+	// transaction; the terminal writes straight through.
+	o.Store, o.Subscriptions, o.Stats = delivery.Staging(db), db, db
 	// What must happen once among replicas sharing the database runs on
 	// the one holding the lease; alone (SQLite) this process always does.
 	lead := leaseFor(db, "leader", log)
@@ -77,10 +81,17 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		term = console.New(console.Options{In: stdin, Out: stdout, Handler: met.WrapHandler(engine), Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
 		notifiers = append(notifiers, met.WrapNotifier(term))
 	}
-	plat, err := platforms(cfg, met.WrapHandler(rateLimit(engine, db, cfg.Bot.RateLimit, log)), met.WrapClaimer(db), met,
-		leaseFor(db, "discord-gateway", log), log)
+	core, err := newCore(cfg, db, met.WrapHandler(engine), limiter(db, cfg.Bot.RateLimit), rescanOf(db), met, log)
 	if err != nil {
 		return err
+	}
+	plat, err := platforms(cfg, core, leaseFor(db, "discord-gateway", log), log)
+	if err != nil {
+		return err
+	}
+	if len(plat) > 0 {
+		// The core stops with the platforms: it makes their calls.
+		comps = append(comps, component{name: "delivery", run: core.Run, platform: true})
 	}
 	for _, p := range plat {
 		comps = append(comps, component{name: p.name, run: p.run, platform: true})
@@ -349,7 +360,8 @@ func prune(ctx context.Context, db pruner, r retention, now time.Time, log *slog
 		run  func() (int64, error)
 	}
 	steps := []step{
-		{"deliveries", func() (int64, error) { return db.PruneDeliveries(ctx, now.Add(-r.deliveries)) }},
+		// An inbox item's id is what turns a platform's late retry away.
+		{"inbox and outbox", func() (int64, error) { return db.Prune(ctx, now.Add(-r.deliveries)) }},
 		{"conversations", func() (int64, error) { return db.PruneConversations(ctx, now.Add(-r.conversations)) }},
 		{"outcomes", func() (int64, error) { return db.PruneOutcomes(ctx, now.Add(-r.outcomes)) }},
 		{"check history", func() (int64, error) { return db.PruneResults(ctx, now.Add(-r.history)) }},

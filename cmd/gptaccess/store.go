@@ -7,6 +7,7 @@ import (
 
 	"gptaccess/bot"
 	"gptaccess/config"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 	"gptaccess/postgres"
 	"gptaccess/sqlite"
@@ -21,7 +22,7 @@ type store interface {
 	bot.Subscriptions
 	monitor.Store
 	monitor.Subscribers
-	claimer
+	delivery.Store
 	pruner
 	Forget(ctx context.Context, who string) (bot.Forgotten, error)
 	Ping(ctx context.Context) error
@@ -30,7 +31,7 @@ type store interface {
 
 // pruner enforces each table's retention (the janitor).
 type pruner interface {
-	PruneDeliveries(ctx context.Context, cutoff time.Time) (int64, error)
+	Prune(ctx context.Context, cutoff time.Time) (int64, error) // inbox and outbox
 	PruneConversations(ctx context.Context, cutoff time.Time) (int64, error)
 	PruneOutcomes(ctx context.Context, cutoff time.Time) (int64, error)
 	PruneUnanswered(ctx context.Context, cutoff time.Time) (int64, error)
@@ -80,11 +81,22 @@ func leaseFor(st store, name string, log *slog.Logger) leader {
 	return alone{}
 }
 
-// rateLimit limits the replies per user: in the database when replicas
-// share it, so the limit holds across them, else in memory.
-func rateLimit(h bot.Handler, st store, rl config.RateLimit, log *slog.Logger) bot.Handler {
-	if db, ok := st.(*postgres.DB); ok && rl.PerMinute > 0 {
-		return bot.Limit(h, db.Limiter(rl.Burst, rl.PerMinute), log)
+// rescanOf is how often the delivery core looks for work that other
+// replicas sharing st left pending (a dead replica's backlog); never when
+// st is this process's alone.
+func rescanOf(st store) time.Duration {
+	if _, ok := st.(*postgres.DB); ok {
+		return 10 * time.Second
 	}
-	return bot.RateLimit(h, rl.Burst, rl.PerMinute, nil)
+	return 0
+}
+
+// limiter is where the per-user limit keeps its buckets: in PostgreSQL
+// when the replicas share it, so that the limit holds across them; nil (the
+// delivery core's memory) otherwise.
+func limiter(st store, rl config.RateLimit) bot.Limiter {
+	if db, ok := st.(*postgres.DB); ok && rl.PerMinute > 0 {
+		return db.Limiter(rl.Burst, rl.PerMinute)
+	}
+	return nil
 }

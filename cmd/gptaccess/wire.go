@@ -13,6 +13,7 @@ import (
 	"gptaccess/adapters/slack"
 	"gptaccess/bot"
 	"gptaccess/config"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 	"gptaccess/web"
 )
@@ -26,33 +27,37 @@ type platform struct {
 	notifier monitor.Notifier
 }
 
-// claimer records deliveries so each is answered once, whichever replica
-// a delivery reaches (sqlite.DB, postgres.DB).
-type claimer interface {
-	Claim(ctx context.Context, key string) (bool, error)
+// newCore builds the delivery core between the platforms and the bot h:
+// the inbox and outbox in store, the per-user limit (in lim when it is
+// not nil), where hand-overs go, and how often to look for the work other
+// replicas left (rescan; 0 when the store is this process's alone).
+func newCore(cfg *config.Config, store delivery.Store, h bot.Handler, lim bot.Limiter, rescan time.Duration, obs delivery.Observer, log *slog.Logger) (*delivery.Core, error) {
+	return delivery.New(delivery.Options{
+		Store: store, Handler: h,
+		Burst: cfg.Bot.RateLimit.Burst, PerMinute: cfg.Bot.RateLimit.PerMinute, Limiter: lim, Rescan: rescan,
+		Freshness: cfg.Bot.PendingFreshness,
+		Support: map[string]delivery.Support{
+			bot.Slack:   {Channel: cfg.Slack.SupportChannel, Mention: cfg.Slack.SupportGroup},
+			bot.Discord: {Channel: cfg.Discord.SupportChannel, Mention: cfg.Discord.SupportRole},
+		},
+		Observer: obs, Logger: log,
+	})
 }
 
-// observer hears of reconnects and rate-limit waits (metrics.Metrics).
-type observer interface {
-	Reconnect(platform string)
-	RateLimitWait(platform string, d time.Duration)
-}
-
-// platforms builds the configured chat adapters around h. The Discord
-// gateway runs under gateway: among several replicas one holds it (a bot
-// has one gateway session per shard, and every replica on one would get
-// every event); Slack Socket Mode opens a connection on every replica,
-// since Slack spreads an app's events over its connections, and the
-// delivery claims keep a redelivery from being answered twice.
-func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, gateway leader, log *slog.Logger) ([]platform, error) {
+// platforms builds the configured chat adapters around the delivery core.
+// The Discord gateway runs under gateway: among several replicas one holds
+// it (a bot has one gateway session per shard, and every replica on one
+// would get every event); Slack Socket Mode opens a connection on every
+// replica, since Slack spreads an app's events over its connections, and
+// the shared inbox keeps a redelivery from being answered twice.
+func platforms(cfg *config.Config, core *delivery.Core, gateway leader, log *slog.Logger) ([]platform, error) {
 	var out []platform
 	if cfg.SlackEnabled() {
 		s := cfg.Secrets
 		a, err := slack.New(slack.Options{
 			BotToken: s.SlackBotToken.Reveal(), AppToken: s.SlackAppToken.Reveal(), SigningSecret: s.SlackSigningSecret.Reveal(),
 			APIURL: cfg.Slack.APIURL, Mode: cfg.SlackMode(), ListenChannels: cfg.Slack.ListenChannels,
-			SupportChannel: cfg.Slack.SupportChannel, SupportGroup: cfg.Slack.SupportGroup,
-			Handler: h, Claims: claims, Observer: obs, Logger: log,
+			Core: core, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
@@ -68,15 +73,14 @@ func platforms(cfg *config.Config, h bot.Handler, claims claimer, obs observer, 
 			Token: cfg.Secrets.DiscordBotToken.Reveal(), PublicKey: cfg.Secrets.DiscordPublicKey.Reveal(),
 			APIURL: cfg.Discord.APIURL, GuildID: cfg.Discord.GuildID, MessageContent: cfg.Discord.MessageContent,
 			Interactions: cfg.Discord.Interactions, ListenChannels: cfg.Discord.ListenChannels,
-			SupportChannel: cfg.Discord.SupportChannel, SupportRole: cfg.Discord.SupportRole,
-			Handler: h, Claims: claims, Observer: obs, Logger: log,
+			Core: core, Logger: log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("discord: %w", err)
 		}
 		run := func(ctx context.Context) error {
 			err := gateway.Lead(ctx, a.Run)
-			a.Wait() // HTTP interactions still being answered
+			a.Wait() // interactions still being acknowledged
 			return err
 		}
 		ready := connected(a.Connected, "discord")

@@ -112,7 +112,8 @@ type Server struct {
 	nextID       uint64
 	channels     map[string]*Channel
 	messages     map[string]map[string]any
-	order        []string // message ids in creation order
+	order        []string          // message ids in creation order
+	nonces       map[string]string // nonce → message id, for enforce_nonce
 	interactions map[string]*ixn
 	commands     map[string][]*discordgo.ApplicationCommand
 
@@ -762,6 +763,11 @@ type msgBody struct {
 		ChannelID       string `json:"channel_id"`
 		FailIfNotExists *bool  `json:"fail_if_not_exists"`
 	} `json:"message_reference"`
+	// Nonce (a string or an integer) with EnforceNonce makes a create
+	// idempotent: Discord returns the message the bot already made with
+	// that nonce instead of making another.
+	Nonce        json.RawMessage `json:"nonce"`
+	EnforceNonce bool            `json:"enforce_nonce"`
 }
 
 // validate checks Discord's limits; it returns "" when fine.
@@ -860,11 +866,20 @@ func (s *Server) createMessage(r *http.Request, body []byte) (int, any) {
 	} else if e != "" {
 		return errorf(400, 50035, "Invalid Form Body: %s", e)
 	}
+	nonce := strings.Trim(string(b.Nonce), `"`)
+	if len(nonce) > 25 {
+		return errorf(400, 50035, "Invalid Form Body: nonce: Must be 25 or fewer in length.")
+	}
 	s.mu.Lock()
 	ch := s.channels[channel]
 	if ch == nil {
 		s.mu.Unlock()
 		return errorf(404, 10003, "Unknown Channel")
+	}
+	if id, ok := s.nonces[nonce]; ok && b.EnforceNonce && nonce != "" {
+		m := s.messages[id]
+		s.mu.Unlock()
+		return 200, m
 	}
 	var ref string
 	if b.Reference != nil && b.Reference.MessageID != "" {
@@ -880,6 +895,13 @@ func (s *Server) createMessage(r *http.Request, body []byte) (int, any) {
 	}
 	m := s.newMessageLocked(ch, s.botUser(), b, ref)
 	m["flags"] = b.Flags &^ int(discordgo.MessageFlagsEphemeral)
+	if nonce != "" {
+		m["nonce"] = nonce
+		if s.nonces == nil {
+			s.nonces = map[string]string{}
+		}
+		s.nonces[nonce] = m["id"].(string)
+	}
 	echo := mustJSON(m) // m is stored and later edited under s.mu
 	s.signalLocked()
 	s.mu.Unlock()

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"gptaccess/adapters/discord/discordtest"
+	"gptaccess/adapters/slack/slacktest"
+	"gptaccess/bot/bottest"
+)
+
+// The crash tests run the real binary against the fake Slack and Discord,
+// kill it with SIGKILL at the moments the README's "Reliability" section
+// names, start it again on the same database and count what the users
+// got: every message answered, exactly once on Discord, at most twice on
+// Slack (and only when the kill falls between Slack's answer to a post and
+// the database recording it).
+
+// crashRig is one database and configuration that successive processes
+// share, and a monitor target whose answer the test can hold back: asking
+// the bot "status" makes it check the target, which keeps the message
+// between its arrival and its reply for as long as the test wants.
+type crashRig struct {
+	t    *testing.T
+	bin  string
+	env  []string
+	slow atomic.Bool
+	seen chan struct{} // a check reached the target
+	logs []*bottest.Buffer
+}
+
+func newCrashRig(t *testing.T, bin string, env ...string) *crashRig {
+	r := &crashRig{t: t, bin: bin, seen: make(chan struct{}, 16)}
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case r.seen <- struct{}{}:
+		default:
+		}
+		for r.slow.Load() {
+			select {
+			case <-req.Context().Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(target.Close)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gptaccess.yaml")
+	yaml := fmt.Sprintf("monitor:\n  enabled: false\n  canary: \"\"\n  targets:\n    - {name: web, kind: http, url: %q, timeout: 20s}\n", target.URL+"/")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.env = append([]string{"GPTACCESS_CONFIG=" + cfg, "GPTACCESS_DB=" + filepath.Join(dir, "g.db"),
+		"GPTACCESS_HTTP_LISTEN=127.0.0.1:0", "GPTACCESS_LOG_LEVEL=debug"}, env...)
+	return r
+}
+
+// start runs a new process; the returned function kills it with SIGKILL.
+func (r *crashRig) start() (kill func()) {
+	r.t.Helper()
+	logs := &bottest.Buffer{}
+	r.logs = append(r.logs, logs)
+	cmd := exec.Command(r.bin, "run")
+	cmd.Env = append(os.Environ(), r.env...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	kill = func() {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+	r.t.Cleanup(kill)
+	return kill
+}
+
+// waitSeen waits until the bot is checking the slow target.
+func (r *crashRig) waitSeen() {
+	r.t.Helper()
+	select {
+	case <-r.seen:
+	case <-time.After(15 * time.Second):
+		r.t.Fatalf("the bot never checked the target; logs:\n%s", r.allLogs())
+	}
+}
+
+func (r *crashRig) allLogs() string {
+	var b strings.Builder
+	for i, l := range r.logs {
+		fmt.Fprintf(&b, "--- process %d ---\n%s", i+1, l.String())
+	}
+	return b.String()
+}
+
+// losingProxy fronts target; while lose is set, the next request that
+// matches reaches target, which acts on it, but its answer is lost (the
+// connection drops), as when the process dies between a platform's
+// answer and the database recording it.
+func losingProxy(t *testing.T, target string, match func(*http.Request) bool) (front string, lose *atomic.Bool) {
+	lose = &atomic.Bool{}
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if match(req) && lose.CompareAndSwap(true, false) {
+			proxy.ServeHTTP(httptest.NewRecorder(), req)
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/", lose
+}
+
+func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	bin := filepath.Join(t.TempDir(), "gptaccess")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Run("slack", func(t *testing.T) { crashSlack(t, bin) })
+	t.Run("discord", func(t *testing.T) { crashDiscord(t, bin) })
+}
+
+func crashSlack(t *testing.T, bin string) {
+	fake := slacktest.New(t, slacktest.Config{})
+	cfg := fake.Config()
+	api, loseNext := losingProxy(t, strings.TrimSuffix(fake.APIURL(), "api/"), func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/chat.postMessage") })
+	r := newCrashRig(t, bin, "GPTACCESS_SLACK_API_URL="+api+"api/", "SLACK_BOT_TOKEN="+cfg.BotToken, "SLACK_APP_TOKEN="+cfg.AppToken)
+	conns := 0
+	start := func() func() {
+		kill := r.start()
+		conns++
+		fake.WaitConnections(t, conns, 15*time.Second)
+		return kill
+	}
+	say := func(channel, text string) string {
+		evs := fake.UserMessage(slacktest.Say{Channel: channel, User: "U1", Text: "<@UBOT> " + text})
+		for _, e := range evs {
+			fake.WaitAck(t, fake.Deliver(e), 10*time.Second)
+		}
+		return evs[0].Inner["ts"].(string)
+	}
+	replies := func(channel, ts string) int { return len(fake.Thread(channel, ts)) }
+	waitReplies := func(channel, ts string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for replies(channel, ts) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s %s: %d replies, want %d; logs:\n%s", channel, ts, replies(channel, ts), n, r.allLogs())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	kill := start()
+
+	// 1. Killed between receiving a message and replying: acknowledged
+	// to Slack, in the inbox, the bot busy answering it.
+	r.slow.Store(true)
+	received := say("C1", "status")
+	r.waitSeen()
+	kill()
+	r.slow.Store(false)
+
+	// 2. Killed while the reply waits out a rate limit.
+	kill = start()
+	r.logs[1].Wait(t, "resuming pending deliveries", 10*time.Second) // 1's message
+	fake.RateLimit("chat.postMessage", "C2", 2, 1)
+	limited := say("C2", "what is error 1020?")
+	fake.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
+	kill()
+
+	// 3. Killed after Slack posted the reply but before the bot heard
+	// back (the answer is lost, the bot would try again in a second):
+	// the window in which a re-send posts twice.
+	kill = start()
+	waitReplies("C1", received, 1)
+	waitReplies("C2", limited, 1)
+	loseNext.Store(true)
+	lost := say("C3", "what is error 1020?")
+	waitReplies("C3", lost, 1)
+	kill()
+
+	start()
+	waitReplies("C3", lost, 1)
+	sync := say("C4", "what is error 1020?")
+	waitReplies("C4", sync, 1)
+
+	time.Sleep(1500 * time.Millisecond) // room for a late reply, if one were coming
+	for _, c := range []struct{ channel, ts, what string }{
+		{"C1", received, "killed before the reply"},
+		{"C2", limited, "killed during the 429 wait"},
+		{"C4", sync, "not killed"},
+	} {
+		if n := replies(c.channel, c.ts); n != 1 {
+			t.Errorf("%s: %d replies, want 1\nlogs:\n%s", c.what, n, r.allLogs())
+		}
+	}
+	// Slack has no idempotency key for chat.postMessage: the one window.
+	if n := replies("C3", lost); n < 1 || n > 2 {
+		t.Errorf("killed after the answer was lost: %d replies, want 1 or 2", n)
+	} else {
+		t.Logf("killed after Slack's answer was lost: %d replies (the documented double-post window)", n)
+	}
+}
+
+func crashDiscord(t *testing.T, bin string) {
+	dfake := discordtest.NewServer(t, discordtest.Options{})
+	// Discord's answer to a message create can be lost after Discord made
+	// the message: the bot sends again, and the nonce must keep that from
+	// making a second message.
+	front, loseNext := losingProxy(t, dfake.URL, func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/messages")
+	})
+	r := newCrashRig(t, bin, "GPTACCESS_DISCORD_API_URL="+front, "DISCORD_BOT_TOKEN="+dfake.Token)
+	handshakes := 0
+	start := func() func() {
+		kill := r.start()
+		handshakes++
+		dfake.WaitHandshakes(t, handshakes)
+		dfake.Await(t, "connected", dfake.Connected)
+		return kill
+	}
+	alice := discordtest.User{ID: "1300000000000000001", Name: "alice"}
+	say := func(text string) string {
+		return dfake.SendMessage(discordtest.Message{Author: alice, Content: dfake.Mention() + " " + text})
+	}
+	replies := func(id string) int {
+		n := 0
+		for _, m := range dfake.BotMessages(dfake.ChannelID) {
+			if m.MessageReference != nil && m.MessageReference.MessageID == id {
+				n++
+			}
+		}
+		return n
+	}
+	waitReplies := func(id string) {
+		t.Helper()
+		dfake.Await(t, "a reply to "+id, func() bool { return replies(id) >= 1 })
+	}
+
+	kill := start()
+	r.slow.Store(true)
+	received := say("status")
+	r.waitSeen()
+	kill()
+	r.slow.Store(false)
+
+	kill = start()
+	r.logs[1].Wait(t, "resuming pending deliveries", 10*time.Second)
+	waitReplies(received)
+	dfake.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, RetryAfter: 2 * time.Second})
+	limited := say("what is error 1020?")
+	dfake.Await(t, "the 429", func() bool {
+		for _, c := range dfake.Calls(discordtest.RouteCreateMessage) {
+			if c.Status == http.StatusTooManyRequests {
+				return true
+			}
+		}
+		return false
+	})
+	kill()
+
+	kill = start()
+	waitReplies(limited)
+	loseNext.Store(true)
+	lost := say("what is error 1020?")
+	waitReplies(lost) // made, though the bot did not hear so
+	kill()            // during the backoff before its second try
+
+	start()
+	sync := say("what is error 1020?")
+	waitReplies(sync)
+	time.Sleep(1500 * time.Millisecond) // room for a second reply, if one were coming
+	for _, c := range []struct{ id, what string }{
+		{received, "killed before the reply"},
+		{limited, "killed during the 429 wait"},
+		{lost, "killed after the answer was lost"},
+	} {
+		if n := replies(c.id); n != 1 {
+			t.Errorf("%s: %d replies, want exactly 1\nlogs:\n%s", c.what, n, r.allLogs())
+		}
+	}
+}

@@ -1,0 +1,288 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gptaccess/delivery"
+)
+
+var _ delivery.Store = (*DB)(nil)
+
+// laneHold is how long a replica keeps a lane it took (one channel's inbox
+// or outbox) without touching it again. Each NextIn or NextOut of the
+// holder renews it; once it passes, another replica may take the lane, so
+// a replica that dies leaves its pending work to the others within
+// laneHold. It is longer than one item's handling (the delivery core gives
+// the bot 30 s) and than a platform's usual Retry-After.
+const laneHold = 2 * time.Minute
+
+// millis converts t to the unix milliseconds the inbox and outbox store:
+// seconds are too coarse to order a backlog or time a Retry-After.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// nonNil keeps an empty body from being stored as NULL, which marks a
+// finished item.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// replicaID names this process among the replicas taking lanes.
+func replicaID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Put implements delivery.Store.
+func (d *DB) Put(ctx context.Context, in delivery.Inbound) (bool, error) {
+	tag, err := d.pool.Exec(ctx,
+		`INSERT INTO inbox (id, platform, lane, body, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+		text(in.ID), text(in.Platform), text(in.Lane), nonNil(in.Body), millis(in.Received))
+	if err != nil {
+		return false, fmt.Errorf("inbox put: %w", explain(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// NextIn implements delivery.Store: the oldest pending item of lane, and
+// the lane with it for laneHold. When another replica holds the lane, it
+// reports none: the lane is being worked, in order, elsewhere.
+func (d *DB) NextIn(ctx context.Context, l delivery.Lane) (delivery.Inbound, bool, error) {
+	in := delivery.Inbound{Platform: l.Platform, Lane: l.Name}
+	var received int64
+	ok, err := d.take(ctx, "inbox", l, `SELECT seq, taken_by, taken_until, id, body, received_at FROM inbox
+		WHERE platform = $1 AND lane = $2 AND status = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE`,
+		&in.ID, &in.Body, &received)
+	if err != nil || !ok {
+		return delivery.Inbound{}, false, err
+	}
+	in.Received = fromMillis(received)
+	return in, true, nil
+}
+
+// take reads the oldest pending item of l in table with query (which
+// selects seq, taken_by and taken_until, then the columns for dest) and
+// takes it for this replica, unless another replica holds it still. The
+// row lock makes two replicas asking at once take turns.
+func (d *DB) take(ctx context.Context, table string, l delivery.Lane, query string, dest ...any) (bool, error) {
+	var taken bool
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		var (
+			seq, until int64
+			by         string
+		)
+		err := tx.QueryRow(ctx, query, text(l.Platform), text(l.Name)).Scan(append([]any{&seq, &by, &until}, dest...)...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		now := d.Now()
+		if by != "" && by != d.replica && until > millis(now) {
+			return nil // another replica works this lane
+		}
+		taken = true
+		_, err = tx.Exec(ctx, `UPDATE `+table+` SET taken_by = $1, taken_until = $2 WHERE seq = $3`,
+			d.replica, millis(now.Add(laneHold)), seq)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("%s next: %w", table, explain(err))
+	}
+	return taken, nil
+}
+
+// Finish implements delivery.Store: the conversation writes, the outbox
+// items and the inbox item's end commit together or not at all.
+func (d *DB) Finish(ctx context.Context, id string, w delivery.Writes, out []delivery.Outbound) error {
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE inbox SET status = 'done', body = NULL WHERE id = $1 AND status = 'pending'`, text(id))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return delivery.ErrNotPending
+		}
+		if err := d.applyWrites(ctx, tx, w); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx, out)
+	})
+	if err != nil {
+		return fmt.Errorf("inbox finish: %w", explain(err))
+	}
+	return nil
+}
+
+// applyWrites applies what the bot wrote while answering one item.
+func (d *DB) applyWrites(ctx context.Context, tx pgx.Tx, w delivery.Writes) error {
+	now := d.Now()
+	for _, k := range w.Delete {
+		if err := deleteConversation(ctx, tx, k.Key, k.Version); err != nil {
+			return err
+		}
+	}
+	for i := range w.Save {
+		if err := saveConversation(ctx, tx, &w.Save[i], now); err != nil {
+			return err
+		}
+	}
+	for _, o := range w.Outcomes {
+		if err := recordOutcome(ctx, tx, o); err != nil {
+			return err
+		}
+	}
+	for _, u := range w.Unanswered {
+		if err := recordUnanswered(ctx, tx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func enqueue(ctx context.Context, ex execer, out []delivery.Outbound) error {
+	for _, o := range out {
+		_, err := ex.Exec(ctx,
+			`INSERT INTO outbox (key, platform, lane, kind, parent, body, attempts, not_before, created_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING`,
+			text(o.Key), text(o.Platform), text(o.Lane), text(o.Kind), text(o.Parent), nonNil(o.Body), o.Attempts,
+			millis(o.NotBefore), millis(o.Created))
+		if err != nil {
+			return fmt.Errorf("outbox add: %w", err)
+		}
+	}
+	return nil
+}
+
+// Drop implements delivery.Store.
+func (d *DB) Drop(ctx context.Context, id string) error {
+	if _, err := d.pool.Exec(ctx, `UPDATE inbox SET status = 'dropped', body = NULL WHERE id = $1 AND status = 'pending'`, text(id)); err != nil {
+		return fmt.Errorf("inbox drop: %w", explain(err))
+	}
+	return nil
+}
+
+// Enqueue implements delivery.Store.
+func (d *DB) Enqueue(ctx context.Context, out []delivery.Outbound) error {
+	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error { return enqueue(ctx, tx, out) })
+	if err != nil {
+		return fmt.Errorf("outbox add: %w", explain(err))
+	}
+	return nil
+}
+
+// NextOut implements delivery.Store, taking the lane as NextIn does: a
+// channel's calls are made by one replica at a time, in order.
+func (d *DB) NextOut(ctx context.Context, l delivery.Lane) (delivery.Outbound, bool, error) {
+	o := delivery.Outbound{Platform: l.Platform, Lane: l.Name}
+	var notBefore, created int64
+	ok, err := d.take(ctx, "outbox", l, `SELECT seq, taken_by, taken_until, seq, key, kind, parent, body, attempts, not_before, created_at
+		FROM outbox WHERE platform = $1 AND lane = $2 AND status = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE`,
+		&o.Seq, &o.Key, &o.Kind, &o.Parent, &o.Body, &o.Attempts, &notBefore, &created)
+	if err != nil || !ok {
+		return delivery.Outbound{}, false, err
+	}
+	o.NotBefore, o.Created = fromMillis(notBefore), fromMillis(created)
+	return o, true, nil
+}
+
+// Sent implements delivery.Store.
+func (d *DB) Sent(ctx context.Context, seq int64, ref string) error {
+	if _, err := d.pool.Exec(ctx, `UPDATE outbox SET status = 'sent', ref = $1, body = NULL WHERE seq = $2 AND status = 'pending'`,
+		text(ref), seq); err != nil {
+		return fmt.Errorf("outbox sent: %w", explain(err))
+	}
+	return nil
+}
+
+// Failed implements delivery.Store.
+func (d *DB) Failed(ctx context.Context, seq int64, reason string) error {
+	if _, err := d.pool.Exec(ctx, `UPDATE outbox SET status = 'failed', error = $1, body = NULL WHERE seq = $2 AND status = 'pending'`,
+		text(reason), seq); err != nil {
+		return fmt.Errorf("outbox failed: %w", explain(err))
+	}
+	return nil
+}
+
+// Retry implements delivery.Store.
+func (d *DB) Retry(ctx context.Context, seq int64, attempts int, notBefore time.Time) error {
+	if _, err := d.pool.Exec(ctx, `UPDATE outbox SET attempts = $1, not_before = $2 WHERE seq = $3 AND status = 'pending'`,
+		attempts, millis(notBefore), seq); err != nil {
+		return fmt.Errorf("outbox retry: %w", explain(err))
+	}
+	return nil
+}
+
+// Lookup implements delivery.Store.
+func (d *DB) Lookup(ctx context.Context, key string) (delivery.Status, string, error) {
+	var st, ref string
+	err := d.pool.QueryRow(ctx, `SELECT status, ref FROM outbox WHERE key = $1`, text(key)).Scan(&st, &ref)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("outbox lookup: %w", explain(err))
+	}
+	return delivery.Status(st), ref, nil
+}
+
+// Lanes implements delivery.Store.
+func (d *DB) Lanes(ctx context.Context) (in, out []delivery.Lane, err error) {
+	in, err = d.lanes(ctx, `SELECT DISTINCT platform, lane FROM inbox WHERE status = 'pending'`)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err = d.lanes(ctx, `SELECT DISTINCT platform, lane FROM outbox WHERE status = 'pending'`)
+	return in, out, err
+}
+
+func (d *DB) lanes(ctx context.Context, q string) ([]delivery.Lane, error) {
+	rows, err := d.pool.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("pending lanes: %w", explain(err))
+	}
+	ls, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (delivery.Lane, error) {
+		var l delivery.Lane
+		err := r.Scan(&l.Platform, &l.Name)
+		return l, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pending lanes: %w", explain(err))
+	}
+	return ls, nil
+}
+
+// Prune implements delivery.Store. An inbox item's id is what keeps a
+// platform's retry from being answered twice, so the janitor keeps
+// finished items as long as platforms retry (README, "Data kept").
+func (d *DB) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	in, err := d.prune(ctx, "inbox", `DELETE FROM inbox WHERE status <> 'pending' AND received_at < $1`, millis(cutoff))
+	if err != nil {
+		return in, err
+	}
+	out, err := d.prune(ctx, "outbox", `DELETE FROM outbox WHERE status <> 'pending' AND created_at < $1`, millis(cutoff))
+	return in + out, err
+}
