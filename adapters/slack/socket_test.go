@@ -437,6 +437,8 @@ func TestRateLimitGivesUpLoudly(t *testing.T) {
 	h.say(slacktest.Say{Channel: "C1", User: "U1", Text: "<@UBOT> hi"})
 	fake.WaitCalls(t, "chat.postMessage", 10, waitFor)
 	eventually(t, "give-up logged", func() bool { return strings.Contains(h.logs.String(), "still rate limited; giving up") })
+	// The core counts the item undelivered just after it logs giving up.
+	eventually(t, "undelivered counted", func() bool { _, _, n := h.obs.Counts("slack"); return n != 0 })
 	if _, _, undelivered := h.obs.Counts("slack"); undelivered != 1 {
 		t.Errorf("undelivered = %d, want 1", undelivered)
 	}
