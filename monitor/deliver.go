@@ -39,7 +39,10 @@ func (m *Monitor) enqueue(ctx context.Context, notices []Notice) {
 			notices[i].ID = strconv.FormatInt(m.now().UnixNano(), 36) + "-" + strconv.FormatUint(m.noticeSeq.Add(1), 36)
 		}
 	}
-	for i, n := range m.notifiers {
+	m.outMu.Lock()
+	notifiers := slices.Clone(m.notifiers)
+	m.outMu.Unlock()
+	for i, n := range notifiers {
 		for _, ch := range m.channelsFor(ctx, n.Platform()) {
 			q := m.queue(ctx, queueKey{i, ch})
 			for _, nt := range notices {
@@ -82,16 +85,17 @@ func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
 	}
 	q := make(chan Notice, queueSize)
 	m.queues[k] = q
+	n := m.notifiers[k.notifier]
 	m.workers.Add(1)
 	go func() {
 		defer m.workers.Done()
 		for {
 			select {
 			case <-ctx.Done():
-				m.drain(ctx, q, k)
+				m.drain(ctx, q, n, k.channel)
 				return
 			case nt := <-q:
-				m.send(ctx, m.notifiers[k.notifier], k.channel, nt)
+				m.send(ctx, n, k.channel, nt)
 			}
 		}
 	}()
@@ -100,13 +104,13 @@ func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
 
 // drain sends what is left in q once the monitor is stopping, within
 // drainTimeout.
-func (m *Monitor) drain(ctx context.Context, q <-chan Notice, k queueKey) {
+func (m *Monitor) drain(ctx context.Context, q <-chan Notice, n Notifier, channel string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
 	for {
 		select {
 		case nt := <-q:
-			m.send(dctx, m.notifiers[k.notifier], k.channel, nt)
+			m.send(dctx, n, channel, nt)
 		default:
 			return
 		}
