@@ -117,8 +117,12 @@ func (m *Monitor) drain(ctx context.Context, q <-chan Notice, n Notifier, channe
 	}
 }
 
-// send delivers one notice, retrying with backoff. Later notices of an
-// incident are threaded under its opening notice in the same channel.
+// send delivers one notice with one Notify call: retrying is the
+// notifier's, whose outbox (package delivery) retries transient failures
+// with backoff, honours Retry-After and records a permanent failure once;
+// a second layer of retries here would only wait for the same item again.
+// Later notices of an incident are threaded under its opening notice in
+// the same channel.
 func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notice) {
 	platform := n.Platform()
 	log := m.log.With("platform", platform, "channel", channel, "incident", nt.Incident, "phase", nt.Phase)
@@ -129,47 +133,29 @@ func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notic
 		}
 		nt.Thread = ref
 	}
-	for attempt := 1; ; attempt++ {
-		// A send in flight finishes even when shutdown begins: cut off
-		// halfway, the post may exist without its reference being saved.
+	// A send in flight finishes even when shutdown begins: cut off
+	// halfway, the post may exist without its reference being saved.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	ref, err := n.Notify(sctx, channel, nt)
+	cancel()
+	switch {
+	case errors.Is(err, ErrPermanent):
+		log.Error("notice not sent: the channel cannot take it", "err", err)
+		return
+	case err != nil:
+		log.Error("notice not sent", "err", err)
+		return
+	}
+	log.Info("notice sent")
+	if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
+		// Saved even when shutdown began meanwhile: the message was
+		// posted, and without its ref the recovery would not be threaded
+		// after a restart (unless the outbox still knows it).
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-		ref, err := n.Notify(sctx, channel, nt)
+		err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
 		cancel()
-		if err == nil {
-			log.Info("notice sent", "attempt", attempt)
-			if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
-				// Saved even when shutdown began meanwhile: the message
-				// was posted, and without its ref the recovery would not
-				// be threaded after a restart.
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-				err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
-				cancel()
-				if err != nil {
-					log.Error("saving the notice reference; updates will not be threaded", "err", err)
-				}
-			}
-			return
-		}
-		if ctx.Err() != nil {
-			log.Warn("notice not sent; stopping", "err", err)
-			return
-		}
-		if errors.Is(err, ErrPermanent) {
-			log.Error("notice not sent; not retrying", "err", err)
-			return
-		}
-		if attempt > len(m.backoff) {
-			log.Error("notice not sent; giving up", "attempts", attempt, "err", err)
-			return
-		}
-		wait := m.backoff[attempt-1]
-		log.Warn("notice not sent; will retry", "attempt", attempt, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+		if err != nil {
+			log.Error("saving the notice reference; updates will not be threaded", "err", err)
 		}
 	}
 }

@@ -117,7 +117,6 @@ type Monitor struct {
 	// I/O inside a synctest bubble.
 	probeFn  func(context.Context, Target) (Result, string)
 	canaryFn func(context.Context) Canary
-	backoff  []time.Duration // waits between delivery attempts
 
 	canaryMu   sync.Mutex // guards lastCanary, read while a round runs
 	lastCanary Canary
@@ -152,8 +151,7 @@ func New(o Options) (*Monitor, error) {
 		canary:   strings.TrimSpace(o.Canary), channels: o.Channels,
 		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store, leading: o.Leading,
 		now: o.Now, log: o.Logger,
-		backoff: []time.Duration{5 * time.Second, 15 * time.Second, 40 * time.Second},
-		states:  map[string]*TargetState{}, open: map[string]*Incident{},
+		states: map[string]*TargetState{}, open: map[string]*Incident{},
 		queues: map[queueKey]chan Notice{},
 	}
 	var errs []error
