@@ -65,8 +65,8 @@ func (m Message) Key() string {
 	return k
 }
 
-// Reply is what the bot answers. Its JSON form is the contract of design.md
-// 3.2; fields tagged "-" are for adapters only.
+// Reply is what the bot answers. Its JSON form is the contract of
+// docs/contracts.md, section 2; fields tagged "-" are for adapters only.
 type Reply struct {
 	Text       string     `json:"text"`
 	Entry      string     `json:"entry"`
