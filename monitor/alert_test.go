@@ -399,6 +399,34 @@ func TestOfficialMajorAlertsAtOnce(t *testing.T) {
 	})
 }
 
+// TestAddNotifier: a platform added after the monitor was built (cmd
+// builds the adapters after the bot, which asks the monitor) gets the
+// alerts from then on; a nil one is refused.
+func TestAddNotifier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{verdicts: map[string][]cloudflare.Verdict{"api": {down, down, down, up, up}}}
+		late := &recorder{platform: "discord"}
+		r := newRig(t, s, nil, nil, func(o *monitor.Options) { o.Channels["discord"] = []string{"D-ALERTS"} })
+		if err := r.m.AddNotifier(nil); err == nil {
+			t.Error("AddNotifier(nil) succeeded")
+		}
+		if err := r.m.AddNotifier(late); err != nil {
+			t.Fatal(err)
+		}
+		r.ticks(5)
+		want := []summary{
+			{"D-ALERTS", monitor.PhaseOpened, monitor.KindDown, "api", ""},
+			{"D-ALERTS", monitor.PhaseResolved, monitor.KindDown, "api", "D-ALERTS-msg-1"},
+		}
+		if diff := cmp.Diff(want, summarise(late.all())); diff != "" {
+			t.Errorf("notices to the added platform (-want +got):\n%s", diff)
+		}
+		if got := len(r.rec.all()); got != 2 {
+			t.Errorf("the platform given to New got %d notices, want 2", got)
+		}
+	})
+}
+
 // TestFailedSendNotRetried: the monitor calls Notify once per notice and
 // channel; retrying is the notifier's outbox, and a second layer here
 // would post nothing more.

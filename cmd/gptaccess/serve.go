@@ -60,7 +60,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	lead := leaseFor(db, "leader", log)
 	met := metrics.New()
 	met.Leader(lead.Leading)
-	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, nil, lead)
+	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, lead)
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool
 	}
 	defer db.Close()
 	o.Store, o.Stats = db, db
-	mon, err := newMonitor(cfg, db, db, log, nil, alone{})
+	mon, err := newMonitor(cfg, db, db, log, alone{})
 	if err != nil {
 		return err
 	}
