@@ -65,8 +65,8 @@ func (m Message) Key() string {
 	return k
 }
 
-// Reply is what the bot answers. Its JSON form is the contract of design.md
-// 3.2; fields tagged "-" are for adapters only.
+// Reply is what the bot answers. Its JSON form is the contract of
+// docs/contracts.md, section 2; fields tagged "-" are for adapters only.
 type Reply struct {
 	Text       string     `json:"text"`
 	Entry      string     `json:"entry"`
@@ -87,12 +87,6 @@ type Reply struct {
 	// Ignore says there is nothing to send (e.g. small talk in a listen
 	// channel that the bot is not confident about).
 	Ignore bool `json:"-"`
-	// Concluded says this reply concludes a cause (see Diagnosis); a
-	// re-asked "Did this fix it?" does not. For metrics.
-	Concluded bool `json:"-"`
-	// Feedback is the user's answer to "Did this fix it?" that this reply
-	// responds to: "yes" or "no" ("" when it responds to something else).
-	Feedback string `json:"-"`
 }
 
 // Question is a choice question asked during a diagnosis.
@@ -218,6 +212,25 @@ type Outcome struct {
 	HandedOver bool
 	At         time.Time
 }
+
+// Observer hears how diagnoses go, for metrics (the metrics package
+// implements it). The engine calls it once a turn's conversation state is
+// stored, so a turn redone after a conflict is heard once; its methods
+// must not block.
+type Observer interface {
+	// Diagnosed: a diagnosis concluded cause (a re-asked "Did this fix
+	// it?" is no new conclusion).
+	Diagnosed(cause string)
+	// Feedback: the user answered "Did this fix it?" with "yes" or "no"
+	// ("not sure" counts as no).
+	Feedback(answer string)
+}
+
+// nobody is the Observer when none is given.
+type nobody struct{}
+
+func (nobody) Diagnosed(string) {}
+func (nobody) Feedback(string)  {}
 
 // StatusReporter answers "status" from the monitor's latest results.
 // The monitor package implements it.

@@ -327,7 +327,8 @@ func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
 	}
 	b.WriteString("\n\n")
 	r := t.question(b.String())
-	r.Diagnosis, r.Concluded = d, true
+	r.Diagnosis = d
+	t.after(func(context.Context) { t.e.obs.Diagnosed(d.Cause) })
 	if len(d.Steps) > 0 {
 		r.Entry = d.Steps[0]
 	}
@@ -351,24 +352,27 @@ func (t *turn) feedback(ctx context.Context, v string) (Reply, error) {
 	c := t.conv
 	if v == diagnosis.Yes {
 		t.record("yes", false)
+		t.answered(diagnosis.Yes)
 		t.conv, t.drop, t.save = nil, true, false
-		return Reply{Entry: "none", Confidence: 1, Feedback: "yes", Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
+		return Reply{Entry: "none", Confidence: 1, Text: "Great, glad that fixed it! If it comes back, just mention me again."}, nil
 	}
 	c.Pending = ""
+	t.answered(diagnosis.No)
 	// "Not sure" is no fix either: look further before handing over.
 	if c.Cause != "unknown" {
 		step := t.e.model.Next(c.Facts, c.Asked, slices.Concat(c.Tried, c.RuledOut))
 		if step.Fact != "" || step.Cause != "unknown" {
 			r, err := t.next(ctx)
 			r.Text = "Sorry that didn't do it. Let's look at another possible cause.\n\n" + r.Text
-			r.Feedback = "no"
 			return r, err
 		}
 	}
-	r := t.handover(ctx)
-	r.Feedback = "no"
-	return r, nil
+	return t.handover(ctx), nil
 }
+
+// answered tells the observer the answer to "Did this fix it?", once the
+// turn is stored.
+func (t *turn) answered(v string) { t.after(func(context.Context) { t.e.obs.Feedback(v) }) }
 
 // handover ends the diagnosis with a summary for a human.
 func (t *turn) handover(ctx context.Context) Reply {

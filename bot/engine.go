@@ -36,6 +36,8 @@ type Options struct {
 	Subscriptions Subscriptions
 	// Stats answers "stats"; nil means unavailable.
 	Stats StatsReader
+	// Observer hears conclusions and feedback; nil means nobody.
+	Observer Observer
 
 	// Timeout is how long a conversation may stay idle; default 30 minutes.
 	Timeout time.Duration
@@ -58,6 +60,7 @@ type Engine struct {
 	status StatusReporter
 	subs   Subscriptions
 	stats  StatsReader
+	obs    Observer
 
 	timeout    time.Duration
 	maxBytes   int
@@ -78,12 +81,15 @@ func New(o Options) (*Engine, error) {
 		return nil, errors.New("bot: KB and Model are required")
 	}
 	e := &Engine{
-		kb: o.KB, model: o.Model, store: o.Store, status: o.Status, subs: o.Subscriptions, stats: o.Stats,
+		kb: o.KB, model: o.Model, store: o.Store, status: o.Status, subs: o.Subscriptions, stats: o.Stats, obs: o.Observer,
 		timeout: o.Timeout, maxBytes: o.MaxMessageBytes, statusWait: o.StatusWait,
 		now: o.Now, log: o.Logger, newID: o.NewID,
 	}
 	if e.store == nil {
 		e.store = newMemStore()
+	}
+	if e.obs == nil {
+		e.obs = nobody{}
 	}
 	if e.timeout <= 0 {
 		e.timeout = 30 * time.Minute

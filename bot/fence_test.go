@@ -7,7 +7,7 @@ import (
 )
 
 // TestDependencyFence keeps the core free of adapters, chat SDKs and
-// database drivers (style.md: dependencies point inward to bot).
+// database drivers (README, "Architecture": dependencies point inward to bot).
 func TestDependencyFence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the go command")

@@ -11,7 +11,7 @@ import (
 )
 
 // Verdict is the classification of one probe result. The words are a
-// contract (design.md 4 and the `check --json` output).
+// contract (docs/contracts.md, section 3: the `check --json` output).
 type Verdict string
 
 // Verdicts, in the order Classify tries them (Unreachable comes from the

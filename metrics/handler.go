@@ -14,8 +14,9 @@ type BotHandler interface {
 }
 
 // WrapHandler returns h counting what goes through it: messages, replies,
-// answer time per platform, replies per knowledge-base entry, concluded
-// diagnoses per cause, hand-overs and the answers to "Did this fix it?".
+// answer time per platform, replies per knowledge-base entry and
+// hand-overs. Concluded diagnoses and the answers to "Did this fix it?"
+// are heard from the bot itself (Metrics is its bot.Observer).
 func (m *Metrics) WrapHandler(h BotHandler) BotHandler { return &botHandler{m: m, next: h} }
 
 type botHandler struct {
@@ -41,11 +42,18 @@ func (h *botHandler) Handle(ctx context.Context, msg bot.Message) (bot.Reply, er
 	if r.Handover != nil {
 		m.handovers.Inc()
 	}
-	if r.Concluded && r.Diagnosis != nil {
-		m.diagnoses.WithLabelValues(causeLabel(r.Diagnosis.Cause)).Inc()
-	}
-	if r.Feedback == "yes" || r.Feedback == "no" {
-		m.feedback.WithLabelValues(r.Feedback).Inc()
-	}
 	return r, err
+}
+
+var _ bot.Observer = (*Metrics)(nil)
+
+// Diagnosed counts a concluded diagnosis by cause (bot.Observer).
+func (m *Metrics) Diagnosed(cause string) { m.diagnoses.WithLabelValues(causeLabel(cause)).Inc() }
+
+// Feedback counts an answer to "Did this fix it?" (bot.Observer); answers
+// other than yes and no are not counted.
+func (m *Metrics) Feedback(answer string) {
+	if answer == "yes" || answer == "no" {
+		m.feedback.WithLabelValues(answer).Inc()
+	}
 }

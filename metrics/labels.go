@@ -11,13 +11,13 @@ import (
 // a bug or a new id can never blow up the number of series.
 const other = "other"
 
-// entries are the knowledge-base entry ids of design.md 3.3.
+// entries are the knowledge-base entry ids of docs/contracts.md, section 4.
 var entries = []string{
 	"what-is", "causes", "fix", "fix-vpn", "fix-browser", "fix-credentials", "fix-api", "fix-support",
 	"fix-wait", "prevent", "data-risk", "permanent", "status", "help", "other-code", "none",
 }
 
-// causes are the diagnosis causes of design.md 3.4.
+// causes are the diagnosis causes of docs/contracts.md, section 5.
 var causes = []string{
 	"vpn-proxy", "server", "ip-block", "network", "extensions", "browser-cache", "credentials", "policy", "unknown",
 }

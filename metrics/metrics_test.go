@@ -44,18 +44,18 @@ func compare(t *testing.T, m *metrics.Metrics, want string, names ...string) {
 func TestWrapHandlerCounts(t *testing.T) {
 	ctx := context.Background()
 	m := metrics.New()
-	fixed := func(id, cause string, concluded bool) bot.Reply {
+	fixed := func(id, cause string) bot.Reply {
 		return bot.Reply{Entry: "fix-vpn", Confidence: 1, Question: &bot.Question{ID: id, Fact: "fixed", Choices: []string{"yes", "no"}},
-			Diagnosis: &bot.Diagnosis{Cause: cause, Steps: []string{"fix-vpn"}}, Concluded: concluded}
+			Diagnosis: &bot.Diagnosis{Cause: cause, Steps: []string{"fix-vpn"}}}
 	}
 	h := m.WrapHandler(&scripted{replies: []bot.Reply{
 		{Entry: "what-is", Confidence: 0.9},
 		{Ignore: true},
 		{Entry: "no-such-entry"},
-		fixed("c1:2", "vpn-proxy", true),
-		fixed("c1:2", "vpn-proxy", false), // asked again: not a second diagnosis
-		{Entry: "fix-support", Confidence: 1, Handover: &bot.Handover{Summary: "s"}, Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}, Feedback: "no"},
-		fixed("d1:1", "martian", true),
+		fixed("c1:2", "vpn-proxy"),
+		fixed("c1:2", "vpn-proxy"),
+		{Entry: "fix-support", Confidence: 1, Handover: &bot.Handover{Summary: "s"}, Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}},
+		fixed("d1:1", "martian"),
 	}})
 	msgs := []bot.Message{
 		{Platform: bot.Slack, Channel: "C1", Text: "what is 1020", Mention: true},
@@ -94,13 +94,10 @@ gptaccess_handovers_total 1
 			t.Errorf("answers_total{entry=%q} = %v, want %v", entry, got, want)
 		}
 	}
-	for cause, want := range map[string]float64{"vpn-proxy": 1, "other": 1, "server": 0} {
-		if got := counterValue(t, m, "gptaccess_diagnoses_total", "cause", cause); got != want {
-			t.Errorf("diagnoses_total{cause=%q} = %v, want %v", cause, got, want)
-		}
-	}
-	if got := counterValue(t, m, "gptaccess_diagnosis_feedback_total", "outcome", "no"); got != 1 {
-		t.Errorf(`feedback{outcome="no"} = %v, want 1 (the hand-over)`, got)
+	// Replies that carry a diagnosis are no conclusion in themselves: the
+	// bot says when it concludes (TestObserverCounts).
+	if got := counterValue(t, m, "gptaccess_diagnoses_total", "cause", "vpn-proxy"); got != 0 {
+		t.Errorf(`diagnoses_total{cause="vpn-proxy"} = %v from replies alone, want 0`, got)
 	}
 	if got := histogramCount(t, m, "gptaccess_answer_duration_seconds", "platform", "discord"); got != 3 {
 		t.Errorf("answer_duration_seconds{platform=discord} count = %v, want 3", got)
@@ -123,13 +120,34 @@ gptaccess_replies_sent_total{platform="slack"} 1
 `, "gptaccess_handle_errors_total", "gptaccess_replies_sent_total")
 }
 
+// TestObserverCounts: what the bot reports as concluded and answered is
+// counted by cause (unknown causes as "other") and by answer.
+func TestObserverCounts(t *testing.T) {
+	m := metrics.New()
+	var o bot.Observer = m
+	o.Diagnosed("vpn-proxy")
+	o.Diagnosed("martian")
+	o.Feedback("no")
+	o.Feedback("maybe") // not an answer the metric knows
+	for cause, want := range map[string]float64{"vpn-proxy": 1, "other": 1, "server": 0} {
+		if got := counterValue(t, m, "gptaccess_diagnoses_total", "cause", cause); got != want {
+			t.Errorf("diagnoses_total{cause=%q} = %v, want %v", cause, got, want)
+		}
+	}
+	for outcome, want := range map[string]float64{"yes": 0, "no": 1} {
+		if got := counterValue(t, m, "gptaccess_diagnosis_feedback_total", "outcome", outcome); got != want {
+			t.Errorf("feedback{outcome=%q} = %v, want %v", outcome, got, want)
+		}
+	}
+}
+
 // TestFeedbackFromRealEngine drives the real bot through diagnoses that
 // end in "yes", in "no" (moving on, then handing over), and in a
-// cancellation, and checks what the decorator reads from the replies.
+// cancellation, and checks what the bot tells the metrics.
 func TestFeedbackFromRealEngine(t *testing.T) {
 	ctx := context.Background()
-	e := bottest.Engine(t, bot.Options{})
 	m := metrics.New()
+	e := bottest.Engine(t, bot.Options{Observer: m})
 	h := m.WrapHandler(e)
 	say := func(channel, text string) bot.Reply {
 		t.Helper()
@@ -537,19 +555,20 @@ func hasLabel(pairs []*dto.LabelPair, name, value string) bool {
 }
 
 // echo concludes a diagnosis for every message: a "Did this fix it?"
-// question per conversation.
-type echo struct{}
+// question per conversation, told to obs as the bot does.
+type echo struct{ obs bot.Observer }
 
-func (echo) Handle(_ context.Context, m bot.Message) (bot.Reply, error) {
+func (e echo) Handle(_ context.Context, m bot.Message) (bot.Reply, error) {
+	e.obs.Diagnosed("vpn-proxy")
 	return bot.Reply{Entry: "fix-vpn", Question: &bot.Question{ID: m.Channel + ":1", Fact: "fixed"},
-		Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}, Concluded: true}, nil
+		Diagnosis: &bot.Diagnosis{Cause: "vpn-proxy"}}, nil
 }
 
 // TestWrapHandlerConcurrent is for the race detector: adapters call the
 // handler from many goroutines.
 func TestWrapHandlerConcurrent(t *testing.T) {
 	m := metrics.New()
-	h := m.WrapHandler(echo{})
+	h := m.WrapHandler(echo{obs: m})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {

@@ -62,7 +62,7 @@ func openIncidents(states []monitor.TargetState) int {
 }
 
 // WrapNotifier returns n counting delivered and failed alert notices by
-// its platform. A failure counts each attempt, since the monitor retries.
+// its platform: one call per notice and channel (the outbox retries within it).
 func (m *Metrics) WrapNotifier(n monitor.Notifier) monitor.Notifier {
 	return &notifier{Notifier: n, m: m}
 }

@@ -39,7 +39,10 @@ func (m *Monitor) enqueue(ctx context.Context, notices []Notice) {
 			notices[i].ID = strconv.FormatInt(m.now().UnixNano(), 36) + "-" + strconv.FormatUint(m.noticeSeq.Add(1), 36)
 		}
 	}
-	for i, n := range m.notifiers {
+	m.outMu.Lock()
+	notifiers := slices.Clone(m.notifiers)
+	m.outMu.Unlock()
+	for i, n := range notifiers {
 		for _, ch := range m.channelsFor(ctx, n.Platform()) {
 			q := m.queue(ctx, queueKey{i, ch})
 			for _, nt := range notices {
@@ -82,16 +85,17 @@ func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
 	}
 	q := make(chan Notice, queueSize)
 	m.queues[k] = q
+	n := m.notifiers[k.notifier]
 	m.workers.Add(1)
 	go func() {
 		defer m.workers.Done()
 		for {
 			select {
 			case <-ctx.Done():
-				m.drain(ctx, q, k)
+				m.drain(ctx, q, n, k.channel)
 				return
 			case nt := <-q:
-				m.send(ctx, m.notifiers[k.notifier], k.channel, nt)
+				m.send(ctx, n, k.channel, nt)
 			}
 		}
 	}()
@@ -100,21 +104,25 @@ func (m *Monitor) queue(ctx context.Context, k queueKey) chan<- Notice {
 
 // drain sends what is left in q once the monitor is stopping, within
 // drainTimeout.
-func (m *Monitor) drain(ctx context.Context, q <-chan Notice, k queueKey) {
+func (m *Monitor) drain(ctx context.Context, q <-chan Notice, n Notifier, channel string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
 	defer cancel()
 	for {
 		select {
 		case nt := <-q:
-			m.send(dctx, m.notifiers[k.notifier], k.channel, nt)
+			m.send(dctx, n, channel, nt)
 		default:
 			return
 		}
 	}
 }
 
-// send delivers one notice, retrying with backoff. Later notices of an
-// incident are threaded under its opening notice in the same channel.
+// send delivers one notice with one Notify call: retrying is the
+// notifier's, whose outbox (package delivery) retries transient failures
+// with backoff, honours Retry-After and records a permanent failure once;
+// a second layer of retries here would only wait for the same item again.
+// Later notices of an incident are threaded under its opening notice in
+// the same channel.
 func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notice) {
 	platform := n.Platform()
 	log := m.log.With("platform", platform, "channel", channel, "incident", nt.Incident, "phase", nt.Phase)
@@ -125,47 +133,29 @@ func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notic
 		}
 		nt.Thread = ref
 	}
-	for attempt := 1; ; attempt++ {
-		// A send in flight finishes even when shutdown begins: cut off
-		// halfway, the post may exist without its reference being saved.
+	// A send in flight finishes even when shutdown begins: cut off
+	// halfway, the post may exist without its reference being saved.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	ref, err := n.Notify(sctx, channel, nt)
+	cancel()
+	switch {
+	case errors.Is(err, ErrPermanent):
+		log.Error("notice not sent: the channel cannot take it", "err", err)
+		return
+	case err != nil:
+		log.Error("notice not sent", "err", err)
+		return
+	}
+	log.Info("notice sent")
+	if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
+		// Saved even when shutdown began meanwhile: the message was
+		// posted, and without its ref the recovery would not be threaded
+		// after a restart (unless the outbox still knows it).
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-		ref, err := n.Notify(sctx, channel, nt)
+		err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
 		cancel()
-		if err == nil {
-			log.Info("notice sent", "attempt", attempt)
-			if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
-				// Saved even when shutdown began meanwhile: the message
-				// was posted, and without its ref the recovery would not
-				// be threaded after a restart.
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
-				err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
-				cancel()
-				if err != nil {
-					log.Error("saving the notice reference; updates will not be threaded", "err", err)
-				}
-			}
-			return
-		}
-		if ctx.Err() != nil {
-			log.Warn("notice not sent; stopping", "err", err)
-			return
-		}
-		if errors.Is(err, ErrPermanent) {
-			log.Error("notice not sent; not retrying", "err", err)
-			return
-		}
-		if attempt > len(m.backoff) {
-			log.Error("notice not sent; giving up", "attempts", attempt, "err", err)
-			return
-		}
-		wait := m.backoff[attempt-1]
-		log.Warn("notice not sent; will retry", "attempt", attempt, "retry_in", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+		if err != nil {
+			log.Error("saving the notice reference; updates will not be threaded", "err", err)
 		}
 	}
 }

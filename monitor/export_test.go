@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"time"
 )
 
 // Hooks for the external tests (package monitor_test), compiled only with
@@ -24,9 +23,6 @@ func SetProbes(m *Monitor, probe func(Target) Result, canary func() Canary) {
 		m.canaryFn = func(context.Context) Canary { return canary() }
 	}
 }
-
-// SetBackoff replaces the waits between delivery attempts.
-func SetBackoff(m *Monitor, waits ...time.Duration) { m.backoff = waits }
 
 // Tick runs one scheduled check, as cron would.
 func Tick(ctx context.Context, m *Monitor) { m.tick(ctx) }

@@ -57,9 +57,12 @@ type Options struct {
 	// "our DNS filters ChatGPT"; "" disables it.
 	Canary string
 
-	Channels    map[string][]string // platform → configured alert channels
-	Notifiers   []Notifier          // one per platform
-	Subscribers Subscribers         // run-time subscriptions; nil means none
+	Channels map[string][]string // platform → configured alert channels
+	// Notifiers deliver the notices, one per platform. Those that cannot
+	// exist before the monitor does (an adapter whose bot asks the monitor
+	// for the status) are added with AddNotifier instead.
+	Notifiers   []Notifier
+	Subscribers Subscribers // run-time subscriptions; nil means none
 
 	// Store keeps the history and the alert state; nil keeps them in
 	// memory only (tests, one-off checks). The monitor never deletes
@@ -114,7 +117,6 @@ type Monitor struct {
 	// I/O inside a synctest bubble.
 	probeFn  func(context.Context, Target) (Result, string)
 	canaryFn func(context.Context) Canary
-	backoff  []time.Duration // waits between delivery attempts
 
 	canaryMu   sync.Mutex // guards lastCanary, read while a round runs
 	lastCanary Canary
@@ -149,8 +151,7 @@ func New(o Options) (*Monitor, error) {
 		canary:   strings.TrimSpace(o.Canary), channels: o.Channels,
 		notifiers: o.Notifiers, subs: o.Subscribers, store: o.Store, leading: o.Leading,
 		now: o.Now, log: o.Logger,
-		backoff: []time.Duration{5 * time.Second, 15 * time.Second, 40 * time.Second},
-		states:  map[string]*TargetState{}, open: map[string]*Incident{},
+		states: map[string]*TargetState{}, open: map[string]*Incident{},
 		queues: map[queueKey]chan Notice{},
 	}
 	var errs []error
@@ -332,6 +333,20 @@ func (m *Monitor) Run(ctx context.Context) error {
 	clear(m.queues)
 	m.outMu.Unlock()
 	m.log.Info("monitor stopped")
+	return nil
+}
+
+// AddNotifier adds a platform to deliver notices to, from the next notice
+// on. It is the step that lets the monitor be built before the chat
+// adapters: the bot they serve asks the monitor for the status, and the
+// monitor alerts through them.
+func (m *Monitor) AddNotifier(n Notifier) error {
+	if n == nil {
+		return errors.New("monitor: nil notifier")
+	}
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	m.notifiers = append(m.notifiers, n)
 	return nil
 }
 

@@ -58,14 +58,16 @@ type Notifier interface {
 	// channels and subscriptions are per platform.
 	Platform() string
 	// Notify posts n to channel and returns a reference to the posted
-	// message (Slack ts, Discord message id) for later threading.
-	// An error wrapping ErrPermanent is not retried.
+	// message (Slack ts, Discord message id) for later threading. The
+	// monitor calls it once per notice and channel: retries are the
+	// notifier's (the adapters' outbox makes them). An error wrapping
+	// ErrPermanent says the channel cannot take notices as configured.
 	Notify(ctx context.Context, channel string, n Notice) (ref string, err error)
 }
 
 // ErrPermanent marks a send that will never succeed as configured
-// (channel not found, bot not in channel, missing permissions): the
-// monitor logs it once and does not retry.
+// (channel not found, bot not in channel, missing permissions), for the
+// log.
 var ErrPermanent = errors.New("permanent notification failure")
 
 // NoticeKey names n, posted to channel on platform, for an outbox: the same

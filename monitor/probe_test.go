@@ -275,7 +275,7 @@ func TestCanary(t *testing.T) {
 	}
 }
 
-// TestRoundJSON pins the `check --json` contract of design.md 3.2.1.
+// TestRoundJSON pins the `check --json` contract of docs/contracts.md, section 3.
 func TestRoundJSON(t *testing.T) {
 	at := time.Date(2025, 9, 2, 8, 0, 0, 0, time.FixedZone("CEST", 2*3600))
 	rd := monitor.Round{

@@ -34,7 +34,7 @@ type Result struct {
 	Official *Official
 }
 
-// MarshalJSON writes the result in the shape of design.md 3.2.1.
+// MarshalJSON writes the result in the shape of docs/contracts.md, section 3.
 func (r Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Target     string             `json:"target"`
@@ -82,7 +82,7 @@ type StatusIncident struct {
 }
 
 // Round is one run of every probe. Its JSON form is `gptaccess check
-// --json` (design.md 3.2.1).
+// --json` (docs/contracts.md, section 3).
 type Round struct {
 	Results  []Result  `json:"results"`
 	Canary   Canary    `json:"canary"`

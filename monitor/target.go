@@ -33,7 +33,8 @@ type Target struct {
 	Timeout      time.Duration // per request; 0 means DefaultTimeout
 }
 
-// DefaultTargets returns the probes of design.md 4: the API front door
+// DefaultTargets returns the default probes (README, "Monitoring"; their
+// configuration keys are in docs/contracts.md, section 6): the API front door
 // without a key, the ChatGPT web app and OpenAI's status page.
 func DefaultTargets() []Target {
 	return []Target{

@@ -1,6 +1,6 @@
 // Package console is the terminal adapter: the same bot as on Slack and
 // Discord, on stdin and stdout. With JSON set it speaks one JSON reply per
-// input line (design.md 3.1/3.2), which also makes it the harness for golden
+// input line (docs/contracts.md, sections 1 and 2), which also makes it the harness for golden
 // transcript tests.
 package console
 

@@ -11,6 +11,7 @@ import (
 
 	"gptaccess/bot"
 	"gptaccess/delivery"
+	"gptaccess/format"
 	"gptaccess/monitor"
 )
 
@@ -131,7 +132,7 @@ const (
 func noticeEmbed(n monitor.Notice, now time.Time) *discordgo.MessageEmbed {
 	title := strings.TrimSpace(n.Title)
 	if title == "" {
-		title = kindTitle(n.Kind)
+		title = n.Kind.Title(n.Phase != monitor.PhaseResolved)
 	}
 	e := &discordgo.MessageEmbed{
 		Title:       truncate(title, maxEmbedTitle),
@@ -148,7 +149,7 @@ func noticeEmbed(n monitor.Notice, now time.Time) *discordgo.MessageEmbed {
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Targets", Value: truncate(strings.Join(n.Targets, ", "), 1024), Inline: true})
 	}
 	if n.Phase == monitor.PhaseResolved && n.Duration > 0 {
-		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Lasted", Value: n.Duration.Round(time.Second).String(), Inline: true})
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Lasted", Value: format.Duration(n.Duration), Inline: true})
 	}
 	return e
 }
@@ -167,19 +168,7 @@ func noticeColor(n monitor.Notice) int {
 	return colorDown
 }
 
-func kindTitle(k monitor.Kind) string {
-	switch k {
-	case monitor.KindDown:
-		return "ChatGPT is down"
-	case monitor.KindBlocked:
-		return "ChatGPT is blocked from our network"
-	case monitor.KindRateLimited:
-		return "ChatGPT is rate limiting us"
-	}
-	return "ChatGPT reachability"
-}
-
-// threadName names the thread on an alert.
+// threadName names the thread on an alert, after the incident it follows.
 func threadName(n monitor.Notice) string {
-	return truncate(kindTitle(n.Kind)+" — updates", maxThreadName)
+	return truncate(n.Kind.Title(true)+" — updates", maxThreadName)
 }

@@ -59,10 +59,10 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 	}
 	var lasted bool
 	for _, fl := range inThread[1].Embeds[0].Fields {
-		lasted = lasted || fl.Name == "Lasted" && fl.Value == "1h35m0s"
+		lasted = lasted || fl.Name == "Lasted" && fl.Value == "1h 35m"
 	}
 	if !lasted {
-		t.Errorf("recovery fields = %+v, want Lasted 1h35m0s", inThread[1].Embeds[0].Fields)
+		t.Errorf("recovery fields = %+v, want Lasted 1h 35m", inThread[1].Embeds[0].Fields)
 	}
 	if n := len(f.Calls(discordtest.RouteStartThread)); n != 1 {
 		t.Errorf("%d thread starts, want 1", n)

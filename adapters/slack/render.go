@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	slackapi "github.com/slack-go/slack"
 
 	"gptaccess/bot"
+	"gptaccess/format"
 	"gptaccess/monitor"
 )
 
@@ -134,24 +134,9 @@ func renderNotice(n monitor.Notice) string {
 		b.WriteString("\n" + mrkdwn(t))
 	}
 	if n.Phase == monitor.PhaseResolved && n.Duration > 0 {
-		b.WriteString("\n_Lasted " + humanDuration(n.Duration) + "._")
+		b.WriteString("\n_Lasted " + format.Duration(n.Duration) + "._")
 	}
 	return clip(b.String(), maxText)
-}
-
-func humanDuration(d time.Duration) string {
-	if d < time.Minute {
-		return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
-	}
-	d = d.Round(time.Minute)
-	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case h == 0:
-		return fmt.Sprintf("%dm", m)
-	case m == 0:
-		return fmt.Sprintf("%dh", h)
-	}
-	return fmt.Sprintf("%dh %dm", h, m)
 }
 
 // renderHandover is the message for human supporters: who needs help,

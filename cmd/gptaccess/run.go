@@ -98,30 +98,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		stop()
 	}()
 
-	cmd, rest := "run", args[1:]
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		cmd, rest = rest[0], rest[1:]
-	}
-	fs := flag.NewFlagSet("gptaccess "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
-	configPath := fs.String("config", "", "configuration file (YAML)")
-	asJSON := fs.Bool("json", false, "machine-readable output")
-	since := period(7 * 24 * time.Hour)
-	fs.Var(&since, "since", "stats: period to report (e.g. 24h, 7d, 30d)")
-	user := fs.String("user", "", "forget: the person, as PLATFORM:ID")
-	pos, err := parseInterleaved(fs, rest)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	inv, err := parseArgs(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil
+	case err != nil:
 		return errUsage
 	}
-	if *configPath == "" {
-		*configPath = getenv("GPTACCESS_CONFIG")
+	if inv.configPath == "" {
+		inv.configPath = getenv("GPTACCESS_CONFIG")
 	}
 
-	switch cmd {
+	switch inv.cmd {
 	case "version":
 		fmt.Fprintln(stdout, "gptaccess", buildVersion())
 		return nil
@@ -129,51 +117,95 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "config":
-		if len(pos) != 1 || pos[0] != "validate" {
+		if len(inv.pos) != 1 || inv.pos[0] != "validate" {
 			fmt.Fprint(stderr, usage)
 			return errUsage
 		}
-		cfg, err := loadConfig(*configPath, getenv)
-		if err != nil {
-			return cannotRun{err}
-		}
-		// The files the configuration names must exist and load, or the
-		// bot would fail only when started.
-		if _, _, err := knowledge(ctx, cfg); err != nil {
-			return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
-		}
-		fmt.Fprintln(stdout, "configuration is valid")
-		return nil
+		return validateConfig(ctx, inv.configPath, getenv, stdout)
 	case "run", "ask", "chat", "check", "stats", "health", "forget":
 	default:
-		fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", inv.cmd, usage)
 		return errUsage
 	}
 
-	cfg, err := loadConfig(*configPath, getenv)
+	cfg, err := loadConfig(inv.configPath, getenv)
 	if err != nil {
 		return cannotRun{err}
 	}
-	interactive := cmd == "chat" || cmd == "ask" || (cmd == "run" && !cfg.PlatformConfigured())
-	log := newLogger(cfg, stderr, interactive)
+	return runCommand(ctx, inv, cfg, stdin, stdout, stderr)
+}
 
-	switch cmd {
+// invocation is a parsed command line.
+type invocation struct {
+	cmd        string   // "run" when none is given
+	pos        []string // positional arguments after the command
+	configPath string   // --config
+	asJSON     bool     // --json
+	since      time.Duration
+	user       string // forget --user
+}
+
+// parseArgs reads the command and its flags, which may come before or
+// after the positional arguments. Mistakes are reported on stderr;
+// flag.ErrHelp means help was asked for (and printed).
+func parseArgs(args []string, stderr io.Writer) (invocation, error) {
+	inv := invocation{cmd: "run"}
+	rest := args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		inv.cmd, rest = rest[0], rest[1:]
+	}
+	fs := flag.NewFlagSet("gptaccess "+inv.cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.StringVar(&inv.configPath, "config", "", "configuration file (YAML)")
+	fs.BoolVar(&inv.asJSON, "json", false, "machine-readable output")
+	since := period(7 * 24 * time.Hour)
+	fs.Var(&since, "since", "stats: period to report (e.g. 24h, 7d, 30d)")
+	fs.StringVar(&inv.user, "user", "", "forget: the person, as PLATFORM:ID")
+	pos, err := parseInterleaved(fs, rest)
+	if err != nil {
+		return invocation{}, err
+	}
+	inv.pos, inv.since = pos, time.Duration(since)
+	return inv, nil
+}
+
+// validateConfig is `config validate`.
+func validateConfig(ctx context.Context, path string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(path, getenv)
+	if err != nil {
+		return cannotRun{err}
+	}
+	// The files the configuration names must exist and load, or the bot
+	// would fail only when started.
+	if _, _, err := knowledge(ctx, cfg); err != nil {
+		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
+	}
+	fmt.Fprintln(stdout, "configuration is valid")
+	return nil
+}
+
+// runCommand runs a command that needs the configuration.
+func runCommand(ctx context.Context, inv invocation, cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) error {
+	interactive := inv.cmd == "chat" || inv.cmd == "ask" || (inv.cmd == "run" && !cfg.PlatformConfigured())
+	log := newLogger(cfg, stderr, interactive)
+	switch inv.cmd {
 	case "ask":
-		if len(pos) == 0 {
+		if len(inv.pos) == 0 {
 			fmt.Fprint(stderr, "ask needs a message: gptaccess ask \"what is error 1020?\"\n")
 			return errUsage
 		}
-		return ask(ctx, cfg, log, strings.Join(pos, " "), *asJSON, stdout)
+		return ask(ctx, cfg, log, strings.Join(inv.pos, " "), inv.asJSON, stdout)
 	case "chat":
-		return chat(ctx, cfg, log, *asJSON, stdin, stdout)
+		return chat(ctx, cfg, log, inv.asJSON, stdin, stdout)
 	case "check":
-		return check(ctx, cfg, log, *asJSON, stdout)
+		return check(ctx, cfg, log, inv.asJSON, stdout)
 	case "stats":
-		return stats(ctx, cfg, time.Duration(since), *asJSON, stdout)
+		return stats(ctx, cfg, inv.since, inv.asJSON, stdout)
 	case "health":
 		return health(ctx, cfg, stdout)
 	case "forget":
-		return forget(ctx, cfg, *user, *asJSON, stdout)
+		return forget(ctx, cfg, inv.user, inv.asJSON, stdout)
 	}
 	return serve(ctx, cfg, log, stdin, stdout)
 }

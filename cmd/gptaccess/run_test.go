@@ -38,7 +38,7 @@ func runCmd(t *testing.T, getenv func(string) string, stdin string, args ...stri
 	return out.String(), errb.String(), err
 }
 
-// TestChatJSONContract pins design.md 3.1/3.2: one JSON line per input line,
+// TestChatJSONContract pins docs/contracts.md, sections 1 and 2: one JSON line per input line,
 // nothing else on stdout, exactly the contract's keys, question and
 // diagnosis filled during a diagnosis.
 func TestChatJSONContract(t *testing.T) {

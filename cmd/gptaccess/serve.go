@@ -39,6 +39,11 @@ type component struct {
 
 // serve is the `run` command: every configured adapter, the monitor and the
 // HTTP server, until a signal (or, in the terminal, end of input).
+//
+// The parts are built inward-out: the monitor first (it needs only the
+// database), then the bot, which asks the monitor for the status, then the
+// adapters around the bot, which the monitor is then given to alert
+// through (monitor.AddNotifier).
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
 	o, err := engineOptions(ctx, cfg, log)
 	if err != nil {
@@ -50,71 +55,104 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	}
 	defer db.Close()
 
+	// What must happen once among replicas sharing the database runs on
+	// the one holding the lease; alone (SQLite) this process always does.
+	lead := leaseFor(db, "leader", log)
+	met := metrics.New()
+	met.Leader(lead.Leading)
+	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, lead)
+	if err != nil {
+		return err
+	}
+
 	// While the delivery core handles a message, what the engine writes is
 	// held back and written with the reply's outbox items in one
 	// transaction; the terminal writes straight through.
 	o.Store, o.Subscriptions, o.Stats = delivery.Staging(db), db, db
-	// What must happen once among replicas sharing the database runs on
-	// the one holding the lease; alone (SQLite) this process always does.
-	lead := leaseFor(db, "leader", log)
-
-	// The engine answers "status" from the monitor, and the monitor alerts
-	// through the adapters, which need the engine: bind the status late.
-	status := &lateStatus{}
-	o.Status = status
+	o.Status, o.Observer = mon, met
 	engine, err := bot.New(o)
 	if err != nil {
 		return err
 	}
 
-	met := metrics.New()
-	met.Leader(lead.Leading)
-	var (
-		comps     []component
-		ready     = map[string]web.Check{"database": db.Ping}
-		mounts    = map[string]http.Handler{}
-		notifiers []monitor.Notifier
-		term      *console.Adapter
-	)
-	terminal := !cfg.PlatformConfigured()
-	if terminal {
-		term = console.New(console.Options{In: stdin, Out: stdout, Handler: met.WrapHandler(engine), Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
-		notifiers = append(notifiers, met.WrapNotifier(term))
-	}
-	core, err := newCore(cfg, db, met.WrapHandler(engine), limiter(db, cfg.Bot.RateLimit), rescanOf(db), met, log)
+	p, err := adapters(cfg, db, met.WrapHandler(engine), met, stdin, stdout, log)
 	if err != nil {
 		return err
+	}
+	for _, n := range p.notifiers {
+		if err := mon.AddNotifier(met.WrapNotifier(n)); err != nil {
+			return err
+		}
+	}
+	p.comps = append(p.comps, leaderComponent(cfg, lead, mon, db, log))
+	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
+		Canary: mon.LatestCanary, Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
+	handler := web.Handler(web.Options{Ready: p.ready, Mounts: p.mounts, Metrics: met.Handler(), Status: page, Leader: lead.Leading,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log})
+	httpComp, err := httpComponent(cfg, handler, p.term != nil, log)
+	if err != nil {
+		return err
+	}
+	if httpComp != nil {
+		p.comps = append(p.comps, *httpComp)
+	}
+
+	// Loading the guide leaves megabytes of garbage behind; hand it back
+	// to the OS now rather than carry it while idle.
+	debug.FreeOSMemory()
+	return runParts(ctx, cfg, p, log)
+}
+
+// parts is what serve runs: its components, the readiness checks and HTTP
+// mounts they bring, where they deliver the monitor's notices, and the
+// terminal when no platform is configured.
+type parts struct {
+	comps     []component
+	ready     map[string]web.Check
+	mounts    map[string]http.Handler
+	notifiers []monitor.Notifier
+	term      *console.Adapter
+}
+
+// adapters builds the chat side around the bot h: the terminal when no
+// platform is configured, else the delivery core and the platforms on it.
+func adapters(cfg *config.Config, db store, h bot.Handler, met *metrics.Metrics, stdin io.Reader, stdout io.Writer, log *slog.Logger) (parts, error) {
+	p := parts{ready: map[string]web.Check{"database": db.Ping}, mounts: map[string]http.Handler{}}
+	if !cfg.PlatformConfigured() {
+		p.term = console.New(console.Options{In: stdin, Out: stdout, Handler: h, Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
+		p.notifiers = append(p.notifiers, p.term)
+	}
+	core, err := newCore(cfg, db, h, limiter(db, cfg.Bot.RateLimit), rescanOf(db), met, log)
+	if err != nil {
+		return parts{}, err
 	}
 	plat, err := platforms(cfg, core, leaseFor(db, "discord-gateway", log), log)
 	if err != nil {
-		return err
+		return parts{}, err
 	}
 	if len(plat) > 0 {
 		// The core stops with the platforms: it makes their calls.
-		comps = append(comps, component{name: "delivery", run: core.Run, platform: true})
+		p.comps = append(p.comps, component{name: "delivery", run: core.Run, platform: true})
 	}
-	for _, p := range plat {
-		comps = append(comps, component{name: p.name, run: p.run, platform: true})
-		if p.ready != nil {
-			ready[p.name] = p.ready
+	for _, pl := range plat {
+		p.comps = append(p.comps, component{name: pl.name, run: pl.run, platform: true})
+		if pl.ready != nil {
+			p.ready[pl.name] = pl.ready
 		}
-		for k, h := range p.mounts {
-			mounts[k] = h
+		for k, h := range pl.mounts {
+			p.mounts[k] = h
 		}
-		if p.notifier != nil {
-			notifiers = append(notifiers, met.WrapNotifier(p.notifier))
+		if pl.notifier != nil {
+			p.notifiers = append(p.notifiers, pl.notifier)
 		}
 	}
+	return p, nil
+}
 
-	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, notifiers, lead)
-	if err != nil {
-		return err
-	}
-	status.r = mon
-	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
-		Canary: mon.LatestCanary, Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
-
-	comps = append(comps, component{name: "leader", run: func(ctx context.Context) error {
+// leaderComponent runs what only the leading replica does: the monitor's
+// schedule (when enabled) and the janitor.
+func leaderComponent(cfg *config.Config, lead leader, mon *monitor.Monitor, db store, log *slog.Logger) component {
+	return component{name: "leader", run: func(ctx context.Context) error {
 		return lead.Lead(ctx, func(ctx context.Context) error {
 			g, ctx := errgroup.WithContext(ctx)
 			if cfg.Monitor.Enabled {
@@ -123,66 +161,69 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 			g.Go(func() error { return janitor(ctx, db, retentionOf(cfg), log) })
 			return g.Wait()
 		})
-	}})
+	}}
+}
 
-	var srv *http.Server
-	if cfg.HTTP.Listen != "" {
-		srv = &http.Server{
-			Handler: web.Handler(web.Options{Ready: ready, Mounts: mounts, Metrics: met.Handler(), Status: page, Leader: lead.Leading,
-				MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log}),
-			ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
-			ReadTimeout:       cfg.HTTP.ReadTimeout,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		}
-		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-		switch {
-		case err != nil && terminal:
-			// The terminal bot works without it (e.g. a second one running).
-			log.Warn("HTTP server not started", "listen", cfg.HTTP.Listen, "err", err)
-			srv = nil
-		case err != nil:
-			return fmt.Errorf("http.listen: %w", err)
-		default:
-			log.Info("HTTP server listening", "addr", ln.Addr().String())
-			comps = append(comps, component{name: "http", run: func(ctx context.Context) error {
-				errc := make(chan error, 1)
-				go func() { errc <- srv.Serve(ln) }()
-				select {
-				case err := <-errc:
-					return err
-				case <-ctx.Done():
-				}
-				sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
-				defer cancel()
-				if err := srv.Shutdown(sctx); err != nil {
-					return fmt.Errorf("http shutdown: %w", err)
-				}
-				return nil
-			}})
-		}
+// httpComponent listens on http.listen and serves h; nil when http.listen
+// is empty, or when it is taken and the bot runs in the terminal, which
+// works without it (e.g. a second one running).
+func httpComponent(cfg *config.Config, h http.Handler, terminal bool, log *slog.Logger) (*component, error) {
+	if cfg.HTTP.Listen == "" {
+		return nil, nil
 	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.HTTP.ReadTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	switch {
+	case err != nil && terminal:
+		log.Warn("HTTP server not started", "listen", cfg.HTTP.Listen, "err", err)
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("http.listen: %w", err)
+	}
+	log.Info("HTTP server listening", "addr", ln.Addr().String())
+	return &component{name: "http", run: func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("http shutdown: %w", err)
+		}
+		return nil
+	}}, nil
+}
 
-	// Loading the guide leaves megabytes of garbage behind; hand it back
-	// to the OS now rather than carry it while idle.
-	debug.FreeOSMemory()
-
+// runParts runs p's components (and the terminal) until ctx is done or
+// the terminal's input ends, then shuts them down in two stages: first
+// everything but the platforms (the monitor drains its alerts, the HTTP
+// server its requests), then the platform connections, which finish their
+// in-flight replies.
+func runParts(ctx context.Context, cfg *config.Config, p parts, log *slog.Logger) error {
+	terminal := p.term != nil
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	if terminal {
 		g.Go(func() error {
-			err := term.Run(gctx)
+			err := p.term.Run(gctx)
 			cancel() // end of input ends the session
 			return err
 		})
 	}
-	// Shutdown in two stages: first everything but the platforms (the
-	// monitor drains its alerts, the HTTP server its requests), then the
-	// platform connections, which finish their in-flight replies.
 	platCtx, stopPlatforms := context.WithCancel(context.WithoutCancel(gctx))
 	defer stopPlatforms()
 	var first sync.WaitGroup
-	for _, c := range comps {
+	for _, c := range p.comps {
 		runCtx := gctx
 		if c.platform {
 			runCtx = platCtx
@@ -204,11 +245,11 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		first.Wait()
 		stopPlatforms()
 	}()
-	go settle(gctx, ready)
+	go settle(gctx, p.ready)
 	if !terminal {
 		log.Info("gptaccess running", "version", buildVersion(), "slack", cfg.SlackEnabled(), "discord", cfg.DiscordEnabled(), "monitor", cfg.Monitor.Enabled)
 	}
-	err = waitBounded(gctx, g.Wait, cfg.HTTP.ShutdownTimeout)
+	err := waitBounded(gctx, g.Wait, cfg.HTTP.ShutdownTimeout)
 	if !terminal {
 		log.Info("gptaccess stopped", "err", err)
 	}
@@ -275,7 +316,7 @@ func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool
 	}
 	defer db.Close()
 	o.Store, o.Stats = db, db
-	mon, err := newMonitor(cfg, db, db, log, nil, alone{})
+	mon, err := newMonitor(cfg, db, db, log, alone{})
 	if err != nil {
 		return err
 	}
@@ -287,24 +328,6 @@ func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool
 	b := banner
 	term := console.New(console.Options{In: stdin, Out: stdout, Handler: engine, JSON: asJSON, Banner: b, Logger: log, JoinPastes: isTerminal(stdin)})
 	return term.Run(ctx)
-}
-
-// lateStatus lets the engine be built before the monitor it asks.
-type lateStatus struct{ r bot.StatusReporter }
-
-func (l *lateStatus) Status(ctx context.Context) (bot.StatusReport, error) {
-	if l.r == nil {
-		return bot.StatusReport{}, errors.New("monitor not configured")
-	}
-	return l.r.Status(ctx)
-}
-
-// Latest implements bot.LatestReporter when the monitor does.
-func (l *lateStatus) Latest(ctx context.Context) (bot.StatusReport, bool) {
-	if lr, ok := l.r.(bot.LatestReporter); ok {
-		return lr.Latest(ctx)
-	}
-	return bot.StatusReport{}, false
 }
 
 // isTerminal reports whether r is an interactive terminal.

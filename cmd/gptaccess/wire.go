@@ -124,12 +124,14 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 	}
 }
 
-// newMonitor builds the monitor over the database; notifiers deliver its
-// alerts (the terminal, Slack, Discord). Its schedule runs where lead
-// leads, and it checks the lease before each alert.
-func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, notifiers []monitor.Notifier, lead leader) (*monitor.Monitor, error) {
+// newMonitor builds the monitor over the database; the adapters that
+// deliver its alerts (the terminal, Slack, Discord) are added later with
+// AddNotifier, since the bot they serve asks this monitor for the status.
+// Its schedule runs where lead leads, and it checks the lease before each
+// alert.
+func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, lead leader) (*monitor.Monitor, error) {
 	o := monitorOptions(cfg, log)
-	o.Store, o.Subscribers, o.Notifiers = store, subs, notifiers
+	o.Store, o.Subscribers = store, subs
 	if _, ok := lead.(alone); !ok {
 		o.Leading = lead.Held
 	}

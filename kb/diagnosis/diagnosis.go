@@ -1,5 +1,5 @@
-// Package diagnosis is the guided-diagnosis model of gptaccess (design.md
-// 3.4): the facts the bot may ask about, the causes of error 1020 with their
+// Package diagnosis is the guided-diagnosis model of gptaccess (docs/contracts.md,
+// section 5): the facts the bot may ask about, the causes of error 1020 with their
 // signatures and fix steps, and the logic that picks the next question,
 // reads typed answers and spots facts volunteered in free text.
 //

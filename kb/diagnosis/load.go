@@ -24,7 +24,7 @@ var defaultYAML []byte
 // to, say, a file that cannot be read).
 var ErrInvalid = errors.New("invalid diagnosis model")
 
-// Contract ids (design.md 3.4): other parts of gptaccess rely on them.
+// Contract ids (docs/contracts.md, section 5): other parts of gptaccess rely on them.
 var (
 	designFacts = []string{
 		"vpn", "others_affected", "api", "private_window", "extensions_off",
@@ -263,7 +263,7 @@ func (b *builder) buildFacts(m *Model, ff []fileFact) {
 	for _, id := range designFacts {
 		i, ok := m.factIdx[id]
 		if !ok {
-			b.errf("facts: %q missing (design.md 3.4)", id)
+			b.errf("facts: %q missing (docs/contracts.md, section 5)", id)
 			continue
 		}
 		if id == MonitorDown && m.facts[i].Askable {
@@ -341,7 +341,7 @@ func (b *builder) buildCauses(m *Model, fc []fileCause) {
 	}
 	for _, id := range designCauses {
 		if _, ok := m.causeIdx[id]; !ok {
-			b.errf("causes: %q missing (design.md 3.4)", id)
+			b.errf("causes: %q missing (docs/contracts.md, section 5)", id)
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// entries are the knowledge-base entry ids of design.md 3.3.
+// entries are the knowledge-base entry ids of docs/contracts.md, section 4.
 var entries = []string{
 	"what-is", "causes", "fix", "fix-vpn", "fix-browser", "fix-credentials", "fix-api",
 	"fix-support", "fix-wait", "prevent", "data-risk", "permanent", "status", "help",

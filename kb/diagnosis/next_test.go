@@ -10,7 +10,7 @@ import (
 
 type facts = map[string]string
 
-// TestHolds pins the three-valued semantics of design.md 3.4: an unanswered
+// TestHolds pins the three-valued semantics of docs/contracts.md, section 5: an unanswered
 // fact satisfies nothing, not even "!yes".
 func TestHolds(t *testing.T) {
 	m := mustDefault(t)
