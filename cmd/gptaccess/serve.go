@@ -91,7 +91,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	}
 	if len(plat) > 0 {
 		// The core stops with the platforms: it makes their calls.
-		comps = append(comps, component{name: "delivery", run: core.Run, platform: true})
+		comps = append(comps, component{name: "delivery", run: runCore(core, db, log), platform: true})
 	}
 	for _, p := range plat {
 		comps = append(comps, component{name: p.name, run: p.run, platform: true})

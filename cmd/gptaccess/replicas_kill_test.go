@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gptaccess/adapters/slack/slacktest"
+	"gptaccess/postgres/pgtest"
+)
+
+// The replica process tests run three real `gptaccess run` processes on
+// one PostgreSQL schema against the fake Slack in HTTP mode, kill one
+// with SIGKILL and count what the users and the alerts channel got. The
+// README's "Running several replicas" reports their figures.
+
+// The load of TestReplicasKilled: small enough for a 2-core machine to run
+// it in about half a minute, large enough that every replica holds
+// channels when one dies.
+const (
+	killMessages = 300
+	killUsers    = 60 // killUsers/killChannels people in each channel
+	killChannels = 15
+)
+
+// replicaSet is n processes of one rig on one database, each on its own
+// HTTP address, as behind a load balancer.
+type replicaSet struct {
+	t     *testing.T
+	rig   *crashRig
+	addrs []string
+	env   func(i int) []string // replica i's own environment
+
+	mu    sync.Mutex
+	kills []func() // nil while replica i is down
+}
+
+func newReplicaSet(t *testing.T, rig *crashRig, n int, env func(i int) []string) *replicaSet {
+	s := &replicaSet{t: t, rig: rig, env: env, kills: make([]func(), n)}
+	for range n {
+		s.addrs = append(s.addrs, freeAddr(t))
+	}
+	return s
+}
+
+// start runs replica i.
+func (s *replicaSet) start(i int) {
+	extra := append([]string{"GPTACCESS_HTTP_LISTEN=" + s.addrs[i]}, s.env(i)...)
+	kill := s.rig.start(extra...)
+	s.mu.Lock()
+	s.kills[i] = kill
+	s.mu.Unlock()
+}
+
+// kill ends replica i with SIGKILL and returns when it is gone.
+func (s *replicaSet) kill(i int) {
+	s.mu.Lock()
+	kill := s.kills[i]
+	s.kills[i] = nil
+	s.mu.Unlock()
+	kill()
+}
+
+func (s *replicaSet) up(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kills[i] != nil
+}
+
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// leaders asks every running replica's /readyz whether it leads.
+func (s *replicaSet) leaders() []int {
+	var out []int
+	for i, addr := range s.addrs {
+		if !s.up(i) {
+			continue
+		}
+		resp, err := probeClient.Get("http://" + addr + "/readyz")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"leader":true`) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// waitReady waits until every running replica answers /readyz with 200.
+func (s *replicaSet) waitReady() {
+	s.t.Helper()
+	for i, addr := range s.addrs {
+		if !s.up(i) {
+			continue
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			resp, err := probeClient.Get("http://" + addr + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("replica %d not ready; logs:\n%s", i, s.rig.allLogs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// waitLeader waits until exactly one running replica leads.
+func (s *replicaSet) waitLeader(within time.Duration) int {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if l := s.leaders(); len(l) == 1 {
+			return l[0]
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no single leader within %s (leading: %v); logs:\n%s", within, s.leaders(), s.rig.allLogs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// watchLeaders asks the replicas who leads every 100 ms until the test
+// ends, and records every moment more than one did.
+func (s *replicaSet) watchLeaders() (double func() []string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		mu   sync.Mutex
+		seen []string
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if l := s.leaders(); len(l) > 1 {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("%s: replicas %v", time.Now().Format("15:04:05.000"), l))
+				mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	s.t.Cleanup(func() { cancel(); <-done })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// postEvent delivers e to replica i's /slack/events signed as Slack signs
+// (retry > 0: as Slack's retry number retry). A replica that is down is
+// an error, not a failed test: the load balancer sends elsewhere.
+func (s *replicaSet) postEvent(fake *slacktest.Server, i int, e slacktest.Event, retry int) error {
+	body := fake.EventBody(e)
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.addrs[i]+"/slack/events", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", slacktest.Sign(fake.Config().SigningSecret, ts, body))
+	if retry > 0 {
+		req.Header.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
+		req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("replica %d answered %d", i, resp.StatusCode)
+	}
+	return nil
+}
+
+// deliver gets e accepted by replica first or, when that one is down or
+// refuses, the next ones in turn (as a load balancer and Slack's retries
+// would), and then sends Slack's retry of it to the replica after the one
+// that took it. It returns the replica that took it first.
+func (s *replicaSet) deliver(fake *slacktest.Server, first int, e slacktest.Event) (int, error) {
+	n := len(s.addrs)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var errs []string
+		for k := range n {
+			i := (first + k) % n
+			err := s.postEvent(fake, i, e, 0)
+			if err == nil {
+				// The retry may find its replica down: Slack would retry
+				// again, and the event is in the inbox already.
+				_ = s.postEvent(fake, (i+1)%n, e, 1)
+				return i, nil
+			}
+			errs = append(errs, err.Error())
+		}
+		if time.Now().After(deadline) {
+			return -1, fmt.Errorf("no replica took event %s: %s", e.ID, strings.Join(errs, "; "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sent is one user message of TestReplicasKilled: where it went and when.
+type sent struct {
+	channel, ts string
+	replica     int // the replica that took it first
+	at          time.Time
+}
+
+// TestReplicasKilled: three replicas in Slack HTTP mode on one
+// PostgreSQL schema; killMessages messages from killUsers users in
+// killChannels channels, each delivered round-robin and retried by Slack
+// to another replica. One third of the way the leader is killed with
+// SIGKILL; two thirds of the way it is started again. Every message gets
+// exactly one reply (but for Slack's documented double-post window: the
+// killed process posted and died before it recorded the post), each
+// channel's replies come in the order of its messages, and at no moment
+// do two replicas lead.
+func TestReplicasKilled(t *testing.T) {
+	bin := binary(t)
+	fake := slacktest.New(t, slacktest.Config{})
+	rig := newCrashRig(t, bin,
+		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
+		"GPTACCESS_LOG_LEVEL=info",
+		"GPTACCESS_SLACK_API_URL="+fake.APIURL(),
+		"SLACK_BOT_TOKEN="+fake.Config().BotToken,
+		"SLACK_SIGNING_SECRET="+fake.Config().SigningSecret,
+		// Every message must be answered: the per-user limit would
+		// answer a burst with a polite refusal instead.
+		"GPTACCESS_BOT_RATE_LIMIT_PER_MINUTE=0",
+	)
+	set := newReplicaSet(t, rig, 3, func(int) []string { return nil })
+	for i := range 3 {
+		set.start(i)
+	}
+	set.waitReady()
+	leader := set.waitLeader(15 * time.Second)
+	doubleLeaders := set.watchLeaders()
+
+	var (
+		mu       sync.Mutex
+		msgs     []sent
+		count    atomic.Int64
+		killAt   time.Time
+		killed   = make(chan struct{})
+		restart  = make(chan struct{})
+		wg       sync.WaitGroup
+		failures = make(chan error, killChannels)
+	)
+	perChannel := killMessages / killChannels
+	for c := range killChannels {
+		channel := fmt.Sprintf("C%03d", c)
+		wg.Go(func() {
+			// One channel's messages go one after another, so their
+			// order is the order the replies must keep.
+			for j := range perChannel {
+				n := count.Add(1)
+				switch n {
+				case killMessages / 3:
+					close(killed)
+				case 2 * killMessages / 3:
+					close(restart)
+				}
+				user := fmt.Sprintf("U%03d", c*(killUsers/killChannels)+j%(killUsers/killChannels))
+				say := slacktest.Say{Channel: channel, User: user, Text: fmt.Sprintf("<@UBOT> what causes error 1020? (%s #%d)", channel, j)}
+				evs := fake.UserMessage(say)
+				took := -1
+				for _, e := range evs {
+					r, err := set.deliver(fake, int(n)%3, e)
+					if err != nil {
+						failures <- err
+						return
+					}
+					if took < 0 {
+						took = r
+					}
+				}
+				mu.Lock()
+				msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), replica: took, at: time.Now()})
+				mu.Unlock()
+			}
+		})
+	}
+
+	<-killed
+	set.kill(leader)
+	killAt = time.Now()
+	unansweredAtKill := map[string]bool{} // messages taken (by any replica) and not answered yet
+	answered := func() map[string]int {
+		out := map[string]int{}
+		for _, p := range fake.Posts() {
+			out[p.Channel+" "+p.ThreadTS]++
+		}
+		return out
+	}
+	{
+		a := answered()
+		mu.Lock()
+		for _, m := range msgs {
+			if a[m.channel+" "+m.ts] == 0 {
+				unansweredAtKill[m.channel+" "+m.ts] = true
+			}
+		}
+		mu.Unlock()
+	}
+	next := set.waitLeader(30 * time.Second)
+	leadAfter := time.Since(killAt)
+	<-restart
+	set.start(leader)
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		t.Fatal(err)
+	}
+	sentAll := time.Now()
+
+	fake.WaitPosts(t, killMessages, 60*time.Second)
+	allAnswered := time.Since(killAt)
+	time.Sleep(time.Second) // a second reply would come now
+
+	// When did the replies to what the dead replica had taken come?
+	var lanesAfter time.Duration
+	firstPost := map[string]time.Time{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		if _, ok := firstPost[k]; !ok {
+			firstPost[k] = p.At
+		}
+	}
+	for k := range unansweredAtKill {
+		if d := firstPost[k].Sub(killAt); d > lanesAfter {
+			lanesAfter = d
+		}
+	}
+
+	a := answered()
+	var doubles []string
+	for k, n := range a {
+		if n == 1 {
+			continue
+		}
+		// The documented window: the killed process posted, then died
+		// before it recorded the post, and another replica posted again.
+		if at := firstPost[k]; at.Before(killAt) && killAt.Sub(at) < 2*time.Second {
+			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
+			continue
+		}
+		doubles = append(doubles, fmt.Sprintf("%s: %d replies", k, n))
+	}
+	if len(doubles) > 0 {
+		t.Errorf("answered more than once: %v", doubles)
+	}
+	for _, m := range msgs {
+		if a[m.channel+" "+m.ts] == 0 {
+			t.Errorf("%s %s (taken by replica %d) never answered", m.channel, m.ts, m.replica)
+		}
+	}
+	if len(msgs) != killMessages {
+		t.Errorf("%d messages sent, want %d", len(msgs), killMessages)
+	}
+	// Replies in each channel in the order of its messages (ts grow).
+	last := map[string]string{}
+	seen := map[string]bool{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
+			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
+		}
+		last[p.Channel] = p.ThreadTS
+	}
+	if d := doubleLeaders(); len(d) > 0 {
+		t.Errorf("more than one replica led at once: %v", d)
+	}
+	if l := set.leaders(); len(l) != 1 || l[0] != next {
+		t.Errorf("after the restart, leading: %v; want only replica %d", l, next)
+	}
+	t.Logf("%d messages, %d users, %d channels, 3 replicas; leader %d killed after %d messages and restarted after %d",
+		killMessages, killUsers, killChannels, leader, killMessages/3, 2*killMessages/3)
+	t.Logf("after kill -9: replica %d led %s later; the %d messages taken but not answered at the kill were all answered %s later; every message %s later (all sent %s after the kill)",
+		next, leadAfter.Round(100*time.Millisecond), len(unansweredAtKill), lanesAfter.Round(100*time.Millisecond),
+		allAnswered.Round(100*time.Millisecond), sentAll.Sub(killAt).Round(100*time.Millisecond))
+}
+
+// tsBefore reports whether Slack timestamp a ("1700000012.000012") is
+// earlier than b. (As floats they would lose the microseconds.)
+func tsBefore(a, b string) bool {
+	sa, ua, _ := strings.Cut(a, ".")
+	sb, ub, _ := strings.Cut(b, ".")
+	na, _ := strconv.ParseInt(sa, 10, 64)
+	nb, _ := strconv.ParseInt(sb, 10, 64)
+	if na != nb {
+		return na < nb
+	}
+	ma, _ := strconv.ParseInt(ua, 10, 64)
+	mb, _ := strconv.ParseInt(ub, 10, 64)
+	return ma < mb
+}
