@@ -423,3 +423,107 @@ func tsBefore(a, b string) bool {
 	mb, _ := strconv.ParseInt(ub, 10, 64)
 	return ma < mb
 }
+
+// TestIncidentAcrossLeaderKill: three replicas with the monitor on one
+// PostgreSQL schema, each reaching Slack through its own front (so the
+// test sees which replica posts). The target is down: the leader posts
+// one opening alert. The target comes back and the leader is killed with
+// SIGKILL: another replica leads, carries on with the open incident from
+// the database, and posts exactly one recovery, in the alert's thread;
+// nobody announces the incident again.
+func TestIncidentAcrossLeaderKill(t *testing.T) {
+	bin := binary(t)
+	fake := slacktest.New(t, slacktest.Config{})
+	const alerts = "CALERTS"
+	var (
+		mu      sync.Mutex
+		postsBy = map[int]int{} // chat.postMessage calls per replica
+	)
+	fronts := make([]string, 3)
+	for i := range fronts {
+		fronts[i], _ = losingProxy(t, fake.URL(), func(r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") {
+				mu.Lock()
+				postsBy[i]++
+				mu.Unlock()
+			}
+			return false // lose nothing: only count
+		})
+	}
+	rig := newCrashRig(t, bin,
+		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
+		"GPTACCESS_LOG_LEVEL=info",
+		"SLACK_BOT_TOKEN="+fake.Config().BotToken,
+		"SLACK_SIGNING_SECRET="+fake.Config().SigningSecret,
+		"GPTACCESS_SLACK_ALERT_CHANNELS="+alerts,
+		"GPTACCESS_MONITOR_ENABLED=true",
+		// The leader checks as soon as it leads, then every 30 s (the
+		// shortest schedule allowed): the test sees one check per leader.
+		"GPTACCESS_MONITOR_SCHEDULE=@every 30s",
+		"GPTACCESS_MONITOR_FAILURE_THRESHOLD=1",
+		"GPTACCESS_MONITOR_SUCCESS_THRESHOLD=1",
+	)
+	rig.down.Store(true)
+	set := newReplicaSet(t, rig, 3, func(i int) []string { return []string{"GPTACCESS_SLACK_API_URL=" + fronts[i] + "api/"} })
+	for i := range 3 {
+		set.start(i)
+	}
+	set.waitReady()
+	first := set.waitLeader(15 * time.Second)
+	doubleLeaders := set.watchLeaders()
+
+	alertPosts := func() []slacktest.Call {
+		var out []slacktest.Call
+		for _, p := range fake.Posts() {
+			if p.Channel == alerts {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	fake.Wait(t, 20*time.Second, "the opening alert", func() bool { return len(alertPosts()) >= 1 })
+	time.Sleep(time.Second) // a second opening alert would come now
+	opened := alertPosts()
+	if len(opened) != 1 {
+		t.Fatalf("%d alerts while the target is down, want 1 opening alert: %+v", len(opened), opened)
+	}
+	mu.Lock()
+	if postsBy[first] != 1 {
+		t.Errorf("the leader (replica %d) posted %d times, want the opening alert; by replica: %v", first, postsBy[first], postsBy)
+	}
+	mu.Unlock()
+
+	// The leader's next check is 30 s away: it sees no more of the target.
+	rig.down.Store(false)
+	set.kill(first)
+	killAt := time.Now()
+	next := set.waitLeader(30 * time.Second)
+	leadAfter := time.Since(killAt)
+
+	fake.Wait(t, 30*time.Second, "the recovery", func() bool { return len(alertPosts()) >= 2 })
+	recoveredAfter := time.Since(killAt)
+	time.Sleep(2 * time.Second) // a second recovery would come now
+	got := alertPosts()
+	if len(got) != 2 {
+		t.Fatalf("%d alerts, want the opening alert and one recovery:\n%+v", len(got), got)
+	}
+	recovery := got[1]
+	if !strings.Contains(opened[0].Text, "is down") || !strings.Contains(recovery.Text, "back up") {
+		t.Errorf("alert %q then %q; want an outage then a recovery", opened[0].Text, recovery.Text)
+	}
+	if recovery.ThreadTS != opened[0].TS {
+		t.Errorf("recovery in thread %q, want the alert's thread %q", recovery.ThreadTS, opened[0].TS)
+	}
+	mu.Lock()
+	if postsBy[next] != 1 {
+		t.Errorf("the new leader (replica %d) posted %d times, want the recovery; by replica: %v", next, postsBy[next], postsBy)
+	}
+	mu.Unlock()
+	if d := doubleLeaders(); len(d) > 0 {
+		t.Errorf("more than one replica led at once: %v", d)
+	}
+	t.Logf("opening alert: %q", opened[0].Text)
+	t.Logf("recovery: %q", recovery.Text)
+	t.Logf("after kill -9 of the leader: replica %d led %s later and posted the recovery %s after the kill",
+		next, leadAfter.Round(100*time.Millisecond), recoveredAfter.Round(100*time.Millisecond))
+}
