@@ -527,3 +527,103 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	t.Logf("after kill -9 of the leader: replica %d led %s later and posted the recovery %s after the kill",
 		next, leadAfter.Round(100*time.Millisecond), recoveredAfter.Round(100*time.Millisecond))
 }
+
+// The load of TestSocketModeReplicaKilled.
+const (
+	socketMessages = 60
+	socketUsers    = 12
+	socketChannels = 6
+)
+
+// TestSocketModeReplicaKilled: two replicas in Slack Socket Mode on one
+// PostgreSQL schema, each with its own connection; the fake Slack spreads
+// the envelopes over the connections, as Slack does, and redelivers to the
+// other one what was not acknowledged. One replica is killed with SIGKILL
+// a third of the way and started again two thirds of the way: every
+// message is answered, once (but for Slack's double-post window), in
+// order per channel.
+func TestSocketModeReplicaKilled(t *testing.T) {
+	bin := binary(t)
+	fake := slacktest.New(t, slacktest.Config{Spread: true})
+	rig := newCrashRig(t, bin,
+		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
+		"GPTACCESS_LOG_LEVEL=info",
+		"GPTACCESS_SLACK_API_URL="+fake.APIURL(),
+		"SLACK_BOT_TOKEN="+fake.Config().BotToken,
+		"SLACK_APP_TOKEN="+fake.Config().AppToken,
+		"GPTACCESS_BOT_RATE_LIMIT_PER_MINUTE=0",
+	)
+	set := newReplicaSet(t, rig, 2, func(int) []string { return nil })
+	set.start(0)
+	set.start(1)
+	fake.WaitConnections(t, 2, 20*time.Second)
+	set.waitReady()
+
+	var msgs []sent
+	var killAt time.Time
+	for n := range socketMessages {
+		if n == 2*socketMessages/3 {
+			set.start(0)
+		}
+		c := n % socketChannels
+		channel := fmt.Sprintf("C%03d", c)
+		user := fmt.Sprintf("U%03d", c*(socketUsers/socketChannels)+(n/socketChannels)%(socketUsers/socketChannels))
+		evs := fake.UserMessage(slacktest.Say{Channel: channel, User: user, Text: fmt.Sprintf("<@UBOT> what causes error 1020? (#%d)", n)})
+		var envs []string
+		for _, e := range evs {
+			envs = append(envs, fake.Deliver(e))
+		}
+		if n == socketMessages/3 {
+			// Killed with this message's envelopes on their way: one
+			// reached it, and is either in the inbox (its lane taken
+			// over) or unacknowledged (redelivered to the other).
+			set.kill(0)
+			killAt = time.Now()
+		}
+		for _, env := range envs {
+			fake.WaitAck(t, env, 15*time.Second)
+		}
+		msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), at: time.Now()})
+	}
+	fake.WaitPosts(t, socketMessages, 60*time.Second)
+	allAnswered := time.Since(killAt)
+	perConn := map[int]int{}
+	for _, a := range fake.Acks() {
+		if a.At.Before(killAt) {
+			perConn[a.Conn]++
+		}
+	}
+	if len(perConn) != 2 {
+		t.Errorf("before the kill, envelopes acknowledged per connection: %v; want both replicas' connections", perConn)
+	}
+	time.Sleep(time.Second) // a second reply would come now
+
+	replies := map[string]int{}
+	firstPost := map[string]time.Time{}
+	last := map[string]string{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		replies[k]++
+		if replies[k] > 1 {
+			continue
+		}
+		firstPost[k] = p.At
+		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
+			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
+		}
+		last[p.Channel] = p.ThreadTS
+	}
+	for _, m := range msgs {
+		k := m.channel + " " + m.ts
+		switch n := replies[k]; {
+		case n == 0:
+			t.Errorf("%s never answered", k)
+		case n > 1 && firstPost[k].Before(killAt) && killAt.Sub(firstPost[k]) < 2*time.Second:
+			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
+		case n > 1:
+			t.Errorf("%s answered %d times", k, n)
+		}
+	}
+	t.Logf("%d messages, %d users, %d channels, 2 replicas in Socket Mode (acks per connection before the kill: %v); one killed after %d messages and restarted after %d; every message answered %s after the kill",
+		socketMessages, socketUsers, socketChannels, perConn, socketMessages/3, 2*socketMessages/3, allAnswered.Round(100*time.Millisecond))
+}
