@@ -74,7 +74,7 @@ func (d *DB) Put(ctx context.Context, in delivery.Inbound) (bool, error) {
 }
 
 // NextIn implements delivery.Store: the oldest pending item of lane, and
-// the lane with it for laneHold. When another replica holds the lane, it
+// the lane with it for LaneHold. When another replica holds the lane, it
 // reports none: the lane is being worked, in order, elsewhere.
 func (d *DB) NextIn(ctx context.Context, l delivery.Lane) (delivery.Inbound, bool, error) {
 	in := delivery.Inbound{Platform: l.Platform, Lane: l.Name}
