@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,13 +16,19 @@ import (
 
 var _ delivery.Store = (*DB)(nil)
 
-// laneHold is how long a replica keeps a lane it took (one channel's inbox
-// or outbox) without touching it again. Each NextIn or NextOut of the
-// holder renews it; once it passes, another replica may take the lane, so
-// a replica that dies leaves its pending work to the others within
-// laneHold. It is longer than one item's handling (the delivery core gives
-// the bot 30 s) and than a platform's usual Retry-After.
-const laneHold = 2 * time.Minute
+// LaneHold is how long a replica keeps a lane it took (one channel's
+// inbox or outbox) without renewing it. The holder renews it on each
+// NextIn or NextOut and, while KeepLanes runs, every LaneRenew whatever
+// it is doing (answering, waiting out a Retry-After); once it passes,
+// another replica may take the lane. So a replica that dies (kill -9, a
+// crashed host) leaves its pending work to the others within LaneHold,
+// and one that stops cleanly (ReleaseLanes) at once. A live replica
+// loses a lane only if it cannot reach the database for LaneHold.
+const LaneHold = 10 * time.Second
+
+// LaneRenew is how often KeepLanes renews this replica's lanes: a fifth
+// of LaneHold, so that a few slow round trips do not lose them.
+const LaneRenew = LaneHold / 5
 
 // millis converts t to the unix milliseconds the inbox and outbox store:
 // seconds are too coarse to order a backlog or time a Retry-After.
@@ -67,7 +74,7 @@ func (d *DB) Put(ctx context.Context, in delivery.Inbound) (bool, error) {
 }
 
 // NextIn implements delivery.Store: the oldest pending item of lane, and
-// the lane with it for laneHold. When another replica holds the lane, it
+// the lane with it for LaneHold. When another replica holds the lane, it
 // reports none: the lane is being worked, in order, elsewhere.
 func (d *DB) NextIn(ctx context.Context, l delivery.Lane) (delivery.Inbound, bool, error) {
 	in := delivery.Inbound{Platform: l.Platform, Lane: l.Name}
@@ -80,6 +87,58 @@ func (d *DB) NextIn(ctx context.Context, l delivery.Lane) (delivery.Inbound, boo
 	}
 	in.Received = fromMillis(received)
 	return in, true, nil
+}
+
+// KeepLanes renews the holds of the lanes this replica works every
+// LaneRenew until ctx ends. Run it while the delivery core runs on d, and
+// call ReleaseLanes once the core stopped.
+func (d *DB) KeepLanes(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(LaneRenew)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := d.RenewLanes(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			log.Warn("cannot renew this replica's hold on its channels; another replica takes them over if this lasts", "lane_hold", LaneHold.String(), "err", err)
+			failing = true
+		case err == nil && failing:
+			log.Info("renewing the hold on this replica's channels again")
+			failing = false
+		}
+	}
+}
+
+// RenewLanes extends, by LaneHold from now, the hold of every lane this
+// replica holds (the pending items it took).
+func (d *DB) RenewLanes(ctx context.Context) error {
+	until := millis(d.Now().Add(LaneHold))
+	for _, table := range []string{"inbox", "outbox"} {
+		if _, err := d.pool.Exec(ctx, `UPDATE `+table+` SET taken_until = $1 WHERE taken_by = $2 AND status = 'pending'`,
+			until, d.replica); err != nil {
+			return fmt.Errorf("%s renew: %w", table, explain(err))
+		}
+	}
+	return nil
+}
+
+// ReleaseLanes lets go of every lane this replica holds, so that another
+// replica takes them over at once rather than when their holds pass. Call
+// it only once this replica's delivery core stopped: a lane let go while
+// the core still made its call could see the call made twice.
+func (d *DB) ReleaseLanes(ctx context.Context) error {
+	for _, table := range []string{"inbox", "outbox"} {
+		if _, err := d.pool.Exec(ctx, `UPDATE `+table+` SET taken_by = '', taken_until = 0 WHERE taken_by = $1 AND status = 'pending'`,
+			d.replica); err != nil {
+			return fmt.Errorf("%s release: %w", table, explain(err))
+		}
+	}
+	return nil
 }
 
 // take reads the oldest pending item of l in table with query (which
@@ -106,7 +165,7 @@ func (d *DB) take(ctx context.Context, table string, l delivery.Lane, query stri
 		}
 		taken = true
 		_, err = tx.Exec(ctx, `UPDATE `+table+` SET taken_by = $1, taken_until = $2 WHERE seq = $3`,
-			d.replica, millis(now.Add(laneHold)), seq)
+			d.replica, millis(now.Add(LaneHold)), seq)
 		return err
 	})
 	if err != nil {

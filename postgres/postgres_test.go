@@ -159,3 +159,79 @@ func TestLaneTakenByOneReplica(t *testing.T) {
 		t.Fatalf("replica b next: %+v, %v; want ev2", in, ok)
 	}
 }
+
+// TestLaneHoldRenewedAndReleased: a replica that is alive keeps its lanes
+// however long one item takes (a slow answer, a long Retry-After), since
+// it renews their hold; one that died leaves them after LaneHold, not
+// minutes; one that stops cleanly leaves them at once. Inbox and outbox
+// alike.
+func TestLaneHoldRenewedAndReleased(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := openURL(t, url), openURL(t, url)
+	now := time.Now()
+	clock := func(d *postgres.DB, at time.Time) { d.Now = func() time.Time { return at } }
+	clock(a, now)
+	clock(b, now)
+	ctx := context.Background()
+	lane := delivery.Lane{Platform: "slack", Name: "C1"}
+	if _, err := a.Put(ctx, delivery.Inbound{ID: "ev1", Platform: "slack", Lane: "C1", Body: []byte("{}"), Received: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Enqueue(ctx, []delivery.Outbound{{Key: "k1", Platform: "slack", Lane: "C1", Kind: delivery.KindNotice, Body: []byte("x"), Created: now}}); err != nil {
+		t.Fatal(err)
+	}
+	takes := func(d *postgres.DB) (in, out bool) {
+		t.Helper()
+		_, in, err := d.NextIn(ctx, lane)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, out, err = d.NextOut(ctx, lane)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in, out
+	}
+	if in, out := takes(a); !in || !out {
+		t.Fatalf("replica a takes the free lanes: inbox %v, outbox %v", in, out)
+	}
+
+	// a works one item for three holds, renewing as it goes: b never
+	// gets the lanes.
+	at := now
+	for range 3 * postgres.LaneHold / postgres.LaneRenew {
+		at = at.Add(postgres.LaneRenew)
+		clock(a, at)
+		clock(b, at)
+		if err := a.RenewLanes(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if in, out := takes(b); in || out {
+			t.Fatalf("%s in, replica b took a lane a renews: inbox %v, outbox %v", at.Sub(now), in, out)
+		}
+	}
+
+	// a dies: just before LaneHold has passed the lanes are still its,
+	// just after they are b's.
+	clock(b, at.Add(postgres.LaneHold-time.Millisecond))
+	if in, out := takes(b); in || out {
+		t.Fatalf("replica b within the hold of a dead replica: inbox %v, outbox %v", in, out)
+	}
+	at = at.Add(postgres.LaneHold + time.Millisecond)
+	clock(a, at)
+	clock(b, at)
+	if in, out := takes(b); !in || !out {
+		t.Fatalf("replica b after the hold of a dead replica: inbox %v, outbox %v", in, out)
+	}
+	if in, out := takes(a); in || out {
+		t.Fatalf("replica a back after b took its lanes over: inbox %v, outbox %v; want none", in, out)
+	}
+
+	// b stops cleanly: a takes the lanes at once.
+	if err := b.ReleaseLanes(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if in, out := takes(a); !in || !out {
+		t.Fatalf("replica a after b let its lanes go: inbox %v, outbox %v", in, out)
+	}
+}

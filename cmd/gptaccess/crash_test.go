@@ -36,6 +36,7 @@ type crashRig struct {
 	bin  string
 	env  []string
 	slow atomic.Bool
+	down atomic.Bool   // the target answers 503
 	seen chan struct{} // a check reached the target
 	logs []*bottest.Buffer
 }
@@ -46,6 +47,10 @@ func newCrashRig(t *testing.T, bin string, env ...string) *crashRig {
 		select {
 		case r.seen <- struct{}{}:
 		default:
+		}
+		if r.down.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
 		}
 		for r.slow.Load() {
 			select {
@@ -68,13 +73,15 @@ func newCrashRig(t *testing.T, bin string, env ...string) *crashRig {
 	return r
 }
 
-// start runs a new process; the returned function kills it with SIGKILL.
-func (r *crashRig) start() (kill func()) {
+// start runs a new process with the rig's environment and extra
+// ("KEY=value", winning over the rig's); the returned function kills it
+// with SIGKILL.
+func (r *crashRig) start(extra ...string) (kill func()) {
 	r.t.Helper()
 	logs := &bottest.Buffer{}
 	r.logs = append(r.logs, logs)
 	cmd := exec.Command(r.bin, "run")
-	cmd.Env = append(os.Environ(), r.env...)
+	cmd.Env = append(append(os.Environ(), r.env...), extra...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
@@ -136,12 +143,7 @@ func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
 	}
-	bin := filepath.Join(t.TempDir(), "gptaccess")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	t.Run("slack", func(t *testing.T) { crashSlack(t, bin) })
 	t.Run("discord", func(t *testing.T) { crashDiscord(t, bin) })
 }

@@ -132,7 +132,7 @@ func adapters(cfg *config.Config, db store, h bot.Handler, met *metrics.Metrics,
 	}
 	if len(plat) > 0 {
 		// The core stops with the platforms: it makes their calls.
-		p.comps = append(p.comps, component{name: "delivery", run: core.Run, platform: true})
+		p.comps = append(p.comps, component{name: "delivery", run: runCore(core, db, log), platform: true})
 	}
 	for _, pl := range plat {
 		p.comps = append(p.comps, component{name: pl.name, run: pl.run, platform: true})

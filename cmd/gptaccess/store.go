@@ -82,13 +82,42 @@ func leaseFor(st store, name string, log *slog.Logger) leader {
 }
 
 // rescanOf is how often the delivery core looks for work that other
-// replicas sharing st left pending (a dead replica's backlog); never when
-// st is this process's alone.
+// replicas sharing st left pending (a dead replica's backlog, taken over
+// once its hold passes: postgres.LaneHold); never when st is this
+// process's alone.
 func rescanOf(st store) time.Duration {
 	if _, ok := st.(*postgres.DB); ok {
-		return 10 * time.Second
+		return 5 * time.Second
 	}
 	return 0
+}
+
+// runCore runs the delivery core on st. When replicas share st, this one
+// renews its hold on the channels it works while the core runs, and lets
+// them go once the core stopped, so that another replica carries on
+// with them at once rather than when the hold passes.
+func runCore(core *delivery.Core, st store, log *slog.Logger) func(ctx context.Context) error {
+	db, ok := st.(*postgres.DB)
+	if !ok {
+		return core.Run
+	}
+	return func(ctx context.Context) error {
+		kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		kept := make(chan struct{})
+		go func() {
+			defer close(kept)
+			db.KeepLanes(kctx, log)
+		}()
+		err := core.Run(ctx)
+		stop()
+		<-kept
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := db.ReleaseLanes(rctx); rerr != nil {
+			log.Warn("cannot let go of this replica's channels; the others take them over when the hold passes", "err", rerr)
+		}
+		return err
+	}
 }
 
 // limiter is where the per-user limit keeps its buckets: in PostgreSQL

@@ -52,6 +52,11 @@ type Config struct {
 	MaxRetries int
 	// ResponseURLUses is how many posts one response_url accepts (Slack: 5).
 	ResponseURLUses int
+	// Spread sends Socket Mode envelopes to the app's open connections in
+	// turn, as Slack does when an app opens several (one per replica), and
+	// a redelivery to the next one; a connection told to disconnect gets
+	// no more. When false, envelopes go to the newest connection only.
+	Spread bool
 }
 
 func (c *Config) defaults() {
@@ -101,6 +106,8 @@ type Server struct {
 	hellos    int
 	conns     map[*wsConn]bool
 	current   *wsConn
+	order     []*wsConn // open connections in the order they said hello (Spread)
+	turn      int       // the next connection's turn in order (Spread)
 	envs      map[string]*envelope
 	queue     []*envelope // waiting for a connection
 	acks      []Ack
@@ -336,6 +343,7 @@ type Ack struct {
 	EnvelopeID string
 	Payload    json.RawMessage // nil when the ack carried none
 	At         time.Time
+	Conn       int // the connection it came on: 1 for the first to say hello
 }
 
 type responseURL struct {

@@ -3,6 +3,7 @@ package slacktest
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ type wsConn struct {
 	wmu  sync.Mutex
 	done chan struct{}
 	once sync.Once
+	n    int // 1 for the first connection to say hello
 }
 
 func (c *wsConn) send(v any) error {
@@ -91,7 +93,9 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s.conns[c] = true
 	s.current = c
+	s.order = append(s.order, c)
 	s.hellos++
+	c.n = s.hellos
 	queued := s.queue
 	s.queue = nil
 	s.notifyLocked()
@@ -127,6 +131,7 @@ func (s *Server) read(c *wsConn) {
 		c.close()
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.retireLocked(c)
 		if s.current == c {
 			s.current = nil
 			for other := range s.conns {
@@ -150,7 +155,7 @@ func (s *Server) read(c *wsConn) {
 			continue
 		}
 		s.mu.Lock()
-		a := Ack{EnvelopeID: ack.EnvelopeID, At: time.Now()}
+		a := Ack{EnvelopeID: ack.EnvelopeID, At: time.Now(), Conn: c.n}
 		if len(ack.Payload) > 0 && string(ack.Payload) != "null" {
 			a.Payload = ack.Payload
 		}
@@ -166,11 +171,31 @@ func (s *Server) read(c *wsConn) {
 	}
 }
 
-// send writes e to the current connection, or queues it until the next
-// hello; unacked envelopes are redelivered after AckTimeout.
+// retireLocked takes c out of the connections that get envelopes.
+func (s *Server) retireLocked(c *wsConn) {
+	s.order = slices.DeleteFunc(s.order, func(o *wsConn) bool { return o == c })
+}
+
+// pickLocked is the connection the next envelope goes to: the newest, or
+// with Spread each open one in turn; nil when there is none.
+func (s *Server) pickLocked() *wsConn {
+	if !s.cfg.Spread {
+		return s.current
+	}
+	if len(s.order) == 0 {
+		return nil
+	}
+	c := s.order[s.turn%len(s.order)]
+	s.turn++
+	return c
+}
+
+// send writes e to the current connection (with Spread, the next in
+// turn), or queues it until the next hello; unacked envelopes are
+// redelivered after AckTimeout.
 func (s *Server) send(e *envelope) {
 	s.mu.Lock()
-	c := s.current
+	c := s.pickLocked()
 	if c == nil || s.closed {
 		if !s.closed {
 			s.queue = append(s.queue, e)
@@ -270,6 +295,7 @@ func (s *Server) Disconnect(reason string) {
 	s.mu.Lock()
 	c := s.current
 	s.current = nil
+	s.retireLocked(c)
 	s.mu.Unlock()
 	if c == nil {
 		return
@@ -285,6 +311,7 @@ func (s *Server) DropConnections() {
 		conns = append(conns, c)
 	}
 	s.current = nil
+	s.order = nil
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.close()

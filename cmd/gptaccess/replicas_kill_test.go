@@ -1,0 +1,629 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gptaccess/adapters/slack/slacktest"
+	"gptaccess/postgres/pgtest"
+)
+
+// The replica process tests run three real `gptaccess run` processes on
+// one PostgreSQL schema against the fake Slack in HTTP mode, kill one
+// with SIGKILL and count what the users and the alerts channel got. The
+// README's "Running several replicas" reports their figures.
+
+// The load of TestReplicasKilled: small enough for a 2-core machine to run
+// it in about half a minute, large enough that every replica holds
+// channels when one dies.
+const (
+	killMessages = 300
+	killUsers    = 60 // killUsers/killChannels people in each channel
+	killChannels = 15
+)
+
+// replicaSet is n processes of one rig on one database, each on its own
+// HTTP address, as behind a load balancer.
+type replicaSet struct {
+	t     *testing.T
+	rig   *crashRig
+	addrs []string
+	env   func(i int) []string // replica i's own environment
+
+	mu    sync.Mutex
+	kills []func() // nil while replica i is down
+}
+
+func newReplicaSet(t *testing.T, rig *crashRig, n int, env func(i int) []string) *replicaSet {
+	s := &replicaSet{t: t, rig: rig, env: env, kills: make([]func(), n)}
+	for range n {
+		s.addrs = append(s.addrs, freeAddr(t))
+	}
+	return s
+}
+
+// start runs replica i.
+func (s *replicaSet) start(i int) {
+	extra := append([]string{"GPTACCESS_HTTP_LISTEN=" + s.addrs[i]}, s.env(i)...)
+	kill := s.rig.start(extra...)
+	s.mu.Lock()
+	s.kills[i] = kill
+	s.mu.Unlock()
+}
+
+// kill ends replica i with SIGKILL and returns when it is gone.
+func (s *replicaSet) kill(i int) {
+	s.mu.Lock()
+	kill := s.kills[i]
+	s.kills[i] = nil
+	s.mu.Unlock()
+	kill()
+}
+
+func (s *replicaSet) up(i int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.kills[i] != nil
+}
+
+var probeClient = &http.Client{Timeout: 2 * time.Second}
+
+// leaders asks every running replica's /readyz whether it leads.
+func (s *replicaSet) leaders() []int {
+	var out []int
+	for i, addr := range s.addrs {
+		if !s.up(i) {
+			continue
+		}
+		resp, err := probeClient.Get("http://" + addr + "/readyz")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"leader":true`) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// waitReady waits until every running replica answers /readyz with 200.
+func (s *replicaSet) waitReady() {
+	s.t.Helper()
+	for i, addr := range s.addrs {
+		if !s.up(i) {
+			continue
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			resp, err := probeClient.Get("http://" + addr + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("replica %d not ready; logs:\n%s", i, s.rig.allLogs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// waitLeader waits until exactly one running replica leads.
+func (s *replicaSet) waitLeader(within time.Duration) int {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if l := s.leaders(); len(l) == 1 {
+			return l[0]
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no single leader within %s (leading: %v); logs:\n%s", within, s.leaders(), s.rig.allLogs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// watchLeaders asks the replicas who leads every 100 ms until the test
+// ends, and records every moment more than one did.
+func (s *replicaSet) watchLeaders() (double func() []string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		mu   sync.Mutex
+		seen []string
+		done = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			if l := s.leaders(); len(l) > 1 {
+				mu.Lock()
+				seen = append(seen, fmt.Sprintf("%s: replicas %v", time.Now().Format("15:04:05.000"), l))
+				mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	s.t.Cleanup(func() { cancel(); <-done })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// postEvent delivers e to replica i's /slack/events signed as Slack signs
+// (retry > 0: as Slack's retry number retry). A replica that is down is
+// an error, not a failed test: the load balancer sends elsewhere.
+func (s *replicaSet) postEvent(fake *slacktest.Server, i int, e slacktest.Event, retry int) error {
+	body := fake.EventBody(e)
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.addrs[i]+"/slack/events", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", slacktest.Sign(fake.Config().SigningSecret, ts, body))
+	if retry > 0 {
+		req.Header.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
+		req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("replica %d answered %d", i, resp.StatusCode)
+	}
+	return nil
+}
+
+// deliver gets e accepted by replica first or, when that one is down or
+// refuses, the next ones in turn (as a load balancer and Slack's retries
+// would), and then sends Slack's retry of it to the replica after the one
+// that took it. It returns the replica that took it first.
+func (s *replicaSet) deliver(fake *slacktest.Server, first int, e slacktest.Event) (int, error) {
+	n := len(s.addrs)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var errs []string
+		for k := range n {
+			i := (first + k) % n
+			err := s.postEvent(fake, i, e, 0)
+			if err == nil {
+				// The retry may find its replica down: Slack would retry
+				// again, and the event is in the inbox already.
+				_ = s.postEvent(fake, (i+1)%n, e, 1)
+				return i, nil
+			}
+			errs = append(errs, err.Error())
+		}
+		if time.Now().After(deadline) {
+			return -1, fmt.Errorf("no replica took event %s: %s", e.ID, strings.Join(errs, "; "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sent is one user message of TestReplicasKilled: where it went and when.
+type sent struct {
+	channel, ts string
+	replica     int // the replica that took it first
+	at          time.Time
+}
+
+// TestReplicasKilled: three replicas in Slack HTTP mode on one
+// PostgreSQL schema; killMessages messages from killUsers users in
+// killChannels channels, each delivered round-robin and retried by Slack
+// to another replica. One third of the way the leader is killed with
+// SIGKILL; two thirds of the way it is started again. Every message gets
+// exactly one reply (but for Slack's documented double-post window: the
+// killed process posted and died before it recorded the post), each
+// channel's replies come in the order of its messages, and at no moment
+// do two replicas lead.
+func TestReplicasKilled(t *testing.T) {
+	bin := binary(t)
+	fake := slacktest.New(t, slacktest.Config{})
+	rig := newCrashRig(t, bin,
+		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
+		"GPTACCESS_LOG_LEVEL=info",
+		"GPTACCESS_SLACK_API_URL="+fake.APIURL(),
+		"SLACK_BOT_TOKEN="+fake.Config().BotToken,
+		"SLACK_SIGNING_SECRET="+fake.Config().SigningSecret,
+		// Every message must be answered: the per-user limit would
+		// answer a burst with a polite refusal instead.
+		"GPTACCESS_BOT_RATE_LIMIT_PER_MINUTE=0",
+	)
+	set := newReplicaSet(t, rig, 3, func(int) []string { return nil })
+	for i := range 3 {
+		set.start(i)
+	}
+	set.waitReady()
+	leader := set.waitLeader(15 * time.Second)
+	doubleLeaders := set.watchLeaders()
+
+	var (
+		mu       sync.Mutex
+		msgs     []sent
+		count    atomic.Int64
+		killAt   time.Time
+		killed   = make(chan struct{})
+		restart  = make(chan struct{})
+		wg       sync.WaitGroup
+		failures = make(chan error, killChannels)
+	)
+	perChannel := killMessages / killChannels
+	for c := range killChannels {
+		channel := fmt.Sprintf("C%03d", c)
+		wg.Go(func() {
+			// One channel's messages go one after another, so their
+			// order is the order the replies must keep.
+			for j := range perChannel {
+				n := count.Add(1)
+				switch n {
+				case killMessages / 3:
+					close(killed)
+				case 2 * killMessages / 3:
+					close(restart)
+				}
+				user := fmt.Sprintf("U%03d", c*(killUsers/killChannels)+j%(killUsers/killChannels))
+				say := slacktest.Say{Channel: channel, User: user, Text: fmt.Sprintf("<@UBOT> what causes error 1020? (%s #%d)", channel, j)}
+				evs := fake.UserMessage(say)
+				took := -1
+				for _, e := range evs {
+					r, err := set.deliver(fake, int(n)%3, e)
+					if err != nil {
+						failures <- err
+						return
+					}
+					if took < 0 {
+						took = r
+					}
+				}
+				mu.Lock()
+				msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), replica: took, at: time.Now()})
+				mu.Unlock()
+			}
+		})
+	}
+
+	<-killed
+	set.kill(leader)
+	killAt = time.Now()
+	unansweredAtKill := map[string]bool{} // messages taken (by any replica) and not answered yet
+	answered := func() map[string]int {
+		out := map[string]int{}
+		for _, p := range fake.Posts() {
+			out[p.Channel+" "+p.ThreadTS]++
+		}
+		return out
+	}
+	{
+		a := answered()
+		mu.Lock()
+		for _, m := range msgs {
+			if a[m.channel+" "+m.ts] == 0 {
+				unansweredAtKill[m.channel+" "+m.ts] = true
+			}
+		}
+		mu.Unlock()
+	}
+	next := set.waitLeader(30 * time.Second)
+	leadAfter := time.Since(killAt)
+	<-restart
+	set.start(leader)
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		t.Fatal(err)
+	}
+	sentAll := time.Now()
+
+	fake.WaitPosts(t, killMessages, 60*time.Second)
+	allAnswered := time.Since(killAt)
+	time.Sleep(time.Second) // a second reply would come now
+
+	// When did the replies to what the dead replica had taken come?
+	var lanesAfter time.Duration
+	firstPost := map[string]time.Time{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		if _, ok := firstPost[k]; !ok {
+			firstPost[k] = p.At
+		}
+	}
+	for k := range unansweredAtKill {
+		if d := firstPost[k].Sub(killAt); d > lanesAfter {
+			lanesAfter = d
+		}
+	}
+
+	a := answered()
+	var doubles []string
+	for k, n := range a {
+		if n == 1 {
+			continue
+		}
+		// The documented window: the killed process posted, then died
+		// before it recorded the post, and another replica posted again.
+		if at := firstPost[k]; at.Before(killAt) && killAt.Sub(at) < 2*time.Second {
+			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
+			continue
+		}
+		doubles = append(doubles, fmt.Sprintf("%s: %d replies", k, n))
+	}
+	if len(doubles) > 0 {
+		t.Errorf("answered more than once: %v", doubles)
+	}
+	for _, m := range msgs {
+		if a[m.channel+" "+m.ts] == 0 {
+			t.Errorf("%s %s (taken by replica %d) never answered", m.channel, m.ts, m.replica)
+		}
+	}
+	if len(msgs) != killMessages {
+		t.Errorf("%d messages sent, want %d", len(msgs), killMessages)
+	}
+	// Replies in each channel in the order of its messages (ts grow).
+	last := map[string]string{}
+	seen := map[string]bool{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
+			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
+		}
+		last[p.Channel] = p.ThreadTS
+	}
+	if d := doubleLeaders(); len(d) > 0 {
+		t.Errorf("more than one replica led at once: %v", d)
+	}
+	if l := set.leaders(); len(l) != 1 || l[0] != next {
+		t.Errorf("after the restart, leading: %v; want only replica %d", l, next)
+	}
+	t.Logf("%d messages, %d users, %d channels, 3 replicas; leader %d killed after %d messages and restarted after %d",
+		killMessages, killUsers, killChannels, leader, killMessages/3, 2*killMessages/3)
+	t.Logf("after kill -9: replica %d led %s later; the %d messages taken but not answered at the kill were all answered %s later; every message %s later (all sent %s after the kill)",
+		next, leadAfter.Round(100*time.Millisecond), len(unansweredAtKill), lanesAfter.Round(100*time.Millisecond),
+		allAnswered.Round(100*time.Millisecond), sentAll.Sub(killAt).Round(100*time.Millisecond))
+}
+
+// tsBefore reports whether Slack timestamp a ("1700000012.000012") is
+// earlier than b. (As floats they would lose the microseconds.)
+func tsBefore(a, b string) bool {
+	sa, ua, _ := strings.Cut(a, ".")
+	sb, ub, _ := strings.Cut(b, ".")
+	na, _ := strconv.ParseInt(sa, 10, 64)
+	nb, _ := strconv.ParseInt(sb, 10, 64)
+	if na != nb {
+		return na < nb
+	}
+	ma, _ := strconv.ParseInt(ua, 10, 64)
+	mb, _ := strconv.ParseInt(ub, 10, 64)
+	return ma < mb
+}
+
+// TestIncidentAcrossLeaderKill: three replicas with the monitor on one
+// PostgreSQL schema, each reaching Slack through its own front (so the
+// test sees which replica posts). The target is down: the leader posts
+// one opening alert. The target comes back and the leader is killed with
+// SIGKILL: another replica leads, carries on with the open incident from
+// the database, and posts exactly one recovery, in the alert's thread;
+// nobody announces the incident again.
+func TestIncidentAcrossLeaderKill(t *testing.T) {
+	bin := binary(t)
+	fake := slacktest.New(t, slacktest.Config{})
+	const alerts = "CALERTS"
+	var (
+		mu      sync.Mutex
+		postsBy = map[int]int{} // chat.postMessage calls per replica
+	)
+	fronts := make([]string, 3)
+	for i := range fronts {
+		fronts[i], _ = losingProxy(t, fake.URL(), func(r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") {
+				mu.Lock()
+				postsBy[i]++
+				mu.Unlock()
+			}
+			return false // lose nothing: only count
+		})
+	}
+	rig := newCrashRig(t, bin,
+		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
+		"GPTACCESS_LOG_LEVEL=info",
+		"SLACK_BOT_TOKEN="+fake.Config().BotToken,
+		"SLACK_SIGNING_SECRET="+fake.Config().SigningSecret,
+		"GPTACCESS_SLACK_ALERT_CHANNELS="+alerts,
+		"GPTACCESS_MONITOR_ENABLED=true",
+		// The leader checks as soon as it leads, then every 30 s (the
+		// shortest schedule allowed): the test sees one check per leader.
+		"GPTACCESS_MONITOR_SCHEDULE=@every 30s",
+		"GPTACCESS_MONITOR_FAILURE_THRESHOLD=1",
+		"GPTACCESS_MONITOR_SUCCESS_THRESHOLD=1",
+	)
+	rig.down.Store(true)
+	set := newReplicaSet(t, rig, 3, func(i int) []string { return []string{"GPTACCESS_SLACK_API_URL=" + fronts[i] + "api/"} })
+	for i := range 3 {
+		set.start(i)
+	}
+	set.waitReady()
+	first := set.waitLeader(15 * time.Second)
+	doubleLeaders := set.watchLeaders()
+
+	alertPosts := func() []slacktest.Call {
+		var out []slacktest.Call
+		for _, p := range fake.Posts() {
+			if p.Channel == alerts {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	fake.Wait(t, 20*time.Second, "the opening alert", func() bool { return len(alertPosts()) >= 1 })
+	time.Sleep(time.Second) // a second opening alert would come now
+	opened := alertPosts()
+	if len(opened) != 1 {
+		t.Fatalf("%d alerts while the target is down, want 1 opening alert: %+v", len(opened), opened)
+	}
+	mu.Lock()
+	if postsBy[first] != 1 {
+		t.Errorf("the leader (replica %d) posted %d times, want the opening alert; by replica: %v", first, postsBy[first], postsBy)
+	}
+	mu.Unlock()
+
+	// The leader's next check is 30 s away: it sees no more of the target.
+	rig.down.Store(false)
+	set.kill(first)
+	killAt := time.Now()
+	next := set.waitLeader(30 * time.Second)
+	leadAfter := time.Since(killAt)
+
+	fake.Wait(t, 30*time.Second, "the recovery", func() bool { return len(alertPosts()) >= 2 })
+	recoveredAfter := time.Since(killAt)
+	time.Sleep(2 * time.Second) // a second recovery would come now
+	got := alertPosts()
+	if len(got) != 2 {
+		t.Fatalf("%d alerts, want the opening alert and one recovery:\n%+v", len(got), got)
+	}
+	recovery := got[1]
+	if !strings.Contains(opened[0].Text, "is down") || !strings.Contains(recovery.Text, "back up") {
+		t.Errorf("alert %q then %q; want an outage then a recovery", opened[0].Text, recovery.Text)
+	}
+	if recovery.ThreadTS != opened[0].TS {
+		t.Errorf("recovery in thread %q, want the alert's thread %q", recovery.ThreadTS, opened[0].TS)
+	}
+	mu.Lock()
+	if postsBy[next] != 1 {
+		t.Errorf("the new leader (replica %d) posted %d times, want the recovery; by replica: %v", next, postsBy[next], postsBy)
+	}
+	mu.Unlock()
+	if d := doubleLeaders(); len(d) > 0 {
+		t.Errorf("more than one replica led at once: %v", d)
+	}
+	t.Logf("opening alert: %q", opened[0].Text)
+	t.Logf("recovery: %q", recovery.Text)
+	t.Logf("after kill -9 of the leader: replica %d led %s later and posted the recovery %s after the kill",
+		next, leadAfter.Round(100*time.Millisecond), recoveredAfter.Round(100*time.Millisecond))
+}
+
+// The load of TestSocketModeReplicaKilled.
+const (
+	socketMessages = 60
+	socketUsers    = 12
+	socketChannels = 6
+)
+
+// TestSocketModeReplicaKilled: two replicas in Slack Socket Mode on one
+// PostgreSQL schema, each with its own connection; the fake Slack spreads
+// the envelopes over the connections, as Slack does, and redelivers to the
+// other one what was not acknowledged. One replica is killed with SIGKILL
+// a third of the way and started again two thirds of the way: every
+// message is answered, once (but for Slack's double-post window), in
+// order per channel.
+func TestSocketModeReplicaKilled(t *testing.T) {
+	bin := binary(t)
+	fake := slacktest.New(t, slacktest.Config{Spread: true})
+	rig := newCrashRig(t, bin,
+		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
+		"GPTACCESS_LOG_LEVEL=info",
+		"GPTACCESS_SLACK_API_URL="+fake.APIURL(),
+		"SLACK_BOT_TOKEN="+fake.Config().BotToken,
+		"SLACK_APP_TOKEN="+fake.Config().AppToken,
+		"GPTACCESS_BOT_RATE_LIMIT_PER_MINUTE=0",
+	)
+	set := newReplicaSet(t, rig, 2, func(int) []string { return nil })
+	set.start(0)
+	set.start(1)
+	fake.WaitConnections(t, 2, 20*time.Second)
+	set.waitReady()
+
+	var msgs []sent
+	var killAt time.Time
+	for n := range socketMessages {
+		if n == 2*socketMessages/3 {
+			set.start(0)
+		}
+		c := n % socketChannels
+		channel := fmt.Sprintf("C%03d", c)
+		user := fmt.Sprintf("U%03d", c*(socketUsers/socketChannels)+(n/socketChannels)%(socketUsers/socketChannels))
+		evs := fake.UserMessage(slacktest.Say{Channel: channel, User: user, Text: fmt.Sprintf("<@UBOT> what causes error 1020? (#%d)", n)})
+		var envs []string
+		for _, e := range evs {
+			envs = append(envs, fake.Deliver(e))
+		}
+		if n == socketMessages/3 {
+			// Killed with this message's envelopes on their way: one
+			// reached it, and is either in the inbox (its lane taken
+			// over) or unacknowledged (redelivered to the other).
+			set.kill(0)
+			killAt = time.Now()
+		}
+		for _, env := range envs {
+			fake.WaitAck(t, env, 15*time.Second)
+		}
+		msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), at: time.Now()})
+	}
+	fake.WaitPosts(t, socketMessages, 60*time.Second)
+	allAnswered := time.Since(killAt)
+	perConn := map[int]int{}
+	for _, a := range fake.Acks() {
+		if a.At.Before(killAt) {
+			perConn[a.Conn]++
+		}
+	}
+	if len(perConn) != 2 {
+		t.Errorf("before the kill, envelopes acknowledged per connection: %v; want both replicas' connections", perConn)
+	}
+	time.Sleep(time.Second) // a second reply would come now
+
+	replies := map[string]int{}
+	firstPost := map[string]time.Time{}
+	last := map[string]string{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		replies[k]++
+		if replies[k] > 1 {
+			continue
+		}
+		firstPost[k] = p.At
+		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
+			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
+		}
+		last[p.Channel] = p.ThreadTS
+	}
+	for _, m := range msgs {
+		k := m.channel + " " + m.ts
+		switch n := replies[k]; {
+		case n == 0:
+			t.Errorf("%s never answered", k)
+		case n > 1 && firstPost[k].Before(killAt) && killAt.Sub(firstPost[k]) < 2*time.Second:
+			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
+		case n > 1:
+			t.Errorf("%s answered %d times", k, n)
+		}
+	}
+	t.Logf("%d messages, %d users, %d channels, 2 replicas in Socket Mode (acks per connection before the kill: %v); one killed after %d messages and restarted after %d; every message answered %s after the kill",
+		socketMessages, socketUsers, socketChannels, perConn, socketMessages/3, 2*socketMessages/3, allAnswered.Round(100*time.Millisecond))
+}
