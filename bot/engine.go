@@ -155,7 +155,16 @@ const maxAttempts = 50
 // most 20 ms) before attempt+1; it reports false when ctx ended first.
 func sleepJitter(ctx context.Context, attempt int) bool {
 	limit := min(time.Millisecond<<min(attempt, 5), 20*time.Millisecond)
-	t := time.NewTimer(time.Duration(mrand.Int64N(int64(limit)) + 1))
+	return Sleep(ctx, time.Duration(mrand.Int64N(int64(limit))+1))
+}
+
+// Sleep waits d, or until ctx ends; it reports whether the whole wait
+// passed (false at once when ctx has ended).
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():

@@ -113,6 +113,41 @@ type Writes struct {
 	Unanswered []bot.Unmatched
 }
 
+// WriteOps are a store's statements for Writes, inside the transaction
+// of one Finish.
+type WriteOps struct {
+	Delete     func(d Deletion) error
+	Save       func(c *bot.Conversation) error
+	Outcome    func(o bot.Outcome) error
+	Unanswered func(u bot.Unmatched) error
+}
+
+// Apply applies w with ops in the order Finish promises: deletes, then
+// saves, then what is recorded; it stops at the first error.
+func (w Writes) Apply(ops WriteOps) error {
+	for _, d := range w.Delete {
+		if err := ops.Delete(d); err != nil {
+			return err
+		}
+	}
+	for i := range w.Save {
+		if err := ops.Save(&w.Save[i]); err != nil {
+			return err
+		}
+	}
+	for _, o := range w.Outcomes {
+		if err := ops.Outcome(o); err != nil {
+			return err
+		}
+	}
+	for _, u := range w.Unanswered {
+		if err := ops.Unanswered(u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Deletion is a conversation to delete, if it still has Version.
 type Deletion struct {
 	Key     string

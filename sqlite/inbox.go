@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"gptaccess/bot"
 	"gptaccess/delivery"
 )
 
@@ -101,27 +102,12 @@ func (d *DB) Finish(ctx context.Context, id string, w delivery.Writes, out []del
 // applyWrites applies what the bot wrote while answering one item.
 func (d *DB) applyWrites(ctx context.Context, tx *sql.Tx, w delivery.Writes) error {
 	now := d.Now()
-	for _, k := range w.Delete {
-		if err := deleteConversation(ctx, tx, k.Key, k.Version); err != nil {
-			return err
-		}
-	}
-	for i := range w.Save {
-		if err := saveConversation(ctx, tx, &w.Save[i], now); err != nil {
-			return err
-		}
-	}
-	for _, o := range w.Outcomes {
-		if err := recordOutcome(ctx, tx, o); err != nil {
-			return err
-		}
-	}
-	for _, u := range w.Unanswered {
-		if err := recordUnanswered(ctx, tx, u); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.Apply(delivery.WriteOps{
+		Delete:     func(k delivery.Deletion) error { return deleteConversation(ctx, tx, k.Key, k.Version) },
+		Save:       func(c *bot.Conversation) error { return saveConversation(ctx, tx, c, now) },
+		Outcome:    func(o bot.Outcome) error { return recordOutcome(ctx, tx, o) },
+		Unanswered: func(u bot.Unmatched) error { return recordUnanswered(ctx, tx, u) },
+	})
 }
 
 func enqueue(ctx context.Context, ex execer, out []delivery.Outbound) error {
