@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gptaccess/adapters/slack/slacktest"
+	"gptaccess/bot/bottest"
 	"gptaccess/postgres/pgtest"
 )
 
@@ -41,11 +42,12 @@ type replicaSet struct {
 	env   func(i int) []string // replica i's own environment
 
 	mu    sync.Mutex
-	kills []func() // nil while replica i is down
+	kills []func()          // nil while replica i is down
+	logs  []*bottest.Buffer // replica i's latest process's output
 }
 
 func newReplicaSet(t *testing.T, rig *crashRig, n int, env func(i int) []string) *replicaSet {
-	s := &replicaSet{t: t, rig: rig, env: env, kills: make([]func(), n)}
+	s := &replicaSet{t: t, rig: rig, env: env, kills: make([]func(), n), logs: make([]*bottest.Buffer, n)}
 	for range n {
 		s.addrs = append(s.addrs, freeAddr(t))
 	}
@@ -58,6 +60,7 @@ func (s *replicaSet) start(i int) {
 	kill := s.rig.start(extra...)
 	s.mu.Lock()
 	s.kills[i] = kill
+	s.logs[i] = s.rig.logs[len(s.rig.logs)-1]
 	s.mu.Unlock()
 }
 
