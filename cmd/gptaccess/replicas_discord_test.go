@@ -20,13 +20,13 @@ import (
 
 // The load of TestDiscordReplicasKilled.
 const (
-	discordMessages     = 300
-	discordUsers        = 60 // discordUsers/discordChannels people in each channel
-	discordChannels     = 15
+	discordMessages     = 1000
+	discordUsers        = 200 // discordUsers/discordChannels people in each channel
+	discordChannels     = 50
 	discordInteractions = 30 // /gptaccess ask over HTTP, round-robin
 	// discordPace is each channel's pause between two messages: the
-	// channels together send about 150 a second.
-	discordPace = 100 * time.Millisecond
+	// channels send in bursts of one message each, about 160 a second.
+	discordPace = 300 * time.Millisecond
 )
 
 // gatewayHolders returns the running replicas whose current process

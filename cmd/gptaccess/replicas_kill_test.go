@@ -24,13 +24,13 @@ import (
 // with SIGKILL and count what the users and the alerts channel got. The
 // README's "Running several replicas" reports their figures.
 
-// The load of TestReplicasKilled: small enough for a 2-core machine to run
-// it in about half a minute, large enough that every replica holds
+// The load of TestReplicasKilled, the scale of the README's figures: a
+// 2-core machine runs it in about 20 seconds, and every replica holds
 // channels when one dies.
 const (
-	killMessages = 300
-	killUsers    = 60 // killUsers/killChannels people in each channel
-	killChannels = 15
+	killMessages = 1000
+	killUsers    = 200 // killUsers/killChannels people in each channel
+	killChannels = 50
 )
 
 // replicaSet is n processes of one rig on one database, each on its own
