@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gptaccess/adapters/slack/slacktest"
+	"gptaccess/bot/bottest"
 	"gptaccess/postgres/pgtest"
 )
 
@@ -23,13 +24,13 @@ import (
 // with SIGKILL and count what the users and the alerts channel got. The
 // README's "Running several replicas" reports their figures.
 
-// The load of TestReplicasKilled: small enough for a 2-core machine to run
-// it in about half a minute, large enough that every replica holds
+// The load of TestReplicasKilled, the scale of the README's figures: a
+// 2-core machine runs it in about 20 seconds, and every replica holds
 // channels when one dies.
 const (
-	killMessages = 300
-	killUsers    = 60 // killUsers/killChannels people in each channel
-	killChannels = 15
+	killMessages = 1000
+	killUsers    = 200 // killUsers/killChannels people in each channel
+	killChannels = 50
 )
 
 // replicaSet is n processes of one rig on one database, each on its own
@@ -41,11 +42,12 @@ type replicaSet struct {
 	env   func(i int) []string // replica i's own environment
 
 	mu    sync.Mutex
-	kills []func() // nil while replica i is down
+	kills []func()          // nil while replica i is down
+	logs  []*bottest.Buffer // replica i's latest process's output
 }
 
 func newReplicaSet(t *testing.T, rig *crashRig, n int, env func(i int) []string) *replicaSet {
-	s := &replicaSet{t: t, rig: rig, env: env, kills: make([]func(), n)}
+	s := &replicaSet{t: t, rig: rig, env: env, kills: make([]func(), n), logs: make([]*bottest.Buffer, n)}
 	for range n {
 		s.addrs = append(s.addrs, freeAddr(t))
 	}
@@ -58,6 +60,7 @@ func (s *replicaSet) start(i int) {
 	kill := s.rig.start(extra...)
 	s.mu.Lock()
 	s.kills[i] = kill
+	s.logs[i] = s.rig.logs[len(s.rig.logs)-1]
 	s.mu.Unlock()
 }
 
@@ -409,6 +412,15 @@ func TestReplicasKilled(t *testing.T) {
 		allAnswered.Round(100*time.Millisecond), sentAll.Sub(killAt).Round(100*time.Millisecond))
 }
 
+// total sums the counts in m.
+func total(m map[int]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 // tsBefore reports whether Slack timestamp a ("1700000012.000012") is
 // earlier than b. (As floats they would lose the microseconds.)
 func tsBefore(a, b string) bool {
@@ -426,11 +438,12 @@ func tsBefore(a, b string) bool {
 
 // TestIncidentAcrossLeaderKill: three replicas with the monitor on one
 // PostgreSQL schema, each reaching Slack through its own front (so the
-// test sees which replica posts). The target is down: the leader posts
-// one opening alert. The target comes back and the leader is killed with
-// SIGKILL: another replica leads, carries on with the open incident from
-// the database, and posts exactly one recovery, in the alert's thread;
-// nobody announces the incident again.
+// test counts every replica's posts). The target is down: the leader
+// sends one opening alert (through the shared outbox, which any replica
+// may post). The target comes back and the leader is killed with SIGKILL:
+// another replica leads, carries on with the open incident from the
+// database, and sends exactly one recovery, in the alert's thread; nobody
+// announces the incident again.
 func TestIncidentAcrossLeaderKill(t *testing.T) {
 	bin := binary(t)
 	fake := slacktest.New(t, slacktest.Config{})
@@ -488,8 +501,11 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 		t.Fatalf("%d alerts while the target is down, want 1 opening alert: %+v", len(opened), opened)
 	}
 	mu.Lock()
-	if postsBy[first] != 1 {
-		t.Errorf("the leader (replica %d) posted %d times, want the opening alert; by replica: %v", first, postsBy[first], postsBy)
+	// The leader writes the alert to the shared outbox; whichever
+	// replica works the alerts channel then posts it (usually the leader,
+	// but a busy machine lets another's look for pending work win).
+	if n := total(postsBy); n != 1 {
+		t.Errorf("%d chat.postMessage calls, want the opening alert once; by replica: %v", n, postsBy)
 	}
 	mu.Unlock()
 
@@ -515,13 +531,14 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 		t.Errorf("recovery in thread %q, want the alert's thread %q", recovery.ThreadTS, opened[0].TS)
 	}
 	mu.Lock()
-	if postsBy[next] != 1 {
-		t.Errorf("the new leader (replica %d) posted %d times, want the recovery; by replica: %v", next, postsBy[next], postsBy)
+	if n := total(postsBy); n != 2 {
+		t.Errorf("%d chat.postMessage calls, want the opening alert and the recovery once each; by replica: %v", n, postsBy)
 	}
 	mu.Unlock()
 	if d := doubleLeaders(); len(d) > 0 {
 		t.Errorf("more than one replica led at once: %v", d)
 	}
+	t.Logf("chat.postMessage calls by replica: %v (leaders: %d, then %d)", postsBy, first, next)
 	t.Logf("opening alert: %q", opened[0].Text)
 	t.Logf("recovery: %q", recovery.Text)
 	t.Logf("after kill -9 of the leader: replica %d led %s later and posted the recovery %s after the kill",
