@@ -489,10 +489,15 @@ func decide(rd reading) action {
 		return actNotUnderstood
 	case m.ID == "status":
 		return actStatus
+	case m.ID == "other-code":
+		// Another error (429 from the API, a 1015 page) is not 1020: the
+		// facts that name 1020's causes ("our script calls the API") do
+		// not diagnose it, and its entry says what to do.
+		return actAnswer
 	}
 	// A statement about the error that asks nothing ("access denied at
 	// the offsite, half the room has it") is a report too.
-	report := m.Report || !m.Question && (m.ID == "fix" || len(rd.facts) > 0 && rd.mentions)
+	report := m.Report || !m.Question && rd.mentions && (m.ID == "fix" || len(rd.facts) > 0)
 	switch {
 	case !report && m.ID == "fix":
 		// "How do I fix 1020?": the five steps, and the diagnosis that

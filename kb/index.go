@@ -74,6 +74,7 @@ type specialDocs struct {
 // specialTerms are term ids the intent rules look for.
 type specialTerms struct {
 	help, meaning, whatis, cause, prevent, denied, blocked, vpn int32
+	chatgpt, api, apikey                                        int32
 }
 
 // scratch is per-call working memory, pooled so Match does not allocate.
@@ -310,6 +311,7 @@ func buildIndex(entries []Entry, ld *Lexicon) *index {
 	ix.terms = specialTerms{
 		help: term("help"), meaning: term("meaning"), whatis: term("whatis"), cause: term("cause"),
 		prevent: term("prevent"), denied: term("denied"), blocked: term("blocked"), vpn: term("vpn"),
+		chatgpt: term("chatgpt"), api: term("api"), apikey: term("apikey"),
 	}
 	ix.markers = newPageMarkers()
 	ix.phrases = compilePhrases(ld)

@@ -140,6 +140,7 @@ func (ix *index) features(sc *scratch, dst []uint64, l lang, sig signals, page i
 	flag("positive", sig.positive)
 	flag("other-error", sig.otherError)
 	flag("unknown", sig.content > sig.known)
+	flag("foreign", sig.content > sig.known && !sig.ours)
 	flag("short", len(sc.q) <= 3)
 	flag("long", len(sc.q) > 25)
 	dst = append(dst, hashKind(fSignal)) // bias

@@ -304,6 +304,7 @@ type signals struct {
 	meaning     bool    // asks what something means
 	question    bool    // a question mark or a leading question word
 	vpn         bool    // a VPN or proxy is named
+	ours        bool    // names ChatGPT, OpenAI or their API
 	content     float64 // topic words (not stop words, cues or question phrasing)
 	known       float64 // of those, the ones the knowledge base knows
 }
@@ -338,6 +339,8 @@ func (ix *index) signals(sc *scratch, text string) signals {
 				s.meaning = true
 			case st.vpn:
 				s.vpn = true
+			case st.chatgpt, st.api, st.apikey:
+				s.ours = true
 			case st.help:
 				s.help = true
 			}
