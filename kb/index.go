@@ -154,6 +154,9 @@ func newLexicon(ld *Lexicon) (lx *lexicon, tableWords map[string]bool) {
 	for _, f := range ld.CommonWords {
 		add(f, func(wi *wordInfo) { wi.common = true })
 	}
+	for _, f := range ld.OutcomeWords {
+		add(f, func(wi *wordInfo) { wi.outcome = true })
+	}
 	lx.settle()
 	return lx, tableWords
 }

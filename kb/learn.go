@@ -503,6 +503,19 @@ func (k *KB) trainAnswers() error {
 // answerFeatures are the features of an answer to the question about fact.
 func (ix *index) answerFeatures(sc *scratch, fact, text string, dst []uint64) []uint64 {
 	dst = ix.read(sc, text, dst)
+	// "it opens on my phone" answers like "works on my phone": the verbs
+	// that say something loads share one feature, alone and after the
+	// word before them ("doesn't", "it"), so an answer worded with a verb
+	// the training answers rarely use still reads right.
+	outcome := hashBytes(hashKind(fSignal), []byte("outcome"))
+	prev := hashKind(fSignal)
+	for _, q := range sc.q {
+		h, _ := ix.unitHash(sc, q, sc.lang)
+		if q.info.outcome {
+			dst = append(dst, outcome, hashUint(hashUint(hashKind(fBigram), prev), outcome))
+		}
+		prev = h
+	}
 	n := len(dst)
 	fh := hashBytes(hashKind('F'), []byte(fact))
 	for _, f := range dst[:n] {

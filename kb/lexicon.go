@@ -27,6 +27,7 @@ type Lexicon struct {
 	StopWords         []string            `yaml:"stop_words"`
 	LanguageHints     map[string][]string `yaml:"language_hints"`
 	CommonWords       []string            `yaml:"common_words"`
+	OutcomeWords      []string            `yaml:"outcome_words"`
 	QuestionPhrasings []string            `yaml:"question_phrasings"`
 	IntentTerms       []IntentTerm        `yaml:"intent_terms"`
 	GenericTerms      []string            `yaml:"generic_terms"`

@@ -49,6 +49,9 @@ type wordInfo struct {
 	stop   bool  // no topic of its own
 	intent bool  // question phrasing ("what is", "why", "how"): scores, but is not topic
 	common bool  // everyday word never corrected as a typo
+	// outcome: a verb that says whether something loads ("works",
+	// "opens", "funciona"); one feature for them all in answers.
+	outcome bool
 }
 
 // maxTokenLen bounds the tokens looked at; longer runs of letters are keys,
