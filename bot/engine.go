@@ -463,6 +463,7 @@ const (
 	actStatus                      // asks whether ChatGPT is up
 	actAnswer                      // a question: answer it
 	actAnswerOffer                 // a question that is also a report: answer, offer the diagnosis
+	actExplainOffer                // a report that asks what the error means: what-is, offer the diagnosis
 	actDiagnose                    // a report with no specific question: diagnose at once
 	actPage                        // a pasted 1020 page: diagnose with the page kept
 	actOtherPage                   // a pasted page of another error: explain that error
@@ -505,6 +506,10 @@ func decide(rd reading) action {
 		return actAnswerOffer
 	case !report:
 		return actAnswer
+	case m.Meaning && !rd.concludes && (m.ID == "fix" || m.ID == "what-is"):
+		// "chatgpt says access denied 1020, what does that even mean?":
+		// what the error is, with the diagnosis one click away.
+		return actExplainOffer
 	case m.ID == "fix", rd.concludes && !m.Question:
 		// A plain report, or one whose facts already name the cause:
 		// the diagnosis gives its steps and asks "Did this fix it?".
@@ -569,6 +574,9 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 	entry, conf := rd.match.ID, rd.match.Confidence
 	if rd.hasPage {
 		entry, conf = rd.ask.ID, rd.ask.Confidence
+	}
+	if act == actExplainOffer {
+		entry, act = "what-is", actAnswerOffer
 	}
 	r := t.entryReply(entry, conf)
 	t.remember(entry)

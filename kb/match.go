@@ -31,6 +31,9 @@ type Match struct {
 	// Question says the message asks something: a question mark, or a
 	// leading question word ("how do I ...", "warum ...").
 	Question bool
+	// Meaning says the message asks what something means ("what does
+	// this mean", "qué significa", "explain"), report or not.
+	Meaning bool
 	// Lang is the best guess of the message language: "en", "de", "fr" or
 	// "es" ("en" when there is no evidence).
 	Lang string
@@ -108,6 +111,7 @@ func (k *KB) matchRules(sc *scratch) Match {
 	ix := k.idx
 	m := Match{ID: NoneID, Lang: langNames[sc.lang]}
 	m.Question = sc.sig.question
+	m.Meaning = sc.sig.explain
 	report := sc.sig.report || sc.page != 0
 	scores := ix.ruleScores(sc, report)
 	best, second := rank(scores)
@@ -301,7 +305,8 @@ type signals struct {
 	otherError  bool    // names an error other than 1020 (1015, 429, a challenge)
 	intents     uint32  // bit per ix.intents rule that fired
 	positive    bool    // says things work again ("all good now")
-	meaning     bool    // asks what something means
+	meaning     bool    // asks what something means ("what is" counts)
+	explain     bool    // names meaning itself ("mean", "explain", "bedeutet")
 	question    bool    // a question mark or a leading question word
 	vpn         bool    // a VPN or proxy is named
 	ours        bool    // names ChatGPT, OpenAI or their API
@@ -335,7 +340,9 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			switch t {
 			case st.cause:
 				s.why = true
-			case st.meaning, st.whatis:
+			case st.meaning:
+				s.meaning, s.explain = true, true
+			case st.whatis:
 				s.meaning = true
 			case st.vpn:
 				s.vpn = true
