@@ -72,6 +72,25 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 		if v, ok := lx.corrected(t, fi, s); ok {
 			return valueName[v], true
 		}
+		// "no vpn... oh wait, Surfshark is running. so yes": a plain
+		// answer that ends the message, in a clause of its own, is the
+		// writer's last word.
+		if v, ok := lx.lastWord(toks, s); ok {
+			return valueName[v], true
+		}
+		// "yep tried incognito, still broken": a leading "yes" says the
+		// writer tried; a later clause in the question's own words
+		// ("still broken", "it works there") says how it went.
+		if best.val != vUnsure {
+			for p := s + len(best.words); p < len(toks); p++ {
+				if toks[p].clause == toks[p-1].clause {
+					continue
+				}
+				if fp := lx.factAnswers[fi].longest(toks, p, true); fp != nil && fp.val != best.val && fp.val != vUnsure {
+					return valueName[fp.val], true
+				}
+			}
+		}
 		return valueName[best.val], true
 	}
 
@@ -152,6 +171,30 @@ func plainChoice(text string) bool {
 	t := strings.TrimSpace(text)
 	return !strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "+") &&
 		!strings.ContainsAny(strings.TrimRight(t, ".)"), ".,")
+}
+
+// lastWord returns the value of a plain answer ("so yes", "nope") that
+// makes up the last clause of toks, when that clause is not the first
+// one (from s).
+func (lx *lexicon) lastWord(toks []token, s int) (uint8, bool) {
+	n := len(toks)
+	p := n - 1
+	for p > s && toks[p-1].clause == toks[n-1].clause {
+		p--
+	}
+	if p <= s || toks[p].clause == toks[s].clause {
+		return 0, false
+	}
+	for p < n && lx.fillers[toks[p].text] {
+		p++
+	}
+	if p == n {
+		return 0, false
+	}
+	if a := lx.answers.longest(toks, p, true); a != nil && p+len(a.words) == n {
+		return a.val, true
+	}
+	return 0, false
 }
 
 // corrected returns the value of fact fi volunteered after the first

@@ -29,6 +29,12 @@ func TestParseAnswer(t *testing.T) {
 		// not tried yet: cannot tell
 		{"other_network", "haven't tested", Unsure}, {"private_window", "I haven't tried", Unsure},
 		{"extensions_off", "didn't try that", Unsure},
+		// the writer's last word: a correction, a final verdict of its own
+		{"vpn", "no... oh wait, I forgot the work proxy. so yes", Yes},
+		{"policy_notice", "hmm not sure. oh wait, there's a mail from openai in my spam. so yes", Yes},
+		{"vpn", "yes, no wait, that was yesterday. no", No},
+		{"private_window", "yes I tried it, still 1020", No},
+		{"private_window", "yes, it works there", Yes},
 		// numbered choices and button labels
 		{"vpn", "1", Yes}, {"vpn", "2", No}, {"vpn", "3", Unsure}, {"vpn", "2.", No}, {"vpn", "(3)", Unsure},
 		{"vpn", "option 1", Yes}, {"vpn", "4", bad}, {"vpn", "not sure", Unsure},
