@@ -37,6 +37,7 @@ type Lexicon struct {
 	Commands          map[string][]string `yaml:"commands"`
 	CommandPrefixes   map[string][]string `yaml:"command_prefixes"`
 	SmallTalk         map[string][]string `yaml:"small_talk"`
+	Addressees        []string            `yaml:"addressees"`
 	ErrorMentions     []string            `yaml:"error_mentions"`
 
 	raw []byte // as read: it is part of what the classifiers were trained from

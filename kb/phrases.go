@@ -15,13 +15,15 @@ type phrases struct {
 	commands map[string]string
 	prefixes map[string]string // first word -> command
 	small    map[string]string
-	mentions []string // folded, matched on word boundaries
+	// addressees may end a greeting or a thank-you ("thanks bot").
+	addressees map[string]bool
+	mentions   []string // folded, matched on word boundaries
 }
 
 func compilePhrases(ld *Lexicon) phrases {
 	var sc scratch
 	fold := func(s string) string { return sc.folded(s) }
-	ps := phrases{commands: map[string]string{}, prefixes: map[string]string{}, small: map[string]string{}}
+	ps := phrases{commands: map[string]string{}, prefixes: map[string]string{}, small: map[string]string{}, addressees: map[string]bool{}}
 	for cmd, forms := range ld.Commands {
 		for _, f := range forms {
 			ps.commands[fold(f)] = cmd
@@ -36,6 +38,9 @@ func compilePhrases(ld *Lexicon) phrases {
 		for _, f := range forms {
 			ps.small[fold(f)] = kind
 		}
+	}
+	for _, f := range ld.Addressees {
+		ps.addressees[fold(f)] = true
 	}
 	for _, f := range ld.ErrorMentions {
 		if w := fold(f); w != "" {
@@ -109,7 +114,20 @@ func (k *KB) SmallTalk(text string) string {
 	if len(text) > maxPhraseInput {
 		return ""
 	}
-	return k.idx.phrases.small[k.fold(text)]
+	ps := &k.idx.phrases
+	f := k.fold(text)
+	for {
+		if kind, ok := ps.small[f]; ok {
+			return kind
+		}
+		// "thanks bot", "hello gptaccess team": the same words, said to
+		// someone.
+		i := strings.LastIndexByte(f, ' ')
+		if i < 0 || !ps.addressees[f[i+1:]] {
+			return ""
+		}
+		f = f[:i]
+	}
 }
 
 // MentionsError reports whether text names the error itself ("1020",

@@ -27,6 +27,8 @@ func TestSmallTalk(t *testing.T) {
 	for in, want := range map[string]string{
 		"hello": "hello", "Good morning everyone :)": "hello", "Hola!": "hello", "thanks!": "thanks",
 		"Merci beaucoup": "thanks", "great, thanks": "thanks", "hello, chatgpt says 1020": "", "lol": "",
+		"thank you bot 🙏": "thanks", "ok thanks bot": "thanks", "obrigado pessoal": "thanks", "hi team": "hello",
+		"thanks for nothing bot": "", "bot": "", "thanks bot, still 1020": "",
 	} {
 		if got := k.SmallTalk(in); got != want {
 			t.Errorf("SmallTalk(%q) = %q, want %q", in, got, want)
