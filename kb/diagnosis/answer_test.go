@@ -33,7 +33,7 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "no... oh wait, I forgot the work proxy. so yes", Yes},
 		{"policy_notice", "hmm not sure. oh wait, there's a mail from openai in my spam. so yes", Yes},
 		{"vpn", "yes, no wait, that was yesterday. no", No},
-		{"private_window", "yes I tried it, still 1020", No},
+		{"private_window", "yes I tried it, still 1020", No}, {"private_window", "yep tried incognito, still broken", No},
 		{"private_window", "yes, it works there", Yes},
 		// numbered choices and button labels
 		{"vpn", "1", Yes}, {"vpn", "2", No}, {"vpn", "3", Unsure}, {"vpn", "2.", No}, {"vpn", "(3)", Unsure},
