@@ -53,7 +53,10 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 	// works") must be the whole first clause: "it works on my phone" is no
 	// answer to "does it load in a private window?".
 	var best *phrase
-	if p := lx.answers.longest(toks, s, true); p != nil {
+	if lx.contraction(toks, s) {
+		// Portuguese "no celular funciona": no answer word to lead with;
+		// what follows (or the answer classifier) says it.
+	} else if p := lx.answers.longest(toks, s, true); p != nil {
 		// "i have" is yes, but "i have no vpn" is not.
 		end := s + len(p.words)
 		if !(p.val == vYes && end < len(toks) && toks[end].clause == toks[s].clause && lx.negations[toks[end].text]) {
@@ -171,6 +174,20 @@ func plainChoice(text string) bool {
 	t := strings.TrimSpace(text)
 	return !strings.HasPrefix(t, "-") && !strings.HasPrefix(t, "+") &&
 		!strings.ContainsAny(strings.TrimRight(t, ".)"), ".,")
+}
+
+// contraction reports whether toks[s] is Portuguese "no" or "na" ("em" and
+// the article) leading a clause in a Portuguese answer.
+func (lx *lexicon) contraction(toks []token, s int) bool {
+	if w := toks[s].text; w != "no" && w != "na" || s+1 == len(toks) || toks[s+1].clause != toks[s].clause {
+		return false
+	}
+	for _, t := range toks {
+		if lx.portuguese[t.text] {
+			return true
+		}
+	}
+	return false
 }
 
 // lastWord returns the value of a plain answer ("so yes", "nope") that

@@ -35,6 +35,9 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "yes, no wait, that was yesterday. no", No},
 		{"private_window", "yes I tried it, still 1020", No}, {"private_window", "yep tried incognito, still broken", No},
 		{"private_window", "yes, it works there", Yes},
+		// Portuguese "no"/"na" leading a clause is "in the", not an answer
+		{"other_network", "no meu celular abre normal", bad}, {"other_network", "não, no celular também não abre", No},
+		{"vpn", "no abre en el celular", No},
 		// numbered choices and button labels
 		{"vpn", "1", Yes}, {"vpn", "2", No}, {"vpn", "3", Unsure}, {"vpn", "2.", No}, {"vpn", "(3)", Unsure},
 		{"vpn", "option 1", Yes}, {"vpn", "4", bad}, {"vpn", "not sure", Unsure},

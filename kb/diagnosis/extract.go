@@ -15,7 +15,7 @@ type lexicon struct {
 	answers     phraseSet   // language yes/no/unsure
 	hedges      phraseSet   // language unsure, as found inside free text
 
-	fillers, negations, outcomeVerbs, breaks, contrasts, questionStarts set
+	fillers, negations, outcomeVerbs, breaks, contrasts, questionStarts, portuguese set
 
 	pagePhrases, pageFields phraseSet
 }

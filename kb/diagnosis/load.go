@@ -137,6 +137,10 @@ type fileLanguage struct {
 	ClauseBreaks   []string `yaml:"clause_breaks"`
 	Contrasts      []string `yaml:"contrasts"`
 	QuestionStarts []string `yaml:"question_starts"`
+	// Portuguese marks an answer as Portuguese, where a leading "no" or
+	// "na" is "em" + the article ("no celular funciona": on the phone it
+	// works), not a "no".
+	Portuguese []string `yaml:"portuguese"`
 }
 
 type fileErrorPage struct {
@@ -443,6 +447,7 @@ func (b *builder) buildLanguage(m *Model, l *fileLanguage, ep *fileErrorPage) {
 	lx.breaks = b.wordSet("language: clause_breaks", l.ClauseBreaks, false)
 	lx.contrasts = b.wordSet("language: contrasts", l.Contrasts, false)
 	lx.questionStarts = b.wordSet("language: question_starts", l.QuestionStarts, true)
+	lx.portuguese = b.wordSet("language: portuguese", l.Portuguese, false)
 
 	if len(ep.Phrases) == 0 {
 		b.errf("error_page: phrases: missing")
