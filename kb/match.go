@@ -434,7 +434,9 @@ func (ix *index) speech(sc *scratch, text string, s *signals, cues cue, code boo
 	// "I started getting 1020 after ...": a code the speaker runs into is
 	// the error, whatever else the sentence holds.
 	s.anchor = s.anchor || code && first && exp
-	s.positive = cues&cuePositive != 0 && !question
+	// "ChatGPT shows 1020. It worked last week": an error the writer sees
+	// now makes "worked" history, not "it works again".
+	s.positive = cues&cuePositive != 0 && !question && !(err && exp && s.anchor)
 	// "I'm blocked", "am I banned for good?", "it blocks me": the speaker in
 	// a blocked state is a report, unless it is a future or a possibility.
 	// The speaker has to be near the word ("my account ... access denied

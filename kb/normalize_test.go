@@ -266,6 +266,8 @@ func TestMatch(t *testing.T) {
 		{"room 1020 is free", NoneID, false},
 		{"order #1020 shipped", NoneID, false},
 		{"my vpn works again, thanks", NoneID, false},
+		{"cleared cookies and it worked, no more 1020", NoneID, false},
+		{"ChatGPT shows 'Error 1020 Access denied'. It worked last week in the office.", "fix", true},
 		{"lol", NoneID, false},
 		{"", NoneID, false},
 		{"   \n\t", NoneID, false},
