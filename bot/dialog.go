@@ -155,6 +155,21 @@ func (e *Engine) parseAnswer(fact, text string) (string, bool) {
 	return e.model.ParseAnswer(fact, text)
 }
 
+// howMaxWords bounds a question about the open question ("how do I turn
+// the extensions off?"); a longer one asks something of its own.
+const howMaxWords = 8
+
+// asksHow reports whether text starts by asking how or what.
+func asksHow(text string) bool {
+	w, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(text)), " ")
+	w = strings.Trim(w, "?¿!.,")
+	switch w {
+	case "how", "what", "what's", "whats", "where", "wie", "was", "wo", "comment", "quoi", "où", "cómo", "como", "qué", "que", "dónde", "onde", "come", "cosa", "dove":
+		return true
+	}
+	return false
+}
+
 // answer applies an answer to the open question.
 func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, error) {
 	e, c := t.e, t.conv
@@ -190,6 +205,16 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 			r := t.reask(kept)
 			r.ErrorPage = page
 			return r, nil
+		}
+		// "How do I do that?", "what's that?": a question about the
+		// open question gets its how-to, then the question again.
+		// Once: asked again, it counts as an answer not understood.
+		if m := rd.match; m.Question && c.Pending != fixedFact && c.Retries == 0 && len(strings.Fields(text)) <= howMaxWords &&
+			(m.ID == kb.NoneID || m.ID == "help" || e.model.Mentions(c.Pending, text) && asksHow(text)) {
+			if f, ok := e.model.Fact(c.Pending); ok && f.How != "" {
+				c.Retries++
+				return t.reask(f.How + "\n\n"), nil
+			}
 		}
 		// A new question in the middle of a diagnosis is answered; the
 		// diagnosis waits.

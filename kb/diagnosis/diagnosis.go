@@ -37,6 +37,9 @@ type Fact struct {
 	Question string   // empty when not Askable
 	Choices  []string // button labels meaning Yes, No and Unsure, in that order
 	Askable  bool     // false for facts set by the caller, such as MonitorDown
+	// How tells someone who asks "how do I do that?" or "what's that?"
+	// how to find the answer; empty when the model gives none.
+	How string
 }
 
 // Label returns the choice label for value (Yes, No or Unsure), or value

@@ -110,6 +110,7 @@ type fileFact struct {
 	Cues     map[string][]string `yaml:"cues"`
 	Answers  map[string][]string `yaml:"answers"`
 	Subject  []string            `yaml:"subject"`
+	How      string              `yaml:"how"`
 }
 
 type fileCause struct {
@@ -218,7 +219,7 @@ func (b *builder) buildFacts(m *Model, ff []fileFact) {
 			b.errf("%s: id: defined twice", name)
 			continue
 		}
-		fa := fact{Fact: Fact{ID: f.ID, Question: strings.TrimSpace(f.Question)}}
+		fa := fact{Fact: Fact{ID: f.ID, Question: strings.TrimSpace(f.Question), How: strings.TrimSpace(f.How)}}
 		switch f.SetBy {
 		case "", "user":
 			fa.Askable = true
