@@ -418,6 +418,17 @@ func (s *Server) CloseGateway(code int, reason string) {
 	s.signal()
 }
 
+// ForgetSession ends the current gateway session on Discord's side, as
+// when it expired: the next RESUME is answered with op 9 (not resumable),
+// so the client must IDENTIFY, and the events dispatched for the old
+// session are never delivered.
+func (s *Server) ForgetSession() {
+	s.gw.mu.Lock()
+	s.gw.sessionID = ""
+	s.gw.log = nil
+	s.gw.mu.Unlock()
+}
+
 // RejectGateway makes every later IDENTIFY and RESUME fail with close code
 // code (e.g. 4004 after a token reset); 0 accepts them again.
 func (s *Server) RejectGateway(code int) {
