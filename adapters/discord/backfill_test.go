@@ -366,3 +366,17 @@ func TestSnowflakeAt(t *testing.T) {
 		t.Errorf("before Discord's epoch: %s; want 0", snowflakeAt(time.Unix(0, 0)))
 	}
 }
+
+func TestPlan(t *testing.T) {
+	t.Parallel()
+	state := []channelRef{{id: "C1", guild: "G", known: true}, {id: "C2", guild: "G", known: true}, {id: "T1", guild: "G", known: true}}
+	got, dropped := plan([]string{"D1", "C2", "D1"}, state, 10)
+	want := []channelRef{{id: "D1"}, {id: "C2", guild: "G", known: true}, {id: "C1", guild: "G", known: true}, {id: "T1", guild: "G", known: true}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(channelRef{})); diff != "" || dropped != 0 {
+		t.Errorf("plan (-want +got):\n%s\ndropped %d", diff, dropped)
+	}
+	got, dropped = plan([]string{"D1", "C2"}, state, 3)
+	if len(got) != 3 || dropped != 1 || got[2].id != "C1" {
+		t.Errorf("plan with a limit of 3 = %v, dropped %d; want the lanes first and T1 left out", got, dropped)
+	}
+}
