@@ -164,6 +164,24 @@ func (c *Core) Put(ctx context.Context, in Inbound) (added bool, err error) {
 	return added, nil
 }
 
+// Heard is Store.Heard: when platform was last heard from (the newest
+// Received of its inbox items whose ID begins with prefix; zero for
+// none) and the lanes heard from at or after since, latest first. An
+// adapter that opens a new session reads it to catch up on what was
+// said while it had none.
+func (c *Core) Heard(ctx context.Context, platform, prefix string, since time.Time) (newest time.Time, lanes []string, err error) {
+	newest, lanes, err = c.store.Heard(ctx, platform, prefix, since)
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("delivery: inbox: %w", err)
+	}
+	return newest, lanes, nil
+}
+
+// Freshness is how old an inbound item may be and still be answered
+// (Options.Freshness): older ones are dropped, so there is no point in
+// catching up further back.
+func (c *Core) Freshness() time.Duration { return c.o.Freshness }
+
 // Reconnected tells the observer that platform's connection was made
 // again after it dropped.
 func (c *Core) Reconnected(platform string) { c.obs.Reconnect(platform) }

@@ -208,6 +208,13 @@ type Store interface {
 	// Lanes lists the lanes that have pending inbox items and those that
 	// have pending outbox items, for start-up.
 	Lanes(ctx context.Context) (in, out []Lane, err error)
+	// Heard tells when the inbox last heard from a platform, for an
+	// adapter catching up on what it missed while disconnected: newest is
+	// the latest Received of platform's items whose ID begins with prefix
+	// (whatever their status; the zero time when there are none), and
+	// lanes lists the lanes of those received at or after since, the
+	// most recently heard first.
+	Heard(ctx context.Context, platform, prefix string, since time.Time) (newest time.Time, lanes []string, err error)
 	// Prune deletes inbox items received and outbox items created before
 	// cutoff that are no longer pending, and returns how many.
 	Prune(ctx context.Context, cutoff time.Time) (int64, error)

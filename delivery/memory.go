@@ -2,7 +2,9 @@ package delivery
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -239,6 +241,33 @@ func (s *Memory) Lanes(context.Context) (in, out []Lane, err error) {
 		}
 	}
 	return in, out, nil
+}
+
+// Heard implements Store.
+func (s *Memory) Heard(_ context.Context, platform, prefix string, since time.Time) (time.Time, []string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var newest time.Time
+	last := map[string]time.Time{} // lane → its latest item at or after since
+	for _, it := range s.in {
+		if it.Platform != platform || !strings.HasPrefix(it.ID, prefix) {
+			continue
+		}
+		if it.Received.After(newest) {
+			newest = it.Received
+		}
+		if t, ok := last[it.Lane]; !it.Received.Before(since) && (!ok || it.Received.After(t)) {
+			last[it.Lane] = it.Received
+		}
+	}
+	lanes := slices.Collect(maps.Keys(last))
+	slices.SortFunc(lanes, func(a, b string) int {
+		if c := last[b].Compare(last[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return newest, lanes, nil
 }
 
 // Prune implements Store.

@@ -320,6 +320,32 @@ func (d *DB) lanes(ctx context.Context, q string) ([]delivery.Lane, error) {
 	return ls, nil
 }
 
+// Heard implements delivery.Store.
+func (d *DB) Heard(ctx context.Context, platform, prefix string, since time.Time) (time.Time, []string, error) {
+	var newest int64
+	err := d.pool.QueryRow(ctx,
+		`SELECT received_at FROM inbox WHERE platform = $1 AND starts_with(id, $2) ORDER BY received_at DESC LIMIT 1`,
+		text(platform), text(prefix)).Scan(&newest)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, nil, nil
+	}
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+	}
+	rows, err := d.pool.Query(ctx,
+		`SELECT lane FROM inbox WHERE platform = $1 AND starts_with(id, $2) AND received_at >= $3
+		 GROUP BY lane ORDER BY MAX(received_at) DESC, lane`,
+		text(platform), text(prefix), millis(since))
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+	}
+	lanes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+	}
+	return fromMillis(newest), lanes, nil
+}
+
 // Prune implements delivery.Store. An inbox item's id is what keeps a
 // platform's retry from being answered twice, so the janitor keeps
 // finished items as long as platforms retry (README, "Data kept").

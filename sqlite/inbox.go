@@ -232,6 +232,40 @@ func (d *DB) lanes(ctx context.Context, q string) ([]delivery.Lane, error) {
 	return ls, nil
 }
 
+// Heard implements delivery.Store.
+func (d *DB) Heard(ctx context.Context, platform, prefix string, since time.Time) (time.Time, []string, error) {
+	var newest int64
+	err := d.db.QueryRowContext(ctx,
+		`SELECT received_at FROM inbox WHERE platform = ? AND instr(id, ?) = 1 ORDER BY received_at DESC LIMIT 1`,
+		platform, prefix).Scan(&newest)
+	if isNoRows(err) {
+		return time.Time{}, nil, nil
+	}
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+	}
+	rows, err := d.db.QueryContext(ctx,
+		`SELECT lane FROM inbox WHERE platform = ? AND instr(id, ?) = 1 AND received_at >= ?
+		 GROUP BY lane ORDER BY MAX(received_at) DESC, lane`,
+		platform, prefix, millis(since))
+	if err != nil {
+		return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+	}
+	defer rows.Close()
+	var lanes []string
+	for rows.Next() {
+		var l string
+		if err := rows.Scan(&l); err != nil {
+			return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+		}
+		lanes = append(lanes, l)
+	}
+	if err := rows.Err(); err != nil {
+		return time.Time{}, nil, fmt.Errorf("inbox heard: %w", explain(err))
+	}
+	return fromMillis(newest), lanes, nil
+}
+
 // Prune implements delivery.Store. An inbox item's id is what keeps a
 // platform's retry from being answered twice, so the janitor keeps
 // finished items as long as platforms retry (README, "Data kept").

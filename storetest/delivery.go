@@ -32,6 +32,7 @@ func Delivery(t *testing.T, open func(t *testing.T) delivery.Store) {
 		{"OutboxLifecycle", testOutboxLifecycle},
 		{"EnqueueSkipsKnownKeys", testEnqueueKeys},
 		{"LanesListPendingWork", testLanes},
+		{"HeardTellsNewestAndRecentLanes", testHeard},
 		{"PruneKeepsPending", testPrune},
 	}
 	for _, tc := range tests {
@@ -409,6 +410,58 @@ func testLanes(t *testing.T, s delivery.Store) {
 	}
 	if !slices.Equal(out, []delivery.Lane{{Platform: bot.Slack, Name: "C3"}}) {
 		t.Errorf("outbox lanes = %v; want C3", out)
+	}
+}
+
+func testHeard(t *testing.T, s delivery.Store) {
+	ctx := context.Background()
+	const msg = "discord:msg:"
+	if newest, lanes, err := s.Heard(ctx, bot.Discord, msg, time.Time{}); err != nil || !newest.IsZero() || len(lanes) != 0 {
+		t.Fatalf("Heard on an empty inbox = %v, %v, %v; want the zero time and no lanes", newest, lanes, err)
+	}
+	item := func(id, platform, lane string, ms int) delivery.Inbound {
+		return delivery.Inbound{ID: id, Platform: platform, Lane: lane, Body: []byte("{}"),
+			Received: at.Add(time.Duration(ms) * time.Millisecond)}
+	}
+	// Put in an order unlike their times: the newest is neither the
+	// first nor the last item added.
+	for _, in := range []delivery.Inbound{
+		item(msg+"1", bot.Discord, "C1", 1000), // exactly since: counts
+		item(msg+"2", bot.Discord, "D1", 5000), // the newest message
+		item(msg+"3", bot.Discord, "C2", 3000),
+		item(msg+"4", bot.Discord, "C1", 4000), // C1's latest: C1 comes before C2
+		item(msg+"5", bot.Discord, "C3", 999),  // before since
+		item("discord:interaction:6", bot.Discord, "C4", 9000),
+		item(msg+"7", bot.Slack, "C5", 9500), // another platform's item
+	} {
+		put(t, s, in)
+	}
+	// Done and dropped items were heard all the same.
+	finish(t, s, msg+"2", delivery.Writes{})
+	if err := s.Drop(ctx, msg+"3"); err != nil {
+		t.Fatal(err)
+	}
+
+	newest, lanes, err := s.Heard(ctx, bot.Discord, msg, at.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := at.Add(5 * time.Second); !newest.Equal(want) {
+		t.Errorf("newest = %v; want %v (message 2: not another prefix's, another platform's, or the last added)", newest, want)
+	}
+	if want := []string{"D1", "C1", "C2"}; !slices.Equal(lanes, want) {
+		t.Errorf("lanes = %v; want %v (heard since, latest first)", lanes, want)
+	}
+
+	newest, lanes, err = s.Heard(ctx, bot.Discord, "", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := at.Add(9 * time.Second); !newest.Equal(want) {
+		t.Errorf("with no prefix, newest = %v; want %v (the interaction)", newest, want)
+	}
+	if want := []string{"C4", "D1", "C1", "C2", "C3"}; !slices.Equal(lanes, want) {
+		t.Errorf("with no prefix and no since, lanes = %v; want %v", lanes, want)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,6 +89,10 @@ type session interface {
 	// From the gateway state.
 	self() (userID, appID string)
 	cachedChannel(id string) (*discordgo.Channel, bool)
+	// readable lists the channels whose messages a catch-up reads (see
+	// backfill.go); complete is false while a guild of the session's
+	// READY has not arrived yet.
+	readable() (channels []channelRef, complete bool)
 }
 
 // dgSession adds state lookups to *discordgo.Session.
@@ -128,6 +133,32 @@ func (s dgSession) cachedChannel(id string) (*discordgo.Channel, bool) {
 	return c, err == nil && c != nil
 }
 
+func (s dgSession) readable() ([]channelRef, bool) {
+	st := s.State
+	if st == nil {
+		return nil, true
+	}
+	st.RLock()
+	defer st.RUnlock()
+	complete := true
+	var out []channelRef
+	for _, g := range st.Guilds {
+		if g == nil {
+			continue
+		}
+		if g.Unavailable {
+			complete = false
+			continue
+		}
+		for _, c := range slices.Concat(g.Channels, g.Threads) {
+			if c != nil && readableType(c.Type) {
+				out = append(out, channelRef{id: c.ID, guild: g.ID, known: true})
+			}
+		}
+	}
+	return out, complete
+}
+
 // Adapter is the Discord adapter. Create it with New; it is safe for
 // concurrent use.
 type Adapter struct {
@@ -148,12 +179,21 @@ type Adapter struct {
 	running   atomic.Bool
 	receiving sync.WaitGroup // interactions being written and acknowledged
 
+	bfMu      sync.Mutex
+	bfStopped bool           // Run is stopping: no new catch-up
+	backfills sync.WaitGroup // catch-ups after a new gateway session (backfill.go)
+
 	// Tunables; tests shorten them.
 	callTimeout  time.Duration // one REST request
 	openTimeout  time.Duration // gateway handshake
 	backoffMin   time.Duration
 	backoffMax   time.Duration
 	drainTimeout time.Duration // shutdown grace for interactions being acknowledged
+	// backfillMargin is how far before the newest message in the inbox
+	// a catch-up starts; guildWait how long it waits for the guilds of
+	// a new session.
+	backfillMargin time.Duration
+	guildWait      time.Duration
 }
 
 // New checks o and prepares an Adapter; it does not connect.
@@ -244,6 +284,9 @@ func New(o Options) (*Adapter, error) {
 		backoffMin:   time.Second,
 		backoffMax:   2 * time.Minute,
 		drainTimeout: 5 * time.Second,
+
+		backfillMargin: 10 * time.Second,
+		guildWait:      15 * time.Second,
 	}
 	for _, c := range o.ListenChannels {
 		a.listen[c] = true
@@ -294,9 +337,19 @@ func (a *Adapter) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 
+	// Catch-ups after a new session stop with Run.
+	a.bfMu.Lock()
+	a.bfStopped = false
+	a.bfMu.Unlock()
+	backfillCtx, cancelBackfills := context.WithCancel(ctx)
+	defer cancelBackfills()
+
 	disconnected := make(chan struct{}, 1)
 	removeEvent := a.s.AddHandler(func(_ *discordgo.Session, e *discordgo.Event) {
 		a.onEvent(workCtx, e)
+	})
+	removeReady := a.s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Ready) {
+		a.onReady(backfillCtx)
 	})
 	removeDisc := a.s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
 		a.connected.Store(false)
@@ -306,6 +359,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		}
 	})
 	defer removeEvent()
+	defer removeReady()
 	defer removeDisc()
 
 	stop := func() {
@@ -313,6 +367,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if err := a.s.Close(); err != nil {
 			a.log.Warn("closing the gateway", "err", a.errText(err))
 		}
+		a.stopBackfills(cancelBackfills)
 		if !waitGroup(&a.receiving, a.drainTimeout) {
 			a.log.Warn("interactions still being acknowledged at shutdown; cancelling them")
 			cancelWork()
@@ -474,15 +529,8 @@ func (a *Adapter) onEvent(ctx context.Context, e *discordgo.Event) {
 			a.log.Warn("ignoring malformed MESSAGE_CREATE", "err", err, "seq", e.Sequence)
 			return
 		}
-		if m.Author.Bot || m.WebhookID != "" {
+		if !a.wanted(m) {
 			return
-		}
-		if !a.o.MessageContent && m.GuildID != "" && m.MessageReference == nil {
-			// Without the intent Discord withholds the text of messages
-			// that do not mention the bot: nothing to answer.
-			if botID, _ := a.s.self(); !mentions(m, botID) {
-				return
-			}
 		}
 		if _, err := a.core.Accept(ctx, inbound("msg:"+m.ID, m.ChannelID, eventMessage, e.RawData)); err != nil {
 			a.log.Error("message lost: cannot write it to the inbox", "channel", m.ChannelID, "message_id", m.ID, "err", err)
@@ -493,6 +541,24 @@ func (a *Adapter) onEvent(ctx context.Context, e *discordgo.Event) {
 			_, _ = a.receive(ctx, raw, a.restResponder)
 		})
 	}
+}
+
+// wanted reports whether message m goes into the inbox, whether it came
+// over the gateway or was caught up on: not other bots' (the bot's own
+// included) or webhooks', and, without the Message Content intent, in
+// guilds only the ones that mention the bot or reply to a message.
+func (a *Adapter) wanted(m *discordgo.Message) bool {
+	if m.Author.Bot || m.WebhookID != "" {
+		return false
+	}
+	if !a.o.MessageContent && m.GuildID != "" && m.MessageReference == nil {
+		// Without the intent Discord withholds the text of messages
+		// that do not mention the bot: nothing to answer.
+		if botID, _ := a.s.self(); !mentions(m, botID) {
+			return false
+		}
+	}
+	return true
 }
 
 // waitGroup waits up to d for wg.

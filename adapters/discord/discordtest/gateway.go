@@ -32,11 +32,13 @@ type gateway struct {
 	reject     int
 	replayFrom int64
 	heartbeats int
+	delivered  map[string]string // message id → the session its MESSAGE_CREATE was last written to
 }
 
 type frame struct {
-	seq  int64
-	data []byte
+	seq     int64
+	data    []byte
+	message string // the message id of a MESSAGE_CREATE
 }
 
 type gwConn struct {
@@ -293,6 +295,7 @@ func (s *Server) resume(c *gwConn, d json.RawMessage) bool {
 		if c.write(f.data) != nil {
 			return false
 		}
+		s.deliveredLocked(f)
 	}
 	return s.dispatchLocked("RESUMED", []byte(`{"_trace":["fake-gateway"]}`)) == nil
 }
@@ -310,11 +313,46 @@ func mustJSON(v any) []byte {
 func (s *Server) dispatchLocked(t string, d []byte) error {
 	s.gw.seq++
 	b := fmt.Appendf(nil, `{"op":0,"t":%q,"s":%d,"d":%s}`, t, s.gw.seq, d)
-	s.gw.log = append(s.gw.log, frame{seq: s.gw.seq, data: b})
+	f := frame{seq: s.gw.seq, data: b}
+	if t == "MESSAGE_CREATE" {
+		var m struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(d, &m) == nil {
+			f.message = m.ID
+		}
+	}
+	s.gw.log = append(s.gw.log, f)
 	if c := s.gw.conn; c != nil && c.ready {
-		return c.write(b)
+		if err := c.write(b); err != nil {
+			return err
+		}
+		s.deliveredLocked(f)
 	}
 	return nil
+}
+
+// deliveredLocked notes that frame f went out on the current session.
+func (s *Server) deliveredLocked(f frame) {
+	if f.message == "" {
+		return
+	}
+	if s.gw.delivered == nil {
+		s.gw.delivered = map[string]string{}
+	}
+	s.gw.delivered[f.message] = s.gw.sessionID
+}
+
+// DeliveredTo returns the gateway session ("fake-session-<n>", as in
+// Handshake.SessionID) whose connection the MESSAGE_CREATE of message id
+// was last written to, or "" when it was written to none: sent while no
+// client was connected, it waits for a RESUME, and a new session (an
+// IDENTIFY) never gets it. Written is not read: a client killed with the
+// frame in its socket lost it all the same.
+func (s *Server) DeliveredTo(id string) string {
+	s.gw.mu.Lock()
+	defer s.gw.mu.Unlock()
+	return s.gw.delivered[id]
 }
 
 // Dispatch sends a gateway event (op 0) with the next sequence number and
@@ -378,6 +416,17 @@ func (s *Server) CloseGateway(code int, reason string) {
 		c.close(code, reason)
 	}
 	s.signal()
+}
+
+// ForgetSession ends the current gateway session on Discord's side, as
+// when it expired: the next RESUME is answered with op 9 (not resumable),
+// so the client must IDENTIFY, and the events dispatched for the old
+// session are never delivered.
+func (s *Server) ForgetSession() {
+	s.gw.mu.Lock()
+	s.gw.sessionID = ""
+	s.gw.log = nil
+	s.gw.mu.Unlock()
 }
 
 // RejectGateway makes every later IDENTIFY and RESUME fail with close code

@@ -19,6 +19,7 @@ package discordtest
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -48,6 +49,7 @@ const (
 	RouteGlobalCommands = "PUT /applications/{app}/commands"
 	RouteGuildCommands  = "PUT /applications/{app}/guilds/{guild}/commands"
 	RouteCreateMessage  = "POST /channels/{channel}/messages"
+	RouteListMessages   = "GET /channels/{channel}/messages"
 	RouteGetMessage     = "GET /channels/{channel}/messages/{message}"
 	RouteEditMessage    = "PATCH /channels/{channel}/messages/{message}"
 	RouteGetChannel     = "GET /channels/{channel}"
@@ -205,7 +207,6 @@ func NewServer(tb testing.TB, o Options) *Server {
 		priv:         priv,
 		changed:      make(chan struct{}),
 		counts:       map[string]int{},
-		nextID:       1200000000000000000,
 		channels:     map[string]*Channel{},
 		messages:     map[string]map[string]any{},
 		interactions: map[string]*ixn{},
@@ -221,6 +222,7 @@ func NewServer(tb testing.TB, o Options) *Server {
 	s.route(mux, RouteGlobalCommands, true, s.putCommands)
 	s.route(mux, RouteGuildCommands, true, s.putCommands)
 	s.route(mux, RouteCreateMessage, true, s.createMessage)
+	s.route(mux, RouteListMessages, true, s.listMessages)
 	s.route(mux, RouteGetMessage, true, s.getMessage)
 	s.route(mux, RouteEditMessage, true, s.editMessage)
 	s.route(mux, RouteGetChannel, true, s.getChannel)
@@ -260,7 +262,14 @@ func (s *Server) Mention() string { return "<@" + s.BotID + ">" }
 // PublicKeyHex is PublicKey in hex, as the Developer Portal shows it.
 func (s *Server) PublicKeyHex() string { return hex.EncodeToString(s.PublicKey) }
 
-// NewID returns a fresh snowflake-like id.
+// discordEpoch is the first millisecond of 2015 (Unix ms), where
+// Discord's snowflakes count from.
+const discordEpoch = 1420070400000
+
+// NewID returns a fresh snowflake: the current time in its top bits, as
+// Discord makes them, so that a client may ask for the messages after a
+// time (GET /channels/{channel}/messages?after=<a snowflake made from a
+// time>). Ids only grow.
 func (s *Server) NewID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -268,8 +277,12 @@ func (s *Server) NewID() string {
 }
 
 func (s *Server) newIDLocked() string {
-	s.nextID++
-	return strconv.FormatUint(s.nextID, 10)
+	id := uint64(time.Now().UnixMilli()-discordEpoch) << 22
+	if id <= s.nextID {
+		id = s.nextID + 1
+	}
+	s.nextID = id
+	return strconv.FormatUint(id, 10)
 }
 
 // AddChannel registers a channel (a thread, a DM, another text channel).
@@ -997,6 +1010,117 @@ func (s *Server) mentionsLocked(content string) []any {
 			out = append(out, userObj(User{ID: id}))
 		}
 	}
+}
+
+// listMessages is GET /channels/{channel}/messages as Discord answers it:
+// at most limit (1 to 100, default 50) messages, newest first; with after,
+// the ones right after that id (the oldest of those newer than it), with
+// before the ones right before it, else the latest. Any snowflake will do
+// as after or before, also one made from a time. The messages are the
+// REST shape: without the guild_id and member the gateway adds, and
+// without content (unless they mention the bot or are the bot's own) when
+// the Message Content intent is not enabled for the app.
+func (s *Server) listMessages(r *http.Request, _ []byte) (int, any) {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return errorf(400, 50035, "Invalid Form Body: limit: int value should be between 1 and 100.")
+		}
+		limit = n
+	}
+	if q.Get("around") != "" || q.Get("after") != "" && q.Get("before") != "" {
+		return errorf(400, 50035, "Invalid Form Body: the fake takes at most one of after and before (around is not faked)")
+	}
+	after, err := snowflakeParam(q, "after")
+	if err != nil {
+		return errorf(400, 50035, "Invalid Form Body: %v", err)
+	}
+	before, err := snowflakeParam(q, "before")
+	if err != nil {
+		return errorf(400, 50035, "Invalid Form Body: %v", err)
+	}
+	channel := r.PathValue("channel")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch := s.channels[channel]
+	if ch == nil {
+		return errorf(404, 10003, "Unknown Channel")
+	}
+	type entry struct {
+		id uint64
+		m  map[string]any
+	}
+	var all []entry
+	for _, id := range s.order {
+		m := s.messages[id]
+		if m == nil || m["channel_id"] != channel || intOf(m["flags"])&int(discordgo.MessageFlagsEphemeral) != 0 {
+			continue
+		}
+		n, _ := strconv.ParseUint(id, 10, 64)
+		all = append(all, entry{n, m})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
+	var page []entry
+	switch {
+	case after > 0:
+		for _, e := range all {
+			if e.id > after && len(page) < limit {
+				page = append(page, e)
+			}
+		}
+	case before > 0:
+		for _, e := range all {
+			if e.id < before {
+				page = append(page, e)
+			}
+		}
+		page = page[max(0, len(page)-limit):]
+	default:
+		page = all[max(0, len(all)-limit):]
+	}
+	out := make([]any, 0, len(page))
+	for i := len(page) - 1; i >= 0; i-- {
+		out = append(out, s.restMessageLocked(page[i].m))
+	}
+	return 200, out
+}
+
+// snowflakeParam reads query parameter name as a snowflake; 0 when absent.
+func snowflakeParam(q url.Values, name string) (uint64, error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: Value %q is not snowflake.", name, v)
+	}
+	return n, nil
+}
+
+// restMessageLocked is a stored message as REST returns it.
+func (s *Server) restMessageLocked(m map[string]any) map[string]any {
+	out := merge(m, nil)
+	delete(out, "guild_id")
+	delete(out, "member")
+	if rm, ok := out["referenced_message"].(map[string]any); ok && rm != nil {
+		rm = merge(rm, nil)
+		delete(rm, "guild_id")
+		delete(rm, "member")
+		out["referenced_message"] = rm
+	}
+	author, _ := m["author"].(map[string]any)
+	ch := s.channels[fmt.Sprint(m["channel_id"])]
+	if ch != nil && ch.GuildID != "" && s.opts.PrivilegedIntents&discordgo.IntentMessageContent == 0 &&
+		(author == nil || author["id"] != s.BotID) && !mentionsBot(out, s.BotID) {
+		out["content"] = ""
+		out["embeds"] = []any{}
+		out["attachments"] = []any{}
+		out["components"] = []any{}
+	}
+	return out
 }
 
 func (s *Server) getMessage(r *http.Request, _ []byte) (int, any) {

@@ -3,13 +3,16 @@ package discordtest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/google/go-cmp/cmp"
 )
 
 // toFake sends a discordgo Session's REST calls to the fake.
@@ -123,5 +126,82 @@ func TestSignature(t *testing.T) {
 	}
 	if b, _ := io.ReadAll(req.Body); !bytes.Equal(b, body) {
 		t.Error("body not restored")
+	}
+}
+
+// TestChannelMessagesWithDiscordgo: GET /channels/{channel}/messages
+// pages as Discord's does (newest first; after gives the messages right
+// after an id, before those right before it) and accepts a snowflake made
+// from a time.
+func TestChannelMessagesWithDiscordgo(t *testing.T) {
+	s := NewServer(t, Options{})
+	dg := session(t, s, s.Token)
+	start := time.Now().Add(-time.Millisecond)
+	u := User{ID: "5"}
+	var ids []string
+	for i := range 4 {
+		content := fmt.Sprintf("message %d", i)
+		if i == 2 {
+			content = s.Mention() + " " + content
+		}
+		ids = append(ids, s.SendMessage(Message{Author: u, Content: content}))
+	}
+	own, err := dg.ChannelMessageSend(s.ChannelID, "the bot's")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, own.ID)
+	s.SendMessage(Message{ChannelID: "1100000000000000999", Author: u, Content: "elsewhere"})
+	idsOf := func(ms []*discordgo.Message) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	fromTime := func(t time.Time) string { return strconv.FormatUint(uint64(t.UnixMilli()-discordEpoch)<<22, 10) }
+
+	for _, tc := range []struct {
+		name          string
+		limit         int
+		before, after string
+		want          []string
+	}{
+		{"latest", 0, "", "", []string{ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"latest two", 2, "", "", []string{ids[4], ids[3]}},
+		{"right after an id", 2, "", ids[1], []string{ids[3], ids[2]}},
+		{"right before an id", 2, ids[3], "", []string{ids[2], ids[1]}},
+		{"after a time", 3, "", fromTime(start), []string{ids[2], ids[1], ids[0]}},
+		{"after now", 0, "", fromTime(time.Now().Add(time.Second)), nil},
+	} {
+		got, err := dg.ChannelMessages(s.ChannelID, tc.limit, tc.before, tc.after, "")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if diff := cmp.Diff(tc.want, idsOf(got)); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+
+	got, err := dg.ChannelMessages(s.ChannelID, 100, "", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range got {
+		if m.GuildID != "" || m.Member != nil {
+			t.Errorf("message %s has guild %q member %v; REST messages carry neither (the gateway adds them)", m.ID, m.GuildID, m.Member)
+		}
+		switch want := m.ID == ids[2] || m.ID == own.ID; {
+		case want && m.Content == "":
+			t.Errorf("message %s lost its content; it mentions the bot or is the bot's", m.ID)
+		case !want && m.Content != "":
+			t.Errorf("message %s has content %q without the Message Content intent", m.ID, m.Content)
+		}
+	}
+	if _, err := dg.ChannelMessages(s.ChannelID, 101, "", "", ""); err == nil {
+		t.Error("limit 101 was accepted")
+	}
+	if _, err := dg.ChannelMessages("1100000000000000777", 0, "", "", ""); err == nil {
+		t.Error("an unknown channel was listed")
 	}
 }
