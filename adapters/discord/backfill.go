@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
 // Catching up after a new gateway session (README.md, "Running several
@@ -112,11 +113,65 @@ func (a *Adapter) onReady(ctx context.Context) {
 	if a.bfStopped {
 		return
 	}
+	a.holdMu.Lock()
+	a.catching++
+	a.holdMu.Unlock()
 	a.backfills.Add(1)
 	go func() {
 		defer a.backfills.Done()
 		a.backfill(ctx, since, lanes)
+		a.endCatchUp(context.WithoutCancel(ctx))
 	}()
+}
+
+// maxHeld bounds the gateway messages kept back during a catch-up; past
+// it they are written at once, and a channel's order may break.
+const maxHeld = 10_000
+
+// hold keeps in back while a catch-up runs: the caught-up messages are
+// older, and the inbox answers a channel's messages in the order it got
+// them. It reports whether in was kept. (A process that dies holding
+// messages leaves them to the next session's catch-up: they are newer
+// than anything it wrote.)
+func (a *Adapter) hold(in delivery.Inbound) bool {
+	a.holdMu.Lock()
+	defer a.holdMu.Unlock()
+	if a.catching == 0 && !a.flushing {
+		return false
+	}
+	if len(a.held) >= maxHeld {
+		if !a.overflow {
+			a.overflow = true
+			a.log.Warn("catch-up still running: writing the gateway's messages at once; a channel's replies may come out of order", "held", maxHeld)
+		}
+		return false
+	}
+	a.held = append(a.held, in)
+	return true
+}
+
+// endCatchUp ends one catch-up; the last one to end writes the messages
+// held meanwhile, in the order the gateway delivered them, before new
+// ones are written directly.
+func (a *Adapter) endCatchUp(ctx context.Context) {
+	a.holdMu.Lock()
+	a.catching--
+	if a.catching > 0 || a.flushing {
+		a.holdMu.Unlock()
+		return
+	}
+	a.flushing = true
+	for len(a.held) > 0 && a.catching == 0 {
+		batch := a.held
+		a.held = nil
+		a.holdMu.Unlock()
+		for _, in := range batch {
+			a.acceptGateway(ctx, in)
+		}
+		a.holdMu.Lock()
+	}
+	a.flushing, a.overflow = false, false
+	a.holdMu.Unlock()
 }
 
 // stopBackfills ends the catch-ups in progress and waits for them.

@@ -380,3 +380,34 @@ func TestPlan(t *testing.T) {
 		t.Errorf("plan with a limit of 3 = %v, dropped %d; want the lanes first and T1 left out", got, dropped)
 	}
 }
+
+// TestGatewayMessagesWaitForTheCatchUp: a message the new session
+// delivers while the catch-up is still reading is written to the inbox
+// after the older messages the catch-up finds, so its channel's messages
+// are answered in the order they were sent.
+func TestGatewayMessagesWaitForTheCatchUp(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{})
+	f := h.fake
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " before"})
+	h.replies(t, f.ChannelID, 1)
+	h.halt(t)
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent while down"})
+	// The catch-up waits out a rate limit on its first read.
+	f.Inject(discordtest.Fault{Route: discordtest.RouteListMessages, Times: 1, RetryAfter: 700 * time.Millisecond})
+
+	h.launch(t, setup{})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.Calls(discordtest.RouteListMessages)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the catch-up never read a channel")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent once the session was open"})
+	h.caughtUp(t, 1)
+	h.replies(t, f.ChannelID, 3)
+	if diff := cmp.Diff([]string{"before", "sent while down", "sent once the session was open"}, handledTexts(h.h)); diff != "" {
+		t.Errorf("handled (-want +got):\n%s", diff)
+	}
+}

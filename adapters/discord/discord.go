@@ -183,6 +183,15 @@ type Adapter struct {
 	bfStopped bool           // Run is stopping: no new catch-up
 	backfills sync.WaitGroup // catch-ups after a new gateway session (backfill.go)
 
+	// The gateway's messages kept back while a catch-up runs, so that
+	// each channel's messages reach the inbox in the order they were sent
+	// (backfill.go).
+	holdMu   sync.Mutex
+	catching int // catch-ups running
+	flushing bool
+	overflow bool // held reached maxHeld (logged once)
+	held     []delivery.Inbound
+
 	// Tunables; tests shorten them.
 	callTimeout  time.Duration // one REST request
 	openTimeout  time.Duration // gateway handshake
@@ -532,8 +541,9 @@ func (a *Adapter) onEvent(ctx context.Context, e *discordgo.Event) {
 		if !a.wanted(m) {
 			return
 		}
-		if _, err := a.core.Accept(ctx, inbound("msg:"+m.ID, m.ChannelID, eventMessage, e.RawData)); err != nil {
-			a.log.Error("message lost: cannot write it to the inbox", "channel", m.ChannelID, "message_id", m.ID, "err", err)
+		in := inbound("msg:"+m.ID, m.ChannelID, eventMessage, e.RawData)
+		if !a.hold(in) {
+			a.acceptGateway(ctx, in)
 		}
 	case eventInteraction:
 		raw := e.RawData
@@ -559,6 +569,13 @@ func (a *Adapter) wanted(m *discordgo.Message) bool {
 		}
 	}
 	return true
+}
+
+// acceptGateway writes a message the gateway delivered to the inbox.
+func (a *Adapter) acceptGateway(ctx context.Context, in delivery.Inbound) {
+	if _, err := a.core.Accept(ctx, in); err != nil {
+		a.log.Error("message lost: cannot write it to the inbox", "lane", in.Lane, "id", in.ID, "err", err)
+	}
 }
 
 // waitGroup waits up to d for wg.
