@@ -367,12 +367,7 @@ func TestReplicasKilled(t *testing.T) {
 		if n == 1 {
 			continue
 		}
-		// The documented window: the killed process posted, then died
-		// before it recorded the post, and another replica posted again.
-		// The fake may read a request the process wrote just before
-		// SIGKILL only after the process is reaped, so "at the kill"
-		// reaches a little past killAt.
-		if at := firstPost[k]; at.Before(killAt.Add(time.Second)) && killAt.Sub(at) < 2*time.Second {
+		if atTheKill(firstPost[k], killAt) {
 			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
 			continue
 		}
@@ -420,6 +415,16 @@ func TestReplicasKilled(t *testing.T) {
 	t.Logf("after kill -9: replica %d led %s later; the %d messages taken but not answered at the kill were all answered %s later; every message %s later (all sent %s after the kill)",
 		next, leadAfter.Round(100*time.Millisecond), len(unansweredAtKill), lanesAfter.Round(100*time.Millisecond),
 		allAnswered.Round(100*time.Millisecond), sentAll.Sub(killAt).Round(100*time.Millisecond))
+}
+
+// atTheKill reports whether a post at at falls in Slack's documented
+// double-post window around a SIGKILL at killAt: the killed process
+// posted, then died before it recorded the post, and another replica
+// posted again. The fake may read a request the process wrote just
+// before SIGKILL only after the process is reaped, so the window reaches
+// a little past killAt.
+func atTheKill(at, killAt time.Time) bool {
+	return at.Before(killAt.Add(time.Second)) && killAt.Sub(at) < 2*time.Second
 }
 
 // total sums the counts in m.
@@ -555,14 +560,16 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 		next, leadAfter.Round(100*time.Millisecond), recoveredAfter.Round(100*time.Millisecond))
 }
 
-// The load of TestSocketModeReplicaKilled.
+// The load of TestSocketModeReplicaKilled: the scale of
+// TestReplicasKilled, over three Socket Mode connections.
 const (
-	socketMessages = 60
-	socketUsers    = 12
-	socketChannels = 6
+	socketReplicas = 3
+	socketMessages = killMessages
+	socketUsers    = killUsers
+	socketChannels = killChannels
 )
 
-// TestSocketModeReplicaKilled: two replicas in Slack Socket Mode on one
+// TestSocketModeReplicaKilled: three replicas in Slack Socket Mode on one
 // PostgreSQL schema, each with its own connection; the fake Slack spreads
 // the envelopes over the connections, as Slack does, and redelivers to the
 // other one what was not acknowledged. One replica is killed with SIGKILL
@@ -580,10 +587,11 @@ func TestSocketModeReplicaKilled(t *testing.T) {
 		"SLACK_APP_TOKEN="+fake.Config().AppToken,
 		"GPTACCESS_BOT_RATE_LIMIT_PER_MINUTE=0",
 	)
-	set := newReplicaSet(t, rig, 2, func(int) []string { return nil })
-	set.start(0)
-	set.start(1)
-	fake.WaitConnections(t, 2, 20*time.Second)
+	set := newReplicaSet(t, rig, socketReplicas, func(int) []string { return nil })
+	for i := range socketReplicas {
+		set.start(i)
+	}
+	fake.WaitConnections(t, socketReplicas, 20*time.Second)
 	set.waitReady()
 
 	var msgs []sent
@@ -620,8 +628,8 @@ func TestSocketModeReplicaKilled(t *testing.T) {
 			perConn[a.Conn]++
 		}
 	}
-	if len(perConn) != 2 {
-		t.Errorf("before the kill, envelopes acknowledged per connection: %v; want both replicas' connections", perConn)
+	if len(perConn) != socketReplicas {
+		t.Errorf("before the kill, envelopes acknowledged per connection: %v; want every replica's connection", perConn)
 	}
 	time.Sleep(time.Second) // a second reply would come now
 
@@ -645,12 +653,12 @@ func TestSocketModeReplicaKilled(t *testing.T) {
 		switch n := replies[k]; {
 		case n == 0:
 			t.Errorf("%s never answered", k)
-		case n > 1 && firstPost[k].Before(killAt) && killAt.Sub(firstPost[k]) < 2*time.Second:
+		case n > 1 && atTheKill(firstPost[k], killAt):
 			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
 		case n > 1:
 			t.Errorf("%s answered %d times", k, n)
 		}
 	}
-	t.Logf("%d messages, %d users, %d channels, 2 replicas in Socket Mode (acks per connection before the kill: %v); one killed after %d messages and restarted after %d; every message answered %s after the kill",
-		socketMessages, socketUsers, socketChannels, perConn, socketMessages/3, 2*socketMessages/3, allAnswered.Round(100*time.Millisecond))
+	t.Logf("%d messages, %d users, %d channels, %d replicas in Socket Mode (acks per connection before the kill: %v); one killed after %d messages and restarted after %d; every message answered %s after the kill",
+		socketMessages, socketUsers, socketChannels, socketReplicas, perConn, socketMessages/3, 2*socketMessages/3, allAnswered.Round(100*time.Millisecond))
 }
