@@ -81,7 +81,8 @@ func (d *DB) NextIn(ctx context.Context, l delivery.Lane) (delivery.Inbound, boo
 	in := delivery.Inbound{Platform: l.Platform, Lane: l.Name}
 	var received int64
 	ok, err := d.take(ctx, "inbox", l, `SELECT seq, taken_by, taken_until, id, body, received_at FROM inbox
-		WHERE platform = $1 AND lane = $2 AND status = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE`,
+		WHERE seq = (SELECT MIN(seq) FROM inbox WHERE platform = $1 AND lane = $2 AND status = 'pending')
+		AND status = 'pending' FOR UPDATE SKIP LOCKED`,
 		&in.ID, &in.Body, &received)
 	if err != nil || !ok {
 		return delivery.Inbound{}, false, err
@@ -145,7 +146,11 @@ func (d *DB) ReleaseLanes(ctx context.Context) error {
 // take reads the oldest pending item of l in table with query (which
 // selects seq, taken_by and taken_until, then the columns for dest) and
 // takes it for this replica, unless another replica holds it still. The
-// row lock makes two replicas asking at once take turns.
+// query locks only the lane's oldest item, FOR UPDATE SKIP LOCKED: a
+// replica that finds another taking it at that moment moves on at once
+// rather than wait, and never takes the lane's next item out of turn;
+// the status is checked again on the row it locks, which another replica
+// may have finished meanwhile.
 func (d *DB) take(ctx context.Context, table string, l delivery.Lane, query string, dest ...any) (bool, error) {
 	var taken bool
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
@@ -245,7 +250,8 @@ func (d *DB) NextOut(ctx context.Context, l delivery.Lane) (delivery.Outbound, b
 	o := delivery.Outbound{Platform: l.Platform, Lane: l.Name}
 	var notBefore, created int64
 	ok, err := d.take(ctx, "outbox", l, `SELECT seq, taken_by, taken_until, seq, key, kind, parent, body, attempts, not_before, created_at
-		FROM outbox WHERE platform = $1 AND lane = $2 AND status = 'pending' ORDER BY seq LIMIT 1 FOR UPDATE`,
+		FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox WHERE platform = $1 AND lane = $2 AND status = 'pending')
+		AND status = 'pending' FOR UPDATE SKIP LOCKED`,
 		&o.Seq, &o.Key, &o.Kind, &o.Parent, &o.Body, &o.Attempts, &notBefore, &created)
 	if err != nil || !ok {
 		return delivery.Outbound{}, false, err
