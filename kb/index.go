@@ -75,6 +75,7 @@ type specialDocs struct {
 type specialTerms struct {
 	help, meaning, whatis, cause, prevent, denied, blocked, vpn int32
 	chatgpt, api, apikey                                        int32
+	code1020                                                    int32
 }
 
 // scratch is per-call working memory, pooled so Match does not allocate.
@@ -314,7 +315,7 @@ func buildIndex(entries []Entry, ld *Lexicon) *index {
 	ix.terms = specialTerms{
 		help: term("help"), meaning: term("meaning"), whatis: term("whatis"), cause: term("cause"),
 		prevent: term("prevent"), denied: term("denied"), blocked: term("blocked"), vpn: term("vpn"),
-		chatgpt: term("chatgpt"), api: term("api"), apikey: term("apikey"),
+		chatgpt: term("chatgpt"), api: term("api"), apikey: term("apikey"), code1020: term("1020"),
 	}
 	ix.markers = newPageMarkers()
 	ix.phrases = compilePhrases(ld)

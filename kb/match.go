@@ -97,6 +97,12 @@ func (k *KB) Match(text string) Match {
 		// noise, whatever it is about.
 		m.ID, m.Report = ix.ids[best], rep >= 0.5
 	}
+	if d := ix.docs.otherCode; d >= 0 && m.ID != NoneID && sc.sig.otherCode && !sc.sig.named1020 {
+		// "HTTP 429 from api.openai.com in our worker, how to handle?"
+		// names another error and not 1020: that error's entry answers,
+		// whatever else (the API, a VPN) the message is about.
+		m.ID = ix.ids[d]
+	}
 	return m
 }
 
@@ -310,6 +316,8 @@ type signals struct {
 	question    bool    // a question mark or a leading question word
 	vpn         bool    // a VPN or proxy is named
 	ours        bool    // names ChatGPT, OpenAI or their API
+	named1020   bool    // names 1020 itself
+	otherCode   bool    // names another error's number (1015, 429)
 	content     float64 // topic words (not stop words, cues or question phrasing)
 	known       float64 // of those, the ones the knowledge base knows
 }
@@ -333,6 +341,7 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			}
 			if ix.otherErr[t] {
 				s.otherError = true
+				s.otherCode = s.otherCode || ix.numTerm[t]
 			}
 			if b := ix.intentBit[t]; b >= 0 {
 				s.intents |= 1 << b
@@ -348,6 +357,8 @@ func (ix *index) signals(sc *scratch, text string) signals {
 				s.vpn = true
 			case st.chatgpt, st.api, st.apikey:
 				s.ours = true
+			case st.code1020:
+				s.named1020 = true
 			case st.help:
 				s.help = true
 			}

@@ -267,6 +267,7 @@ func TestMatch(t *testing.T) {
 		{"order #1020 shipped", NoneID, false},
 		{"my vpn works again, thanks", NoneID, false},
 		{"cleared cookies and it worked, no more 1020", NoneID, false},
+		{"our python worker gets 429 from the openai api, how do we handle that?", "other-code", true},
 		{"ChatGPT shows 'Error 1020 Access denied'. It worked last week in the office.", "fix", true},
 		{"lol", NoneID, false},
 		{"", NoneID, false},
