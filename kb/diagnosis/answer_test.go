@@ -35,6 +35,9 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "yes, no wait, that was yesterday. no", No},
 		{"private_window", "yes I tried it, still 1020", No}, {"private_window", "yep tried incognito, still broken", No},
 		{"private_window", "yes, it works there", Yes},
+		// German and French negate after the verb
+		{"other_network", "Übers Handy mit mobilen Daten geht es auch nicht.", No},
+		{"other_network", "mit mobilen Daten geht es", Yes},
 		// Portuguese "no"/"na" leading a clause is "in the", not an answer
 		{"other_network", "no meu celular abre normal", bad}, {"other_network", "não, no celular também não abre", No},
 		{"vpn", "no abre en el celular", No},

@@ -15,7 +15,7 @@ type lexicon struct {
 	answers     phraseSet   // language yes/no/unsure
 	hedges      phraseSet   // language unsure, as found inside free text
 
-	fillers, negations, outcomeVerbs, breaks, contrasts, questionStarts, portuguese set
+	fillers, negations, postNegations, outcomeVerbs, breaks, contrasts, questionStarts, portuguese set
 
 	pagePhrases, pageFields phraseSet
 }
@@ -256,11 +256,22 @@ func (lx *lexicon) hedged(toks []token, h hit, start, end int) bool {
 // for "I'm not currently using a VPN".
 const negationWindow = 4
 
+// postNegationWindow is how many words after a cue a negation that follows
+// its verb reaches: "geht es auch nicht".
+const postNegationWindow = 3
+
 // negated reports whether a negation shortly before h, in its clause
 // (which begins at start), applies to it. A negation followed by an outcome
 // verb negates the outcome instead: "doesn't work on NordVPN" is still about
 // a VPN.
 func (lx *lexicon) negated(toks []token, h hit, start int) bool {
+	// German and French put the negation after the verb: "mit mobilen
+	// Daten geht es auch nicht", "ça marche pas en 4G".
+	for p := h.to; p < len(toks) && p < h.to+postNegationWindow && toks[p].clause == toks[h.to-1].clause; p++ {
+		if lx.postNegations[toks[p].text] {
+			return true
+		}
+	}
 	for p := h.from - 1; p >= start && p >= h.from-negationWindow; p-- {
 		if !lx.negations[toks[p].text] {
 			continue
