@@ -35,6 +35,10 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "yes, no wait, that was yesterday. no", No},
 		{"private_window", "yes I tried it, still 1020", No}, {"private_window", "yep tried incognito, still broken", No},
 		{"private_window", "yes, it works there", Yes},
+		// a step taken, and "now" it works
+		{"extensions_off", "Turned off all extensions in the normal window and now it loads!", Yes},
+		{"extensions_off", "disabled all extensions, now it still doesn't load", No},
+		{"extensions_off", "turned off all extensions", No},
 		// German and French negate after the verb
 		{"other_network", "Übers Handy mit mobilen Daten geht es auch nicht.", No},
 		{"other_network", "mit mobilen Daten geht es", Yes},

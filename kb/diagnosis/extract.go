@@ -15,7 +15,7 @@ type lexicon struct {
 	answers     phraseSet   // language yes/no/unsure
 	hedges      phraseSet   // language unsure, as found inside free text
 
-	fillers, negations, postNegations, outcomeVerbs, breaks, contrasts, questionStarts, portuguese set
+	fillers, negations, postNegations, outcomeVerbs, now, breaks, contrasts, questionStarts, portuguese set
 
 	pagePhrases, pageFields phraseSet
 }
@@ -215,6 +215,10 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 		switch {
 		case v == vYes && lx.hedged(toks, h, start, cl.end[h.to-1]):
 			continue
+		case v == vNo && lx.nowWorks(toks, h):
+			// "turned off all extensions and now it loads": the step
+			// was taken, and it helped.
+			v = vYes
 		case lx.negated(toks, h, start):
 			if v != vYes {
 				// "not just me" is no evidence either way about
@@ -247,6 +251,32 @@ func (lx *lexicon) hedged(toks []token, h hit, start, end int) bool {
 		if ph := lx.hedges.longest(toks, p, true); ph != nil && p+len(ph.words) <= end &&
 			(p+len(ph.words) <= h.from || p >= h.to) {
 			return true
+		}
+	}
+	return false
+}
+
+// nowWorks reports whether, later in h's sentence, "now" comes shortly
+// before an outcome verb that no negation touches ("and now it loads",
+// "e adesso funziona", "und jetzt geht es").
+func (lx *lexicon) nowWorks(toks []token, h hit) bool {
+	sent := toks[h.to-1].sent
+	for p := h.to; p < len(toks) && toks[p].sent == sent; p++ {
+		if !lx.now[toks[p].text] {
+			continue
+		}
+		for q := p + 1; q < len(toks) && q <= p+3 && toks[q].sent == sent; q++ {
+			if lx.negations[toks[q].text] || lx.postNegations[toks[q].text] {
+				return false
+			}
+			if lx.outcomeVerbs[toks[q].text] {
+				for r := q + 1; r < len(toks) && r <= q+2 && toks[r].sent == sent; r++ {
+					if lx.negations[toks[r].text] || lx.postNegations[toks[r].text] {
+						return false
+					}
+				}
+				return true
+			}
 		}
 	}
 	return false

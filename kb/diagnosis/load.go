@@ -135,6 +135,7 @@ type fileLanguage struct {
 	Fillers        []string `yaml:"fillers"`
 	Negations      []string `yaml:"negations"`
 	PostNegations  []string `yaml:"post_negations"`
+	Now            []string `yaml:"now"`
 	OutcomeVerbs   []string `yaml:"outcome_verbs"`
 	ClauseBreaks   []string `yaml:"clause_breaks"`
 	Contrasts      []string `yaml:"contrasts"`
@@ -446,6 +447,7 @@ func (b *builder) buildLanguage(m *Model, l *fileLanguage, ep *fileErrorPage) {
 	lx.fillers = b.wordSet("language: fillers", l.Fillers, false)
 	lx.negations = b.wordSet("language: negations", l.Negations, true)
 	lx.postNegations = b.wordSet("language: post_negations", l.PostNegations, false)
+	lx.now = b.wordSet("language: now", l.Now, false)
 	lx.outcomeVerbs = b.wordSet("language: outcome_verbs", l.OutcomeVerbs, false)
 	lx.breaks = b.wordSet("language: clause_breaks", l.ClauseBreaks, false)
 	lx.contrasts = b.wordSet("language: contrasts", l.Contrasts, false)
