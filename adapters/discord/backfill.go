@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -119,8 +120,18 @@ func (a *Adapter) onReady(ctx context.Context) {
 	a.backfills.Add(1)
 	go func() {
 		defer a.backfills.Done()
+		// The held messages wait for the catch-up, but not for long: a
+		// slow Discord (429s, timeouts) must not leave people unanswered.
+		var once sync.Once
+		release := func() { once.Do(func() { a.endCatchUp(context.WithoutCancel(ctx)) }) }
+		t := time.AfterFunc(a.holdMax, func() {
+			a.log.Warn("catch-up still running: writing the new session's messages now; a channel's replies may come out of order",
+				"held_for", a.holdMax.String())
+			release()
+		})
 		a.backfill(ctx, since, lanes)
-		a.endCatchUp(context.WithoutCancel(ctx))
+		t.Stop()
+		release()
 	}()
 }
 

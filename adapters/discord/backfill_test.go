@@ -411,3 +411,40 @@ func TestGatewayMessagesWaitForTheCatchUp(t *testing.T) {
 		t.Errorf("handled (-want +got):\n%s", diff)
 	}
 }
+
+// TestSlowCatchUpHoldsMessagesBackOnlySoLong: a catch-up that takes long
+// (Discord rate limits it) holds the new session's messages back for
+// holdMax only; then they are answered, and the catch-up finishes later.
+func TestSlowCatchUpHoldsMessagesBackOnlySoLong(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{tune: func(a *Adapter) { a.holdMax = 300 * time.Millisecond }})
+	f := h.fake
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " before"})
+	h.replies(t, f.ChannelID, 1)
+	h.halt(t)
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent while down"})
+	f.Inject(discordtest.Fault{Route: discordtest.RouteListMessages, Times: 1, RetryAfter: 3 * time.Second})
+
+	h.launch(t, setup{tune: func(a *Adapter) { a.holdMax = 300 * time.Millisecond }})
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.Calls(discordtest.RouteListMessages)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the catch-up never read a channel")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	began := time.Now()
+	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent once the session was open"})
+	// Handled, that is taken from the inbox and answered by the bot, while
+	// the catch-up still waits out its rate limit (its reply shares that
+	// channel's rate-limit bucket, so it is posted later).
+	for !slices.Contains(handledTexts(h.h), "sent once the session was open") {
+		if time.Since(began) > 2*time.Second {
+			t.Fatalf("the new session's message not handled %s after it was sent; want it released after holdMax (300ms), not after the catch-up (3s)", time.Since(began).Round(time.Millisecond))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.logs.wait(t, "catch-up still running: writing the new session's messages now")
+	h.caughtUp(t, 1)
+	h.replies(t, f.ChannelID, 3)
+}

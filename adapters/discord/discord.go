@@ -203,6 +203,9 @@ type Adapter struct {
 	// a new session.
 	backfillMargin time.Duration
 	guildWait      time.Duration
+	// holdMax bounds how long a catch-up holds the new session's
+	// messages back.
+	holdMax time.Duration
 }
 
 // New checks o and prepares an Adapter; it does not connect.
@@ -296,6 +299,7 @@ func New(o Options) (*Adapter, error) {
 
 		backfillMargin: 10 * time.Second,
 		guildWait:      15 * time.Second,
+		holdMax:        30 * time.Second,
 	}
 	for _, c := range o.ListenChannels {
 		a.listen[c] = true
