@@ -235,6 +235,7 @@ var blindSets = []struct {
 	// training data one more message reads as a report: 3.1%.
 	{"../kb/testdata/blind/2026-12-04-i", 0.95, 0.031, 0.98},
 	{"../kb/testdata/blind/2026-12-04-j", 0.95, 0.025, 0.94},
+	{"../kb/testdata/blind/2026-12-04-k", 0.92, 0.027, 0.90},
 }
 
 // TestBlindSet pins the blind figures the README reports.
@@ -269,7 +270,7 @@ func TestBlindSet(t *testing.T) {
 // once.
 func TestTrainingPersonas(t *testing.T) {
 	var ps []persona
-	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml", "train-e-2026-12-04.yaml", "train-f-2026-12-04.yaml", "train-g-2026-12-04.yaml"} {
+	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml", "train-e-2026-12-04.yaml", "train-f-2026-12-04.yaml", "train-g-2026-12-04.yaml", "train-k-2026-12-04.yaml"} {
 		ps = append(ps, readPersonas(t, filepath.Join("../kb/training/personas", f))...)
 	}
 	ss := simulate(t, ps)
