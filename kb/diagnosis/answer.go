@@ -75,21 +75,25 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 		if v, ok := lx.corrected(t, fi, s); ok {
 			return valueName[v], true
 		}
-		// "no vpn... oh wait, Surfshark is running. so yes": a plain
-		// answer that ends the message, in a clause of its own, is the
-		// writer's last word.
-		if v, ok := lx.lastWord(toks, s); ok {
+		// "no vpn... oh wait, Surfshark is running. so yes": after a
+		// correction ("wait", "actually"), a plain answer that ends the
+		// message in a clause of its own is the writer's last word.
+		// ("No VPN, I am sure." has no correction: "I am sure" insists.)
+		// "yeah tried private browsing, nope": a "yes" that says the
+		// writer tried, then how it went.
+		if v, ok := lx.lastWord(toks, s); ok && (lx.correcting(toks, s) || best.val == vYes && v == vNo) {
 			return valueName[v], true
 		}
-		// "yep tried incognito, still broken": a leading "yes" says the
-		// writer tried; a later clause in the question's own words
-		// ("still broken", "it works there") says how it went.
-		if best.val != vUnsure {
+		// "yep tried incognito, still broken", "it does the same on my
+		// phone": a leading "yes" says the writer tried, or is the start
+		// of a sentence; the question's own words later on ("still
+		// broken", "same") say how it went.
+		if best.val == vYes {
 			for p := s + len(best.words); p < len(toks); p++ {
-				if toks[p].clause == toks[p-1].clause {
+				if toks[p].clause == toks[p-1].clause && toks[p].clause != toks[s].clause {
 					continue
 				}
-				if fp := lx.factAnswers[fi].longest(toks, p, true); fp != nil && fp.val != best.val && fp.val != vUnsure {
+				if fp := lx.factAnswers[fi].longest(toks, p, true); fp != nil && fp.val == vNo {
 					return valueName[fp.val], true
 				}
 			}
@@ -177,13 +181,25 @@ func plainChoice(text string) bool {
 }
 
 // contraction reports whether toks[s] is Portuguese "no" or "na" ("em" and
-// the article) leading a clause in a Portuguese answer.
+// the article) or "já" (already, not German "ja") leading a clause in a
+// Portuguese answer.
 func (lx *lexicon) contraction(toks []token, s int) bool {
-	if w := toks[s].text; w != "no" && w != "na" || s+1 == len(toks) || toks[s+1].clause != toks[s].clause {
+	if w := toks[s].text; w != "no" && w != "na" && w != "ja" || s+1 == len(toks) || toks[s+1].clause != toks[s].clause {
 		return false
 	}
 	for _, t := range toks {
 		if lx.portuguese[t.text] {
+			return true
+		}
+	}
+	return false
+}
+
+// correcting reports whether a contrast word ("wait", "actually", "but")
+// follows position s.
+func (lx *lexicon) correcting(toks []token, s int) bool {
+	for _, t := range toks[s+1:] {
+		if lx.contrasts[t.text] {
 			return true
 		}
 	}

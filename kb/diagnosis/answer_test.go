@@ -35,6 +35,9 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "yes, no wait, that was yesterday. no", No},
 		{"private_window", "yes I tried it, still 1020", No}, {"private_window", "yep tried incognito, still broken", No},
 		{"private_window", "yes, it works there", Yes},
+		{"vpn", "No VPN, I am sure.", No}, {"other_network", "It does the same on my phone.", No},
+		{"private_window", "yeah tried private browsing, nope", No},
+		{"private_window", "Já experimentei a janela anónima e nada", bad}, {"vpn", "ja", Yes},
 		// a step taken, and "now" it works
 		{"extensions_off", "Turned off all extensions in the normal window and now it loads!", Yes},
 		{"extensions_off", "disabled all extensions, now it still doesn't load", No},
