@@ -264,6 +264,14 @@ func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
 			}
 		}
 		q := qtok{info: wordInfo{term: -1}, start: t.start, end: t.end}
+		if isDigits(w) && partOfID(sc, toks, i) {
+			// "B1020", "LH1020", "1020k": a room, a flight, an amount;
+			// the code stands alone or after "error".
+			q.number = true
+			sc.q = append(sc.q, q)
+			i++
+			continue
+		}
 		if wi, ok := lx.words[string(w)]; ok {
 			q.info, q.known = wi, true
 		} else if isDigits(w) {
@@ -286,6 +294,21 @@ func (lx *lexicon) resolve(sc *scratch, fuzzy bool) {
 		sc.q = append(sc.q, q)
 		i++
 	}
+}
+
+// codePrefixes may be glued to an error code: "error1020", "err1020",
+// "fehler1020", "code1020".
+var codePrefixes = map[string]bool{"error": true, "err": true, "errors": true, "fehler": true, "erreur": true, "code": true, "codigo": true, "cf": true}
+
+// partOfID reports whether digit token i is glued to letters that make it
+// part of an identifier rather than an error code.
+func partOfID(sc *scratch, toks []span, i int) bool {
+	if toks[i].glued && i > 0 && !isDigits(sc.buf[toks[i-1].start:toks[i-1].end]) &&
+		!codePrefixes[string(sc.buf[toks[i-1].start:toks[i-1].end])] {
+		return true
+	}
+	// "1020k", but not "1020s" (several of them).
+	return i+1 < len(toks) && toks[i+1].glued && string(sc.buf[toks[i+1].start:toks[i+1].end]) != "s"
 }
 
 // buildIndex indexes the entries. It is called once by Parse.

@@ -64,7 +64,12 @@ const maxTokenLen = 40
 const maxInput = 8 << 10
 
 // span is a token's position in the folded buffer.
-type span struct{ start, end int32 }
+// span is a token in the folded text; glued says it touched the token
+// before it without a separator ("b1020": "1020" is glued to "b").
+type span struct {
+	start, end int32
+	glued      bool
+}
 
 // tokenize folds text (markup and URLs removed, lower case, accents folded)
 // into buf and returns the token spans. langScore collects language hints
@@ -81,15 +86,17 @@ func tokenize(buf []byte, toks []span, text string, langScore *[numLangs]int) ([
 	}
 	start := -1 // start of the current token in buf, -1 between tokens
 	var lastClass int8
+	glued, nextGlued := false, false
 	endTok := func() {
 		if start >= 0 {
 			if n := len(buf) - start; n > 0 && n <= maxTokenLen {
-				toks = append(toks, span{int32(start), int32(len(buf))})
+				toks = append(toks, span{int32(start), int32(len(buf)), glued})
 			} else {
 				buf = buf[:start]
 			}
 			start = -1
 		}
+		nextGlued = false
 	}
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -150,9 +157,10 @@ func tokenize(buf []byte, toks []span, text string, langScore *[numLangs]int) ([
 				hintAccent(r, langScore)
 				if start >= 0 && lastClass != 1 {
 					endTok()
+					nextGlued = true
 				}
 				if start < 0 {
-					start = len(buf)
+					start, glued = len(buf), nextGlued
 				}
 				buf = append(buf, f...)
 				lastClass = 1
@@ -174,9 +182,10 @@ func tokenize(buf []byte, toks []span, text string, langScore *[numLangs]int) ([
 		// Letter-digit boundaries split ("error1020", "gpt4") so codes stand alone.
 		if start >= 0 && class != lastClass {
 			endTok()
+			nextGlued = true
 		}
 		if start < 0 {
-			start = len(buf)
+			start, glued = len(buf), nextGlued
 		}
 		buf = utf8.AppendRune(buf, r)
 		lastClass = class
