@@ -464,10 +464,18 @@ const (
 	actAnswer                      // a question: answer it
 	actAnswerOffer                 // a question that is also a report: answer, offer the diagnosis
 	actExplainOffer                // a report that asks what the error means: what-is, offer the diagnosis
+	actAlsoOffer                   // a report that asks something specific: that answer, offer the diagnosis
 	actDiagnose                    // a report with no specific question: diagnose at once
 	actPage                        // a pasted 1020 page: diagnose with the page kept
 	actOtherPage                   // a pasted page of another error: explain that error
 )
+
+// specificQuestion are the entries a report can ask about besides the
+// fix itself.
+var specificQuestion = map[string]bool{
+	"causes": true, "fix-wait": true, "permanent": true, "data-risk": true, "fix-support": true,
+	"prevent": true, "what-is": true,
+}
 
 // decide is the one place that turns a reading into an action.
 func decide(rd reading) action {
@@ -510,6 +518,11 @@ func decide(rd reading) action {
 		// "chatgpt says access denied 1020, what does that even mean?":
 		// what the error is, with the diagnosis one click away.
 		return actExplainOffer
+	case m.ID == "fix" && m.Question && specificQuestion[m.Also]:
+		// "chatgpt says 1020, did I get hacked?": a report that asks
+		// something specific gets that answer, with the diagnosis one
+		// click away.
+		return actAlsoOffer
 	case m.ID == "fix", rd.concludes && !m.Question:
 		// A plain report, or one whose facts already name the cause:
 		// the diagnosis gives its steps and asks "Did this fix it?".
@@ -575,8 +588,11 @@ func (t *turn) freshRead(ctx context.Context, text string, rd reading) (Reply, e
 	if rd.hasPage {
 		entry, conf = rd.ask.ID, rd.ask.Confidence
 	}
-	if act == actExplainOffer {
+	switch act {
+	case actExplainOffer:
 		entry, act = "what-is", actAnswerOffer
+	case actAlsoOffer:
+		entry, act = rd.match.Also, actAnswerOffer
 	}
 	r := t.entryReply(entry, conf)
 	t.remember(entry)

@@ -235,8 +235,11 @@ var blindSets = []struct {
 	// Scored at 95.0% / 2.3% / 98.1%; after sets g and h joined the
 	// training data one more message reads as a report: 3.1%.
 	{"../kb/testdata/blind/2026-12-04-i", 0.95, 0.031, 0.98, 0},
-	{"../kb/testdata/blind/2026-12-04-j", 0.95, 0.025, 0.94, 0},
-	{"../kb/testdata/blind/2026-12-04-k", 0.92, 0.027, 0.90, 0},
+	// j and k were scored at 2.3% and 2.7% confused; reading a report's
+	// second question (Match.Also) answers a few that their writers
+	// meant as plain reports: 2.7% and 3.1% (92.3% read right on k).
+	{"../kb/testdata/blind/2026-12-04-j", 0.95, 0.027, 0.94, 0},
+	{"../kb/testdata/blind/2026-12-04-k", 0.92, 0.031, 0.90, 0},
 	{"../kb/testdata/blind/2026-12-04-l", 0.93, 0.043, 0.94, 2},
 }
 

@@ -442,22 +442,27 @@ func (k *KB) trainLearner(labelled []Labelled) {
 // classify runs the trained classifiers on the features in sc.feats: the
 // best entry (an entry index) and its probability, the probability that
 // the message is off topic, and the probability that it is a report.
-func (l *learner) classify(sc *scratch) (best int, p, none, report float64) {
+func (l *learner) classify(sc *scratch) (best int, p, none, report float64, second int, p2 float64) {
 	if len(sc.probs) < l.entry.classes {
 		sc.probs = make([]float64, max(l.entry.classes, len(answerValues)))
 	}
 	probs := sc.probs[:l.entry.classes]
 	sc.rows = l.entry.predict(sc.feats, sc.rows, probs)
-	best = 0
+	best, second = 0, -1
 	for c, v := range probs {
 		if c != l.noneCls && v > probs[best] {
 			best = c
 		}
 	}
-	p, none = probs[best], probs[l.noneCls]
+	for c, v := range probs {
+		if c != l.noneCls && c != best && (second < 0 || v > probs[second]) {
+			second = c
+		}
+	}
+	p, none, p2 = probs[best], probs[l.noneCls], probs[second]
 	rp := sc.probs[:2]
 	sc.rows = l.report.predict(sc.feats, sc.rows, rp)
-	return best, p, none, rp[1]
+	return best, p, none, rp[1], second, p2
 }
 
 // Retrain replaces the classifiers with ones trained on labelled alone

@@ -34,10 +34,18 @@ type Match struct {
 	// Meaning says the message asks what something means ("what does
 	// this mean", "qué significa", "explain"), report or not.
 	Meaning bool
+	// Also is the runner-up entry when the classifier gives it at least
+	// askShare: a report that also asks something specific reads as
+	// "fix" first and that question second.
+	Also string
 	// Lang is the best guess of the message language: "en", "de", "fr" or
 	// "es" ("en" when there is no evidence).
 	Lang string
 }
+
+// askShare is the share of the classifier's belief that makes the
+// runner-up entry a second reading (Match.Also).
+const askShare = 0.2
 
 // Scoring constants of the rules, tuned on training/messages/corpus.tsv.
 const (
@@ -81,7 +89,7 @@ func (k *KB) Match(text string) Match {
 		return m
 	}
 	rules := m
-	best, p, none, rep := k.learn.classify(sc)
+	best, p, none, rep, second, p2 := k.learn.classify(sc)
 	m.ID, m.Confidence, m.Report = NoneID, round2(p), false
 	// The best entry answers unless off-topic is the likelier reading, or
 	// the entry is too uncertain. Off-topic is a class of its own: an
@@ -96,6 +104,9 @@ func (k *KB) Match(text string) Match {
 		// "my vpn works again, thanks" closes a topic: answering it is
 		// noise, whatever it is about.
 		m.ID, m.Report = ix.ids[best], rep >= 0.5
+		if p2 >= askShare {
+			m.Also = ix.ids[second]
+		}
 	}
 	if d := ix.docs.otherCode; d >= 0 && m.ID != NoneID && sc.sig.otherCode && !sc.sig.named1020 {
 		// "HTTP 429 from api.openai.com in our worker, how to handle?"
