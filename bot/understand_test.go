@@ -241,6 +241,7 @@ var blindSets = []struct {
 	{"../kb/testdata/blind/2026-12-04-j", 0.95, 0.027, 0.94, 0},
 	{"../kb/testdata/blind/2026-12-04-k", 0.92, 0.031, 0.90, 0},
 	{"../kb/testdata/blind/2026-12-04-l", 0.93, 0.043, 0.94, 2},
+	{"../kb/testdata/blind/2026-12-04-m", 0.96, 0.02, 0.92, 2},
 }
 
 // TestBlindSet pins the blind figures the README reports.
