@@ -42,6 +42,9 @@ func TestParseAnswer(t *testing.T) {
 		{"extensions_off", "Turned off all extensions in the normal window and now it loads!", Yes},
 		{"extensions_off", "disabled all extensions, now it still doesn't load", No},
 		{"extensions_off", "turned off all extensions", No},
+		{"extensions_off", "turned off all extensions and it loads. was the coupon one I think", Yes},
+		{"extensions_off", "turned off all extensions and it still doesn't load", No},
+		{"extensions_off", "no extensions, and it works in incognito", No},
 		// German and French negate after the verb
 		{"other_network", "Übers Handy mit mobilen Daten geht es auch nicht.", No},
 		{"other_network", "mit mobilen Daten geht es", Yes},

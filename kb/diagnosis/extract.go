@@ -15,7 +15,7 @@ type lexicon struct {
 	answers     phraseSet   // language yes/no/unsure
 	hedges      phraseSet   // language unsure, as found inside free text
 
-	fillers, negations, postNegations, outcomeVerbs, now, breaks, contrasts, questionStarts, portuguese set
+	fillers, negations, postNegations, outcomeVerbs, now, ands, actions, breaks, contrasts, questionStarts, portuguese set
 
 	pagePhrases, pageFields phraseSet
 }
@@ -216,7 +216,7 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 		case v == vYes && lx.hedged(toks, h, start, cl.end[h.to-1]):
 			continue
 		case v == vNo && lx.nowWorks(toks, h):
-			// "turned off all extensions and now it loads": the step
+			// "turned off all extensions and (now) it loads": the step
 			// was taken, and it helped.
 			v = vYes
 		case lx.negated(toks, h, start):
@@ -258,11 +258,17 @@ func (lx *lexicon) hedged(toks []token, h hit, start, end int) bool {
 
 // nowWorks reports whether, later in h's sentence, "now" comes shortly
 // before an outcome verb that no negation touches ("and now it loads",
-// "e adesso funziona", "und jetzt geht es").
+// "e adesso funziona", "und jetzt geht es"), or "and" does after a step
+// taken ("turned off all extensions and it loads"; not after a state:
+// "no extensions, and it works in incognito").
 func (lx *lexicon) nowWorks(toks []token, h hit) bool {
 	sent := toks[h.to-1].sent
+	acted := false
+	for _, t := range toks[h.from:h.to] {
+		acted = acted || lx.actions[t.text]
+	}
 	for p := h.to; p < len(toks) && toks[p].sent == sent; p++ {
-		if !lx.now[toks[p].text] {
+		if !lx.now[toks[p].text] && !(acted && lx.ands[toks[p].text]) {
 			continue
 		}
 		for q := p + 1; q < len(toks) && q <= p+3 && toks[q].sent == sent; q++ {

@@ -136,6 +136,8 @@ type fileLanguage struct {
 	Negations      []string `yaml:"negations"`
 	PostNegations  []string `yaml:"post_negations"`
 	Now            []string `yaml:"now"`
+	And            []string `yaml:"and"`
+	Actions        []string `yaml:"actions"`
 	OutcomeVerbs   []string `yaml:"outcome_verbs"`
 	ClauseBreaks   []string `yaml:"clause_breaks"`
 	Contrasts      []string `yaml:"contrasts"`
@@ -448,6 +450,8 @@ func (b *builder) buildLanguage(m *Model, l *fileLanguage, ep *fileErrorPage) {
 	lx.negations = b.wordSet("language: negations", l.Negations, true)
 	lx.postNegations = b.wordSet("language: post_negations", l.PostNegations, false)
 	lx.now = b.wordSet("language: now", l.Now, false)
+	lx.ands = b.wordSet("language: and", l.And, false)
+	lx.actions = b.wordSet("language: actions", l.Actions, false)
 	lx.outcomeVerbs = b.wordSet("language: outcome_verbs", l.OutcomeVerbs, false)
 	lx.breaks = b.wordSet("language: clause_breaks", l.ClauseBreaks, false)
 	lx.contrasts = b.wordSet("language: contrasts", l.Contrasts, false)
