@@ -50,7 +50,11 @@ var (
 	reDC     = regexp.MustCompile(`(?i:\bdata[\s_-]*cent(?:er|re))[\s:="']*([A-Za-z]{3}\d{0,3})\b`)
 	reCtry   = regexp.MustCompile(`(?i:\bcountry)[\s:="']*([A-Z]{2})\b`)
 	rePlain  = regexp.MustCompile(`(?i)^error[ _-]?code[\s:]*\d{3,4}$`)
-	reIP     = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|\b[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}\b`)
+	// reIPv4Run is four dotted numbers anywhere, even inside a longer run
+	// ("1234.5.6.7" holds "234.5.6.7"): a title is shown in chat, so it
+	// loses every such run.
+	reIPv4Run = regexp.MustCompile(`\d{1,3}(\.\d{1,3}){3}`)
+	reIP      = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|\b[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}\b`)
 )
 
 // doc is a page reduced to what the patterns read.
@@ -206,14 +210,17 @@ func pageTitle(d doc, trimmed string, isJSON bool, lower string) string {
 // cleanTitle collapses whitespace, removes anything shaped like an IP
 // address (a host name in a title may be one) and bounds the length.
 func cleanTitle(s string) string {
-	s = reIP.ReplaceAllString(s, "")
+	// Invalid bytes go first: dropped after the IPs, they could join the
+	// pieces of one ("198.51.1\xb00.7").
+	s = strings.ToValidUTF8(s, "")
+	for reIP.MatchString(s) || reIPv4Run.MatchString(s) {
+		// Again, since a removal can bring two halves together.
+		s = reIPv4Run.ReplaceAllString(reIP.ReplaceAllString(s, ""), "")
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	if utf8.RuneCountInString(s) > maxTitle {
 		r := []rune(s)
 		s = strings.TrimSpace(string(r[:maxTitle])) + "…"
-	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "")
 	}
 	return s
 }
