@@ -60,6 +60,10 @@ var (
 // numbers, URLs with tokens, and anything shaped like a token, key or
 // password.
 func Text(s string) string {
+	// Invalid bytes become U+FFFD first: dropped later (by a store or a
+	// JSON encoder), they would not join the halves of an address the
+	// patterns below did not see as one.
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = urlRE.ReplaceAllStringFunc(s, scrubURL)
 	s = emailRE.ReplaceAllString(s, Email)
 	s = labelledRE.ReplaceAllStringFunc(s, func(m string) string {

@@ -19,6 +19,7 @@ func TestText(t *testing.T) {
 		{"chatgpt says access denied 1020", "chatgpt says access denied 1020"},
 		{"Ray ID: 7afa59eb3bb7abf6 from kld01", "Ray ID: 7afa59eb3bb7abf6 from kld01"},
 		{"my ip is 203.0.113.7 and 2001:db8::1", "my ip is [ip] and [ip]"},
+		{"my ip is 203.0.11\xb03.7", "my ip is 203.0.11\uFFFD3.7"}, // no address to join later
 		{"from 2001:db8:85a3::8a2e:370:7334 ok, version 1.2.3 and room 1020", "from [ip] ok, version 1.2.3 and room 1020"},
 		{"write to ana.lopez+work@example.co.uk please", "write to [email] please"},
 		{"call me at +44 20 7946 0958", "call me at [phone]"},
