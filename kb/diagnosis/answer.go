@@ -113,6 +113,11 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 			return Unsure, true
 		}
 	}
+	// "with extensions disabled it's fine": the question's subject, and
+	// the answer in the question's own words at the end.
+	if v, ok := lx.endAnswer(toks, fi, s); ok && m.Mentions(factID, text) {
+		return valueName[v], true
+	}
 	return "", false
 }
 
@@ -193,6 +198,22 @@ func (lx *lexicon) contraction(toks []token, s int) bool {
 		}
 	}
 	return false
+}
+
+// endAnswer returns the value of the longest answer phrase of fact fi
+// that ends toks, unless a negation comes just before it.
+func (lx *lexicon) endAnswer(toks []token, fi, s int) (uint8, bool) {
+	for p := s + 1; p < len(toks); p++ {
+		fp := lx.factAnswers[fi].longest(toks, p, true)
+		if fp == nil || p+len(fp.words) != len(toks) || fp.val == vUnsure {
+			continue
+		}
+		if lx.negations[toks[p-1].text] {
+			return 0, false
+		}
+		return fp.val, true
+	}
+	return 0, false
 }
 
 // correcting reports whether a contrast word ("wait", "actually", "but")
