@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/google/go-cmp/cmp"
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
+	"gptaccess/delivery"
 )
 
 func TestCommandsAreRegistered(t *testing.T) {
@@ -396,5 +399,27 @@ func TestInteractionResponseIsJSONOfTheRightShape(t *testing.T) {
 	}
 	if c.Header.Get("Authorization") != "Bot "+f.Token {
 		t.Errorf("authorization header missing or wrong")
+	}
+}
+
+// TestEditBeforeTheDeferralLandsIsRetried: the edit of a deferred response
+// can reach Discord before the deferral does (another worker, or another
+// replica, answers the inbox item while the interaction is still being
+// acknowledged); Discord then knows no original message yet. A fresh
+// interaction's edit is tried again, not given up.
+func TestEditBeforeTheDeferralLandsIsRetried(t *testing.T) {
+	t.Parallel()
+	h := start(t, newRecorder(func(_ context.Context, m bot.Message) (bot.Reply, error) {
+		return bot.Reply{Text: "echo: " + m.Text}, nil
+	}), setup{core: func(o *delivery.Options) { o.Backoff = 50 * time.Millisecond }})
+	f := h.fake
+	f.Inject(discordtest.Fault{Route: discordtest.RouteEditWebhookMsg, Times: 1, Status: http.StatusNotFound, Code: 10008, Message: "Unknown Message"})
+	ix := f.SendCommand(discordtest.Command{User: alice, Sub: "help"})
+	edits := h.waitWebhook(t, discordtest.RouteEditWebhookMsg, ix.Token, 2)
+	if edits[0].Status != http.StatusNotFound || edits[1].Status != http.StatusOK {
+		t.Errorf("edits answered %d then %d; want 404 (no original yet), then 200", edits[0].Status, edits[1].Status)
+	}
+	if content, _, _ := editContent(t, edits[1]); content != "echo: help" {
+		t.Errorf("edited to %q", content)
 	}
 }

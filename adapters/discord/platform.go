@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -365,6 +366,13 @@ func (a *Adapter) Send(ctx context.Context, out delivery.Outbound) (string, erro
 		m, err = a.direct(ctx, s, nonce(out.Key))
 	case stepEdit:
 		m, err = a.edit(ctx, s, comps)
+		if at, terr := discordgo.SnowflakeTimestamp(s.Interaction.ID); apiCode(err) == codeUnknownMessage && terr == nil && a.o.Now().Sub(at) < ackGrace {
+			// The deferred response this edits may still be on its way:
+			// the inbox item can be answered (by this replica's worker
+			// or another's) while the replica that took the interaction
+			// is acknowledging it. Try again shortly.
+			return "", errors.New(a.errText(err))
+		}
 	case stepFollowup:
 		m, err = a.followup(ctx, s, comps)
 	case stepDelete:
@@ -390,6 +398,10 @@ func (a *Adapter) Send(ctx context.Context, out delivery.Outbound) (string, erro
 	}
 	return m.ID, nil
 }
+
+// ackGrace is how long after an interaction an edit of its response that
+// Discord does not know yet is retried rather than given up.
+const ackGrace = 30 * time.Second
 
 // sendError tells the core how to go on after a failed call.
 func (a *Adapter) sendError(err error) error {
