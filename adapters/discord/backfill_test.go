@@ -83,6 +83,18 @@ func handledTexts(r *recorder) []string {
 	return out
 }
 
+// downAfter starts an adapter with s, has text answered in the fake's
+// channel (so the inbox has heard from Discord) and stops it: what the
+// fake sends next reaches no session.
+func downAfter(t *testing.T, s setup, text string) *harness {
+	t.Helper()
+	h := start(t, nil, s)
+	h.fake.SendMessage(discordtest.Message{Author: alice, Content: h.fake.Mention() + " " + text})
+	h.replies(t, h.fake.ChannelID, 1)
+	h.halt(t)
+	return h
+}
+
 // TestCatchUpAfterRestart: what users wrote while the bot was down is
 // answered once the new process has a gateway session: in guild
 // channels, in threads the session's state knows, and in a DM the inbox
@@ -208,11 +220,8 @@ func TestCatchUpAfterTheSessionExpired(t *testing.T) {
 // gateway of the new session delivers while the catch-up runs.
 func TestCatchUpAnswersOnce(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{})
+	h := downAfter(t, setup{}, "first")
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " first"})
-	h.replies(t, f.ChannelID, 1)
-	h.halt(t)
 
 	// Read and written by the process that died, not answered.
 	pending := f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " written, not answered"})
@@ -252,11 +261,8 @@ func TestCatchUpAnswersOnce(t *testing.T) {
 // in the order they were sent.
 func TestCatchUpPagesInOrder(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{})
+	h := downAfter(t, setup{}, "before")
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " before"})
-	h.replies(t, f.ChannelID, 1)
-	h.halt(t)
 	const n = 2*historyPage + 30
 	want := []string{"before"}
 	for i := range n {
@@ -291,16 +297,13 @@ func TestCatchUpPagesInOrder(t *testing.T) {
 func TestCatchUpSkipsUnreadableAndWaitsOutRateLimits(t *testing.T) {
 	t.Parallel()
 	var closed, busy string
-	h := start(t, nil, setup{before: func(f *discordtest.Server) {
+	h := downAfter(t, setup{before: func(f *discordtest.Server) {
 		closed, busy = f.NewID(), f.NewID()
 		for _, id := range []string{closed, busy} {
 			f.AddChannel(discordtest.Channel{ID: id, GuildID: f.GuildID, Name: "c" + id, Type: 0})
 		}
-	}})
+	}}, "before")
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " before"})
-	h.replies(t, f.ChannelID, 1)
-	h.halt(t)
 	f.SendMessage(discordtest.Message{ChannelID: closed, Author: alice, Content: f.Mention() + " unreadable"})
 	f.SendMessage(discordtest.Message{ChannelID: busy, Author: alice, Content: f.Mention() + " rate limited"})
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " plain"})
@@ -331,11 +334,8 @@ func TestCaughtUpMessagesKeepTheirTime(t *testing.T) {
 	t.Parallel()
 	ahead := func() time.Time { return time.Now().Add(time.Hour) }
 	s := setup{core: func(o *delivery.Options) { o.Now = ahead }}
-	h := start(t, nil, s)
+	h := downAfter(t, s, "live")
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " live"})
-	h.replies(t, f.ChannelID, 1)
-	h.halt(t)
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " missed"})
 	h.launch(t, s)
 	if got := h.caughtUp(t, 1); got["added"] != 1 {
@@ -387,23 +387,14 @@ func TestPlan(t *testing.T) {
 // are answered in the order they were sent.
 func TestGatewayMessagesWaitForTheCatchUp(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{})
+	h := downAfter(t, setup{}, "before")
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " before"})
-	h.replies(t, f.ChannelID, 1)
-	h.halt(t)
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent while down"})
 	// The catch-up waits out a rate limit on its first read.
 	f.Inject(discordtest.Fault{Route: discordtest.RouteListMessages, Times: 1, RetryAfter: 700 * time.Millisecond})
 
 	h.launch(t, setup{})
-	deadline := time.Now().Add(10 * time.Second)
-	for len(f.Calls(discordtest.RouteListMessages)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the catch-up never read a channel")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.Await(t, "the catch-up to read a channel", func() bool { return len(f.Calls(discordtest.RouteListMessages)) > 0 })
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent once the session was open"})
 	h.caughtUp(t, 1)
 	h.replies(t, f.ChannelID, 3)
@@ -417,22 +408,13 @@ func TestGatewayMessagesWaitForTheCatchUp(t *testing.T) {
 // holdMax only; then they are answered, and the catch-up finishes later.
 func TestSlowCatchUpHoldsMessagesBackOnlySoLong(t *testing.T) {
 	t.Parallel()
-	h := start(t, nil, setup{tune: func(a *Adapter) { a.holdMax = 300 * time.Millisecond }})
+	h := downAfter(t, setup{tune: func(a *Adapter) { a.holdMax = 300 * time.Millisecond }}, "before")
 	f := h.fake
-	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " before"})
-	h.replies(t, f.ChannelID, 1)
-	h.halt(t)
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent while down"})
 	f.Inject(discordtest.Fault{Route: discordtest.RouteListMessages, Times: 1, RetryAfter: 3 * time.Second})
 
 	h.launch(t, setup{tune: func(a *Adapter) { a.holdMax = 300 * time.Millisecond }})
-	deadline := time.Now().Add(10 * time.Second)
-	for len(f.Calls(discordtest.RouteListMessages)) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the catch-up never read a channel")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	f.Await(t, "the catch-up to read a channel", func() bool { return len(f.Calls(discordtest.RouteListMessages)) > 0 })
 	began := time.Now()
 	f.SendMessage(discordtest.Message{Author: alice, Content: f.Mention() + " sent once the session was open"})
 	// Handled, that is taken from the inbox and answered by the bot, while

@@ -233,16 +233,7 @@ func (hs *harness) launch(t testing.TB, s setup) {
 // same fake, as after a process restart.
 func (hs *harness) restart(t testing.TB, s setup) {
 	t.Helper()
-	hs.stop()
-	select {
-	case err := <-hs.done:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
-		}
-		hs.done <- nil
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return")
-	}
+	hs.halt(t)
 	hs.launch(t, s)
 }
 
