@@ -130,11 +130,17 @@ func supports(m *diagnosis.Model, facts map[string]string, cause string) bool {
 // first conclusion.
 func simulate(t testing.TB, ps []persona) simScore {
 	t.Helper()
-	ctx := context.Background()
 	k, err := kb.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return simulateWith(t, k, ps)
+}
+
+// simulateWith is simulate with the knowledge base k.
+func simulateWith(t testing.TB, k *kb.KB, ps []persona) simScore {
+	t.Helper()
+	ctx := context.Background()
 	m, err := diagnosis.Default(k.Has)
 	if err != nil {
 		t.Fatal(err)

@@ -170,7 +170,7 @@ func (k *KB) train() error {
 		return fmt.Errorf("embedded training data: %w", err)
 	}
 	k.trainLearner(labelled)
-	if err := k.trainAnswers(); err != nil {
+	if err := k.trainAnswers(answersTSV); err != nil {
 		return fmt.Errorf("embedded training data: %w", err)
 	}
 	return nil

@@ -471,23 +471,29 @@ func (l *learner) classify(sc *scratch) (best int, p, none, report float64, seco
 // messages it has not seen. Not safe while k is in use.
 func (k *KB) Retrain(labelled []Labelled) { k.trainLearner(labelled) }
 
+// RetrainAnswers trains the answer classifier again from answers in the
+// format of training/answers.tsv, for the same kind of experiment with
+// the simulated users' answers. Not safe while k is in use.
+func (k *KB) RetrainAnswers(tsv []byte) error { return k.trainAnswers(tsv) }
+
 //go:embed training/answers.tsv
 var answersTSV []byte
 
 // answerValues are the classes of the answer classifier.
 var answerValues = [...]string{"yes", "no", "unsure"}
 
-// trainAnswers trains the answer classifier from training/answers.tsv:
-// how people typed their answers to each diagnosis question. Each feature
+// trainAnswers trains the answer classifier from tsv (the format of
+// training/answers.tsv): how people typed their answers to each diagnosis
+// question. Each feature
 // is taken twice, plain and joined with the question's fact, so that
 // "still the same" can mean no for every question while "it works in
 // incognito" speaks to one.
-func (k *KB) trainAnswers() error {
+func (k *KB) trainAnswers(tsv []byte) error {
 	var sc scratch
 	sc.scores = make([]float64, len(k.entries))
 	sc.seen = make([]uint32, len(k.idx.lex.names))
 	var exs []example
-	for i, line := range strings.Split(string(answersTSV), "\n") {
+	for i, line := range strings.Split(string(tsv), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
