@@ -213,10 +213,17 @@ func (c *Core) Enqueue(ctx context.Context, out []Outbound) error {
 	if err := c.store.Enqueue(ctx, out); err != nil {
 		return fmt.Errorf("delivery: outbox: %w", err)
 	}
+	c.Committed(out)
+	return nil
+}
+
+// Committed wakes the lanes of outbox items that another writer added to
+// the store (the monitor, in the transaction that saves its alert state),
+// so they are sent now rather than at the next rescan or restart.
+func (c *Core) Committed(out []Outbound) {
 	for _, o := range out {
 		c.wake(laneKey{out: true, Lane: Lane{o.Platform, o.Lane}})
 	}
-	return nil
 }
 
 // result is how an outbound item ended, for Deliver.
@@ -666,6 +673,7 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.SendTimeout)
 	ref, err := p.Send(sctx, o)
 	cancel()
+	c.obs.Attempted(o.Platform, o.Kind, err == nil)
 	rctx := context.WithoutCancel(ctx)
 	log := c.log.With("platform", o.Platform, "lane", o.Lane, "key", o.Key, "kind", o.Kind)
 	if err == nil {

@@ -161,8 +161,9 @@ func (o *counts) RateLimitWait(_ string, d time.Duration) {
 	o.waits = append(o.waits, d)
 	o.mu.Unlock()
 }
-func (o *counts) Undelivered(string, string) { o.mu.Lock(); o.undelivered++; o.mu.Unlock() }
-func (o *counts) Reconnect(string)           {}
+func (o *counts) Undelivered(string, string)     { o.mu.Lock(); o.undelivered++; o.mu.Unlock() }
+func (o *counts) Reconnect(string)               {}
+func (o *counts) Attempted(string, string, bool) {}
 func (o *counts) get() counts {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -324,6 +324,8 @@ type Observer interface {
 	// Undelivered: an outbound call failed for good (permanent error, or
 	// retries used up).
 	Undelivered(platform, kind string)
+	// Attempted: an outbound call was made; ok says whether it succeeded.
+	Attempted(platform, kind string, ok bool)
 	// Reconnect: an adapter's connection (Socket Mode, gateway) was made
 	// again after it dropped; adapters report it through Core.Reconnected.
 	Reconnect(platform string)
@@ -335,4 +337,5 @@ func (nobody) Duplicate(string)                    {}
 func (nobody) Stale(string)                        {}
 func (nobody) RateLimitWait(string, time.Duration) {}
 func (nobody) Undelivered(string, string)          {}
+func (nobody) Attempted(string, string, bool)      {}
 func (nobody) Reconnect(string)                    {}

@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gptaccess/delivery"
 )
 
 const namespace = "gptaccess"
@@ -152,6 +154,20 @@ func (m *Metrics) Stale(platform string) {
 // Undelivered counts an outbound call that failed for good.
 func (m *Metrics) Undelivered(platform, kind string) {
 	m.undelivered.WithLabelValues(platformLabel(platform), bounded(kind, kinds)).Inc()
+}
+
+// Attempted counts each attempt to post an alert notice (an outbox item
+// of kind notice), by how it went: alerts_sent_total and
+// alerts_failed_total. The delivery core calls it for every outbound call.
+func (m *Metrics) Attempted(platform, kind string, ok bool) {
+	if kind != delivery.KindNotice {
+		return
+	}
+	if ok {
+		m.alertsSent.WithLabelValues(platformLabel(platform)).Inc()
+	} else {
+		m.alertsFailed.WithLabelValues(platformLabel(platform)).Inc()
+	}
 }
 
 // RateLimitWait counts a wait of d that platform's rate limit imposed.

@@ -18,6 +18,7 @@ import (
 	"gptaccess/bot"
 	"gptaccess/bot/bottest"
 	"gptaccess/cloudflare"
+	"gptaccess/delivery"
 	"gptaccess/metrics"
 	"gptaccess/monitor"
 )
@@ -255,7 +256,7 @@ func (s *fakeStore) RecordResults(_ context.Context, rs []monitor.Result) error 
 	return s.err
 }
 
-func (s *fakeStore) SaveAlertState(_ context.Context, states []monitor.TargetState, _ []monitor.Incident) error {
+func (s *fakeStore) SaveAlertState(_ context.Context, states []monitor.TargetState, _ []monitor.Incident, _ ...delivery.Outbound) error {
 	if s.err != nil {
 		return s.err
 	}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -43,8 +44,8 @@ func (s *store) AlertState(ctx context.Context) ([]monitor.TargetState, error) {
 // SaveAlertState sets the gauge once the state is saved. The monitor
 // saves every configured target's state, and an incident is open exactly
 // while a target still points at it.
-func (s *store) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident) error {
-	if err := s.Store.SaveAlertState(ctx, states, incidents); err != nil {
+func (s *store) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident, notices ...delivery.Outbound) error {
+	if err := s.Store.SaveAlertState(ctx, states, incidents, notices...); err != nil {
 		return err
 	}
 	s.m.openIncidents.Set(float64(openIncidents(states)))
@@ -62,8 +63,13 @@ func openIncidents(states []monitor.TargetState) int {
 }
 
 // WrapNotifier returns n counting delivered and failed alert notices by
-// its platform: one call per notice and channel (the outbox retries within it).
+// its platform: one call per notice and channel. An Outboxer is returned
+// as it is: the monitor does not call it, and the delivery core counts
+// each attempt to post its notices (Attempted).
 func (m *Metrics) WrapNotifier(n monitor.Notifier) monitor.Notifier {
+	if _, ok := n.(monitor.Outboxer); ok {
+		return n
+	}
 	return &notifier{Notifier: n, m: m}
 }
 

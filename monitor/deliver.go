@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"gptaccess/delivery"
 )
 
 // queueSize bounds the notices waiting for one channel; more are dropped
@@ -26,14 +28,14 @@ type queueKey struct {
 	channel  string
 }
 
-// enqueue hands notices to the queue of every channel that gets alerts:
-// the configured ones and those subscribed at run time. Each channel has
-// its own goroutine, so a slow or failing channel delays no other, and
-// notices to one channel keep their order, which threading relies on.
-func (m *Monitor) enqueue(ctx context.Context, notices []Notice) {
-	if len(notices) == 0 {
-		return
-	}
+// deliver saves states and incidents (the alert state) and hands over
+// the notices it made, to every channel that gets alerts: the configured
+// ones and those subscribed at run time. For an Outboxer each notice is
+// an outbox item committed in the same transaction as the state, so a
+// crash loses neither nor sends a notice twice; the other notifiers (the
+// terminal) get them after the commit, through queues. An error is the
+// store's: then nothing was saved and nothing is sent.
+func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents []Incident, notices []Notice) error {
 	for i := range notices {
 		if notices[i].ID == "" {
 			notices[i].ID = strconv.FormatInt(m.now().UnixNano(), 36) + "-" + strconv.FormatUint(m.noticeSeq.Add(1), 36)
@@ -42,7 +44,73 @@ func (m *Monitor) enqueue(ctx context.Context, notices []Notice) {
 	m.outMu.Lock()
 	notifiers := slices.Clone(m.notifiers)
 	m.outMu.Unlock()
+	var items []delivery.Outbound
+	for _, n := range notifiers {
+		ob, ok := n.(Outboxer)
+		if !ok {
+			continue
+		}
+		for _, ch := range m.channelsFor(ctx, n.Platform()) {
+			for _, nt := range notices {
+				nt.Thread = m.thread(ctx, n.Platform(), ch, nt)
+				it, err := ob.NoticeItem(ch, nt)
+				if err != nil {
+					m.log.Error("notice not sent: cannot render it", "platform", n.Platform(), "channel", ch, "incident", nt.Incident, "err", err)
+					continue
+				}
+				it.Kind, it.Created = delivery.KindNotice, m.now()
+				items = append(items, it)
+			}
+		}
+	}
+	if len(states) > 0 || len(incidents) > 0 || len(items) > 0 {
+		if err := m.store.SaveAlertState(ctx, states, incidents, items...); err != nil {
+			return err
+		}
+	}
+	for _, n := range notifiers {
+		if ob, ok := n.(Outboxer); ok {
+			ob.Committed(slices.DeleteFunc(slices.Clone(items), func(it delivery.Outbound) bool { return it.Platform != n.Platform() }))
+		}
+	}
+	m.enqueue(ctx, notifiers, notices)
+	return nil
+}
+
+// thread is the ref of incident's opening notice in channel, for a later
+// notice of it ("" for an opening notice or a digest, or when it is not
+// known yet: the outbox item's Parent then finds it when it is sent). A
+// ref the store found in the outbox is saved, so the thread outlives the
+// outbox's retention.
+func (m *Monitor) thread(ctx context.Context, platform, channel string, nt Notice) string {
+	if nt.Incident == "" || nt.Phase == PhaseOpened {
+		return ""
+	}
+	ref, err := m.store.NoticeRef(ctx, nt.Incident, platform, channel)
+	if err != nil {
+		m.log.Warn("reading the thread of the incident; the outbox finds it", "platform", platform, "channel", channel, "incident", nt.Incident, "err", err)
+		return ""
+	}
+	if ref != "" {
+		if err := m.store.SaveNoticeRef(ctx, nt.Incident, platform, channel, ref); err != nil {
+			m.log.Warn("saving the thread of the incident", "platform", platform, "channel", channel, "incident", nt.Incident, "err", err)
+		}
+	}
+	return ref
+}
+
+// enqueue hands notices to the queue of every channel of the notifiers
+// that are not Outboxers. Each channel has its own goroutine, so a slow
+// or failing channel delays no other, and notices to one channel keep
+// their order, which threading relies on.
+func (m *Monitor) enqueue(ctx context.Context, notifiers []Notifier, notices []Notice) {
+	if len(notices) == 0 {
+		return
+	}
 	for i, n := range notifiers {
+		if _, ok := n.(Outboxer); ok {
+			continue
+		}
 		for _, ch := range m.channelsFor(ctx, n.Platform()) {
 			q := m.queue(ctx, queueKey{i, ch})
 			for _, nt := range notices {

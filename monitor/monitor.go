@@ -390,7 +390,7 @@ func (m *Monitor) checkLocked(ctx context.Context) (Round, error) {
 }
 
 // tick is the scheduled check: probe, record, move the state machine,
-// save it, then hand the notices to the delivery queues.
+// then save it with its notices (deliver).
 func (m *Monitor) tick(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -411,13 +411,14 @@ func (m *Monitor) tick(ctx context.Context) {
 		m.loaded = false // what evaluate changed was not saved
 		return
 	}
-	// Saved before sending: after a crash we may miss an alert, but we
-	// never send it twice.
-	if err := m.store.SaveAlertState(ctx, m.stateList(), changed); err != nil {
+	if err := m.deliver(ctx, m.stateList(), changed, notices); err != nil {
+		// Neither the state nor its notices were saved: read the state
+		// again at the next check, which decides again.
 		m.log.Error("saving alert state", "err", err)
+		m.loaded = false
+		return
 	}
 	m.version.Add(1)
-	m.enqueue(ctx, notices)
 }
 
 // round probes every target and the canary concurrently.

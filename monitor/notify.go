@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"gptaccess/delivery"
 )
 
 // Kind says what an alert is about, worded for the team.
@@ -63,6 +65,25 @@ type Notifier interface {
 	// notifier's (the adapters' outbox makes them). An error wrapping
 	// ErrPermanent says the channel cannot take notices as configured.
 	Notify(ctx context.Context, channel string, n Notice) (ref string, err error)
+}
+
+// Outboxer is a Notifier whose platform posts through an outbox (package
+// delivery) kept in the monitor's own database. The monitor does not call
+// its Notify: it writes each notice as an outbox item in the transaction
+// that saves the alert state which made it (Store.SaveAlertState), so a
+// crash can neither lose the notices of an incident it saved nor make
+// them twice, and the outbox sends each channel's items in order, with
+// its retries, while a slow channel holds back no other (README.md,
+// "Reliability").
+type Outboxer interface {
+	Notifier
+	// NoticeItem is n, for channel, as an outbox item; its Key and Parent
+	// are NoticeKey's.
+	NoticeItem(channel string, n Notice) (delivery.Outbound, error)
+	// Committed says that items were added to the outbox by another
+	// writer than the platform's delivery core, which sends them now
+	// rather than at its next look for work.
+	Committed(items []delivery.Outbound)
 }
 
 // ErrPermanent marks a send that will never succeed as configured

@@ -147,7 +147,9 @@ func (m *Monitor) sendDigest(ctx context.Context) {
 		m.log.Error("building the digest", "err", err)
 		return
 	}
-	m.enqueue(ctx, []Notice{n})
+	if err := m.deliver(ctx, nil, nil, []Notice{n}); err != nil {
+		m.log.Error("saving the digest for delivery", "err", err)
+	}
 }
 
 // digestNotice sums up the last 24 hours: availability and latency per

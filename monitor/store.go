@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gptaccess/cloudflare"
+	"gptaccess/delivery"
 )
 
 // Store keeps the check history and the alert state, so a restart neither
@@ -39,8 +40,9 @@ type Store interface {
 	// AlertState returns the saved state of every target.
 	AlertState(ctx context.Context) ([]TargetState, error)
 	// SaveAlertState saves states and incidents (insert or replace by
-	// target and by id) in one transaction.
-	SaveAlertState(ctx context.Context, states []TargetState, incidents []Incident) error
+	// target and by id) and adds notices to the outbox (as
+	// delivery.Store's Enqueue does), in one transaction.
+	SaveAlertState(ctx context.Context, states []TargetState, incidents []Incident, notices ...delivery.Outbound) error
 	// Incidents returns open incidents and those that ended at or after
 	// since, newest first.
 	Incidents(ctx context.Context, since time.Time) ([]Incident, error)
@@ -48,7 +50,10 @@ type Store interface {
 	// SaveNoticeRef remembers the reference Notify returned for an
 	// incident's opening notice in one channel.
 	SaveNoticeRef(ctx context.Context, incident, platform, channel, ref string) error
-	// NoticeRef returns what SaveNoticeRef saved, or "" when nothing was.
+	// NoticeRef returns what SaveNoticeRef saved; when nothing was, a
+	// store that keeps the outbox returns the ref of the incident's
+	// opening notice in that channel (NoticeKey) once it was sent; else
+	// "".
 	NoticeRef(ctx context.Context, incident, platform, channel string) (string, error)
 }
 
@@ -187,6 +192,7 @@ type memStore struct {
 	states    map[string]TargetState
 	incidents map[string]Incident
 	refs      map[[3]string]string
+	outbox    []delivery.Outbound // what SaveAlertState was given, for tests
 }
 
 func newMemStore() *memStore {
@@ -309,9 +315,10 @@ func (s *memStore) AlertState(context.Context) ([]TargetState, error) {
 	return out, nil
 }
 
-func (s *memStore) SaveAlertState(_ context.Context, states []TargetState, incidents []Incident) error {
+func (s *memStore) SaveAlertState(_ context.Context, states []TargetState, incidents []Incident, notices ...delivery.Outbound) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.outbox = append(s.outbox, notices...)
 	for _, st := range states {
 		s.states[st.Target] = st
 	}

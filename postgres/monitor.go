@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"gptaccess/cloudflare"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -290,8 +291,9 @@ func (d *DB) AlertState(ctx context.Context) ([]monitor.TargetState, error) {
 }
 
 // SaveAlertState implements monitor.Store in one transaction, so a crash
-// never leaves a target pointing at an incident that was not saved.
-func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident) error {
+// never leaves a target pointing at an incident that was not saved, nor
+// an incident saved without its notices.
+func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident, notices ...delivery.Outbound) error {
 	err := pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		// Incidents first: targets refer to them. An upsert keeps the
 		// incident's notice references (a delete would cascade to them).
@@ -322,7 +324,7 @@ func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, i
 				return fmt.Errorf("save target state: %w", err)
 			}
 		}
-		return nil
+		return enqueue(ctx, tx, notices)
 	})
 	if err != nil {
 		return fmt.Errorf("save alert state: %w", explain(err))
@@ -372,13 +374,14 @@ func (d *DB) SaveNoticeRef(ctx context.Context, incident, platform, channel, ref
 	return nil
 }
 
-// NoticeRef implements monitor.Store.
+// NoticeRef implements monitor.Store: the saved ref, else the ref of
+// the opening notice in the outbox once it was sent.
 func (d *DB) NoticeRef(ctx context.Context, incident, platform, channel string) (string, error) {
 	var ref string
 	err := d.pool.QueryRow(ctx, `SELECT ref FROM monitor_notices WHERE incident = $1 AND platform = $2 AND channel = $3`,
 		text(incident), text(platform), text(channel)).Scan(&ref)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil
+		return d.openingRef(ctx, incident, platform, channel)
 	}
 	if err != nil {
 		return "", fmt.Errorf("read notice reference: %w", explain(err))
@@ -436,4 +439,15 @@ func optTime(s int64) time.Time {
 		return time.Time{}
 	}
 	return fromUnix(s)
+}
+
+// openingRef is the ref of incident's opening notice in channel as the
+// outbox recorded it when it was sent; "" when it was not (yet).
+func (d *DB) openingRef(ctx context.Context, incident, platform, channel string) (string, error) {
+	key, _ := monitor.NoticeKey(platform, channel, monitor.Notice{Incident: incident, Phase: monitor.PhaseOpened})
+	st, ref, err := d.Lookup(ctx, key)
+	if err != nil || st != delivery.Sent {
+		return "", err
+	}
+	return ref, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gptaccess/cloudflare"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -370,8 +371,9 @@ func (d *DB) AlertState(ctx context.Context) ([]monitor.TargetState, error) {
 }
 
 // SaveAlertState implements monitor.Store in one transaction, so a crash
-// never leaves a target pointing at an incident that was not saved.
-func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident) error {
+// never leaves a target pointing at an incident that was not saved, nor
+// an incident saved without its notices.
+func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident, notices ...delivery.Outbound) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("save alert state: %w", explain(err))
@@ -404,6 +406,9 @@ func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, i
 			s.Target, string(s.Verdict), optUnix(s.Since), s.Failures, s.Successes, string(s.Kind), optUnix(s.FailingSince), s.Incident); err != nil {
 			return fmt.Errorf("save target state: %w", explain(err))
 		}
+	}
+	if err := enqueue(ctx, tx, notices); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("save alert state: %w", explain(err))
@@ -453,13 +458,14 @@ func (d *DB) SaveNoticeRef(ctx context.Context, incident, platform, channel, ref
 	return nil
 }
 
-// NoticeRef implements monitor.Store.
+// NoticeRef implements monitor.Store: the saved ref, else the ref of
+// the opening notice in the outbox once it was sent.
 func (d *DB) NoticeRef(ctx context.Context, incident, platform, channel string) (string, error) {
 	var ref string
 	err := d.db.QueryRowContext(ctx, `SELECT ref FROM monitor_notices WHERE incident = ? AND platform = ? AND channel = ?`,
 		incident, platform, channel).Scan(&ref)
 	if isNoRows(err) {
-		return "", nil
+		return d.openingRef(ctx, incident, platform, channel)
 	}
 	if err != nil {
 		return "", fmt.Errorf("read notice reference: %w", explain(err))
@@ -516,4 +522,15 @@ func optTime(s int64) time.Time {
 		return time.Time{}
 	}
 	return fromUnix(s)
+}
+
+// openingRef is the ref of incident's opening notice in channel as the
+// outbox recorded it when it was sent; "" when it was not (yet).
+func (d *DB) openingRef(ctx context.Context, incident, platform, channel string) (string, error) {
+	key, _ := monitor.NoticeKey(platform, channel, monitor.Notice{Incident: incident, Phase: monitor.PhaseOpened})
+	st, ref, err := d.Lookup(ctx, key)
+	if err != nil || st != delivery.Sent {
+		return "", err
+	}
+	return ref, nil
 }

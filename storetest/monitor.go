@@ -12,6 +12,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"gptaccess/cloudflare"
+	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
 
@@ -19,12 +20,14 @@ var t0 = time.Date(2025, 9, 2, 8, 0, 0, 0, time.UTC)
 
 // Monitor: results read back as recorded (the official status included);
 // alert state and incidents save and load, notice references survive
-// later saves; pruning keeps open incidents and their threads; text
+// later saves; notices join the outbox with the state that made them,
+// and an opening notice's ref is found there once it was sent; pruning keeps open incidents and their threads; text
 // from outside that a database may refuse (NUL, invalid UTF-8) never
 // fails a write.
 func Monitor(t *testing.T, open Open) {
 	t.Run("Results", func(t *testing.T) { monitorResults(t, open) })
 	t.Run("AlertState", func(t *testing.T) { monitorAlertState(t, open) })
+	t.Run("Notices", func(t *testing.T) { monitorNotices(t, open) })
 	t.Run("Prune", func(t *testing.T) { monitorPrune(t, open) })
 	t.Run("OddText", func(t *testing.T) { monitorOddText(t, open) })
 }
@@ -354,5 +357,43 @@ func Rollups(t *testing.T, open Open) {
 	}
 	if first := lats[0].Hour; !first.Equal(cutoff.Truncate(time.Hour)) {
 		t.Errorf("oldest latency rollup after pruning at %v is of %v", cutoff, first)
+	}
+}
+
+func monitorNotices(t *testing.T, open Open) {
+	ctx := context.Background()
+	db, _ := openAt(t, open)
+	inc := monitor.Incident{ID: "down-7", Kind: monitor.KindDown, Targets: []string{"api"}, Started: t0, Notified: t0}
+	states := []monitor.TargetState{{Target: "api", Verdict: cloudflare.OriginError, Since: t0, Failures: 3, Kind: monitor.KindDown, FailingSince: t0, Incident: inc.ID}}
+	key, _ := monitor.NoticeKey("slack", "C1", monitor.Notice{Incident: inc.ID, Phase: monitor.PhaseOpened})
+	item := delivery.Outbound{Key: key, Platform: "slack", Lane: "C1", Kind: delivery.KindNotice, Body: []byte("ChatGPT is down"), Created: t0}
+	if err := db.SaveAlertState(ctx, states, []monitor.Incident{inc}, item); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, err := db.Lookup(ctx, key); err != nil || st != delivery.Pending {
+		t.Fatalf("opening notice in the outbox: %q, %v; want pending", st, err)
+	}
+	if ref, err := db.NoticeRef(ctx, inc.ID, "slack", "C1"); err != nil || ref != "" {
+		t.Errorf("NoticeRef before the notice was sent = %q, %v; want none", ref, err)
+	}
+	out, ok, err := db.NextOut(ctx, delivery.Lane{Platform: "slack", Name: "C1"})
+	if err != nil || !ok || out.Key != key {
+		t.Fatalf("NextOut = %+v, %v, %v; want the opening notice", out, ok, err)
+	}
+	if err := db.Sent(ctx, out.Seq, "1725264000.000200"); err != nil {
+		t.Fatal(err)
+	}
+	if ref, err := db.NoticeRef(ctx, inc.ID, "slack", "C1"); err != nil || ref != "1725264000.000200" {
+		t.Errorf("NoticeRef after the notice was sent = %q, %v; want its ts from the outbox", ref, err)
+	}
+	if ref, err := db.NoticeRef(ctx, inc.ID, "slack", "C2"); err != nil || ref != "" {
+		t.Errorf("NoticeRef in another channel = %q, %v; want none", ref, err)
+	}
+	// The same notice saved again (a retried save) is one item.
+	if err := db.SaveAlertState(ctx, states, nil, item); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.NextOut(ctx, delivery.Lane{Platform: "slack", Name: "C1"}); err != nil || ok {
+		t.Errorf("a second item pending after saving the same notice again: %v, %v", ok, err)
 	}
 }

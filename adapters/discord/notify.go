@@ -17,33 +17,47 @@ import (
 
 var _ monitor.Notifier = (*Adapter)(nil)
 
-// Notify posts a monitor notice to channel and returns the alert message's
-// id (monitor.Notifier), through the outbox: in order with the channel's
-// replies, and with a nonce, so that a notice re-sent after a crash is not
-// posted twice. The opening notice (and a digest) is a new message with
-// an embed; reminders, updates and the recovery go into a thread started
-// on the alert message, so the channel shows one message per incident. If
-// the thread cannot be used, they reply to the alert instead.
-//
-// Missing Access (50001), Missing Permissions (50013) and Unknown Channel
-// (10003) wrap monitor.ErrPermanent: the monitor does not retry them.
-func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) (string, error) {
-	embeds, _ := json.Marshal([]*discordgo.MessageEmbed{noticeEmbed(n, a.o.Now())})
+// NoticeItem is a monitor notice for channel as an outbox item
+// (monitor.Outboxer): in order with the channel's replies, and with a
+// nonce, so that a notice re-sent after a crash is not posted twice. The
+// opening notice (and a digest) is a new message with an embed;
+// reminders, updates and the recovery go into a thread started on the
+// alert message, so the channel shows one message per incident. If the
+// thread cannot be used, they reply to the alert instead.
+func (a *Adapter) NoticeItem(channel string, n monitor.Notice) (delivery.Outbound, error) {
+	embeds, err := json.Marshal([]*discordgo.MessageEmbed{noticeEmbed(n, a.o.Now())})
+	if err != nil {
+		return delivery.Outbound{}, fmt.Errorf("discord: notice: %w", err)
+	}
 	s := step{Kind: stepNotice, Channel: channel, Embeds: embeds, Alert: n.Thread, ThreadName: threadName(n),
 		Mentions: &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}}
 	out := s.outbound(channel)
 	out.Kind = delivery.KindNotice
 	out.Key, out.Parent = monitor.NoticeKey(bot.Discord, channel, n)
+	return out, nil
+}
+
+// Committed wakes the outbox for notices the monitor committed
+// (monitor.Outboxer).
+func (a *Adapter) Committed(items []delivery.Outbound) { a.core.Committed(items) }
+
+// Notify posts a monitor notice to channel through the outbox and waits
+// until it is posted, returning the alert message's id (monitor.Notifier;
+// the monitor itself commits NoticeItem's items with its state instead).
+// Missing Access (50001), Missing Permissions (50013) and Unknown Channel
+// (10003) wrap monitor.ErrPermanent.
+func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) (string, error) {
+	out, err := a.NoticeItem(channel, n)
+	if err != nil {
+		return "", err
+	}
 	ref, err := a.core.Deliver(ctx, out)
 	switch {
 	case err != nil && delivery.IsPermanent(err):
-		a.log.Error("cannot post alerts to this channel; check that it exists and that the bot can view it and has Send Messages, Send Messages in Threads, Create Public Threads and Embed Links there",
-			"channel", channel, "incident", n.Incident, "err", err)
 		return "", fmt.Errorf("discord: alert to channel %s: %w: %v", channel, monitor.ErrPermanent, err)
 	case err != nil:
 		return "", fmt.Errorf("discord: alert to channel %s: %w", channel, err)
 	}
-	a.log.Info("alert posted", "channel", channel, "incident", n.Incident, "phase", string(n.Phase), "message_id", ref)
 	if n.Thread != "" {
 		return n.Thread, nil
 	}
@@ -55,6 +69,16 @@ func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) 
 // opening notice), or failing that a reply to the alert. It returns the
 // alert message's id.
 func (a *Adapter) sendNotice(ctx context.Context, s step, out delivery.Outbound) (string, error) {
+	ref, err := a.postNotice(ctx, s, out)
+	if err != nil && delivery.IsPermanent(err) {
+		a.log.Error("cannot post alerts to this channel; check that it exists and that the bot can view it and has Send Messages, Send Messages in Threads, Create Public Threads and Embed Links there",
+			"channel", s.Channel, "key", out.Key, "err", err)
+	}
+	return ref, err
+}
+
+// postNotice makes sendNotice's calls.
+func (a *Adapter) postNotice(ctx context.Context, s step, out delivery.Outbound) (string, error) {
 	alert := s.Alert
 	if alert == "" {
 		alert = out.ParentRef

@@ -66,6 +66,10 @@ func (o *Observer) Reconnect(platform string) {
 	o.reconnects[platform]++
 }
 
+// Attempted implements delivery.Observer; the tests read the fakes' own
+// records of calls instead.
+func (o *Observer) Attempted(string, string, bool) {}
+
 // RateLimitWait records a wait.
 func (o *Observer) RateLimitWait(platform string, d time.Duration) {
 	o.mu.Lock()

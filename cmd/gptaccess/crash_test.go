@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -146,6 +147,45 @@ func TestCrashRecovery(t *testing.T) {
 	bin := binary(t)
 	t.Run("slack", func(t *testing.T) { crashSlack(t, bin) })
 	t.Run("discord", func(t *testing.T) { crashDiscord(t, bin) })
+	t.Run("alert", func(t *testing.T) { crashAlert(t, bin) })
+}
+
+// crashAlert: the monitor opens an incident and its alert waits out a
+// rate limit when the process is killed; the next process posts the
+// alert (once: it was committed with the incident) and then the
+// recovery in its thread.
+func crashAlert(t *testing.T, bin string) {
+	fake := slacktest.New(t, slacktest.Config{})
+	cfg := fake.Config()
+	r := newCrashRig(t, bin, "GPTACCESS_SLACK_API_URL="+fake.APIURL(), "SLACK_BOT_TOKEN="+cfg.BotToken, "SLACK_APP_TOKEN="+cfg.AppToken,
+		"GPTACCESS_MONITOR_ENABLED=true", "GPTACCESS_MONITOR_FAILURE_THRESHOLD=1", "GPTACCESS_MONITOR_SUCCESS_THRESHOLD=1",
+		"GPTACCESS_SLACK_ALERT_CHANNELS=CALERT")
+	alerts := func() []slacktest.Message { return fake.BotMessages("CALERT") }
+
+	r.down.Store(true)
+	fake.RateLimit("chat.postMessage", "CALERT", 3, 1)
+	kill := r.start() // the first check opens the incident at once
+	r.logs[0].Wait(t, "rate limited; holding the channel back", 15*time.Second)
+	kill() // during the 3 s Retry-After: the alert is not posted yet
+	if n := len(alerts()); n != 0 {
+		t.Fatalf("%d alerts posted before the kill, want 0 (the rate limit held it)", n)
+	}
+
+	r.down.Store(false)
+	r.start() // its first check sees the target up again: the recovery
+	fake.Wait(t, 40*time.Second, "the alert and its recovery", func() bool {
+		top := alerts()
+		return len(top) >= 1 && len(fake.Thread("CALERT", top[0].TS)) >= 1
+	})
+	time.Sleep(1500 * time.Millisecond) // room for a second post, if one were coming
+	top := slices.DeleteFunc(alerts(), func(m slacktest.Message) bool { return m.ThreadTS != "" && m.ThreadTS != m.TS })
+	if len(top) != 1 || !strings.Contains(top[0].Text, "down") {
+		t.Fatalf("alerts in the channel: %d, want 1 saying down; logs:\n%s", len(top), r.allLogs())
+	}
+	thread := fake.Thread("CALERT", top[0].TS)
+	if len(thread) != 1 || !strings.Contains(strings.ToLower(thread[0].Text), "back") {
+		t.Errorf("thread of the alert: %d messages, want the recovery alone; logs:\n%s", len(thread), r.allLogs())
+	}
 }
 
 func crashSlack(t *testing.T, bin string) {

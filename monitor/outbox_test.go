@@ -1,0 +1,151 @@
+package monitor_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	"gptaccess/cloudflare"
+	"gptaccess/delivery"
+	"gptaccess/monitor"
+)
+
+// outboxer is a fake Outboxer: it renders a notice as an item and records
+// the items it is told were committed. The monitor must never call its
+// Notify.
+type outboxer struct {
+	t *testing.T
+
+	mu        sync.Mutex
+	committed []delivery.Outbound
+}
+
+func (o *outboxer) Platform() string { return "slack" }
+
+func (o *outboxer) Notify(context.Context, string, monitor.Notice) (string, error) {
+	o.t.Error("Notify called on an Outboxer")
+	return "", errors.New("not here")
+}
+
+func (o *outboxer) NoticeItem(channel string, n monitor.Notice) (delivery.Outbound, error) {
+	key, parent := monitor.NoticeKey("slack", channel, n)
+	return delivery.Outbound{Key: key, Parent: parent, Platform: "slack", Lane: channel, Body: []byte(n.Title)}, nil
+}
+
+func (o *outboxer) Committed(items []delivery.Outbound) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.committed = append(o.committed, items...)
+}
+
+func (o *outboxer) items() []delivery.Outbound {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.committed)
+}
+
+// saves is a Store that records what each SaveAlertState carried, and
+// fails while told to.
+type saves struct {
+	monitor.Store
+
+	mu    sync.Mutex
+	fail  bool
+	calls []saved
+}
+
+type saved struct {
+	incidents []monitor.Incident
+	notices   []delivery.Outbound
+}
+
+func (s *saves) SaveAlertState(ctx context.Context, states []monitor.TargetState, incidents []monitor.Incident, notices ...delivery.Outbound) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errors.New("disk full")
+	}
+	s.calls = append(s.calls, saved{slices.Clone(incidents), slices.Clone(notices)})
+	return s.Store.SaveAlertState(ctx, states, incidents, notices...)
+}
+
+func (s *saves) failing(f bool) { s.mu.Lock(); s.fail = f; s.mu.Unlock() }
+
+func (s *saves) withNotices() []saved {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []saved
+	for _, c := range s.calls {
+		if len(c.notices) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestNoticesCommittedWithTheirState: for an Outboxer the monitor writes
+// each notice as an outbox item in the same SaveAlertState as the
+// incident change that made it, and wakes the outbox only after the
+// commit. When the save fails nothing is sent, and the next check, which
+// reads the state again, raises the alert: it is neither lost nor sent
+// twice.
+func TestNoticesCommittedWithTheirState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{verdicts: map[string][]cloudflare.Verdict{"api": {down, down, down, down, down, up, up, up}}}
+		st := &saves{Store: monitor.NewMemStore()}
+		ob := &outboxer{t: t}
+		r := newRig(t, s, st, nil, func(o *monitor.Options) { o.Notifiers = []monitor.Notifier{ob} })
+
+		r.ticks(2) // two bad results: below the threshold
+		st.failing(true)
+		r.ticks(1) // the third would open the incident, but the save fails
+		if got := ob.items(); len(got) != 0 {
+			t.Fatalf("items committed although the save failed: %v", keys(got))
+		}
+		st.failing(false)
+		r.ticks(1) // read again, decided again: the incident opens now
+
+		calls := st.withNotices()
+		if len(calls) != 1 {
+			t.Fatalf("%d saves carried notices, want 1", len(calls))
+		}
+		open := calls[0]
+		if len(open.incidents) != 1 || len(open.notices) != 1 {
+			t.Fatalf("the opening save carried %d incidents and %d notices, want 1 and 1", len(open.incidents), len(open.notices))
+		}
+		key, _ := monitor.NoticeKey("slack", "C-ALERTS", monitor.Notice{Incident: open.incidents[0].ID, Phase: monitor.PhaseOpened})
+		if n := open.notices[0]; n.Key != key || n.Kind != delivery.KindNotice || n.Created.IsZero() || n.Lane != "C-ALERTS" {
+			t.Errorf("opening item = %+v, want key %s, kind notice, a creation time, lane C-ALERTS", n, key)
+		}
+		if got := keys(ob.items()); !slices.Equal(got, []string{key}) {
+			t.Errorf("committed %v, want the opening notice", got)
+		}
+
+		r.ticks(4) // down once more, then up twice: resolved
+		calls = st.withNotices()
+		if len(calls) != 2 {
+			t.Fatalf("%d saves carried notices, want 2 (opening, recovery)", len(calls))
+		}
+		resolved := calls[1]
+		if len(resolved.incidents) != 1 || resolved.incidents[0].Open() || len(resolved.notices) != 1 {
+			t.Fatalf("the recovery save carried %+v", resolved)
+		}
+		if p := resolved.notices[0].Parent; p != key {
+			t.Errorf("recovery's parent = %q, want the opening notice %q (its thread)", p, key)
+		}
+		if n := len(ob.items()); n != 2 {
+			t.Errorf("%d items committed, want 2", n)
+		}
+	})
+}
+
+func keys(items []delivery.Outbound) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Key)
+	}
+	return out
+}
