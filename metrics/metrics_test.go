@@ -397,6 +397,27 @@ gptaccess_alerts_failed_total{platform="discord"} 1
 `, "gptaccess_alerts_sent_total", "gptaccess_alerts_failed_total")
 }
 
+// TestAlertAttemptsThroughTheOutbox: an alert posted by the delivery core
+// (the Slack and Discord notices) is counted per attempt there; other
+// outbound calls are not alerts.
+func TestAlertAttemptsThroughTheOutbox(t *testing.T) {
+	m := metrics.New()
+	m.Attempted(bot.Slack, delivery.KindNotice, false)
+	m.Attempted(bot.Slack, delivery.KindNotice, true)
+	m.Attempted(bot.Discord, delivery.KindNotice, true)
+	m.Attempted(bot.Slack, delivery.KindReply, true)
+	m.Attempted(bot.Slack, delivery.KindHandover, false)
+	compare(t, m, `
+# HELP gptaccess_alerts_sent_total Alert notices delivered, by platform.
+# TYPE gptaccess_alerts_sent_total counter
+gptaccess_alerts_sent_total{platform="discord"} 1
+gptaccess_alerts_sent_total{platform="slack"} 1
+# HELP gptaccess_alerts_failed_total Alert notice deliveries that failed (each attempt), by platform.
+# TYPE gptaccess_alerts_failed_total counter
+gptaccess_alerts_failed_total{platform="slack"} 1
+`, "gptaccess_alerts_sent_total", "gptaccess_alerts_failed_total")
+}
+
 func TestDeliveryCounters(t *testing.T) {
 	m := metrics.New()
 	m.Duplicate(bot.Slack)
