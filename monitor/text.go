@@ -293,6 +293,12 @@ func (m *Monitor) describe(r Result, now time.Time) string {
 	case r.Verdict == cloudflare.Up:
 		s = "up"
 	}
+	return m.withEvidence(s, r, now)
+}
+
+// withEvidence appends to s, what r is in words, r's Evidence and since
+// when its verdict holds: alerts and the status in chat end lines this way.
+func (m *Monitor) withEvidence(s string, r Result, now time.Time) string {
 	ev := r.Evidence()
 	if strings.Contains(s, "HTTP ") { // the detail says it already
 		ev = slices.DeleteFunc(ev, func(e string) bool { return strings.HasPrefix(e, "HTTP ") })
