@@ -236,11 +236,11 @@ func TestDemonstration(t *testing.T) {
 		monitor.Tick(ctx, m)
 	}
 	resolved := wait(monitor.PhaseResolved)
-	if opened.Title != "ChatGPT is blocked from our network" || resolved.Title != "ChatGPT is reachable from our network again" {
+	if opened.Title != "ChatGPT is blocked from our network" || resolved.Title != "ChatGPT was blocked from our network" {
 		t.Errorf("titles %q, %q", opened.Title, resolved.Title)
 	}
 	transcript := out.String()
-	for _, want := range []string{"[ALERT] ChatGPT is blocked from our network", "• web: Cloudflare error 1020", "Ray ID 8f2e6b1c9d0a4e37, data centre AMS", "[RECOVERED] ChatGPT is reachable from our network again"} {
+	for _, want := range []string{"[ALERT] ChatGPT is blocked from our network", "• web: Cloudflare error 1020", "Ray ID 8f2e6b1c9d0a4e37, data centre AMS", "[RECOVERED] ChatGPT was blocked from our network"} {
 		if !strings.Contains(transcript, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, transcript)
 		}
