@@ -69,11 +69,15 @@ type Outbound struct {
 	// sent). ParentRef is not stored.
 	Parent    string
 	ParentRef string
-	// Attempts counts failed attempts so far; NotBefore is when the next
-	// may be made (zero: at once).
-	Attempts  int
-	NotBefore time.Time
-	Created   time.Time
+	// Attempts counts the transient failures so far (network errors,
+	// 5xx) and RateLimited the platform's rate-limit refusals (429): each
+	// has its own bound (Options.MaxAttempts, Options.MaxRateLimited), and
+	// a wait for the rate limit does not lengthen the backoff. NotBefore is
+	// when the next attempt may be made (zero: at once).
+	Attempts    int
+	RateLimited int
+	NotBefore   time.Time
+	Created     time.Time
 }
 
 // Kinds of outbound items.
@@ -198,9 +202,10 @@ type Store interface {
 	Sent(ctx context.Context, seq int64, ref string) error
 	// Failed marks outbox item seq failed for good, with the reason.
 	Failed(ctx context.Context, seq int64, reason string) error
-	// Retry records a failed attempt of outbox item seq: its attempt
-	// count and when the next attempt may be made.
-	Retry(ctx context.Context, seq int64, attempts int, notBefore time.Time) error
+	// Retry records a failed attempt of outbox item seq: its counts of
+	// transient failures (attempts) and of rate limits (rateLimited), and
+	// when the next attempt may be made.
+	Retry(ctx context.Context, seq int64, attempts, rateLimited int, notBefore time.Time) error
 	// Lookup returns the status of the outbox item with key (Pending,
 	// Sent, Failed, or "" when there is none) and, once sent, its ref.
 	Lookup(ctx context.Context, key string) (st Status, ref string, err error)
