@@ -680,6 +680,11 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 		log.Error("outbox: cannot deliver; not retrying", "err", err)
 		return c.failed(rctx, o, err)
 	}
+	if isNotYet(err) {
+		wait := c.o.Backoff
+		log.Info("outbox: the platform cannot take the call yet; trying again", "retry_in", wait.String(), "err", err)
+		return c.store.Retry(rctx, o.Seq, o.Attempts, o.RateLimited, c.now().Add(wait))
+	}
 	if wait, limited := retryAfter(err); limited {
 		o.RateLimited++
 		if o.RateLimited >= c.o.MaxRateLimited {

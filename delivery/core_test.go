@@ -432,6 +432,26 @@ func TestRateLimitsAndFailuresCountedApart(t *testing.T) {
 	}
 }
 
+// TestNotYetIsNotAFailure: a call the platform cannot take yet is made
+// again, however often, without using up the attempts of a failing call:
+// the adapter bounds it.
+func TestNotYetIsNotAFailure(t *testing.T) {
+	r := newRig(t, nil, func(o *delivery.Options) { o.MaxAttempts = 2 })
+	r.chat.fail = func(key string, attempt int) error {
+		if key == "slack:a1#0" && attempt <= 6 {
+			return delivery.NotYet(errors.New("unknown message"))
+		}
+		return nil
+	}
+	r.say("a1", "C1", "a1")
+	if got := r.chat.wait(t, "C1", 1); got[0] != "re: a1 (turn 1)" {
+		t.Fatalf("C1 got %q; want the reply on the seventh try", got)
+	}
+	if c := r.obs.get(); c.undelivered != 0 || c.rls != 0 {
+		t.Fatalf("undelivered %d, rate-limit waits %d; want 0, 0", c.undelivered, c.rls)
+	}
+}
+
 func TestPermanentFailureRecordedOnce(t *testing.T) {
 	r := newRig(t, nil, nil)
 	r.chat.fail = func(key string, _ int) error {

@@ -253,8 +253,9 @@ type Platform interface {
 	Plan(in Inbound, m bot.Message, r bot.Reply) ([]Outbound, error)
 	// Handover lays out the call that posts h where the core routed it.
 	Handover(in Inbound, m bot.Message, h bot.Handover, to Route) (Outbound, error)
-	// Send makes the call of out (see Outbound.ParentRef). Errors made with RetryAfter or
-	// Permanent say how the core should go on; others are transient.
+	// Send makes the call of out (see Outbound.ParentRef). Errors made with
+	// RetryAfter, NotYet or Permanent say how the core should go on;
+	// others are transient.
 	Send(ctx context.Context, out Outbound) (ref string, err error)
 }
 
@@ -290,6 +291,24 @@ func (e *rateLimited) Unwrap() error { return e.err }
 // RetryAfter marks err as the platform's rate limit: the lane waits d
 // before the next attempt.
 func RetryAfter(err error, d time.Duration) error { return &rateLimited{after: d, err: err} }
+
+// notYet is a send the platform cannot take yet.
+type notYet struct{ err error }
+
+func (e *notYet) Error() string { return "not yet: " + e.err.Error() }
+func (e *notYet) Unwrap() error { return e.err }
+
+// NotYet marks err as a call the platform cannot take yet but soon will
+// (Discord does not know the deferred response an edit replaces until the
+// acknowledgement lands). The call is made again after Options.Backoff,
+// counted neither as a failure nor as a rate limit, so the adapter bounds
+// how long it answers NotYet.
+func NotYet(err error) error { return &notYet{err: err} }
+
+func isNotYet(err error) bool {
+	var n *notYet
+	return errors.As(err, &n)
+}
 
 // permanent is a send that no retry can fix.
 type permanent struct{ err error }
