@@ -166,8 +166,7 @@ func (a *Adapter) Message(ctx context.Context, in delivery.Inbound) (delivery.Tu
 			if err != nil {
 				a.log.Warn("unknown button", "interaction_id", i.ID, "err", err)
 				msg = bot.Message{Platform: bot.Discord, Channel: i.ChannelID, Thread: thread, User: i.userID(), DM: i.GuildID == ""}
-				return delivery.Turn{Message: msg, Reply: &bot.Reply{Entry: "none", Private: true,
-					Text: "Sorry, I don't recognise that button (it may be from an older conversation). Mention me or use `/gptaccess diagnose` to start again."}}, true, nil
+				return delivery.Turn{Message: msg, Reply: &bot.Reply{Entry: "none", Private: true, Text: bot.UnusableButton}}, true, nil
 			}
 			return delivery.Turn{Message: msg}, true, nil
 		}
