@@ -179,6 +179,11 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 // engine could not be asked at all.
 const Sorry = "Sorry, something went wrong on my side. Please try again in a moment."
 
+// UnusableButton is the one private note every platform sends for a click
+// on a button its adapter cannot read (from an older conversation, or an
+// older version of the bot).
+const UnusableButton = "Sorry, I don't recognise that button (it may be from an older conversation). Mention me or use `/gptaccess diagnose` to start again."
+
 func shard(key string) int {
 	h := fnv.New32a()
 	h.Write([]byte(key))

@@ -10,8 +10,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Handler answers messages; *Engine implements it, and decorators such as
-// RateLimit wrap it.
+// Handler answers messages; *Engine implements it, decorators such as
+// RateLimit (and the metrics' WrapHandler) wrap it, and the adapters and the
+// delivery core call it. It is declared once, here.
 type Handler interface {
 	Handle(ctx context.Context, m Message) (Reply, error)
 }

@@ -319,13 +319,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "listen port range", yaml: "http: {listen: \":70000\"}\n", want: []string{"http.listen: port"}},
 		{name: "body", yaml: "http: {max_body_bytes: 0}\n", want: []string{"http.max_body_bytes: must be between 1024 and 67108864, found 0"}},
 		{name: "body huge", yaml: "http: {max_body_bytes: 10000000000}\n", want: []string{"http.max_body_bytes: must be between"}},
-		{name: "http timeouts", yaml: "http: {read_timeout: 0s, shutdown_timeout: -1s}\n", want: []string{"http.read_timeout: must be between 1s and 10m, found 0s", "http.shutdown_timeout"}},
-		{name: "conversation timeout a typo", yaml: "bot: {conversation_timeout: 1ms}\n", want: []string{"bot.conversation_timeout: must be between 1m and 24h, found 1ms"}},
-		{name: "conversation timeout env", env: map[string]string{"GPTACCESS_BOT_CONVERSATION_TIMEOUT": "1ms"}, want: []string{"GPTACCESS_BOT_CONVERSATION_TIMEOUT (bot.conversation_timeout): must be between 1m and 24h"}},
+		{name: "http timeouts", yaml: "http: {read_timeout: 0s, shutdown_timeout: -1s}\n", want: []string{"http.read_timeout: must be between 1s and 10 minutes, found 0s", "http.shutdown_timeout"}},
+		{name: "conversation timeout a typo", yaml: "bot: {conversation_timeout: 1ms}\n", want: []string{"bot.conversation_timeout: must be between 1 minute and 24 hours, found 1ms"}},
+		{name: "conversation timeout env", env: map[string]string{"GPTACCESS_BOT_CONVERSATION_TIMEOUT": "1ms"}, want: []string{"GPTACCESS_BOT_CONVERSATION_TIMEOUT (bot.conversation_timeout): must be between 1 minute and 24 hours"}},
 		{name: "message bytes", yaml: "bot: {max_message_bytes: 100000000}\n", want: []string{"bot.max_message_bytes: must be between 16 and 1048576"}},
 		{name: "rate limit huge", yaml: "bot: {rate_limit: {burst: 5000, per_minute: 100000}}\n", want: []string{"bot.rate_limit.burst: must be between 1 and 1000", "bot.rate_limit.per_minute: must be between 0 and 6000"}},
-		{name: "privacy retention", yaml: "privacy: {retention: 1s}\n", want: []string{"privacy.retention: must be between 1h and 365d (8760h), found 1s"}},
-		{name: "privacy retention forever", yaml: "privacy: {retention: 87600h}\n", want: []string{"privacy.retention: must be between 1h"}},
+		{name: "privacy retention", yaml: "privacy: {retention: 1s}\n", want: []string{"privacy.retention: must be between 1 hour and 365 days, found 1s"}},
+		{name: "privacy retention forever", yaml: "privacy: {retention: 87600h}\n", want: []string{"privacy.retention: must be between 1 hour and 365 days, found 87600h0m0s"}},
 		{name: "database", yaml: "database: {path: \"\"}\n", want: []string{"database.path: must not be empty"}},
 		{name: "threshold", yaml: "kb: {threshold: 1.5}\n", want: []string{"kb.threshold: must be between 0 and 1"}},
 		{name: "threshold nan", yaml: "kb: {threshold: .nan}\n", want: []string{"kb.threshold"}},
@@ -637,8 +637,8 @@ func TestSuggest(t *testing.T) {
 }
 
 // TestImportFence keeps config a leaf: only cmd imports it, and it imports
-// no other gptaccess package (but the leaf textfile), chat SDK or database
-// driver.
+// no other gptaccess package (but the leaves textfile and format), chat SDK
+// or database driver.
 func TestImportFence(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -655,8 +655,8 @@ func TestImportFence(t *testing.T) {
 		}
 		for _, imp := range f.Imports {
 			path := strings.Trim(imp.Path.Value, `"`)
-			if path == "gptaccess/textfile" {
-				continue // a leaf itself: bounded reading of the file
+			if path == "gptaccess/textfile" || path == "gptaccess/format" {
+				continue // leaves themselves: bounded reading of the file, durations in words
 			}
 			if strings.HasPrefix(path, "gptaccess") || strings.Contains(path, "slack") ||
 				strings.Contains(path, "discord") || strings.Contains(path, "sqlite") || strings.Contains(path, "prometheus") {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"gptaccess/format"
 )
 
 // Validate reports every problem with c at once, joined with errors.Join;
@@ -56,7 +58,7 @@ type intRange struct{ min, max int64 }
 
 func (r durRange) check(ps *problems, path string, d time.Duration) {
 	if d < r.min || d > r.max {
-		ps.add(path, "must be between %s and %s, found %s", human(r.min), human(r.max), d)
+		ps.add(path, "must be between %s and %s, found %s", format.Span(r.min), format.Span(r.max), d)
 	}
 }
 
@@ -64,19 +66,6 @@ func (r intRange) check(ps *problems, path string, n int64) {
 	if n < r.min || n > r.max {
 		ps.add(path, "must be between %d and %d, found %d", r.min, r.max, n)
 	}
-}
-
-// human prints a bound the way people write it ("1m", "24h", "365d").
-func human(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%dd (%s)", d/(24*time.Hour), strings.TrimSuffix(d.String(), "0m0s"))
-	case d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
 }
 
 // Identifier shapes. Read-only after initialisation.

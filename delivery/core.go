@@ -44,7 +44,8 @@ type Options struct {
 	SendTimeout time.Duration
 	// MaxAttempts bounds the attempts of one outbound call that fails
 	// transiently (network, 5xx); default 5. MaxRateLimited bounds how
-	// often one call may be rate limited; default 10.
+	// often one call may be rate limited; default 10. The two are counted
+	// apart (Outbound.Attempts, Outbound.RateLimited).
 	MaxAttempts, MaxRateLimited int
 	// Backoff is the wait after a first transient failure, doubling up to
 	// a minute; default 1 s.
@@ -687,24 +688,30 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 		log.Error("outbox: cannot deliver; not retrying", "err", err)
 		return c.failed(rctx, o, err)
 	}
-	o.Attempts++
+	if isNotYet(err) {
+		wait := c.o.Backoff
+		log.Info("outbox: the platform cannot take the call yet; trying again", "retry_in", wait.String(), "err", err)
+		return c.store.Retry(rctx, o.Seq, o.Attempts, o.RateLimited, c.now().Add(wait))
+	}
 	if wait, limited := retryAfter(err); limited {
-		if o.Attempts >= c.o.MaxRateLimited {
-			log.Error("outbox: still rate limited; giving up", "attempts", o.Attempts, "err", err)
+		o.RateLimited++
+		if o.RateLimited >= c.o.MaxRateLimited {
+			log.Error("outbox: still rate limited; giving up", "rate_limited", o.RateLimited, "err", err)
 			return c.failed(rctx, o, err)
 		}
 		wait = max(wait, 100*time.Millisecond)
-		log.Warn("outbox: rate limited; holding the channel back", "retry_after", wait.String(), "attempt", o.Attempts)
+		log.Warn("outbox: rate limited; holding the channel back", "retry_after", wait.String(), "rate_limited", o.RateLimited)
 		c.obs.RateLimitWait(o.Platform, wait)
-		return c.store.Retry(rctx, o.Seq, o.Attempts, c.now().Add(wait))
+		return c.store.Retry(rctx, o.Seq, o.Attempts, o.RateLimited, c.now().Add(wait))
 	}
+	o.Attempts++
 	if o.Attempts >= c.o.MaxAttempts {
 		log.Error("outbox: giving up after repeated failures", "attempts", o.Attempts, "err", err)
 		return c.failed(rctx, o, err)
 	}
 	wait := c.backoff(o.Attempts - 1)
 	log.Warn("outbox: call failed; will retry", "attempt", o.Attempts, "retry_in", wait.String(), "err", err)
-	return c.store.Retry(rctx, o.Seq, o.Attempts, c.now().Add(wait))
+	return c.store.Retry(rctx, o.Seq, o.Attempts, o.RateLimited, c.now().Add(wait))
 }
 
 // failed records o's failure for good, once.

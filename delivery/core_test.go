@@ -389,6 +389,70 @@ func TestTransientRetriesAreBounded(t *testing.T) {
 	}
 }
 
+// TestRateLimitsAndFailuresCountedApart: rate limits and transient
+// failures have their own bounds (README, "Reliability"): after four 429s
+// a network error is the call's first failure, retried after the first
+// backoff (1 s), not its fifth, given up or waited 16 s for.
+func TestRateLimitsAndFailuresCountedApart(t *testing.T) {
+	var mu sync.Mutex
+	var slept []time.Duration
+	r := newRig(t, nil, func(o *delivery.Options) {
+		o.Sleep = func(ctx context.Context, d time.Duration) bool {
+			mu.Lock()
+			slept = append(slept, d)
+			mu.Unlock()
+			return ctx.Err() == nil
+		}
+	})
+	r.chat.fail = func(key string, attempt int) error {
+		switch {
+		case key != "slack:a1#0":
+			return nil
+		case attempt <= 4:
+			return delivery.RetryAfter(errors.New("429"), 2*time.Second)
+		case attempt == 5:
+			return errors.New("connection reset")
+		}
+		return nil
+	}
+	r.say("a1", "C1", "a1")
+	got := r.chat.wait(t, "C1", 1)
+	if got[0] != "re: a1 (turn 1)" {
+		t.Fatalf("C1 got %q; want the reply, delivered on the sixth try", got)
+	}
+	if n := r.obs.get().undelivered; n != 0 {
+		t.Fatalf("undelivered = %d; want 0", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(slept) != 5 {
+		t.Fatalf("waits %v; want four for the rate limit, one backoff", slept)
+	}
+	if b := slept[4]; b > time.Second || b < 500*time.Millisecond {
+		t.Fatalf("backoff after the first transient failure = %v; want about 1s (waits %v)", b, slept)
+	}
+}
+
+// TestNotYetIsNotAFailure: a call the platform cannot take yet is made
+// again, however often, without using up the attempts of a failing call:
+// the adapter bounds it.
+func TestNotYetIsNotAFailure(t *testing.T) {
+	r := newRig(t, nil, func(o *delivery.Options) { o.MaxAttempts = 2 })
+	r.chat.fail = func(key string, attempt int) error {
+		if key == "slack:a1#0" && attempt <= 6 {
+			return delivery.NotYet(errors.New("unknown message"))
+		}
+		return nil
+	}
+	r.say("a1", "C1", "a1")
+	if got := r.chat.wait(t, "C1", 1); got[0] != "re: a1 (turn 1)" {
+		t.Fatalf("C1 got %q; want the reply on the seventh try", got)
+	}
+	if c := r.obs.get(); c.undelivered != 0 || c.rls != 0 {
+		t.Fatalf("undelivered %d, rate-limit waits %d; want 0, 0", c.undelivered, c.rls)
+	}
+}
+
 func TestPermanentFailureRecordedOnce(t *testing.T) {
 	r := newRig(t, nil, nil)
 	r.chat.fail = func(key string, _ int) error {

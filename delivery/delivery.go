@@ -69,11 +69,15 @@ type Outbound struct {
 	// sent). ParentRef is not stored.
 	Parent    string
 	ParentRef string
-	// Attempts counts failed attempts so far; NotBefore is when the next
-	// may be made (zero: at once).
-	Attempts  int
-	NotBefore time.Time
-	Created   time.Time
+	// Attempts counts the transient failures so far (network errors,
+	// 5xx) and RateLimited the platform's rate-limit refusals (429): each
+	// has its own bound (Options.MaxAttempts, Options.MaxRateLimited), and
+	// a wait for the rate limit does not lengthen the backoff. NotBefore is
+	// when the next attempt may be made (zero: at once).
+	Attempts    int
+	RateLimited int
+	NotBefore   time.Time
+	Created     time.Time
 }
 
 // Kinds of outbound items.
@@ -198,9 +202,10 @@ type Store interface {
 	Sent(ctx context.Context, seq int64, ref string) error
 	// Failed marks outbox item seq failed for good, with the reason.
 	Failed(ctx context.Context, seq int64, reason string) error
-	// Retry records a failed attempt of outbox item seq: its attempt
-	// count and when the next attempt may be made.
-	Retry(ctx context.Context, seq int64, attempts int, notBefore time.Time) error
+	// Retry records a failed attempt of outbox item seq: its counts of
+	// transient failures (attempts) and of rate limits (rateLimited), and
+	// when the next attempt may be made.
+	Retry(ctx context.Context, seq int64, attempts, rateLimited int, notBefore time.Time) error
 	// Lookup returns the status of the outbox item with key (Pending,
 	// Sent, Failed, or "" when there is none) and, once sent, its ref.
 	Lookup(ctx context.Context, key string) (st Status, ref string, err error)
@@ -248,8 +253,9 @@ type Platform interface {
 	Plan(in Inbound, m bot.Message, r bot.Reply) ([]Outbound, error)
 	// Handover lays out the call that posts h where the core routed it.
 	Handover(in Inbound, m bot.Message, h bot.Handover, to Route) (Outbound, error)
-	// Send makes the call of out (see Outbound.ParentRef). Errors made with RetryAfter or
-	// Permanent say how the core should go on; others are transient.
+	// Send makes the call of out (see Outbound.ParentRef). Errors made with
+	// RetryAfter, NotYet or Permanent say how the core should go on;
+	// others are transient.
 	Send(ctx context.Context, out Outbound) (ref string, err error)
 }
 
@@ -285,6 +291,24 @@ func (e *rateLimited) Unwrap() error { return e.err }
 // RetryAfter marks err as the platform's rate limit: the lane waits d
 // before the next attempt.
 func RetryAfter(err error, d time.Duration) error { return &rateLimited{after: d, err: err} }
+
+// notYet is a send the platform cannot take yet.
+type notYet struct{ err error }
+
+func (e *notYet) Error() string { return "not yet: " + e.err.Error() }
+func (e *notYet) Unwrap() error { return e.err }
+
+// NotYet marks err as a call the platform cannot take yet but soon will
+// (Discord does not know the deferred response an edit replaces until the
+// acknowledgement lands). The call is made again after Options.Backoff,
+// counted neither as a failure nor as a rate limit, so the adapter bounds
+// how long it answers NotYet.
+func NotYet(err error) error { return &notYet{err: err} }
+
+func isNotYet(err error) bool {
+	var n *notYet
+	return errors.As(err, &n)
+}
 
 // permanent is a send that no retry can fix.
 type permanent struct{ err error }

@@ -204,11 +204,11 @@ func (s *Memory) Failed(_ context.Context, seq int64, reason string) error {
 }
 
 // Retry implements Store.
-func (s *Memory) Retry(_ context.Context, seq int64, attempts int, notBefore time.Time) error {
+func (s *Memory) Retry(_ context.Context, seq int64, attempts, rateLimited int, notBefore time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it := s.outLocked(seq); it != nil && it.status == "pending" {
-		it.Attempts, it.NotBefore = attempts, notBefore
+		it.Attempts, it.RateLimited, it.NotBefore = attempts, rateLimited, notBefore
 	}
 	return nil
 }

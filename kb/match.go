@@ -340,8 +340,7 @@ type signals struct {
 func (ix *index) signals(sc *scratch, text string) signals {
 	var s signals
 	var cues cue
-	var unknownContent, anchorWord, codeOrDenied, code, errWord, otherIntent bool
-	generic := true
+	var w topicWords
 	st := ix.terms
 	for _, q := range sc.q {
 		cues |= q.info.cues
@@ -350,86 +349,112 @@ func (ix *index) signals(sc *scratch, text string) signals {
 			if ix.errTerm[t] {
 				cues |= cueError
 			}
-			if ix.otherErr[t] {
-				s.otherError = true
-				s.otherCode = s.otherCode || ix.numTerm[t]
-			}
-			if b := ix.intentBit[t]; b >= 0 {
-				s.intents |= 1 << b
-			}
-			switch t {
-			case st.cause:
-				s.why = true
-			case st.meaning:
-				s.meaning, s.explain = true, true
-			case st.whatis:
-				s.meaning = true
-			case st.vpn:
-				s.vpn = true
-			case st.chatgpt, st.api, st.apikey:
-				s.ours = true
-			case st.code1020:
-				s.named1020 = true
-			case st.help:
-				s.help = true
-			}
+			ix.named(&s, t)
 		}
 		if q.info.cues&cueHelpWord != 0 {
 			s.help = true
 		}
 		if q.info.intent && t >= 0 && t != st.whatis && t != st.meaning {
-			otherIntent = true // "how", "why", "what can I do"
+			w.otherIntent = true // "how", "why", "what can I do"
 		}
-		switch {
-		case q.info.intent, q.info.stop && t < 0:
-			// Question phrasing and stop words: not topic.
-		case t < 0 && q.info.cues != 0:
-			// "stuck", "unable": about the user, not the topic.
-		case q.number && !q.known:
-			// Counts and ids ("3 hours", "order 5521") say nothing.
-		case t >= 0 && ix.strong[t]:
-			s.content++
-			if q.fuzzy {
-				s.known += fuzzyWeight
-			} else {
-				s.known++
-			}
-			if ix.anchor[t] {
-				anchorWord = true
-			}
-			code = code || ix.numTerm[t]
-			errWord = errWord || ix.errTerm[t] && !ix.numTerm[t]
-			if t != st.help {
-				s.otherTopic = true
-			}
-			if ix.genericTerm[t] {
-				if ix.numTerm[t] || t == st.denied {
-					codeOrDenied = true
-				}
-			} else {
-				generic = false
-			}
-		case t >= 0 && len(ix.post[t]) == 0:
-			// Known concept the guide never uses: neutral.
-		case t >= 0:
-			// A word only the bodies use: bodies are prose, full of
-			// everyday words ("report", "send"), so it counts half, and
-			// does not vouch for the message being on topic.
-			s.content++
-			s.known += bodyOnlyWeight
-			unknownContent = true
-		default:
-			s.content++
-			unknownContent = true
-		}
+		ix.topicWord(&s, &w, q)
 	}
 	// "Fehler 1020", "error code 1015": a code next to the word error is
 	// the error, not a room number.
-	s.anchor = anchorWord || !unknownContent || code && errWord
-	s.onlyGeneric = generic && codeOrDenied && !unknownContent && !otherIntent
-	s.specific = !generic
-	ix.speech(sc, text, &s, cues, code)
+	s.anchor = w.anchor || !w.unknown || w.code && w.errWord
+	s.onlyGeneric = !w.specific && w.codeOrDenied && !w.unknown && !w.otherIntent
+	s.specific = w.specific
+	ix.speech(sc, text, &s, cues, w.code)
 	return s
+}
+
+// topicWords is what signals tallies about a message's topic words.
+type topicWords struct {
+	unknown      bool // a content word that does not vouch for the topic: unknown, or only in entries' bodies
+	anchor       bool // an anchor term
+	code         bool // an error's number
+	errWord      bool // a word naming an error, not its number
+	codeOrDenied bool // one of the error's own words that is its number or "access denied"
+	specific     bool // a topic word besides the error's own words
+	otherIntent  bool // question phrasing besides "what is" and "mean"
+}
+
+// named records in s what the term t names: another error, an intent, a
+// cause, a meaning, a VPN, ChatGPT, 1020 itself or help.
+func (ix *index) named(s *signals, t int32) {
+	st := ix.terms
+	if ix.otherErr[t] {
+		s.otherError = true
+		s.otherCode = s.otherCode || ix.numTerm[t]
+	}
+	if b := ix.intentBit[t]; b >= 0 {
+		s.intents |= 1 << b
+	}
+	switch t {
+	case st.cause:
+		s.why = true
+	case st.meaning:
+		s.meaning, s.explain = true, true
+	case st.whatis:
+		s.meaning = true
+	case st.vpn:
+		s.vpn = true
+	case st.chatgpt, st.api, st.apikey:
+		s.ours = true
+	case st.code1020:
+		s.named1020 = true
+	case st.help:
+		s.help = true
+	}
+}
+
+// topicWord counts q in s.content and s.known when it is a topic word, and
+// records in w what kind of topic word it is.
+func (ix *index) topicWord(s *signals, w *topicWords, q qtok) {
+	st := ix.terms
+	t := q.info.term
+	switch {
+	case q.info.intent, q.info.stop && t < 0:
+		// Question phrasing and stop words: not topic.
+	case t < 0 && q.info.cues != 0:
+		// "stuck", "unable": about the user, not the topic.
+	case q.number && !q.known:
+		// Counts and ids ("3 hours", "order 5521") say nothing.
+	case t >= 0 && ix.strong[t]:
+		s.content++
+		if q.fuzzy {
+			s.known += fuzzyWeight
+		} else {
+			s.known++
+		}
+		if ix.anchor[t] {
+			w.anchor = true
+		}
+		w.code = w.code || ix.numTerm[t]
+		w.errWord = w.errWord || ix.errTerm[t] && !ix.numTerm[t]
+		if t != st.help {
+			s.otherTopic = true
+		}
+		if ix.genericTerm[t] {
+			if ix.numTerm[t] || t == st.denied {
+				w.codeOrDenied = true
+			}
+		} else {
+			w.specific = true
+		}
+	case t >= 0 && len(ix.post[t]) == 0:
+		// Known concept the guide never uses: neutral.
+	case t >= 0:
+		// A word only the bodies use: bodies are prose, full of
+		// everyday words ("report", "send"), so it counts half, and
+		// does not vouch for the message being on topic.
+		s.content++
+		s.known += bodyOnlyWeight
+		w.unknown = true
+	default:
+		s.content++
+		w.unknown = true
+	}
 }
 
 // speech reads how the message is said: a question or a statement, and

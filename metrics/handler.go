@@ -7,21 +7,15 @@ import (
 	"gptaccess/bot"
 )
 
-// BotHandler is what adapters call to answer a message; *bot.Engine
-// implements it.
-type BotHandler interface {
-	Handle(ctx context.Context, m bot.Message) (bot.Reply, error)
-}
-
 // WrapHandler returns h counting what goes through it: messages, replies,
 // answer time per platform, replies per knowledge-base entry and
 // hand-overs. Concluded diagnoses and the answers to "Did this fix it?"
 // are heard from the bot itself (Metrics is its bot.Observer).
-func (m *Metrics) WrapHandler(h BotHandler) BotHandler { return &botHandler{m: m, next: h} }
+func (m *Metrics) WrapHandler(h bot.Handler) bot.Handler { return &botHandler{m: m, next: h} }
 
 type botHandler struct {
 	m    *Metrics
-	next BotHandler
+	next bot.Handler
 }
 
 func (h *botHandler) Handle(ctx context.Context, msg bot.Message) (bot.Reply, error) {

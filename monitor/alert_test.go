@@ -242,7 +242,7 @@ func TestThresholdsAndRecovery(t *testing.T) {
 				t.Errorf("opening text lacks %q:\n%s", want, opened.Text)
 			}
 		}
-		if !strings.Contains(resolved.Text, "after 25m") {
+		if !strings.Contains(resolved.Text, "for 25m") {
 			t.Errorf("recovery text lacks the duration:\n%s", resolved.Text)
 		}
 	})

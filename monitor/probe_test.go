@@ -314,10 +314,10 @@ func TestRoundTable(t *testing.T) {
 		Canary:   monitor.Canary{OK: true, Target: "1.1.1.1:53"},
 		Official: monitor.Official{Indicator: "major", Description: "Partial System Outage", Incidents: []monitor.StatusIncident{{Name: "Elevated errors", Impact: "major", Link: "https://stspg.io/x"}}},
 	}
-	want := `TARGET  VERDICT       STATUS  LATENCY  RAY ID                DETAIL
-api     up            401     83 ms    8a1b2c3d4e5f6789-FRA  API front door answers
-web     blocked-1020  403     120 ms   8a1b2c3d4e5f6780-FRA  Cloudflare error 1020
-status  unreachable   -       -        -                     DNS: no such host
+	want := `TARGET  VERDICT       EVIDENCE                                                    DETAIL
+api     up            HTTP 401, 83 ms                                             API front door answers
+web     blocked-1020  HTTP 403, Ray ID 8a1b2c3d4e5f6780, data centre FRA, 120 ms  Cloudflare error 1020
+status  unreachable   -                                                           DNS: no such host
 canary: ok (1.1.1.1:53)
 official status: Partial System Outage (major); incidents: "Elevated errors" (major) https://stspg.io/x
 `

@@ -115,19 +115,13 @@ func (r Round) AllUp() bool {
 func (r Round) Table() string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tVERDICT\tSTATUS\tLATENCY\tRAY ID\tDETAIL")
+	fmt.Fprintln(tw, "TARGET\tVERDICT\tEVIDENCE\tDETAIL")
 	for _, x := range r.Results {
-		status, ray := "-", "-"
-		if x.Status != 0 {
-			status = fmt.Sprint(x.Status)
+		ev := "-"
+		if e := x.Evidence(); len(e) > 0 {
+			ev = strings.Join(e, ", ")
 		}
-		if x.RayID != "" {
-			ray = x.RayID
-			if x.DataCenter != "" {
-				ray += "-" + x.DataCenter
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.Target, x.Verdict, status, formatLatency(x.Latency), ray, x.Detail)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", x.Target, x.Verdict, ev, x.Detail)
 	}
 	tw.Flush()
 	switch {

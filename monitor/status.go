@@ -80,20 +80,11 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 	fmt.Fprintf(&b, "**%s**\n", head)
 	now := m.now()
 	for _, r := range rd.Results {
-		fmt.Fprintf(&b, "- %s: %s", r.Target, verdictWords[r.Verdict])
+		s := verdictWords[r.Verdict]
 		if r.Verdict != cloudflare.Up {
-			b.WriteString(" — " + r.Detail)
+			s += " — " + r.Detail
 		}
-		if r.Latency > 0 {
-			b.WriteString(", " + formatLatency(r.Latency))
-		}
-		if r.RayID != "" && r.Verdict != cloudflare.Up {
-			fmt.Fprintf(&b, ", Ray ID %s", r.RayID)
-		}
-		if st := m.states[r.Target]; st != nil && !st.Since.IsZero() && st.Verdict == r.Verdict {
-			b.WriteString(", since " + m.clock(st.Since, now))
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "- %s: %s\n", r.Target, m.withEvidence(s, r, now))
 	}
 	if e := rd.Canary.Egress(); e != "" {
 		b.WriteString(upperFirst(e) + ".\n")

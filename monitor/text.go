@@ -12,22 +12,15 @@ import (
 )
 
 // Titles per alert kind, worded for the team rather than for operators.
-var (
-	kindTitle = map[Kind]string{
-		KindDown:        "ChatGPT is down",
-		KindBlocked:     "ChatGPT is blocked from our network",
-		KindRateLimited: "ChatGPT is rate limiting our network",
-	}
-	kindResolved = map[Kind]string{
-		KindDown:        "ChatGPT is back up",
-		KindBlocked:     "ChatGPT is reachable from our network again",
-		KindRateLimited: "ChatGPT no longer rate limits our network",
-	}
-)
+var kindTitle = map[Kind]string{
+	KindDown:        "ChatGPT is down",
+	KindBlocked:     "ChatGPT is blocked from our network",
+	KindRateLimited: "ChatGPT is rate limiting our network",
+}
 
 // Title is an incident of kind k in words: "ChatGPT is down" while it
-// lasts, "ChatGPT was down" once resolved. Alerts, the status page and
-// every adapter use it.
+// lasts, "ChatGPT was down" once resolved. Alerts (the recovery too), the
+// status page and every adapter use it.
 func (k Kind) Title(open bool) string {
 	t, ok := kindTitle[k]
 	if !ok {
@@ -250,9 +243,9 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 			}
 		}
 	case PhaseResolved:
-		n.Title = kindResolved[in.Kind]
+		n.Title = in.Kind.Title(false)
 		n.Duration = now.Sub(in.Started)
-		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, format.Duration(n.Duration), m.clock(in.Started, now))
+		fmt.Fprintf(&b, "**%s** for %s (since %s).\n", n.Title, format.Duration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)
 	}
 	if e := m.latest.Canary.Egress(); phase != PhaseResolved && e != "" {
@@ -293,6 +286,12 @@ func (m *Monitor) describe(r Result, now time.Time) string {
 	case r.Verdict == cloudflare.Up:
 		s = "up"
 	}
+	return m.withEvidence(s, r, now)
+}
+
+// withEvidence appends to s, what r is in words, r's Evidence and since
+// when its verdict holds: alerts and the status in chat end lines this way.
+func (m *Monitor) withEvidence(s string, r Result, now time.Time) string {
 	ev := r.Evidence()
 	if strings.Contains(s, "HTTP ") { // the detail says it already
 		ev = slices.DeleteFunc(ev, func(e string) bool { return strings.HasPrefix(e, "HTTP ") })

@@ -216,10 +216,10 @@ func (d *DB) applyWrites(ctx context.Context, tx pgx.Tx, w delivery.Writes) erro
 func enqueue(ctx context.Context, ex execer, out []delivery.Outbound) error {
 	for _, o := range out {
 		_, err := ex.Exec(ctx,
-			`INSERT INTO outbox (key, platform, lane, kind, parent, body, attempts, not_before, created_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING`,
+			`INSERT INTO outbox (key, platform, lane, kind, parent, body, attempts, rate_limited, not_before, created_at)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (key) DO NOTHING`,
 			text(o.Key), text(o.Platform), text(o.Lane), text(o.Kind), text(o.Parent), nonNil(o.Body), o.Attempts,
-			millis(o.NotBefore), millis(o.Created))
+			o.RateLimited, millis(o.NotBefore), millis(o.Created))
 		if err != nil {
 			return fmt.Errorf("outbox add: %w", err)
 		}
@@ -249,10 +249,10 @@ func (d *DB) Enqueue(ctx context.Context, out []delivery.Outbound) error {
 func (d *DB) NextOut(ctx context.Context, l delivery.Lane) (delivery.Outbound, bool, error) {
 	o := delivery.Outbound{Platform: l.Platform, Lane: l.Name}
 	var notBefore, created int64
-	ok, err := d.take(ctx, "outbox", l, `SELECT seq, taken_by, taken_until, seq, key, kind, parent, body, attempts, not_before, created_at
+	ok, err := d.take(ctx, "outbox", l, `SELECT seq, taken_by, taken_until, seq, key, kind, parent, body, attempts, rate_limited, not_before, created_at
 		FROM outbox WHERE seq = (SELECT MIN(seq) FROM outbox WHERE platform = $1 AND lane = $2 AND status = 'pending')
 		AND status = 'pending' FOR UPDATE SKIP LOCKED`,
-		&o.Seq, &o.Key, &o.Kind, &o.Parent, &o.Body, &o.Attempts, &notBefore, &created)
+		&o.Seq, &o.Key, &o.Kind, &o.Parent, &o.Body, &o.Attempts, &o.RateLimited, &notBefore, &created)
 	if err != nil || !ok {
 		return delivery.Outbound{}, false, err
 	}
@@ -279,9 +279,9 @@ func (d *DB) Failed(ctx context.Context, seq int64, reason string) error {
 }
 
 // Retry implements delivery.Store.
-func (d *DB) Retry(ctx context.Context, seq int64, attempts int, notBefore time.Time) error {
-	if _, err := d.pool.Exec(ctx, `UPDATE outbox SET attempts = $1, not_before = $2 WHERE seq = $3 AND status = 'pending'`,
-		attempts, millis(notBefore), seq); err != nil {
+func (d *DB) Retry(ctx context.Context, seq int64, attempts, rateLimited int, notBefore time.Time) error {
+	if _, err := d.pool.Exec(ctx, `UPDATE outbox SET attempts = $1, rate_limited = $2, not_before = $3 WHERE seq = $4 AND status = 'pending'`,
+		attempts, rateLimited, millis(notBefore), seq); err != nil {
 		return fmt.Errorf("outbox retry: %w", explain(err))
 	}
 	return nil

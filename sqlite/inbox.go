@@ -113,9 +113,9 @@ func (d *DB) applyWrites(ctx context.Context, tx *sql.Tx, w delivery.Writes) err
 func enqueue(ctx context.Context, ex execer, out []delivery.Outbound) error {
 	for _, o := range out {
 		_, err := ex.ExecContext(ctx,
-			`INSERT INTO outbox (key, platform, lane, kind, parent, body, attempts, not_before, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-			o.Key, o.Platform, o.Lane, o.Kind, o.Parent, nonNil(o.Body), o.Attempts, millis(o.NotBefore), millis(o.Created))
+			`INSERT INTO outbox (key, platform, lane, kind, parent, body, attempts, rate_limited, not_before, created_at)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
+			o.Key, o.Platform, o.Lane, o.Kind, o.Parent, nonNil(o.Body), o.Attempts, o.RateLimited, millis(o.NotBefore), millis(o.Created))
 		if err != nil {
 			return fmt.Errorf("outbox add: %w", explain(err))
 		}
@@ -152,9 +152,9 @@ func (d *DB) NextOut(ctx context.Context, l delivery.Lane) (delivery.Outbound, b
 	o := delivery.Outbound{Platform: l.Platform, Lane: l.Name}
 	var notBefore, created int64
 	err := d.db.QueryRowContext(ctx,
-		`SELECT seq, key, kind, parent, body, attempts, not_before, created_at FROM outbox
+		`SELECT seq, key, kind, parent, body, attempts, rate_limited, not_before, created_at FROM outbox
 		 WHERE platform = ? AND lane = ? AND status = 'pending' ORDER BY seq LIMIT 1`,
-		l.Platform, l.Name).Scan(&o.Seq, &o.Key, &o.Kind, &o.Parent, &o.Body, &o.Attempts, &notBefore, &created)
+		l.Platform, l.Name).Scan(&o.Seq, &o.Key, &o.Kind, &o.Parent, &o.Body, &o.Attempts, &o.RateLimited, &notBefore, &created)
 	if isNoRows(err) {
 		return delivery.Outbound{}, false, nil
 	}
@@ -182,8 +182,9 @@ func (d *DB) Failed(ctx context.Context, seq int64, reason string) error {
 }
 
 // Retry implements delivery.Store.
-func (d *DB) Retry(ctx context.Context, seq int64, attempts int, notBefore time.Time) error {
-	if _, err := d.db.ExecContext(ctx, `UPDATE outbox SET attempts = ?, not_before = ? WHERE seq = ? AND status = 'pending'`, attempts, millis(notBefore), seq); err != nil {
+func (d *DB) Retry(ctx context.Context, seq int64, attempts, rateLimited int, notBefore time.Time) error {
+	if _, err := d.db.ExecContext(ctx, `UPDATE outbox SET attempts = ?, rate_limited = ?, not_before = ? WHERE seq = ? AND status = 'pending'`,
+		attempts, rateLimited, millis(notBefore), seq); err != nil {
 		return fmt.Errorf("outbox retry: %w", explain(err))
 	}
 	return nil

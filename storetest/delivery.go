@@ -313,16 +313,16 @@ func testOutboxLifecycle(t *testing.T, s delivery.Store) {
 		t.Fatal(err)
 	}
 	o, _ := nextOut(t, s, laneA)
-	if string(o.Body) != "one" || o.Attempts != 0 || !o.NotBefore.IsZero() {
+	if string(o.Body) != "one" || o.Attempts != 0 || o.RateLimited != 0 || !o.NotBefore.IsZero() {
 		t.Fatalf("first item = %+v; want one, untried", o)
 	}
 	later := at.Add(1500 * time.Millisecond)
-	if err := s.Retry(ctx, o.Seq, 2, later); err != nil {
+	if err := s.Retry(ctx, o.Seq, 2, 3, later); err != nil {
 		t.Fatal(err)
 	}
 	o, _ = nextOut(t, s, laneA)
-	if string(o.Body) != "one" || o.Attempts != 2 || !o.NotBefore.Equal(later) {
-		t.Fatalf("after Retry = %+v; want one with 2 attempts, not before %v (the lane waits for it)", o, later)
+	if string(o.Body) != "one" || o.Attempts != 2 || o.RateLimited != 3 || !o.NotBefore.Equal(later) {
+		t.Fatalf("after Retry = %+v; want one with 2 failures and 3 rate limits kept apart, not before %v (the lane waits for it)", o, later)
 	}
 	if err := s.Sent(ctx, o.Seq, "1700.1"); err != nil {
 		t.Fatal(err)

@@ -172,15 +172,13 @@ func niceScale(top time.Duration) (scale, step time.Duration) {
 	}
 }
 
-// axisLabel is a tick value: "0", "250 ms", "1 s", "1.5 s".
+// axisLabel is a tick value: "0", then latencies as everywhere else ("250
+// ms", "1 s", "1.5 s"); the origin needs no unit.
 func axisLabel(d time.Duration) string {
-	switch {
-	case d == 0:
+	if d == 0 {
 		return "0"
-	case d < time.Second:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
 	}
-	return strings.TrimSuffix(fmt.Sprintf("%.1f", d.Seconds()), ".0") + " s"
+	return format.Latency(d)
 }
 
 func coord(x, y float64) string {

@@ -22,16 +22,11 @@ import (
 	"gptaccess/monitor"
 )
 
-// Handler answers messages; *bot.Engine implements it.
-type Handler interface {
-	Handle(ctx context.Context, m bot.Message) (bot.Reply, error)
-}
-
 // Options configure the terminal adapter.
 type Options struct {
 	In      io.Reader
 	Out     io.Writer
-	Handler Handler
+	Handler bot.Handler
 	// JSON switches to machine mode: exactly one JSON reply line per input
 	// line and nothing else on Out.
 	JSON bool

@@ -373,7 +373,7 @@ func TestUnknownButton(t *testing.T) {
 	msg := f.BotMessages(f.ChannelID)[0]
 	for _, id := range []string{"garbage", "bad id!|yes", "q1|", "q1#7", strings.Repeat("x", 200)} {
 		ix := f.SendClick(discordtest.Click{MessageID: msg.ID, CustomID: id, User: alice})
-		if note := h.privateNote(t, ix); !strings.Contains(note, "recognise that button") {
+		if note := h.privateNote(t, ix); note != bot.UnusableButton {
 			t.Errorf("custom id %.20q: note %q", id, note)
 		}
 	}
@@ -406,20 +406,64 @@ func TestInteractionResponseIsJSONOfTheRightShape(t *testing.T) {
 // can reach Discord before the deferral does (another worker, or another
 // replica, answers the inbox item while the interaction is still being
 // acknowledged); Discord then knows no original message yet. A fresh
-// interaction's edit is tried again, not given up.
+// interaction's edit is tried again for 30 s after the interaction (README,
+// "Discord"), however many tries that takes: more than the outbox's 5
+// attempts for a failing call.
 func TestEditBeforeTheDeferralLandsIsRetried(t *testing.T) {
 	t.Parallel()
 	h := start(t, newRecorder(func(_ context.Context, m bot.Message) (bot.Reply, error) {
 		return bot.Reply{Text: "echo: " + m.Text}, nil
-	}), setup{core: func(o *delivery.Options) { o.Backoff = 50 * time.Millisecond }})
+	}), setup{core: func(o *delivery.Options) { o.Backoff = 20 * time.Millisecond }})
 	f := h.fake
-	f.Inject(discordtest.Fault{Route: discordtest.RouteEditWebhookMsg, Times: 1, Status: http.StatusNotFound, Code: 10008, Message: "Unknown Message"})
+	const unknown = 7
+	f.Inject(discordtest.Fault{Route: discordtest.RouteEditWebhookMsg, Times: unknown, Status: http.StatusNotFound, Code: 10008, Message: "Unknown Message"})
 	ix := f.SendCommand(discordtest.Command{User: alice, Sub: "help"})
-	edits := h.waitWebhook(t, discordtest.RouteEditWebhookMsg, ix.Token, 2)
-	if edits[0].Status != http.StatusNotFound || edits[1].Status != http.StatusOK {
-		t.Errorf("edits answered %d then %d; want 404 (no original yet), then 200", edits[0].Status, edits[1].Status)
+	edits := h.waitWebhook(t, discordtest.RouteEditWebhookMsg, ix.Token, unknown+1)
+	for i, e := range edits[:unknown] {
+		if e.Status != http.StatusNotFound {
+			t.Errorf("edit %d answered %d; want 404 (no original yet)", i+1, e.Status)
+		}
 	}
-	if content, _, _ := editContent(t, edits[1]); content != "echo: help" {
+	if last := edits[unknown]; last.Status != http.StatusOK {
+		t.Errorf("edit %d answered %d; want 200", unknown+1, last.Status)
+	} else if content, _, _ := editContent(t, last); content != "echo: help" {
 		t.Errorf("edited to %q", content)
 	}
 }
+
+// TestEditOfAnOldInteractionIsNotRetried: 30 s after the interaction, an
+// edit Discord knows nothing of is given up at once: the deferral is not
+// coming any more.
+func TestEditOfAnOldInteractionIsNotRetried(t *testing.T) {
+	t.Parallel()
+	undelivered := make(chan string, 10)
+	h := start(t, newRecorder(func(_ context.Context, m bot.Message) (bot.Reply, error) {
+		return bot.Reply{Text: "echo: " + m.Text}, nil
+	}), setup{
+		core: func(o *delivery.Options) {
+			o.Backoff = 20 * time.Millisecond
+			o.Observer = givenUp(undelivered)
+		},
+		opts: func(o *Options) { o.Now = func() time.Time { return time.Now().Add(ackGrace) } },
+	})
+	f := h.fake
+	f.Inject(discordtest.Fault{Route: discordtest.RouteEditWebhookMsg, Status: http.StatusNotFound, Code: 10008, Message: "Unknown Message"})
+	ix := f.SendCommand(discordtest.Command{User: alice, Sub: "help"})
+	select {
+	case <-undelivered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the edit was not given up")
+	}
+	if edits := h.webhookCalls(discordtest.RouteEditWebhookMsg, ix.Token); len(edits) != 1 {
+		t.Errorf("%d edits; want 1, given up at once", len(edits))
+	}
+}
+
+// givenUp is a delivery.Observer that reports each call given up on ch.
+type givenUp chan string
+
+func (givenUp) Duplicate(string)                    {}
+func (givenUp) Stale(string)                        {}
+func (givenUp) RateLimitWait(string, time.Duration) {}
+func (g givenUp) Undelivered(_, kind string)        { g <- kind }
+func (givenUp) Reconnect(string)                    {}

@@ -166,8 +166,7 @@ func (a *Adapter) Message(ctx context.Context, in delivery.Inbound) (delivery.Tu
 			if err != nil {
 				a.log.Warn("unknown button", "interaction_id", i.ID, "err", err)
 				msg = bot.Message{Platform: bot.Discord, Channel: i.ChannelID, Thread: thread, User: i.userID(), DM: i.GuildID == ""}
-				return delivery.Turn{Message: msg, Reply: &bot.Reply{Entry: "none", Private: true,
-					Text: "Sorry, I don't recognise that button (it may be from an older conversation). Mention me or use `/gptaccess diagnose` to start again."}}, true, nil
+				return delivery.Turn{Message: msg, Reply: &bot.Reply{Entry: "none", Private: true, Text: bot.UnusableButton}}, true, nil
 			}
 			return delivery.Turn{Message: msg}, true, nil
 		}
@@ -370,8 +369,9 @@ func (a *Adapter) Send(ctx context.Context, out delivery.Outbound) (string, erro
 			// The deferred response this edits may still be on its way:
 			// the inbox item can be answered (by this replica's worker
 			// or another's) while the replica that took the interaction
-			// is acknowledging it. Try again shortly.
-			return "", errors.New(a.errText(err))
+			// is acknowledging it. Try again shortly, until ackGrace
+			// has passed: then the 404 is given up below.
+			return "", delivery.NotYet(errors.New(a.errText(err)))
 		}
 	case stepFollowup:
 		m, err = a.followup(ctx, s, comps)
@@ -400,7 +400,9 @@ func (a *Adapter) Send(ctx context.Context, out delivery.Outbound) (string, erro
 }
 
 // ackGrace is how long after an interaction an edit of its response that
-// Discord does not know yet is retried rather than given up.
+// Discord does not know yet is retried (every delivery.Options.Backoff, 1 s)
+// rather than given up (README, "Discord": "tried again for up to 30
+// seconds").
 const ackGrace = 30 * time.Second
 
 // sendError tells the core how to go on after a failed call.

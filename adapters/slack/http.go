@@ -26,7 +26,9 @@ import (
 // 413 and malformed payloads 400. A delivery is answered 200 once it is in
 // the inbox and processed after, exactly once; while Run is not running
 // (the bot does not know who it is yet) or the inbox cannot take it, the
-// answer is 503 so Slack retries.
+// answer is 503: Slack retries an event; a click it does not retry, but it
+// shows the person an error on the button, who can click again (README,
+// "Reliability: what is guaranteed"). A slash command gets "I'm busy".
 func (a *Adapter) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slack/events", a.serveEvents)

@@ -89,9 +89,6 @@ func (a *Adapter) inbound(id string, o origin) delivery.Inbound {
 	return delivery.Inbound{ID: bot.Slack + ":" + id, Platform: bot.Slack, Lane: o.msg.Channel, Body: body, Received: a.now()}
 }
 
-// unusableNote answers a click on a button the adapter cannot read.
-const unusableNote = "Sorry, I can't use that button. Mention me or use `/gptaccess diagnose` to start again."
-
 // Message implements delivery.Platform: the message was translated when it
 // arrived, since Slack's payload says everything.
 func (a *Adapter) Message(_ context.Context, in delivery.Inbound) (delivery.Turn, bool, error) {
@@ -101,7 +98,7 @@ func (a *Adapter) Message(_ context.Context, in delivery.Inbound) (delivery.Turn
 	}
 	t := delivery.Turn{Message: o.msg}
 	if o.unusable {
-		t.Reply = &bot.Reply{Text: unusableNote, Entry: "none", Private: true}
+		t.Reply = &bot.Reply{Text: bot.UnusableButton, Entry: "none", Private: true}
 	}
 	return t, true, nil
 }

@@ -333,7 +333,7 @@ func TestUnusableButtons(t *testing.T) {
 		}
 		h.interact(p)
 		eph := fake.WaitCalls(t, "chat.postEphemeral", i+1, waitFor)[i]
-		if eph.User != "U1" || !strings.Contains(eph.Text, "can't use that button") {
+		if eph.User != "U1" || eph.Text != bot.UnusableButton {
 			t.Errorf("note = %+v", eph)
 		}
 	}

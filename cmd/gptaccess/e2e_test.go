@@ -364,7 +364,7 @@ func TestSubscribedChannelGetsAlertAndRecovery(t *testing.T) {
 	fake.Wait(t, 10*time.Second, "the recovery in C9", func() bool { return len(inC9()) == 2 })
 	b.stop(t)
 	recovery := inC9()[1]
-	if recovery.ThreadTS != alert.TS || !strings.Contains(recovery.Text, "again") {
+	if recovery.ThreadTS != alert.TS || !strings.Contains(recovery.Text, "was blocked") {
 		t.Errorf("recovery %q in thread %q, want in the alert's thread %q", recovery.Text, recovery.ThreadTS, alert.TS)
 	}
 }

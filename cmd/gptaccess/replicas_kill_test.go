@@ -539,7 +539,7 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 		t.Fatalf("%d alerts, want the opening alert and one recovery:\n%+v", len(got), got)
 	}
 	recovery := got[1]
-	if !strings.Contains(opened[0].Text, "is down") || !strings.Contains(recovery.Text, "back up") {
+	if !strings.Contains(opened[0].Text, "is down") || !strings.Contains(recovery.Text, "was down") {
 		t.Errorf("alert %q then %q; want an outage then a recovery", opened[0].Text, recovery.Text)
 	}
 	if recovery.ThreadTS != opened[0].TS {

@@ -18,7 +18,6 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 	if !known || !m.facts[fi].Askable {
 		return "", false
 	}
-	f := &m.facts[fi]
 	t := tokenize(dropQuoted(clip(text)))
 	toks := t.toks
 	for i := range toks {
@@ -27,10 +26,26 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 	if len(toks) == 0 {
 		return "", false
 	}
+	if v, ok := m.facts[fi].choice(toks, text); ok {
+		return v, true
+	}
 	lx := &m.lex
+	s := 0
+	for s < len(toks) && lx.fillers[toks[s].text] {
+		s++
+	}
+	if s == len(toks) {
+		return "", false
+	}
+	if lead := lx.leadingAnswer(toks, fi, s); lead != nil {
+		return valueName[lx.afterLead(t, fi, s, lead)], true
+	}
+	return m.withoutLead(t, fi, s, factID, text)
+}
 
-	// Button values and numbered choices, as the console lists them ("-1"
-	// or "1.5" are numbers, not choices).
+// choice reads a button value or a numbered choice, as the console lists
+// them ("-1" or "1.5" are numbers, not choices).
+func (f *fact) choice(toks []token, text string) (string, bool) {
 	if n, ok := choiceNumber(toks); ok && n <= len(f.Choices) && plainChoice(text) {
 		return choiceValues[n-1], true
 	}
@@ -39,19 +54,15 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 			return choiceValues[i], true
 		}
 	}
+	return "", false
+}
 
-	s := 0
-	for s < len(toks) && lx.fillers[toks[s].text] {
-		s++
-	}
-	if s == len(toks) {
-		return "", false
-	}
-
-	// The longest answer phrase at the start decides: "not sure" over
-	// "not", "i dont think so" over "i dont". The fact's own phrases ("it
-	// works") must be the whole first clause: "it works on my phone" is no
-	// answer to "does it load in a private window?".
+// leadingAnswer returns the answer phrase that starts toks at s, or nil.
+// The longest one decides: "not sure" over "not", "i dont think so" over
+// "i dont". The fact's own phrases ("it works") must be the whole first
+// clause: "it works on my phone" is no answer to "does it load in a private
+// window?".
+func (lx *lexicon) leadingAnswer(toks []token, fi, s int) *phrase {
 	var best *phrase
 	if lx.contraction(toks, s) {
 		// Portuguese "no celular funciona": no answer word to lead with;
@@ -69,38 +80,50 @@ func (m *Model) ParseAnswer(factID, text string) (value string, ok bool) {
 			best = fp
 		}
 	}
-	if best != nil {
-		// "no vpn, but the office proxy is on": what follows a contrast
-		// corrects the leading answer.
-		if v, ok := lx.corrected(t, fi, s); ok {
-			return valueName[v], true
-		}
-		// "no vpn... oh wait, Surfshark is running. so yes": after a
-		// correction ("wait", "actually"), a plain answer that ends the
-		// message in a clause of its own is the writer's last word.
-		// ("No VPN, I am sure." has no correction: "I am sure" insists.)
-		// "yeah tried private browsing, nope": a "yes" that says the
-		// writer tried, then how it went.
-		if v, ok := lx.lastWord(toks, s); ok && (lx.correcting(toks, s) || best.val == vYes && v == vNo) {
-			return valueName[v], true
-		}
-		// "yep tried incognito, still broken", "it does the same on my
-		// phone": a leading "yes" says the writer tried, or is the start
-		// of a sentence; the question's own words later on ("still
-		// broken", "same") say how it went.
-		if best.val == vYes {
-			for p := s + len(best.words); p < len(toks); p++ {
-				if toks[p].clause == toks[p-1].clause && toks[p].clause != toks[s].clause {
-					continue
-				}
-				if fp := lx.factAnswers[fi].longest(toks, p, true); fp != nil && fp.val == vNo {
-					return valueName[fp.val], true
-				}
+	return best
+}
+
+// afterLead returns the answer of a message that leads with the answer
+// phrase lead at s: lead's own value, unless what follows overrules it.
+func (lx *lexicon) afterLead(t tokenized, fi, s int, lead *phrase) uint8 {
+	toks := t.toks
+	// "no vpn, but the office proxy is on": what follows a contrast
+	// corrects the leading answer.
+	if v, ok := lx.corrected(t, fi, s); ok {
+		return v
+	}
+	// "no vpn... oh wait, Surfshark is running. so yes": after a
+	// correction ("wait", "actually"), a plain answer that ends the
+	// message in a clause of its own is the writer's last word.
+	// ("No VPN, I am sure." has no correction: "I am sure" insists.)
+	// "yeah tried private browsing, nope": a "yes" that says the
+	// writer tried, then how it went.
+	if v, ok := lx.lastWord(toks, s); ok && (lx.correcting(toks, s) || lead.val == vYes && v == vNo) {
+		return v
+	}
+	// "yep tried incognito, still broken", "it does the same on my
+	// phone": a leading "yes" says the writer tried, or is the start
+	// of a sentence; the question's own words later on ("still
+	// broken", "same") say how it went.
+	if lead.val == vYes {
+		for p := s + len(lead.words); p < len(toks); p++ {
+			if toks[p].clause == toks[p-1].clause && toks[p].clause != toks[s].clause {
+				continue
+			}
+			if fp := lx.factAnswers[fi].longest(toks, p, true); fp != nil && fp.val == vNo {
+				return fp.val
 			}
 		}
-		return valueName[best.val], true
 	}
+	return lead.val
+}
 
+// withoutLead reads a message that does not lead with an answer phrase
+// (from s, after the fillers): the fact volunteered, doubt anywhere, or the
+// question's subject with its answer at the end.
+func (m *Model) withoutLead(t tokenized, fi, s int, factID, text string) (string, bool) {
+	lx := &m.lex
+	toks := t.toks
 	// A new question ("how do I clear cookies") is not an answer.
 	if lx.questionStarts[toks[s].text] {
 		return "", false

@@ -146,6 +146,16 @@ func (lx *lexicon) clauses(toks []token) clauses {
 
 // extract returns fact index -> value for the cues in k.
 func (lx *lexicon) extract(k kept) map[int]uint8 {
+	hits := lx.hits(k)
+	if len(hits) == 0 {
+		return nil
+	}
+	return agreed(lx.weigh(k.toks, hits))
+}
+
+// hits returns every cue found in k: phrase cues on its tokens, and raw
+// cues in its folded text that lie on kept tokens.
+func (lx *lexicon) hits(k kept) []hit {
 	toks := k.toks
 	var hits []hit
 	for i := range toks {
@@ -172,12 +182,16 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 			hits = append(hits, hit{fact: rc.fact, val: rc.val, from: from, to: to})
 		}
 	}
-	if len(hits) == 0 {
-		return nil
-	}
+	return hits
+}
+
+// weigh returns, per fact, the bit set of the values its hits say (it
+// sorts hits). Where one fact's cues overlap, the longest wins: "no vpn"
+// over "vpn". A hit that overlaps none accepted before it is accepted,
+// even when it then says nothing (a question, a hedge), so a shorter cue
+// inside it is not read either.
+func (lx *lexicon) weigh(toks []token, hits []hit) map[int]uint8 {
 	cl := lx.clauses(toks)
-	// For one fact, the longest cue wins where cues overlap: "no vpn" over
-	// "vpn".
 	slices.SortFunc(hits, func(a, b hit) int {
 		if a.fact != b.fact {
 			return a.fact - b.fact
@@ -196,39 +210,54 @@ func (lx *lexicon) extract(k kept) map[int]uint8 {
 		if len(accepted) == maxHitsPerFact || seen[h.fact]&(1<<vYes|1<<vNo) == 1<<vYes|1<<vNo {
 			continue // enough said, or already conflicting
 		}
-		overlaps := false
-		for _, a := range accepted {
-			if h.from < a.to && a.from < h.to {
-				overlaps = true
-				break
-			}
-		}
-		if overlaps {
+		if overlapsAny(h, accepted) {
 			continue
 		}
 		accepted = append(accepted, h)
-		start := cl.start[h.from]
-		if toks[start].question && lx.questionStarts[toks[start].text] {
-			continue // asked, not told: "could it be my VPN?"
+		if v, ok := lx.says(toks, h, cl); ok {
+			seen[h.fact] |= 1 << v
 		}
-		v := h.val
-		switch {
-		case v == vYes && lx.hedged(toks, h, start, cl.end[h.to-1]):
-			continue
-		case v == vNo && lx.nowWorks(toks, h):
-			// "turned off all extensions and (now) it loads": the step
-			// was taken, and it helped.
-			v = vYes
-		case lx.negated(toks, h, start):
-			if v != vYes {
-				// "not just me" is no evidence either way about
-				// colleagues, even though "just me" says no.
-				continue
-			}
-			v = vNo
-		}
-		seen[h.fact] |= 1 << v
 	}
+	return seen
+}
+
+func overlapsAny(h hit, accepted []hit) bool {
+	for _, a := range accepted {
+		if h.from < a.to && a.from < h.to {
+			return true
+		}
+	}
+	return false
+}
+
+// says returns the value hit h tells in its clause, or false when it tells
+// nothing: a question, a hedged yes, a negated no.
+func (lx *lexicon) says(toks []token, h hit, cl clauses) (uint8, bool) {
+	start := cl.start[h.from]
+	if toks[start].question && lx.questionStarts[toks[start].text] {
+		return 0, false // asked, not told: "could it be my VPN?"
+	}
+	v := h.val
+	switch {
+	case v == vYes && lx.hedged(toks, h, start, cl.end[h.to-1]):
+		return 0, false
+	case v == vNo && lx.nowWorks(toks, h):
+		// "turned off all extensions and (now) it loads": the step
+		// was taken, and it helped.
+		v = vYes
+	case lx.negated(toks, h, start):
+		if v != vYes {
+			// "not just me" is no evidence either way about
+			// colleagues, even though "just me" says no.
+			return 0, false
+		}
+		v = vNo
+	}
+	return v, true
+}
+
+// agreed keeps the facts whose hits all say the same value, yes or no.
+func agreed(seen map[int]uint8) map[int]uint8 {
 	out := make(map[int]uint8, len(seen))
 	for fi, bits := range seen {
 		switch bits {

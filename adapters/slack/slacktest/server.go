@@ -3,13 +3,16 @@
 // helpers that deliver Events API, slash-command and interactivity requests
 // over HTTP signed exactly as Slack signs them.
 //
-// It speaks the wire protocols that slack-go v0.35.0 expects (see
-// shared/reference/slack-discord-cron.md): the bot token travels as the form
-// field "token" for chat.* methods, apps.connections.open takes the app
-// token as a Bearer header and returns a ws:// URL, the websocket sends
-// "hello" first and pings regularly, every envelope has a unique
-// envelope_id and is redelivered with retry_attempt/retry_reason when it is
-// not acked in time, and rate limits are HTTP 429 with Retry-After.
+// It speaks the wire protocols as Slack documents them and as the
+// slack-go client (the version in go.mod) sends and expects them; these are
+// the facts the fake relies on, so a test passes only against what the real
+// Slack does: the bot token travels as the form field "token" for chat.*
+// methods (slack-go posts forms, not JSON); apps.connections.open takes the
+// app token as a Bearer header and returns a ws:// URL; the websocket sends
+// a "hello" envelope first and PING frames regularly; every envelope has a
+// unique envelope_id and is redelivered, with retry_attempt and
+// retry_reason, when it is not acked in time; and rate limits are HTTP 429
+// with a Retry-After header in seconds.
 //
 // Every Web API call, message, response_url post and ack is recorded; the
 // Wait helpers block until something has happened (no polling sleeps).
