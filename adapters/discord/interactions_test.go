@@ -467,3 +467,4 @@ func (givenUp) Stale(string)                        {}
 func (givenUp) RateLimitWait(string, time.Duration) {}
 func (g givenUp) Undelivered(_, kind string)        { g <- kind }
 func (givenUp) Reconnect(string)                    {}
+func (givenUp) Attempted(string, string, bool)      {}
