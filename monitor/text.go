@@ -39,6 +39,97 @@ func (k Kind) Title(open bool) string {
 	return t
 }
 
+// severity orders kinds: a mixed round opens its incident under the most
+// serious one (and words it for each).
+var severity = map[Kind]int{KindRateLimited: 1, KindBlocked: 2, KindDown: 3}
+
+// streakKind is the most serious kind of the bad streaks of targets, from
+// their alert state (a target keeps its streak's kind until its next bad
+// result, so a target up again still says what it was); k when none says.
+func streakKind(targets []string, states map[string]*TargetState, k Kind) Kind {
+	var worst Kind
+	for _, t := range targets {
+		if st := states[t]; st != nil && severity[st.Kind] > severity[worst] {
+			worst = st.Kind
+		}
+	}
+	if worst == "" {
+		return k
+	}
+	return worst
+}
+
+// resolvedTitle says an incident is over, for what the targets that
+// recovered last had shown: "ChatGPT is back up" after an outage, "ChatGPT
+// is reachable from our network again" after a block, both when both were
+// left; k's words when the state does not say.
+func resolvedTitle(back []string, states map[string]*TargetState, k Kind) string {
+	var kinds []Kind
+	for _, t := range back {
+		if st := states[t]; st != nil && kindResolved[st.Kind] != "" && !slices.Contains(kinds, st.Kind) {
+			kinds = append(kinds, st.Kind)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		return kindResolved[k]
+	case 1:
+		return kindResolved[kinds[0]]
+	}
+	slices.SortFunc(kinds, func(a, b Kind) int { return severity[b] - severity[a] })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = resolvedPart[k]
+	}
+	return "ChatGPT is " + strings.Join(parts, " and ")
+}
+
+// resolvedPart is kindResolved without "ChatGPT is", to join several.
+var resolvedPart = map[Kind]string{
+	KindDown:        "back up",
+	KindBlocked:     "reachable from our network again",
+	KindRateLimited: "no longer rate limiting our network",
+}
+
+// openTitle words an open incident for what the targets still failing in
+// it show now (their results), like its notices; when they show nothing
+// (every one up again, before the incident resolves), for the kind of its
+// members' streaks.
+func openTitle(in *Incident, still []string, results map[string]Result, states map[string]*TargetState) string {
+	var members []string
+	for t, st := range states {
+		if st.Incident == in.ID {
+			members = append(members, t)
+		}
+	}
+	return headline(classes(still, results), kindTitle[streakKind(members, states, in.Kind)])
+}
+
+// Headline words an incident wherever incidents are listed (the status
+// page): once resolved, by its kind, in the past ("ChatGPT was down");
+// while open, as its notices and the chat status word it, for what the
+// targets still failing in it show now, so that an incident opened by an
+// outage and a DNS filter in the same round reads "ChatGPT is blocked by
+// our own network" once only the filter is left. latest holds the newest
+// result of each target still failing (leave out those up again); states
+// is the alert state.
+func (in Incident) Headline(latest []Result, states []TargetState) string {
+	if !in.Open() {
+		return in.Kind.Title(false)
+	}
+	results := make(map[string]Result, len(latest))
+	still := make([]string, 0, len(latest))
+	for _, r := range latest {
+		results[r.Target] = r
+		still = append(still, r.Target)
+	}
+	sm := make(map[string]*TargetState, len(states))
+	for i := range states {
+		sm[states[i].Target] = &states[i]
+	}
+	return openTitle(&in, still, results, sm)
+}
+
 // class groups verdicts by what the team can do about them; a notice is
 // worded for the classes its targets showed.
 type class int
@@ -231,14 +322,18 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 		}
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
-		n.Title = "Still going on: " + headline(present, kindTitle[in.Kind])
+		n.Title = "Still going on: " + headline(present, kindTitle[streakKind(targets, m.states, in.Kind)])
 		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, format.Duration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
 		for _, a := range m.advice(present, targets, results) {
 			b.WriteString(a + "\n")
 		}
 	case PhaseUpdate:
-		n.Title = "Update: " + kindTitle[in.Kind]
+		// Worded for what the targets still failing show, not for the
+		// kind the incident opened with: once the outage of a round that
+		// also met a DNS filter is over, the filter is what is left.
+		still := m.members(in.ID)
+		n.Title = "Update: " + headline(classes(still, results), kindTitle[streakKind(still, m.states, in.Kind)])
 		if len(back) > 0 {
 			fmt.Fprintf(&b, "**%s**\nBack to normal: %s. Still failing:\n", n.Title, strings.Join(back, ", "))
 			m.writeLines(&b, targets, results, now)
@@ -250,7 +345,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 			}
 		}
 	case PhaseResolved:
-		n.Title = kindResolved[in.Kind]
+		n.Title = resolvedTitle(back, m.states, in.Kind)
 		n.Duration = now.Sub(in.Started)
 		fmt.Fprintf(&b, "**%s** after %s (since %s).\n", n.Title, format.Duration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)

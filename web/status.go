@@ -314,7 +314,7 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 	if err != nil {
 		return nil, err
 	}
-	b.since = map[string]monitor.TargetState{}
+	b.since, b.states = map[string]monitor.TargetState{}, h.states
 	for _, st := range h.states {
 		b.since[st.Target] = st
 	}
@@ -373,6 +373,7 @@ type pageBuild struct {
 	f                         formatter
 	aggs                      map[string]*targetAgg
 	since                     map[string]monitor.TargetState // alert state by target
+	states                    []monitor.TargetState          // the same, as read
 	latest                    map[string]*monitor.Result     // newest result by target
 }
 
@@ -507,7 +508,7 @@ func (b *pageBuild) card(ctx context.Context, a *targetAgg) (checked bool, err e
 // incident is one incident of the week, open or recent.
 func (b *pageBuild) incident(in monitor.Incident) incidentView {
 	iv := incidentView{
-		ID: in.ID, Kind: string(in.Kind), Title: in.Kind.Title(in.Open()), Targets: strings.Join(in.Targets, ", "),
+		ID: in.ID, Kind: string(in.Kind), Title: in.Headline(nil, nil), Targets: strings.Join(in.Targets, ", "),
 		Started: b.f.moment(in.Started), Open: in.Open(),
 	}
 	end := b.now
@@ -518,6 +519,7 @@ func (b *pageBuild) incident(in monitor.Incident) incidentView {
 		// A target whose card says Up is not listed as failing, even
 		// before the alert counts it recovered.
 		var still, back []string
+		var latest []monitor.Result
 		for _, t := range in.Targets {
 			a := b.aggs[t]
 			st, inState := b.since[t]
@@ -526,9 +528,16 @@ func (b *pageBuild) incident(in monitor.Incident) incidentView {
 				back = append(back, t)
 			} else {
 				still = append(still, t)
+				if a != nil && a.last != nil {
+					latest = append(latest, *a.last)
+				}
 			}
 		}
 		iv.Targets, iv.Back = strings.Join(still, ", "), strings.Join(back, ", ")
+		// Titled for what the targets listed as failing show, as in chat:
+		// an outage that ended beside a DNS filter that goes on is the
+		// filter now.
+		iv.Title = in.Headline(latest, b.states)
 	}
 	iv.Duration = format.Duration(end.Sub(in.Started))
 	return iv
