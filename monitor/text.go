@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"fmt"
+	"maps"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -219,6 +221,42 @@ func probedDown(targets []string, results map[string]Result) bool {
 	return false
 }
 
+// unresolved lists the hosts of targets whose result failed at DNS (see
+// failedDNS), and reports whether every target found down by our probes
+// did.
+func (m *Monitor) unresolved(targets []string, results map[string]Result) (hosts []string, all bool) {
+	all = true
+	for _, t := range targets {
+		r, ok := results[t]
+		if !ok || !r.Verdict.Outage() {
+			continue
+		}
+		if !failedDNS(r) {
+			all = false
+			continue
+		}
+		if h := m.host(t); h != "" && !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, all && len(hosts) > 0
+}
+
+// failedDNS reports whether r is unreachable because its host name did not
+// resolve (no such host, only sinkhole addresses, a failed or timed-out
+// lookup): the probe's detail then starts with "DNS".
+func failedDNS(r Result) bool {
+	return r.Verdict == cloudflare.Unreachable && strings.HasPrefix(r.Detail, "DNS")
+}
+
+// canaryTestsDNS reports whether the canary resolves a name, and so tells
+// our DNS failing from a name being filtered; an IP address canary (or
+// none) cannot.
+func (m *Monitor) canaryTestsDNS() bool {
+	h := canaryHost(m.canary)
+	return h != "" && net.ParseIP(h) == nil
+}
+
 // advice is what the team should do, one paragraph per class present, the
 // one they can act on first.
 func (m *Monitor) advice(present map[class]bool, targets []string, results map[string]Result) []string {
@@ -253,12 +291,32 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 	}
 	if present[classDown] {
 		s := "ChatGPT is not answering from here, while our own network works. "
-		if !probedDown(targets, results) {
+		unresolvedHosts, allUnresolved := m.unresolved(targets, results)
+		switch {
+		case !probedDown(targets, results):
 			s = "OpenAI's status page reports a major outage. "
+		case allUnresolved:
+			s = "Our DNS does not resolve " + strings.Join(unresolvedHosts, " and ") + ", while our own network answers. "
+		case len(unresolvedHosts) > 0:
+			s += "Our DNS does not resolve " + strings.Join(unresolvedHosts, " and ") + " either. "
 		}
-		if blockedHere(results) {
+		switch {
+		case len(unresolvedHosts) > 0:
+			// A name that does not resolve may be our own DNS's doing (a
+			// filter, a broken resolver) as much as OpenAI's, and a canary
+			// given as an IP address cannot tell which.
+			s += "That may be our own DNS rather than OpenAI"
+			if m.canary != "" && !m.canaryTestsDNS() {
+				s += " (our canary is an IP address, so it cannot tell)"
+			}
+			it := "it"
+			if len(unresolvedHosts) > 1 {
+				it = "them"
+			}
+			s += ": ask IT to check that our DNS resolves " + it + ". I'll post here when it is back."
+		case blockedHere(results) || slices.ContainsFunc(slices.Collect(maps.Values(results)), failedDNS):
 			s += "I'll post here when it is back."
-		} else {
+		default:
 			s += "There is nothing to fix on our side; I'll post here when it is back."
 		}
 		out = append(out, s)

@@ -41,7 +41,11 @@ var (
 	webZscaler = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 403, Latency: 22 * time.Millisecond, Detail: "web filter: the Zscaler block page (HTTP 403)"}
 	apiZscaler = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 403, Latency: 21 * time.Millisecond, Detail: "web filter: the Zscaler block page (HTTP 403)"}
 	apiProxy   = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 407, Latency: 4 * time.Millisecond, Detail: "web proxy: our web proxy wants us to sign in (HTTP 407)"}
-	webOther   = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
+	// Our DNS says no name exists, and the canary, an IP address, cannot
+	// tell whether our DNS works: DNS failures stay unreachable.
+	apiNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host api.openai.com"}
+	webNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host chatgpt.com"}
+	webOther  = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
 		Detail: "Cloudflare error 1009: our country is banned"}
 	apiOrigin = monitor.Result{Verdict: cloudflare.OriginDown, Code: 522, Status: 522, Latency: 15 * time.Second, RayID: "8a1b2c3d4e5f6786", DataCenter: "FRA",
 		Detail: "Cloudflare cannot reach OpenAI's servers (error 522)"}
@@ -72,6 +76,7 @@ func (x mix) probe(mu *sync.Mutex, round map[string]int) func(monitor.Target) mo
 // from here. `go test ./monitor -run TestAlertWording -update` rewrites
 // them.
 func TestAlertWording(t *testing.T) {
+	ipCanary := &monitor.Canary{OK: true, Target: "1.1.1.1:53"}
 	tests := []struct {
 		name   string
 		mix    mix
@@ -115,6 +120,9 @@ func TestAlertWording(t *testing.T) {
 		// Both recover in the same round: both are said.
 		{"mixed-down-and-network-resolved-together", mix{"api": {apiDown, apiDown, apiDown, apiUp}, "web": {webDNS, webDNS, webDNS, webUp}}, 5, nil},
 		{"mixed-official-major-and-network", mix{"api": {apiUp}, "web": {webDNS}, "status": {statusMajor}}, 3, nil},
+		// No name resolves and the canary is an IP address: nothing tells
+		// our DNS from OpenAI's, so it is never "nothing to fix on our side".
+		{"dns-fails-with-an-ip-canary", mix{"api": {apiNoHost}, "web": {webNoHost}}, 3, ipCanary},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

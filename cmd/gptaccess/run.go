@@ -181,6 +181,9 @@ func validateConfig(ctx context.Context, path string, getenv func(string) string
 	if _, _, err := knowledge(ctx, cfg); err != nil {
 		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
 	fmt.Fprintln(stdout, "configuration is valid")
 	return nil
 }

@@ -45,6 +45,9 @@ type component struct {
 // adapters around the bot, which the monitor is then given to alert
 // through (monitor.AddNotifier).
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration warning", "setting", w.Path, "warning", w.Err.Error())
+	}
 	o, err := engineOptions(ctx, cfg, log)
 	if err != nil {
 		return err
