@@ -32,6 +32,9 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 			// The canary failed in this round: the block is evidence still.
 			api.Offline = true
 		}
+		for _, r := range []*monitor.Result{&api, &webR} {
+			r.EgressDataCenter, r.EgressCountry = "FRA", "DE"
+		}
 		rs = append(rs, api, webR)
 	}
 	if err := db.RecordResults(ctx, rs); err != nil {
@@ -53,9 +56,6 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 	targets := monitor.DefaultTargets()[:2]
 	h := web.StatusPage(web.StatusOptions{
 		Store: db, Targets: targets, Location: time.UTC, Now: func() time.Time { return now },
-		Canary: func() monitor.Canary {
-			return monitor.Canary{OK: true, Target: "https://www.cloudflare.com/cdn-cgi/trace", DataCenter: "FRA", Country: "DE"}
-		},
 	})
 	code, body := page(t, h)
 	if code != http.StatusOK {
@@ -158,6 +158,53 @@ func TestStatusPageMixedIncidentTitle(t *testing.T) {
 				t.Errorf("lists as failing: %q", f.text)
 			case tt.failing != "" && (f == nil || f.text != tt.failing):
 				t.Errorf("failing: %+v, want %q", f, tt.failing)
+			}
+		})
+	}
+}
+
+// TestStatusPageEgressFromHistory: where our traffic reaches Cloudflare comes
+// from the results in the store, as the newest round's canary said, so the
+// page of a replica that did not run the round, or of one just restarted,
+// shows it; a newest round whose canary did not say shows nothing older.
+func TestStatusPageEgressFromHistory(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		newest        [2]string // data centre and country of the newest round
+		want, wantNot string
+	}{
+		{"the newest round's", [2]string{"AMS", "NL"}, "Our traffic reaches Cloudflare in AMS (NL).", ""},
+		{"the newest round did not say", [2]string{"", ""}, "", "FRA"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t)
+			var rs []monitor.Result
+			for k := range 3 {
+				for _, target := range monitor.DefaultTargets()[:2] {
+					r := monitor.Result{Target: target.Name, Kind: target.Kind, Verdict: cloudflare.Up, Status: 200, Latency: 80 * time.Millisecond,
+						CheckedAt: checkTime(k), EgressDataCenter: "FRA", EgressCountry: "DE"}
+					if k == 0 {
+						r.EgressDataCenter, r.EgressCountry = tt.newest[0], tt.newest[1]
+					}
+					rs = append(rs, r)
+				}
+			}
+			if err := db.RecordResults(ctx, rs); err != nil {
+				t.Fatal(err)
+			}
+			h := web.StatusPage(web.StatusOptions{Store: db, Targets: monitor.DefaultTargets()[:2], Location: time.UTC, Now: func() time.Time { return now }})
+			_, body := page(t, h)
+			doc := parseHTML(t, body)
+			e := doc.find("data-field", "egress")
+			switch {
+			case tt.want != "" && (len(e) != 1 || e[0].text != tt.want):
+				t.Errorf("egress %+v, want %q", e, tt.want)
+			case tt.want == "" && len(e) != 0:
+				t.Errorf("egress %q, want none", e[0].text)
+			}
+			if tt.wantNot != "" && strings.Contains(body, tt.wantNot) {
+				t.Errorf("the page shows an older round's %s", tt.wantNot)
 			}
 		})
 	}

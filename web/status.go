@@ -46,10 +46,6 @@ type StatusOptions struct {
 	// (*monitor.Monitor).NextCheck; a zero time means none is scheduled.
 	// nil leaves the line out.
 	NextCheck func() time.Time
-	// Canary says where our traffic reaches Cloudflare, e.g.
-	// (*monitor.Monitor).LatestCanary; nil, or a canary that did not say,
-	// leaves the line out.
-	Canary func() monitor.Canary
 	// Version changes whenever the history or the alert state may have
 	// changed, e.g. (*monitor.Monitor).Version: the page is rendered again
 	// on the next request after it changes. Either way it is rendered at
@@ -223,7 +219,7 @@ type statusView struct {
 	Recent    []incidentView
 	Official  *officialView // nil when no status target was checked
 	Next      *nextView     // nil when NextCheck is nil
-	Egress    string        // "Our traffic reaches Cloudflare in FRA (DE)"; "" when unknown
+	Egress    string        // "Our traffic reaches Cloudflare in FRA (DE)"; "" when the newest round's canary did not say
 }
 
 type banner struct{ Class, Text string }
@@ -350,8 +346,17 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 	if v.Official, err = b.officialStatus(ctx, statusTargets, targets); err != nil {
 		return nil, err
 	}
-	if o.Canary != nil {
-		if e := o.Canary().Egress(); e != "" {
+	// Where our traffic reaches Cloudflare: as the newest round's canary
+	// said, from the history, so every replica shows it, and this one
+	// after a restart.
+	var newest *monitor.Result
+	for _, r := range b.latest {
+		if newest == nil || r.CheckedAt.After(newest.CheckedAt) {
+			newest = r
+		}
+	}
+	if newest != nil {
+		if e := newest.Egress(); e != "" {
 			v.Egress = strings.ToUpper(e[:1]) + e[1:] + "."
 		}
 	}

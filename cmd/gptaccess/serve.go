@@ -89,7 +89,7 @@ func serve(ctx context.Context, cfg *config.Config, nw network, log *slog.Logger
 	}
 	p.comps = append(p.comps, leaderComponent(cfg, lead, mon, db, log))
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, nw, log).Targets, NextCheck: mon.NextCheck,
-		Canary: mon.LatestCanary, Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
+		Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
 	handler := web.Handler(web.Options{Ready: p.ready, Mounts: p.mounts, Metrics: met.Handler(), Status: page, Leader: lead.Leading,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log})
 	httpComp, err := httpComponent(cfg, handler, p.term != nil, log)
