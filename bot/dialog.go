@@ -331,7 +331,7 @@ func (t *turn) conclude(ctx context.Context, cause string) (Reply, error) {
 	if cause == "unknown" {
 		b.WriteString("I couldn't pin down a single cause from your answers, so here are the general steps, in order.")
 	} else {
-		fmt.Fprintf(&b, "It looks like the cause is **%s**. %s", cs.Title, strings.TrimSpace(cs.Explanation))
+		fmt.Fprintf(&b, "It looks like the cause is **%s**. %s", cs.Title, strings.TrimSpace(e.model.ExplanationFor(cause, c.Facts)))
 	}
 	for _, id := range d.Steps {
 		en, ok := e.kb.Entry(id)
@@ -433,10 +433,14 @@ func (t *turn) summary() string {
 	facts := make([]string, 0, len(c.Facts))
 	var inferred []string
 	for f, v := range c.Facts {
-		if f == monitorFact {
+		from := slices.Contains(c.Inferred, f)
+		switch f {
+		case monitorFact:
 			f = "monitor saw an outage"
+		case diagnosis.MonitorNetwork:
+			f = "our own network blocks ChatGPT"
 		}
-		if slices.Contains(c.Inferred, f) {
+		if from {
 			inferred = append(inferred, f+": "+v)
 			continue
 		}

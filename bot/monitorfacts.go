@@ -13,7 +13,8 @@ import (
 //
 //   - Our own network blocks ChatGPT (a DNS filter, TLS interception, a
 //     web proxy): everyone here gets the error and other networks do not,
-//     which is the network cause, concluded without asking.
+//     which is the network cause, concluded without asking, with IT's
+//     steps only (diagnosis.MonitorNetwork).
 //   - Cloudflare blocks our network (1020, a challenge): everyone here is
 //     affected.
 //   - While anything is blocked from here, a problem on ChatGPT's side is
@@ -30,6 +31,9 @@ func fromMonitor(rep StatusReport, page *ErrorPage, c *Conversation, restart boo
 	case rep.NetworkBlocked:
 		infer(c, "same_network_others", diagnosis.Yes)
 		infer(c, "other_network", diagnosis.Yes)
+		// Which the network cause's steps follow: IT's alone, since
+		// OpenAI cannot lift what our own network blocks.
+		infer(c, diagnosis.MonitorNetwork, diagnosis.Yes)
 		p := "Heads-up: my own checks show **our own network blocks ChatGPT**"
 		if rep.NetworkBlock != "" {
 			p += " (" + rep.NetworkBlock + ")"

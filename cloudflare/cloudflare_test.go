@@ -146,7 +146,9 @@ func TestClassify(t *testing.T) {
 		{"challenge header", 403, cf("Cf-Mitigated", "challenge", "Content-Type", "text/html"), fixture(t, "challenge.html"), nil, cloudflare.Challenged, 0},
 		{"challenge title only (legacy 503)", 503, cf(), fixture(t, "challenge.html"), nil, cloudflare.Challenged, 0},
 		// The 2021 managed challenge came as a 503 without cf-mitigated: it
-		// is a challenge, not a server error (a false outage).
+		// is a challenge, not a server error (a false outage). The page is
+		// assembled from several captures, with placeholder values
+		// (testdata/filters/SOURCES.md).
 		{"2021 challenge page, 503 without the header", 503, cf(), fixture(t, "challenge-2021.html"), nil, cloudflare.Challenged, 0},
 		// The 2019-2020 "I'm under attack" page, known by its markup alone
 		// (from the capture in VeNoMouS/cloudscraper#216).

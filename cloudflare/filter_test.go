@@ -3,6 +3,7 @@ package cloudflare_test
 import (
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gptaccess/cloudflare"
@@ -179,4 +180,45 @@ func FuzzWebFilter(f *testing.F) {
 			t.Fatal("an answer with Cloudflare's headers classified blocked-network")
 		}
 	})
+}
+
+// TestFixtureSources keeps testdata/filters/SOURCES.md honest: every block
+// page there has a row naming where it comes from, the pages we wrote are
+// marked so, and the 2021 challenge page, pieced together from several
+// captures with placeholder values, says so.
+func TestFixtureSources(t *testing.T) {
+	sources := fixture(t, filepath.Join("filters", "SOURCES.md"))
+	pages, err := filepath.Glob(filepath.Join("testdata", "filters", "*.html"))
+	if err != nil || len(pages) == 0 {
+		t.Fatalf("no block pages: %v", err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(sources, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) == 5 && strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			rows[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[3])
+		}
+	}
+	for _, p := range pages {
+		name := filepath.Base(p)
+		src, ok := rows[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: no row in SOURCES.md", name)
+		case len(src) < 20:
+			t.Errorf("%s: source %q says too little", name, src)
+		}
+	}
+	for _, ours := range []string{"sophos.html", "generic.html"} {
+		if !strings.Contains(rows[ours], "**written for these tests**") {
+			t.Errorf("%s: not marked as written for these tests: %q", ours, rows[ours])
+		}
+	}
+	i := strings.Index(sources, "`../challenge-2021.html`")
+	if i < 0 {
+		t.Fatal("SOURCES.md does not name ../challenge-2021.html")
+	}
+	if note := strings.Join(strings.Fields(sources[i:]), " "); !strings.Contains(note, "**assembled from several captures, with placeholder values: partly written for these tests**") {
+		t.Errorf("challenge-2021.html is not marked as assembled, with placeholders, partly ours:\n%s", note)
+	}
 }

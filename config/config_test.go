@@ -690,3 +690,41 @@ func TestLoadRefusesWhatIsNotAConfigFile(t *testing.T) {
 		}
 	}
 }
+
+// TestWarnings: a canary given as an IP address is valid, but tests no DNS,
+// which the operator is told (`check` uses it even with the schedule
+// off), with the default that does; a canary named by a host name, or
+// none, warns of nothing.
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want []string
+	}{
+		{"monitor: {canary: \"1.1.1.1:53\"}\n", []string{`monitor.canary: "1.1.1.1:53" is an IP address, so the canary does not test DNS: ` +
+			`a DNS filter blocking ChatGPT cannot be told from broken DNS, and names that do not resolve count as an outage; ` +
+			`the default "https://www.cloudflare.com/cdn-cgi/trace" tests DNS, TCP, TLS and HTTP`}},
+		{"monitor: {canary: \"[2606:4700:4700::1111]:53\"}\n", []string{`monitor.canary: "[2606:4700:4700::1111]:53" is an IP address`}},
+		{"", nil},
+		{"monitor: {canary: \"one.one.one.one:53\"}\n", nil},
+		{"monitor: {canary: \"\"}\n", nil},
+	}
+	for _, tt := range tests {
+		c, err := Parse(strings.NewReader(tt.yaml), nil)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.yaml, err)
+		}
+		var got []string
+		for _, w := range c.Warnings() {
+			got = append(got, w.Error())
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("Parse(%q).Warnings() = %q, want %d", tt.yaml, got, len(tt.want))
+			continue
+		}
+		for i, w := range tt.want {
+			if !strings.HasPrefix(got[i], w) {
+				t.Errorf("Parse(%q).Warnings()[%d] = %q, want it to start %q", tt.yaml, i, got[i], w)
+			}
+		}
+	}
+}

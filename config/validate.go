@@ -357,6 +357,23 @@ func checkAPIURL(raw string) error {
 	return nil
 }
 
+// Warnings lists settings that are valid but likely not what the operator
+// wants, each naming its YAML path. They never refuse a start: `config
+// validate` prints them and `run` logs them.
+func (c *Config) Warnings() []*FieldError {
+	var ws problems
+	m := c.Monitor
+	if host, _, err := net.SplitHostPort(m.Canary); err == nil && !strings.Contains(m.Canary, "://") && net.ParseIP(host) != nil {
+		// An IP address resolves no name, so nothing tells our DNS
+		// failing (or filtering ChatGPT) from OpenAI's names failing:
+		// DNS failures become outages (README, "Monitoring").
+		ws.add("monitor.canary", "%s is an IP address, so the canary does not test DNS: a DNS filter blocking ChatGPT "+
+			"cannot be told from broken DNS, and names that do not resolve count as an outage; "+
+			"the default %s tests DNS, TCP, TLS and HTTP", quote(m.Canary), quote(defaults().Monitor.Canary))
+	}
+	return ws
+}
+
 func checkCanary(s string) error {
 	if strings.Contains(s, "://") {
 		return checkHTTPURL(s)

@@ -19,10 +19,6 @@ const (
 	neutral               // neither: breaks both streaks (an unexpected answer)
 )
 
-// severity orders kinds: a mixed round opens its incident under the most
-// serious one.
-var severity = map[Kind]int{KindRateLimited: 1, KindBlocked: 2, KindDown: 3}
-
 // signalOf classifies r for the state machine. For a status target the
 // verdict is about the page itself; what counts is the official
 // indicator, and an official major or critical needs no confirmation

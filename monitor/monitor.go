@@ -118,9 +118,6 @@ type Monitor struct {
 	probeFn  func(context.Context, Target) (Result, string)
 	canaryFn func(context.Context) Canary
 
-	canaryMu   sync.Mutex // guards lastCanary, read while a round runs
-	lastCanary Canary
-
 	// version counts the changes to the history and alert state, for
 	// readers that cache what they build from them (the status page).
 	version atomic.Uint64
@@ -443,6 +440,7 @@ func (m *Monitor) round(ctx context.Context) Round {
 	rd.Official = Official{Indicator: IndicatorUnknown}
 	for i := range rd.Results {
 		r := &rd.Results[i]
+		r.EgressDataCenter, r.EgressCountry = rd.Canary.DataCenter, rd.Canary.Country
 		explained := false
 		if filtered[i] != "" {
 			explained = dnsVerdict(r, filtered[i], rd.Canary)
@@ -533,6 +531,7 @@ func (m *Monitor) running() bool {
 // asked right after a restart.
 func (m *Monitor) savedRound(ctx context.Context) Round {
 	rd := Round{Canary: Canary{OK: true, Target: m.canary}, Official: Official{Indicator: IndicatorUnknown}}
+	var newest time.Time
 	for _, t := range m.targets {
 		rs, err := m.store.LatestResults(ctx, t.Name, 1)
 		if err != nil || len(rs) == 0 {
@@ -541,6 +540,10 @@ func (m *Monitor) savedRound(ctx context.Context) Round {
 		r := rs[0]
 		if rd.At.IsZero() || r.CheckedAt.Before(rd.At) {
 			rd.At = r.CheckedAt
+		}
+		if r.CheckedAt.After(newest) {
+			newest = r.CheckedAt
+			rd.Canary.DataCenter, rd.Canary.Country = r.EgressDataCenter, r.EgressCountry
 		}
 		if r.Offline {
 			rd.Canary.OK = false
@@ -566,17 +569,6 @@ func (m *Monitor) record(ctx context.Context, rd Round) {
 		}
 	}
 	m.latest = rd
-	m.canaryMu.Lock()
-	m.lastCanary = rd.Canary
-	m.canaryMu.Unlock()
-}
-
-// LatestCanary is the canary of the latest round (zero before the first):
-// for the status page, which must not wait for a round to finish.
-func (m *Monitor) LatestCanary() Canary {
-	m.canaryMu.Lock()
-	defer m.canaryMu.Unlock()
-	return m.lastCanary
 }
 
 func (m *Monitor) state(target string) *TargetState {

@@ -541,3 +541,72 @@ func TestDialSharesTheTimeout(t *testing.T) {
 		t.Errorf("a dead address first: got %q %q after %v, want up within the timeout", r.Verdict, r.Detail, time.Since(start))
 	}
 }
+
+// TestStatusReportFromARound: a real round (our resolver, dialer and TLS)
+// that finds our own network blocking ChatGPT tells the bot so in the
+// status report, with what blocks it, which the diagnosis concludes the
+// network cause from; broken DNS (the canary's name fails too) and
+// Cloudflare's own block are not our network blocking it.
+func TestStatusReportFromARound(t *testing.T) {
+	api := monitor.Target{Name: "api", Kind: monitor.TargetAPI, URL: "https://api.openai.com/v1/models", Timeout: 2 * time.Second}
+	tests := []struct {
+		name           string
+		setup          func(t *testing.T, n *network)
+		networkBlocked bool
+		networkBlock   string
+		blocked, down  bool
+	}{
+		{"DNS filter", func(t *testing.T, n *network) {
+			n.resolver["chatgpt.com"] = answerDNS{err: nxdomain("chatgpt.com")}
+		}, true, "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com", false, false},
+		{"TLS interception", func(t *testing.T, n *network) {
+			proxyCA := newPKI(t, "Corp Proxy CA")
+			n.host("chatgpt.com", serveTLS(t, proxyCA.leaf(t, time.Time{}, "chatgpt.com"), answer{200, nil, nil}), 443)
+		}, true, "TLS interception: the certificate for chatgpt.com is from an unknown authority, issued by “Corp Proxy CA”, so something on our network intercepts HTTPS", false, false},
+		{"web filter", func(t *testing.T, n *network) {
+			page := readFixture(t, "cf:"+filepath.Join("filters", "zscaler.html"))
+			n.host("chatgpt.com", serveTLS(t, n.ca.leaf(t, time.Time{}, "chatgpt.com"), answer{403, map[string]string{"Server": "Zscaler/5.6"}, page}), 443)
+		}, true, "web filter: the Zscaler block page (HTTP 403)", false, false},
+		{"broken DNS, not a filter", func(t *testing.T, n *network) {
+			n.resolver["chatgpt.com"] = answerDNS{err: nxdomain("chatgpt.com")}
+			n.resolver["www.cloudflare.com"] = answerDNS{err: nxdomain("www.cloudflare.com")}
+		}, false, "", false, false},
+		{"Cloudflare's 1020", func(t *testing.T, n *network) {
+			page := readFixture(t, "cf:1020.html")
+			n.host("chatgpt.com", serveTLS(t, n.ca.leaf(t, time.Time{}, "chatgpt.com"), answer{403, cfHeaders(), page}), 443)
+		}, false, "", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newNetwork(t)
+			up := serveTLS(t, n.ca.leaf(t, time.Time{}, "api.openai.com"), answer{401, cfHeaders("Content-Type", "application/json"),
+				[]byte(`{"error":{"message":"Missing bearer authentication in header","type":"invalid_request_error","param":null,"code":null}}`)})
+			n.host("api.openai.com", up, 443)
+			tt.setup(t, n)
+			m, err := monitor.New(monitor.Options{
+				Targets: []monitor.Target{api, chatgpt}, Canary: "https://www.cloudflare.com/cdn-cgi/trace", Version: "1.2.3",
+				Resolver: n.resolver, Dialer: n.dialer,
+				Client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: n.ca.pool}}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := m.Status(t.Context()) // no round yet: it runs one
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.NetworkBlocked != tt.networkBlocked || rep.NetworkBlock != tt.networkBlock {
+				t.Errorf("NetworkBlocked, NetworkBlock = %v, %q; want %v, %q\n%s", rep.NetworkBlocked, rep.NetworkBlock, tt.networkBlocked, tt.networkBlock, rep.Text)
+			}
+			if rep.Blocked != tt.blocked || rep.Down != tt.down {
+				t.Errorf("Blocked, Down = %v, %v; want %v, %v\n%s", rep.Blocked, rep.Down, tt.blocked, tt.down, rep.Text)
+			}
+			if tt.networkBlocked && !strings.Contains(rep.Text, "blocked by our own network") {
+				t.Errorf("the status does not say so:\n%s", rep.Text)
+			}
+			if strings.Contains(rep.Text, "203.0.113.7") {
+				t.Errorf("the egress address leaked:\n%s", rep.Text)
+			}
+		})
+	}
+}

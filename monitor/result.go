@@ -32,6 +32,19 @@ type Result struct {
 	// Official is what a status target's page said; nil for other
 	// targets and when the page could not be read.
 	Official *Official
+	// EgressDataCenter and EgressCountry are where our traffic reached
+	// Cloudflare in the result's round (the canary's trace, see Canary),
+	// kept with each result, as Offline is, so that whoever reads the
+	// history (the status page, another replica, this one after a
+	// restart) can say it; empty when the trace did not say.
+	EgressDataCenter string
+	EgressCountry    string
+}
+
+// Egress is where our traffic reached Cloudflare in r's round, in words
+// (see Canary.Egress); "" when the canary's trace did not say.
+func (r Result) Egress() string {
+	return Canary{DataCenter: r.EgressDataCenter, Country: r.EgressCountry}.Egress()
 }
 
 // MarshalJSON writes the result in the shape of docs/contracts.md, section 3.

@@ -107,7 +107,7 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		if len(still) == 0 {
 			which = "all up again; it resolves after enough good checks in a row"
 		}
-		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", headline(classes(still, results), kindTitle[in.Kind]), m.clock(in.Started, now), which)
+		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", openTitle(in, still, results, m.states), m.clock(in.Started, now), which)
 	}
 	if !rd.At.IsZero() {
 		fmt.Fprintf(&b, "Checked at %s.", m.clock(rd.At, now))

@@ -165,6 +165,35 @@ func TestRestartMidIncident(t *testing.T) {
 	})
 }
 
+// TestEgressAfterRestart: where our traffic reaches Cloudflare is kept with
+// the round's results, so a monitor started afresh on the same database (a
+// restart, or a replica that does not lead) says it before any check of its
+// own.
+func TestEgressAfterRestart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		db, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		s := &script{verdicts: map[string][]cloudflare.Verdict{"web": {up}}}
+		first := newRig(t, s, db, nil)
+		monitor.SetProbes(first.m, s.probe, func() monitor.Canary {
+			return monitor.Canary{OK: true, Target: "https://www.cloudflare.com/cdn-cgi/trace", DataCenter: "FRA", Country: "DE", NameResolved: true}
+		})
+		monitor.Tick(first.ctx, first.m)
+
+		second := newRig(t, s, db, nil) // the restart
+		rep, ok := second.m.Latest(t.Context())
+		if !ok {
+			t.Fatal("no latest status from the saved results")
+		}
+		if !strings.Contains(rep.Text, "Our traffic reaches Cloudflare in FRA (DE).") {
+			t.Errorf("the restarted monitor does not say where our traffic reaches Cloudflare:\n%s", rep.Text)
+		}
+	})
+}
+
 // console is the real terminal adapter as the monitor's notifier, reporting
 // each notice it printed so the test can wait for it.
 type console struct {

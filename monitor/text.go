@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"fmt"
+	"maps"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -30,6 +32,91 @@ func (k Kind) Title(open bool) string {
 		t = strings.Replace(t, " is ", " was ", 1)
 	}
 	return t
+}
+
+// severity orders kinds: a mixed round opens its incident under the most
+// serious one (and words it for each).
+var severity = map[Kind]int{KindRateLimited: 1, KindBlocked: 2, KindDown: 3}
+
+// streakKind is the most serious kind of the bad streaks of targets, from
+// their alert state (a target keeps its streak's kind until its next bad
+// result, so a target up again still says what it was); k when none says.
+func streakKind(targets []string, states map[string]*TargetState, k Kind) Kind {
+	var worst Kind
+	for _, t := range targets {
+		if st := states[t]; st != nil && severity[st.Kind] > severity[worst] {
+			worst = st.Kind
+		}
+	}
+	if worst == "" {
+		return k
+	}
+	return worst
+}
+
+// resolvedTitle says an incident is over, for what the targets that
+// recovered last had shown, in the words the status page uses for it
+// (Kind.Title): "ChatGPT was down" after an outage, "ChatGPT was blocked
+// from our network" after a block, "ChatGPT was down and blocked from our
+// network" when both were left; k's words when the state does not say.
+func resolvedTitle(back []string, states map[string]*TargetState, k Kind) string {
+	var kinds []Kind
+	for _, t := range back {
+		if st := states[t]; st != nil && kindTitle[st.Kind] != "" && !slices.Contains(kinds, st.Kind) {
+			kinds = append(kinds, st.Kind)
+		}
+	}
+	switch len(kinds) {
+	case 0:
+		return k.Title(false)
+	case 1:
+		return kinds[0].Title(false)
+	}
+	slices.SortFunc(kinds, func(a, b Kind) int { return severity[b] - severity[a] })
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = strings.TrimPrefix(k.Title(false), "ChatGPT was ")
+	}
+	return "ChatGPT was " + strings.Join(parts, " and ")
+}
+
+// openTitle words an open incident for what the targets still failing in
+// it show now (their results), like its notices; when they show nothing
+// (every one up again, before the incident resolves), for the kind of its
+// members' streaks.
+func openTitle(in *Incident, still []string, results map[string]Result, states map[string]*TargetState) string {
+	var members []string
+	for t, st := range states {
+		if st.Incident == in.ID {
+			members = append(members, t)
+		}
+	}
+	return headline(classes(still, results), kindTitle[streakKind(members, states, in.Kind)])
+}
+
+// Headline words an incident wherever incidents are listed (the status
+// page): once resolved, by its kind, in the past ("ChatGPT was down");
+// while open, as its notices and the chat status word it, for what the
+// targets still failing in it show now, so that an incident opened by an
+// outage and a DNS filter in the same round reads "ChatGPT is blocked by
+// our own network" once only the filter is left. latest holds the newest
+// result of each target still failing (leave out those up again); states
+// is the alert state.
+func (in Incident) Headline(latest []Result, states []TargetState) string {
+	if !in.Open() {
+		return in.Kind.Title(false)
+	}
+	results := make(map[string]Result, len(latest))
+	still := make([]string, 0, len(latest))
+	for _, r := range latest {
+		results[r.Target] = r
+		still = append(still, r.Target)
+	}
+	sm := make(map[string]*TargetState, len(states))
+	for i := range states {
+		sm[states[i].Target] = &states[i]
+	}
+	return openTitle(&in, still, results, sm)
 }
 
 // class groups verdicts by what the team can do about them; a notice is
@@ -121,6 +208,42 @@ func probedDown(targets []string, results map[string]Result) bool {
 	return false
 }
 
+// unresolved lists the hosts of targets whose result failed at DNS (see
+// failedDNS), and reports whether every target found down by our probes
+// did.
+func (m *Monitor) unresolved(targets []string, results map[string]Result) (hosts []string, all bool) {
+	all = true
+	for _, t := range targets {
+		r, ok := results[t]
+		if !ok || !r.Verdict.Outage() {
+			continue
+		}
+		if !failedDNS(r) {
+			all = false
+			continue
+		}
+		if h := m.host(t); h != "" && !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts, all && len(hosts) > 0
+}
+
+// failedDNS reports whether r is unreachable because its host name did not
+// resolve (no such host, only sinkhole addresses, a failed or timed-out
+// lookup): the probe's detail then starts with "DNS".
+func failedDNS(r Result) bool {
+	return r.Verdict == cloudflare.Unreachable && strings.HasPrefix(r.Detail, "DNS")
+}
+
+// canaryTestsDNS reports whether the canary resolves a name, and so tells
+// our DNS failing from a name being filtered; an IP address canary (or
+// none) cannot.
+func (m *Monitor) canaryTestsDNS() bool {
+	h := canaryHost(m.canary)
+	return h != "" && net.ParseIP(h) == nil
+}
+
 // advice is what the team should do, one paragraph per class present, the
 // one they can act on first.
 func (m *Monitor) advice(present map[class]bool, targets []string, results map[string]Result) []string {
@@ -155,12 +278,32 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 	}
 	if present[classDown] {
 		s := "ChatGPT is not answering from here, while our own network works. "
-		if !probedDown(targets, results) {
+		unresolvedHosts, allUnresolved := m.unresolved(targets, results)
+		switch {
+		case !probedDown(targets, results):
 			s = "OpenAI's status page reports a major outage. "
+		case allUnresolved:
+			s = "Our DNS does not resolve " + strings.Join(unresolvedHosts, " and ") + ", while our own network answers. "
+		case len(unresolvedHosts) > 0:
+			s += "Our DNS does not resolve " + strings.Join(unresolvedHosts, " and ") + " either. "
 		}
-		if blockedHere(results) {
+		switch {
+		case len(unresolvedHosts) > 0:
+			// A name that does not resolve may be our own DNS's doing (a
+			// filter, a broken resolver) as much as OpenAI's, and a canary
+			// given as an IP address cannot tell which.
+			s += "That may be our own DNS rather than OpenAI"
+			if m.canary != "" && !m.canaryTestsDNS() {
+				s += " (our canary is an IP address, so it cannot tell)"
+			}
+			it := "it"
+			if len(unresolvedHosts) > 1 {
+				it = "them"
+			}
+			s += ": ask IT to check that our DNS resolves " + it + ". I'll post here when it is back."
+		case blockedHere(results) || slices.ContainsFunc(slices.Collect(maps.Values(results)), failedDNS):
 			s += "I'll post here when it is back."
-		} else {
+		default:
 			s += "There is nothing to fix on our side; I'll post here when it is back."
 		}
 		out = append(out, s)
@@ -224,14 +367,18 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 		}
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
-		n.Title = "Still going on: " + headline(present, kindTitle[in.Kind])
+		n.Title = "Still going on: " + headline(present, kindTitle[streakKind(targets, m.states, in.Kind)])
 		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, format.Duration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
 		for _, a := range m.advice(present, targets, results) {
 			b.WriteString(a + "\n")
 		}
 	case PhaseUpdate:
-		n.Title = "Update: " + kindTitle[in.Kind]
+		// Worded for what the targets still failing show, not for the
+		// kind the incident opened with: once the outage of a round that
+		// also met a DNS filter is over, the filter is what is left.
+		still := m.members(in.ID)
+		n.Title = "Update: " + headline(classes(still, results), kindTitle[streakKind(still, m.states, in.Kind)])
 		if len(back) > 0 {
 			fmt.Fprintf(&b, "**%s**\nBack to normal: %s. Still failing:\n", n.Title, strings.Join(back, ", "))
 			m.writeLines(&b, targets, results, now)
@@ -243,7 +390,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 			}
 		}
 	case PhaseResolved:
-		n.Title = in.Kind.Title(false)
+		n.Title = resolvedTitle(back, m.states, in.Kind)
 		n.Duration = now.Sub(in.Started)
 		fmt.Fprintf(&b, "**%s** for %s (since %s).\n", n.Title, format.Duration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)

@@ -41,6 +41,14 @@ var (
 	webZscaler = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 403, Latency: 22 * time.Millisecond, Detail: "web filter: the Zscaler block page (HTTP 403)"}
 	apiZscaler = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 403, Latency: 21 * time.Millisecond, Detail: "web filter: the Zscaler block page (HTTP 403)"}
 	apiProxy   = monitor.Result{Verdict: cloudflare.BlockedNetwork, Status: 407, Latency: 4 * time.Millisecond, Detail: "web proxy: our web proxy wants us to sign in (HTTP 407)"}
+	// Our DNS says no name exists, and the canary, an IP address, cannot
+	// tell whether our DNS works: DNS failures stay unreachable.
+	apiNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host api.openai.com"}
+	webNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host chatgpt.com"}
+	webOther  = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
+		Detail: "Cloudflare error 1009: our country is banned"}
+	apiOrigin = monitor.Result{Verdict: cloudflare.OriginDown, Code: 522, Status: 522, Latency: 15 * time.Second, RayID: "8a1b2c3d4e5f6786", DataCenter: "FRA",
+		Detail: "Cloudflare cannot reach OpenAI's servers (error 522)"}
 	statusNone = monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 60 * time.Millisecond, Detail: "official status: none",
 		Official: &monitor.Official{Indicator: "none", Description: "All Systems Operational"}}
 	statusMajor = monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 60 * time.Millisecond, Detail: "official status: major",
@@ -68,39 +76,57 @@ func (x mix) probe(mu *sync.Mutex, round map[string]int) func(monitor.Target) mo
 // from here. `go test ./monitor -run TestAlertWording -update` rewrites
 // them.
 func TestAlertWording(t *testing.T) {
+	ipCanary := &monitor.Canary{OK: true, Target: "1.1.1.1:53"}
 	tests := []struct {
 		name   string
 		mix    mix
 		rounds int
+		canary *monitor.Canary // nil: the trace, answering from FRA
 	}{
-		{"down-origin-error", mix{"api": {apiDown}, "web": {webUp}}, 3},
-		{"down-unreachable", mix{"api": {apiUp}, "web": {webRefused}}, 3},
-		{"down-official-major", mix{"api": {apiUp}, "web": {webUp}, "status": {statusMajor}}, 1},
-		{"blocked-1020", mix{"api": {apiUp}, "web": {web1020}}, 3},
-		{"challenged", mix{"api": {apiUp}, "web": {webChalleng}}, 3},
-		{"rate-limited", mix{"api": {apiLimited}, "web": {webUp}}, 3},
-		{"network-dns", mix{"api": {apiDNS}, "web": {webDNS}, "status": {statusNone}}, 3},
-		{"network-sinkhole", mix{"api": {apiUp}, "web": {webSinkhole}}, 3},
-		{"network-tls", mix{"api": {apiTLS}, "web": {webUp}}, 3},
-		{"network-web-filter", mix{"api": {apiZscaler}, "web": {webZscaler}}, 3},
-		{"network-proxy-sign-in", mix{"api": {apiProxy}, "web": {webUp}}, 3},
-		{"mixed-down-and-network", mix{"api": {apiDown}, "web": {webDNS}}, 3},
-		{"mixed-1020-and-network", mix{"api": {apiTLS}, "web": {web1020}}, 3},
-		{"mixed-down-and-1020", mix{"api": {apiDown}, "web": {web1020}}, 3},
+		{"down-origin-error", mix{"api": {apiDown}, "web": {webUp}}, 3, nil},
+		{"down-unreachable", mix{"api": {apiUp}, "web": {webRefused}}, 3, nil},
+		{"down-official-major", mix{"api": {apiUp}, "web": {webUp}, "status": {statusMajor}}, 1, nil},
+		{"blocked-1020", mix{"api": {apiUp}, "web": {web1020}}, 3, nil},
+		{"challenged", mix{"api": {apiUp}, "web": {webChalleng}}, 3, nil},
+		{"rate-limited", mix{"api": {apiLimited}, "web": {webUp}}, 3, nil},
+		{"network-dns", mix{"api": {apiDNS}, "web": {webDNS}, "status": {statusNone}}, 3, nil},
+		{"network-sinkhole", mix{"api": {apiUp}, "web": {webSinkhole}}, 3, nil},
+		{"network-tls", mix{"api": {apiTLS}, "web": {webUp}}, 3, nil},
+		{"network-web-filter", mix{"api": {apiZscaler}, "web": {webZscaler}}, 3, nil},
+		{"network-proxy-sign-in", mix{"api": {apiProxy}, "web": {webUp}}, 3, nil},
+		{"mixed-down-and-network", mix{"api": {apiDown}, "web": {webDNS}}, 3, nil},
+		{"mixed-1020-and-network", mix{"api": {apiTLS}, "web": {web1020}}, 3, nil},
+		{"mixed-down-and-1020", mix{"api": {apiDown}, "web": {web1020}}, 3, nil},
 		// The web target is blocked in the round the API's outage opens,
 		// though not yet for long enough to alert: the outage notice must
 		// not say there is nothing to fix on our side.
-		{"down-while-web-blocked", mix{"api": {apiDown}, "web": {webUp, webUp, webZscaler}}, 3},
-		{"network-later-joins-1020", mix{"api": {apiUp, apiUp, apiUp, apiTLS}, "web": {web1020}}, 6},
+		{"down-while-web-blocked", mix{"api": {apiDown}, "web": {webUp, webUp, webZscaler}}, 3, nil},
+		{"network-later-joins-1020", mix{"api": {apiUp, apiUp, apiUp, apiTLS}, "web": {web1020}}, 6, nil},
 		// Up again, not yet for long enough to resolve: the status does not
 		// list web as failing while its own line says up.
-		{"network-recovering", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp}}, 4},
-		{"network-resolved", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp, webUp}}, 5},
-		{"network-reminder", mix{"api": {apiUp}, "web": {webZscaler}}, 10},
+		{"network-recovering", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp}}, 4, nil},
+		{"network-resolved", mix{"api": {apiUp}, "web": {webDNS, webDNS, webDNS, webUp, webUp}}, 5, nil},
+		{"network-reminder", mix{"api": {apiUp}, "web": {webZscaler}}, 10, nil},
+		{"blocked-other", mix{"api": {apiUp}, "web": {webOther}}, 3, nil},
+		{"down-origin-down", mix{"api": {apiOrigin}, "web": {webUp}}, 3, nil},
+		// An outage and a DNS filter open one incident in the same round;
+		// its later notices and the chat status follow what is left. The
+		// API, up again once, is not yet counted recovered...
+		{"mixed-down-and-network-recovering", mix{"api": {apiDown, apiDown, apiDown, apiUp}, "web": {webDNS}}, 4, nil},
+		// ...now it is: only the DNS filter is left...
+		{"mixed-down-and-network-partly-resolved", mix{"api": {apiDown, apiDown, apiDown, apiUp}, "web": {webDNS}}, 5, nil},
+		// ...and when the filter is lifted too, it is the block that ends.
+		{"mixed-down-and-network-resolved", mix{"api": {apiDown, apiDown, apiDown, apiUp}, "web": {webDNS, webDNS, webDNS, webDNS, webDNS, webUp}}, 7, nil},
+		// Both recover in the same round: both are said.
+		{"mixed-down-and-network-resolved-together", mix{"api": {apiDown, apiDown, apiDown, apiUp}, "web": {webDNS, webDNS, webDNS, webUp}}, 5, nil},
+		{"mixed-official-major-and-network", mix{"api": {apiUp}, "web": {webDNS}, "status": {statusMajor}}, 3, nil},
+		// No name resolves and the canary is an IP address: nothing tells
+		// our DNS from OpenAI's, so it is never "nothing to fix on our side".
+		{"dns-fails-with-an-ip-canary", mix{"api": {apiNoHost}, "web": {webNoHost}}, 3, ipCanary},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := wording(t, tt.mix, tt.rounds)
+			got := wording(t, tt.mix, tt.rounds, tt.canary)
 			path := filepath.Join("testdata", "alerts", tt.name+".txt")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -129,7 +155,10 @@ func TestAlertWording(t *testing.T) {
 
 // wording runs rounds scheduled checks over the mix (canary fine, traffic
 // through FRA) and renders every notice sent and the chat status after.
-func wording(t *testing.T, x mix, rounds int) string {
+func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
+	if canary == nil {
+		canary = &monitor.Canary{OK: true, Target: "https://www.cloudflare.com/cdn-cgi/trace", DataCenter: "FRA", Country: "DE", NameResolved: true}
+	}
 	var out string
 	synctest.Test(t, func(t *testing.T) {
 		var mu sync.Mutex
@@ -150,15 +179,13 @@ func wording(t *testing.T, x mix, rounds int) string {
 		}
 		rec := &recorder{platform: "slack"}
 		m, err := monitor.New(monitor.Options{
-			Targets: targets, Timezone: "UTC", ReminderInterval: 30 * time.Minute,
+			Targets: targets, Timezone: "UTC", ReminderInterval: 30 * time.Minute, Canary: canary.Target,
 			Channels: map[string][]string{"slack": {"C-ALERTS"}}, Notifiers: []monitor.Notifier{rec},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		monitor.SetProbes(m, x.probe(&mu, round), func() monitor.Canary {
-			return monitor.Canary{OK: true, Target: "https://www.cloudflare.com/cdn-cgi/trace", DataCenter: "FRA", Country: "DE", NameResolved: true}
-		})
+		monitor.SetProbes(m, x.probe(&mu, round), func() monitor.Canary { return *canary })
 		ctx, cancel := context.WithCancel(t.Context())
 		r := &rig{m: m, rec: rec, ctx: ctx}
 		r.ticks(rounds)

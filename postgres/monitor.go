@@ -29,10 +29,12 @@ func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO monitor_results
-				(target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+				(target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at,
+				 egress_colo, egress_country)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 				text(r.Target), text(r.Kind), text(string(r.Verdict)), r.Code, r.Status, r.Latency.Microseconds(),
-				text(r.RayID), text(r.DataCenter), text(r.Detail), r.Offline, official, unix(r.CheckedAt)); err != nil {
+				text(r.RayID), text(r.DataCenter), text(r.Detail), r.Offline, official, unix(r.CheckedAt),
+				text(r.EgressDataCenter), text(r.EgressCountry)); err != nil {
 				return err
 			}
 		}
@@ -183,7 +185,8 @@ func (d *DB) Latencies(ctx context.Context, since time.Time) ([]monitor.HourLate
 	return out, nil
 }
 
-const resultColumns = `target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at`
+const resultColumns = `target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at,
+	egress_colo, egress_country`
 
 // LatestResults implements monitor.Store: up to n results, newest first.
 func (d *DB) LatestResults(ctx context.Context, target string, n int) ([]monitor.Result, error) {
@@ -214,7 +217,7 @@ func (d *DB) results(ctx context.Context, query string, args ...any) ([]monitor.
 		official    []byte
 	)
 	_, err = pgx.ForEachRow(rows, []any{&r.Target, &r.Kind, &verdict, &r.Code, &r.Status, &latency, &r.RayID, &r.DataCenter,
-		&r.Detail, &r.Offline, &official, &at}, func() error {
+		&r.Detail, &r.Offline, &official, &at, &r.EgressDataCenter, &r.EgressCountry}, func() error {
 		res := r
 		res.Verdict, res.Latency, res.CheckedAt = cloudflare.Verdict(verdict), time.Duration(latency)*time.Microsecond, fromUnix(at)
 		if official != nil {

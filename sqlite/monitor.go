@@ -26,8 +26,8 @@ func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO monitor_results
-		(target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		(target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at, egress_colo, egress_country)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("record results: %w", explain(err))
 	}
@@ -38,7 +38,7 @@ func (d *DB) RecordResults(ctx context.Context, rs []monitor.Result) error {
 			return err
 		}
 		if _, err := stmt.ExecContext(ctx, r.Target, r.Kind, string(r.Verdict), r.Code, r.Status, r.Latency.Microseconds(),
-			r.RayID, r.DataCenter, r.Detail, boolInt(r.Offline), official, unix(r.CheckedAt)); err != nil {
+			r.RayID, r.DataCenter, r.Detail, boolInt(r.Offline), official, unix(r.CheckedAt), r.EgressDataCenter, r.EgressCountry); err != nil {
 			return fmt.Errorf("record results: %w", explain(err))
 		}
 	}
@@ -258,7 +258,8 @@ func (d *DB) Latencies(ctx context.Context, since time.Time) ([]monitor.HourLate
 	return out, rows.Err()
 }
 
-const resultColumns = `target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at`
+const resultColumns = `target, kind, verdict, code, status, latency_us, ray_id, data_center, detail, offline, official, checked_at,
+	egress_colo, egress_country`
 
 // LatestResults implements monitor.Store: up to n results, newest first.
 func (d *DB) LatestResults(ctx context.Context, target string, n int) ([]monitor.Result, error) {
@@ -292,7 +293,7 @@ func (d *DB) results(ctx context.Context, query string, args ...any) ([]monitor.
 			official    sql.NullString
 		)
 		if err := rows.Scan(&r.Target, &r.Kind, &verdict, &r.Code, &r.Status, &latency, &r.RayID, &r.DataCenter,
-			&r.Detail, &offline, &official, &at); err != nil {
+			&r.Detail, &offline, &official, &at, &r.EgressDataCenter, &r.EgressCountry); err != nil {
 			return nil, fmt.Errorf("read results: %w", err)
 		}
 		r.Verdict, r.Latency, r.Offline, r.CheckedAt = cloudflare.Verdict(verdict), time.Duration(latency)*time.Microsecond, offline != 0, fromUnix(at)

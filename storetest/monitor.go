@@ -18,7 +18,8 @@ import (
 
 var t0 = time.Date(2025, 9, 2, 8, 0, 0, 0, time.UTC)
 
-// Monitor: results read back as recorded (the official status included);
+// Monitor: results read back as recorded (the official status and where
+// our traffic reached Cloudflare included);
 // alert state and incidents save and load, notice references survive
 // later saves; notices join the outbox with the state that made them,
 // and an opening notice's ref is found there once it was sent; pruning keeps open incidents and their threads; text
@@ -41,7 +42,8 @@ func monitorResults(t *testing.T, open Open) {
 		Incidents:  []monitor.StatusIncident{{Name: "Elevated errors", Impact: "major", Link: "https://stspg.io/x"}},
 	}
 	round1 := []monitor.Result{
-		{Target: "api", Kind: "api", Verdict: cloudflare.Up, Status: 401, Latency: 83400 * time.Microsecond, RayID: "8a1b2c3d4e5f6789", DataCenter: "FRA", Detail: "front door", CheckedAt: t0},
+		{Target: "api", Kind: "api", Verdict: cloudflare.Up, Status: 401, Latency: 83400 * time.Microsecond, RayID: "8a1b2c3d4e5f6789", DataCenter: "FRA", Detail: "front door", CheckedAt: t0,
+			EgressDataCenter: "FRA", EgressCountry: "DE"},
 		{Target: "web", Kind: "web", Verdict: cloudflare.Blocked1020, Code: 1020, Status: 403, Latency: time.Millisecond, Detail: "1020", CheckedAt: t0},
 		{Target: "status", Kind: "status", Verdict: cloudflare.Up, Status: 200, Official: official, CheckedAt: t0},
 	}

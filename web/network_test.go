@@ -32,6 +32,9 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 			// The canary failed in this round: the block is evidence still.
 			api.Offline = true
 		}
+		for _, r := range []*monitor.Result{&api, &webR} {
+			r.EgressDataCenter, r.EgressCountry = "FRA", "DE"
+		}
 		rs = append(rs, api, webR)
 	}
 	if err := db.RecordResults(ctx, rs); err != nil {
@@ -53,9 +56,6 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 	targets := monitor.DefaultTargets()[:2]
 	h := web.StatusPage(web.StatusOptions{
 		Store: db, Targets: targets, Location: time.UTC, Now: func() time.Time { return now },
-		Canary: func() monitor.Canary {
-			return monitor.Canary{OK: true, Target: "https://www.cloudflare.com/cdn-cgi/trace", DataCenter: "FRA", Country: "DE"}
-		},
 	})
 	code, body := page(t, h)
 	if code != http.StatusOK {
@@ -75,7 +75,7 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 		t.Errorf("egress %q", e.text)
 	}
 	open := doc.one(t, "data-incident", "blocked-1")
-	if title := open.child("class", "title"); title == nil || !strings.HasSuffix(title.text, "ChatGPT is blocked from our network") {
+	if title := open.child("class", "title"); title == nil || !strings.HasSuffix(title.text, "ChatGPT is blocked by our own network") {
 		t.Errorf("open incident title: %+v", title)
 	}
 	if f := open.child("data-field", "failing"); f == nil || f.text != "Failing: api" {
@@ -86,5 +86,126 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 	}
 	if title := doc.one(t, "data-incident", "down-1").child("class", "title"); title == nil || !strings.HasSuffix(title.text, "ChatGPT was down") {
 		t.Errorf("resolved incident title: %+v", title)
+	}
+}
+
+// TestStatusPageMixedIncidentTitle: an incident opened in a round where the
+// API was down and a DNS filter blocked the website is titled, while open,
+// for what the targets still failing show: once the API is back, "blocked
+// by our own network" beside web's card, not "ChatGPT is down"; with every
+// card up again before it resolves, by the kind of what was left.
+func TestStatusPageMixedIncidentTitle(t *testing.T) {
+	webDNS := "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"
+	tests := []struct {
+		name      string
+		webNow    monitor.Result
+		webState  monitor.TargetState
+		wantTitle string
+		failing   string
+	}{
+		{"the API back, the filter left",
+			monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond, Detail: webDNS},
+			monitor.TargetState{Target: "web", Verdict: cloudflare.BlockedNetwork, Since: checkTime(5), Failures: 6, Kind: monitor.KindBlocked, Incident: "down-1"},
+			"ChatGPT is blocked by our own network", "Failing: web"},
+		{"every card up, not yet resolved",
+			monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 120 * time.Millisecond},
+			monitor.TargetState{Target: "web", Verdict: cloudflare.Up, Since: checkTime(0), Successes: 1, Kind: monitor.KindBlocked, Incident: "down-1"},
+			"ChatGPT is blocked from our network", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t)
+			var rs []monitor.Result
+			for k := range 6 {
+				at := checkTime(k)
+				api := monitor.Result{Target: "api", Kind: monitor.TargetAPI, Verdict: cloudflare.OriginError, Status: 503, Latency: 95 * time.Millisecond,
+					CheckedAt: at, Detail: "server error (HTTP 503)"}
+				webR := monitor.Result{Target: "web", Kind: monitor.TargetWeb, Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond, CheckedAt: at, Detail: webDNS}
+				if k <= 1 { // the two newest rounds: the API is back
+					api = monitor.Result{Target: "api", Kind: monitor.TargetAPI, Verdict: cloudflare.Up, Status: 401, Latency: 83 * time.Millisecond, CheckedAt: at}
+				}
+				if k == 0 {
+					webR = tt.webNow
+					webR.Target, webR.Kind, webR.CheckedAt = "web", monitor.TargetWeb, at
+				}
+				rs = append(rs, api, webR)
+			}
+			if err := db.RecordResults(ctx, rs); err != nil {
+				t.Fatal(err)
+			}
+			err := db.SaveAlertState(ctx,
+				[]monitor.TargetState{
+					{Target: "api", Verdict: cloudflare.Up, Since: checkTime(1), Successes: 2, Kind: monitor.KindDown},
+					tt.webState,
+				},
+				[]monitor.Incident{{ID: "down-1", Kind: monitor.KindDown, Targets: []string{"api", "web"}, Started: checkTime(5), Notified: checkTime(3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := web.StatusPage(web.StatusOptions{Store: db, Targets: monitor.DefaultTargets()[:2], Location: time.UTC, Now: func() time.Time { return now }})
+			code, body := page(t, h)
+			if code != http.StatusOK {
+				t.Fatalf("status %d:\n%s", code, body)
+			}
+			open := parseHTML(t, body).one(t, "data-incident", "down-1")
+			if title := open.child("class", "title"); title == nil || title.text != "Ongoing "+tt.wantTitle {
+				t.Errorf("open incident title: %+v, want %q", title, tt.wantTitle)
+			}
+			f := open.child("data-field", "failing")
+			switch {
+			case tt.failing == "" && f != nil:
+				t.Errorf("lists as failing: %q", f.text)
+			case tt.failing != "" && (f == nil || f.text != tt.failing):
+				t.Errorf("failing: %+v, want %q", f, tt.failing)
+			}
+		})
+	}
+}
+
+// TestStatusPageEgressFromHistory: where our traffic reaches Cloudflare comes
+// from the results in the store, as the newest round's canary said, so the
+// page of a replica that did not run the round, or of one just restarted,
+// shows it; a newest round whose canary did not say shows nothing older.
+func TestStatusPageEgressFromHistory(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		newest        [2]string // data centre and country of the newest round
+		want, wantNot string
+	}{
+		{"the newest round's", [2]string{"AMS", "NL"}, "Our traffic reaches Cloudflare in AMS (NL).", ""},
+		{"the newest round did not say", [2]string{"", ""}, "", "FRA"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := openDB(t)
+			var rs []monitor.Result
+			for k := range 3 {
+				for _, target := range monitor.DefaultTargets()[:2] {
+					r := monitor.Result{Target: target.Name, Kind: target.Kind, Verdict: cloudflare.Up, Status: 200, Latency: 80 * time.Millisecond,
+						CheckedAt: checkTime(k), EgressDataCenter: "FRA", EgressCountry: "DE"}
+					if k == 0 {
+						r.EgressDataCenter, r.EgressCountry = tt.newest[0], tt.newest[1]
+					}
+					rs = append(rs, r)
+				}
+			}
+			if err := db.RecordResults(ctx, rs); err != nil {
+				t.Fatal(err)
+			}
+			h := web.StatusPage(web.StatusOptions{Store: db, Targets: monitor.DefaultTargets()[:2], Location: time.UTC, Now: func() time.Time { return now }})
+			_, body := page(t, h)
+			doc := parseHTML(t, body)
+			e := doc.find("data-field", "egress")
+			switch {
+			case tt.want != "" && (len(e) != 1 || e[0].text != tt.want):
+				t.Errorf("egress %+v, want %q", e, tt.want)
+			case tt.want == "" && len(e) != 0:
+				t.Errorf("egress %q, want none", e[0].text)
+			}
+			if tt.wantNot != "" && strings.Contains(body, tt.wantNot) {
+				t.Errorf("the page shows an older round's %s", tt.wantNot)
+			}
+		})
 	}
 }

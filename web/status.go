@@ -46,10 +46,6 @@ type StatusOptions struct {
 	// (*monitor.Monitor).NextCheck; a zero time means none is scheduled.
 	// nil leaves the line out.
 	NextCheck func() time.Time
-	// Canary says where our traffic reaches Cloudflare, e.g.
-	// (*monitor.Monitor).LatestCanary; nil, or a canary that did not say,
-	// leaves the line out.
-	Canary func() monitor.Canary
 	// Version changes whenever the history or the alert state may have
 	// changed, e.g. (*monitor.Monitor).Version: the page is rendered again
 	// on the next request after it changes. Either way it is rendered at
@@ -223,7 +219,7 @@ type statusView struct {
 	Recent    []incidentView
 	Official  *officialView // nil when no status target was checked
 	Next      *nextView     // nil when NextCheck is nil
-	Egress    string        // "Our traffic reaches Cloudflare in FRA (DE)"; "" when unknown
+	Egress    string        // "Our traffic reaches Cloudflare in FRA (DE)"; "" when the newest round's canary did not say
 }
 
 type banner struct{ Class, Text string }
@@ -314,7 +310,7 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 	if err != nil {
 		return nil, err
 	}
-	b.since = map[string]monitor.TargetState{}
+	b.since, b.states = map[string]monitor.TargetState{}, h.states
 	for _, st := range h.states {
 		b.since[st.Target] = st
 	}
@@ -350,8 +346,17 @@ func buildStatus(ctx context.Context, o StatusOptions, now time.Time) (*statusVi
 	if v.Official, err = b.officialStatus(ctx, statusTargets, targets); err != nil {
 		return nil, err
 	}
-	if o.Canary != nil {
-		if e := o.Canary().Egress(); e != "" {
+	// Where our traffic reaches Cloudflare: as the newest round's canary
+	// said, from the history, so every replica shows it, and this one
+	// after a restart.
+	var newest *monitor.Result
+	for _, r := range b.latest {
+		if newest == nil || r.CheckedAt.After(newest.CheckedAt) {
+			newest = r
+		}
+	}
+	if newest != nil {
+		if e := newest.Egress(); e != "" {
 			v.Egress = strings.ToUpper(e[:1]) + e[1:] + "."
 		}
 	}
@@ -373,6 +378,7 @@ type pageBuild struct {
 	f                         formatter
 	aggs                      map[string]*targetAgg
 	since                     map[string]monitor.TargetState // alert state by target
+	states                    []monitor.TargetState          // the same, as read
 	latest                    map[string]*monitor.Result     // newest result by target
 }
 
@@ -507,7 +513,7 @@ func (b *pageBuild) card(ctx context.Context, a *targetAgg) (checked bool, err e
 // incident is one incident of the week, open or recent.
 func (b *pageBuild) incident(in monitor.Incident) incidentView {
 	iv := incidentView{
-		ID: in.ID, Kind: string(in.Kind), Title: in.Kind.Title(in.Open()), Targets: strings.Join(in.Targets, ", "),
+		ID: in.ID, Kind: string(in.Kind), Title: in.Headline(nil, nil), Targets: strings.Join(in.Targets, ", "),
 		Started: b.f.moment(in.Started), Open: in.Open(),
 	}
 	end := b.now
@@ -518,6 +524,7 @@ func (b *pageBuild) incident(in monitor.Incident) incidentView {
 		// A target whose card says Up is not listed as failing, even
 		// before the alert counts it recovered.
 		var still, back []string
+		var latest []monitor.Result
 		for _, t := range in.Targets {
 			a := b.aggs[t]
 			st, inState := b.since[t]
@@ -526,9 +533,16 @@ func (b *pageBuild) incident(in monitor.Incident) incidentView {
 				back = append(back, t)
 			} else {
 				still = append(still, t)
+				if a != nil && a.last != nil {
+					latest = append(latest, *a.last)
+				}
 			}
 		}
 		iv.Targets, iv.Back = strings.Join(still, ", "), strings.Join(back, ", ")
+		// Titled for what the targets listed as failing show, as in chat:
+		// an outage that ended beside a DNS filter that goes on is the
+		// filter now.
+		iv.Title = in.Headline(latest, b.states)
 	}
 	iv.Duration = format.Duration(end.Sub(in.Started))
 	return iv

@@ -162,7 +162,10 @@ func play(t *testing.T, script string) (string, []bot.Reply) {
 			h.status.rep = map[string]bot.StatusReport{
 				"down":    {Text: "ChatGPT is down from here.", Down: true},
 				"blocked": {Text: "Our network is blocked (1020).", Blocked: true},
-				"network": {Text: "Our own network blocks ChatGPT.", NetworkBlocked: true,
+				// As the monitor words it (monitor/testdata/alerts).
+				"network": {Text: "**ChatGPT is blocked by our own network**\n" +
+					"- web: blocked by our own network — DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com, 3 ms\n" +
+					"Our traffic reaches Cloudflare in FRA (DE).", NetworkBlocked: true,
 					NetworkBlock: "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"},
 				"up": {Text: "All targets are up."},
 			}[arg]
@@ -283,6 +286,13 @@ func checkExpect(t *testing.T, expect string, replies []bot.Reply) {
 		case "not-cause":
 			if some(replies, func(r bot.Reply) bool { return r.Diagnosis != nil && r.Diagnosis.Cause == arg }) {
 				t.Errorf("expected no diagnosis of %s", arg)
+			}
+		case "steps": // "steps CAUSE ID...": the steps given for CAUSE, in order
+			cause, ids, _ := strings.Cut(arg, " ")
+			if !some(replies, func(r bot.Reply) bool {
+				return r.Diagnosis != nil && r.Diagnosis.Cause == cause && strings.Join(r.Diagnosis.Steps, " ") == ids
+			}) {
+				t.Errorf("expected a diagnosis of %s with steps %s", cause, ids)
 			}
 		case "handover":
 			if !some(replies, func(r bot.Reply) bool { return r.Handover != nil }) {

@@ -71,7 +71,8 @@ type checkJSON struct {
 // TestCheckJSONBlockedNetwork runs `gptaccess check --json` against local
 // servers playing a company network that blocks ChatGPT: a TLS server with
 // a certificate we do not trust (a proxy intercepting HTTPS), a proxy's
-// block page without cf-ray, and a name our DNS says does not exist while
+// block page without cf-ray, and a name our DNS (a fake filter, so the case
+// runs whatever this machine's resolver does) says does not exist while
 // the canary's resolves. Each is blocked-network with its reason, the
 // canary tells where our traffic reaches Cloudflare and never our address,
 // and the exit status is 1.
@@ -98,16 +99,14 @@ func TestCheckJSONBlockedNetwork(t *testing.T) {
 		"web", "web", intercepting.URL + "/",
 		"api", "api", proxy.URL + "/v1/models",
 		"intranet", "http", up.URL + "/",
+		"filtered", "web", "https://chatgpt.com/",
 	}
-	// The unresolvable name needs the system resolver to say NXDOMAIN for
-	// .invalid (RFC 6761) and no proxy in the environment.
-	dnsOK := noSuchHost("chatgpt.invalid") && os.Getenv("HTTPS_PROXY") == "" && os.Getenv("https_proxy") == "" && os.Getenv("ALL_PROXY") == ""
-	if dnsOK {
-		targets = append(targets, "filtered", "web", "https://chatgpt.invalid/")
-	} else {
-		t.Log("the system resolver does not answer NXDOMAIN for chatgpt.invalid (or a proxy is set): the DNS case is left out here")
-	}
-	out, stderr, err := runCmd(t, checkConfig(t, serveTrace(t), targets...), "", "check", "--json")
+	// Our DNS is a filter's, whatever this machine's resolver says, and no
+	// proxy from the environment stands in the way.
+	nw := network{resolver: dnsFilter{}, client: &http.Client{Transport: &http.Transport{}}}
+	// The canary is named by a name only that DNS knows.
+	canary := strings.Replace(serveTrace(t), "//localhost:", "//trace.localhost:", 1)
+	out, stderr, err := runCmdOn(t, nw, checkConfig(t, canary, targets...), "", "check", "--json")
 	if !errors.Is(err, errNotUp) || exitCode(err) != 1 {
 		t.Errorf("check: %v (exit %d), want exit 1 for targets not up\nstderr: %s", err, exitCode(err), stderr)
 	}
@@ -123,9 +122,7 @@ func TestCheckJSONBlockedNetwork(t *testing.T) {
 		"web":      "blocked-network: TLS interception: the certificate for 127.0.0.1 is from an unknown authority, issued by “Acme Co”, so something on our network intercepts HTTPS",
 		"api":      "blocked-network: web filter: the Squid block page (HTTP 403)",
 		"intranet": "up: HTTP 200",
-	}
-	if dnsOK {
-		want["filtered"] = "blocked-network: DNS filter: our DNS says chatgpt.invalid does not exist, while it resolves localhost"
+		"filtered": "blocked-network: DNS filter: our DNS says chatgpt.com does not exist, while it resolves trace.localhost",
 	}
 	if diff := cmp.Diff(want, verdicts); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
@@ -140,18 +137,33 @@ func TestCheckJSONBlockedNetwork(t *testing.T) {
 	}
 
 	// The table says the same in words.
-	table, _, err := runCmd(t, checkConfig(t, serveTrace(t), targets...), "", "check")
+	table, _, err := runCmdOn(t, nw, checkConfig(t, canary, targets...), "", "check")
 	if exitCode(err) != 1 || !strings.Contains(table, "blocked-network") || !strings.Contains(table, "our traffic reaches Cloudflare in FRA (DE)") {
 		t.Errorf("check (exit %d):\n%s", exitCode(err), table)
 	}
 }
 
-func noSuchHost(name string) bool {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	_, err := net.DefaultResolver.LookupIPAddr(ctx, name)
-	var d *net.DNSError
-	return errors.As(err, &d) && d.IsNotFound
+// dnsFilter is a company network's DNS that filters ChatGPT: it says
+// chatgpt.com does not exist, while it resolves the canary's name,
+// trace.localhost, to the local server playing it (loopback is the right
+// answer under .localhost, not a sinkhole). It says no other name exists
+// either, so nothing leaves the machine; and since many resolvers do not
+// know trace.localhost, the case shows that the check asks this DNS.
+type dnsFilter struct{}
+
+func (dnsFilter) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
+	if host == "trace.localhost" {
+		return []net.IPAddr{{IP: net.IPv4(127, 0, 0, 1)}}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// runCmdOn is runCmd with the monitor reaching the Internet through nw.
+func runCmdOn(t *testing.T, nw network, getenv func(string) string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err = runOn(context.Background(), nw, append([]string{"gptaccess"}, args...), getenv, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), err
 }
 
 // TestCheckExitStatus: 0 when every target is up, 1 when one is not, 2

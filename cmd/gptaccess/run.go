@@ -89,6 +89,12 @@ func exitCode(err error) int {
 
 // run is the whole program; main only calls it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runOn(ctx, network{}, args, getenv, stdin, stdout, stderr)
+}
+
+// runOn is run with the monitor reaching the Internet through nw: the
+// machine's own (the zero network) but in tests.
+func runOn(ctx context.Context, nw network, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
@@ -132,7 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return cannotRun{err}
 	}
-	return runCommand(ctx, inv, cfg, stdin, stdout, stderr)
+	return runCommand(ctx, nw, inv, cfg, stdin, stdout, stderr)
 }
 
 // invocation is a parsed command line.
@@ -181,12 +187,15 @@ func validateConfig(ctx context.Context, path string, getenv func(string) string
 	if _, _, err := knowledge(ctx, cfg); err != nil {
 		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
 	fmt.Fprintln(stdout, "configuration is valid")
 	return nil
 }
 
 // runCommand runs a command that needs the configuration.
-func runCommand(ctx context.Context, inv invocation, cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) error {
+func runCommand(ctx context.Context, nw network, inv invocation, cfg *config.Config, stdin io.Reader, stdout, stderr io.Writer) error {
 	interactive := inv.cmd == "chat" || inv.cmd == "ask" || (inv.cmd == "run" && !cfg.PlatformConfigured())
 	log := newLogger(cfg, stderr, interactive)
 	switch inv.cmd {
@@ -197,9 +206,9 @@ func runCommand(ctx context.Context, inv invocation, cfg *config.Config, stdin i
 		}
 		return ask(ctx, cfg, log, strings.Join(inv.pos, " "), inv.asJSON, stdout)
 	case "chat":
-		return chat(ctx, cfg, log, inv.asJSON, stdin, stdout)
+		return chat(ctx, cfg, nw, log, inv.asJSON, stdin, stdout)
 	case "check":
-		return check(ctx, cfg, log, inv.asJSON, stdout)
+		return check(ctx, cfg, nw, log, inv.asJSON, stdout)
 	case "stats":
 		return stats(ctx, cfg, inv.since, inv.asJSON, stdout)
 	case "health":
@@ -207,7 +216,7 @@ func runCommand(ctx context.Context, inv invocation, cfg *config.Config, stdin i
 	case "forget":
 		return forget(ctx, cfg, inv.user, inv.asJSON, stdout)
 	}
-	return serve(ctx, cfg, log, stdin, stdout)
+	return serve(ctx, cfg, nw, log, stdin, stdout)
 }
 
 // loadConfig loads the configuration and reports, with it, the GPTACCESS_

@@ -176,6 +176,18 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
 	}
+	// A canary given as an IP address is valid, but tests no DNS: said,
+	// with the default that does.
+	ipCanary := filepath.Join(dir, "ip-canary.yaml")
+	os.WriteFile(ipCanary, []byte("monitor:\n  canary: \"1.1.1.1:53\"\n"), 0o600)
+	out, _, err = runCmd(t, env(t), "", "config", "validate", "--config", ipCanary)
+	if err != nil || !strings.Contains(out, `warning: monitor.canary: "1.1.1.1:53" is an IP address, so the canary does not test DNS`) ||
+		!strings.Contains(out, "https://www.cloudflare.com/cdn-cgi/trace") || !strings.HasSuffix(out, "configuration is valid\n") {
+		t.Errorf("IP canary: %q, %v", out, err)
+	}
+	if out, _, _ := runCmd(t, env(t), "", "config", "validate", "--config", good); strings.Contains(out, "warning") {
+		t.Errorf("good config warns: %q", out)
+	}
 	// The same message refuses a start.
 	_, _, err = runCmd(t, env(t, "GPTACCESS_CONFIG", bad), "", "run")
 	if err == nil || !strings.Contains(err.Error(), "monitor.schedule") {

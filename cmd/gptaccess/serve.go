@@ -44,7 +44,10 @@ type component struct {
 // database), then the bot, which asks the monitor for the status, then the
 // adapters around the bot, which the monitor is then given to alert
 // through (monitor.AddNotifier).
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+func serve(ctx context.Context, cfg *config.Config, nw network, log *slog.Logger, stdin io.Reader, stdout io.Writer) error {
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration warning", "setting", w.Path, "warning", w.Err.Error())
+	}
 	o, err := engineOptions(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -60,7 +63,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 	lead := leaseFor(db, "leader", log)
 	met := metrics.New()
 	met.Leader(lead.Leading)
-	mon, err := newMonitor(cfg, met.WrapStore(db), db, log, lead)
+	mon, err := newMonitor(cfg, nw, met.WrapStore(db), db, log, lead)
 	if err != nil {
 		return err
 	}
@@ -85,8 +88,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdin io.R
 		}
 	}
 	p.comps = append(p.comps, leaderComponent(cfg, lead, mon, db, log))
-	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, log).Targets, NextCheck: mon.NextCheck,
-		Canary: mon.LatestCanary, Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
+	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, nw, log).Targets, NextCheck: mon.NextCheck,
+		Version: mon.Version, Location: cfg.Monitor.Location(), Logger: log})
 	handler := web.Handler(web.Options{Ready: p.ready, Mounts: p.mounts, Metrics: met.Handler(), Status: page, Leader: lead.Leading,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Logger: log})
 	httpComp, err := httpComponent(cfg, handler, p.term != nil, log)
@@ -305,7 +308,7 @@ func waitBounded(ctx context.Context, wait func() error, timeout time.Duration) 
 }
 
 // chat is a terminal conversation, interactive or JSON lines.
-func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool, stdin io.Reader, stdout io.Writer) error {
+func chat(ctx context.Context, cfg *config.Config, nw network, log *slog.Logger, asJSON bool, stdin io.Reader, stdout io.Writer) error {
 	o, err := engineOptions(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -316,7 +319,7 @@ func chat(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool
 	}
 	defer db.Close()
 	o.Store, o.Stats = db, db
-	mon, err := newMonitor(cfg, db, db, log, alone{})
+	mon, err := newMonitor(cfg, nw, db, db, log, alone{})
 	if err != nil {
 		return err
 	}

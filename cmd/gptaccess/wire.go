@@ -108,8 +108,17 @@ func connected(ok func() bool, name string) web.Check {
 	}
 }
 
+// network is how the monitor reaches the Internet. The zero network is
+// the machine's own: its resolver, and a client with the proxy from the
+// environment. Tests give their own, to play what a company network's DNS
+// filter answers whatever this machine's resolver would say.
+type network struct {
+	resolver monitor.Resolver // nil: the machine's
+	client   *http.Client     // nil: with the proxy from the environment
+}
+
 // monitorOptions maps the configuration onto the monitor.
-func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
+func monitorOptions(cfg *config.Config, nw network, log *slog.Logger) monitor.Options {
 	mc := cfg.Monitor
 	targets := make([]monitor.Target, len(mc.Targets))
 	for i, t := range mc.Targets {
@@ -121,6 +130,7 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 		ReminderInterval: mc.ReminderInterval, Canary: mc.Canary,
 		Channels: map[string][]string{bot.Slack: cfg.Slack.AlertChannels, bot.Discord: cfg.Discord.AlertChannels, bot.Console: {"terminal"}},
 		Logger:   log, Version: buildVersion(),
+		Resolver: nw.resolver, Client: nw.client,
 	}
 }
 
@@ -129,8 +139,8 @@ func monitorOptions(cfg *config.Config, log *slog.Logger) monitor.Options {
 // AddNotifier, since the bot they serve asks this monitor for the status.
 // Its schedule runs where lead leads, and it checks the lease before each
 // alert.
-func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, lead leader) (*monitor.Monitor, error) {
-	o := monitorOptions(cfg, log)
+func newMonitor(cfg *config.Config, nw network, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, lead leader) (*monitor.Monitor, error) {
+	o := monitorOptions(cfg, nw, log)
 	o.Store, o.Subscribers = store, subs
 	if _, ok := lead.(alone); !ok {
 		o.Leading = lead.Held
@@ -145,9 +155,9 @@ func newMonitor(cfg *config.Config, store monitor.Store, subs monitor.Subscriber
 // check runs every probe once and prints the results. It returns errNotUp
 // when a target is not up or OpenAI reports a major outage (exit status
 // 1), and cannotRun when it could not check at all (exit status 2).
-func check(ctx context.Context, cfg *config.Config, log *slog.Logger, asJSON bool, stdout io.Writer) error {
+func check(ctx context.Context, cfg *config.Config, nw network, log *slog.Logger, asJSON bool, stdout io.Writer) error {
 	// No database: a one-off check must not disturb a running bot's state.
-	m, err := monitor.New(monitorOptions(cfg, log))
+	m, err := monitor.New(monitorOptions(cfg, nw, log))
 	if err != nil {
 		return cannotRun{fmt.Errorf("monitor: %w", err)}
 	}

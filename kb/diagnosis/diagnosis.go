@@ -27,6 +27,13 @@ const NotYes = "!yes"
 // asked; absent means no.
 const MonitorDown = "monitor_down"
 
+// MonitorNetwork is the fact the caller sets to Yes when the monitor's
+// latest results show our own network blocking ChatGPT (a DNS filter, TLS
+// interception, a web proxy or filter). It is never asked; absent means
+// no. A model may leave it out (docs/contracts.md, section 5): its causes
+// then cannot tell that case apart.
+const MonitorNetwork = "monitor_network"
+
 // Unknown is the cause concluded when no other cause can hold any more.
 const Unknown = "unknown"
 
@@ -66,10 +73,12 @@ type Condition struct {
 // Alternative is a conjunction of conditions: it holds when all of them do.
 type Alternative []Condition
 
-// StepsRule replaces a cause's steps when all its conditions hold.
+// StepsRule replaces a cause's steps when all its conditions hold, and its
+// explanation too when the rule gives one.
 type StepsRule struct {
-	When  Alternative
-	Steps []string
+	When        Alternative
+	Steps       []string
+	Explanation string // "" keeps the cause's
 }
 
 // Cause is a possible reason for error 1020 and the knowledge-base entries
@@ -113,8 +122,9 @@ type cause struct {
 }
 
 type rule struct {
-	when  alt
-	steps []string
+	when        alt
+	steps       []string
+	explanation string
 }
 
 // alt is a compiled Alternative.
@@ -173,21 +183,48 @@ func (m *Model) Causes() []Cause {
 // first StepsWhen rule whose conditions all hold, else the cause's Steps. It
 // returns nil for an unknown cause id.
 func (m *Model) StepsFor(causeID string, facts map[string]string) []string {
+	c, r := m.ruleFor(causeID, facts)
+	switch {
+	case c == nil:
+		return nil
+	case r != nil:
+		return slices.Clone(r.steps)
+	}
+	return slices.Clone(c.Steps)
+}
+
+// ExplanationFor returns the explanation of cause given what is known: that
+// of the StepsWhen rule StepsFor picks, when it has one, else the cause's.
+// It returns "" for an unknown cause id.
+func (m *Model) ExplanationFor(causeID string, facts map[string]string) string {
+	c, r := m.ruleFor(causeID, facts)
+	switch {
+	case c == nil:
+		return ""
+	case r != nil && r.explanation != "":
+		return r.explanation
+	}
+	return c.Explanation
+}
+
+// ruleFor returns cause and the first of its StepsWhen rules whose
+// conditions all hold (nil when none does); a nil cause for an unknown id.
+func (m *Model) ruleFor(causeID string, facts map[string]string) (*cause, *rule) {
 	i, ok := m.causeIdx[causeID]
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	c := &m.causes[i]
 	if len(c.rules) > 0 {
 		var st state
 		m.load(&st, facts, nil)
-		for _, r := range c.rules {
-			if st.alt(r.when) == triTrue {
-				return slices.Clone(r.steps)
+		for j := range c.rules {
+			if st.alt(c.rules[j].when) == triTrue {
+				return c, &c.rules[j]
 			}
 		}
 	}
-	return slices.Clone(c.Steps)
+	return c, nil
 }
 
 // Callers may keep what accessors return; copies keep the model immutable.
@@ -208,7 +245,7 @@ func cloneCause(c Cause) Cause {
 	if c.StepsWhen != nil {
 		sw := make([]StepsRule, len(c.StepsWhen))
 		for i, r := range c.StepsWhen {
-			sw[i] = StepsRule{When: slices.Clone(r.When), Steps: slices.Clone(r.Steps)}
+			sw[i] = StepsRule{When: slices.Clone(r.When), Steps: slices.Clone(r.Steps), Explanation: r.Explanation}
 		}
 		c.StepsWhen = sw
 	}

@@ -124,8 +124,9 @@ type fileCause struct {
 }
 
 type fileStepsRule struct {
-	When  fileAlt  `yaml:"when"`
-	Steps []string `yaml:"steps"`
+	When        fileAlt  `yaml:"when"`
+	Steps       []string `yaml:"steps"`
+	Explanation string   `yaml:"explanation"`
 }
 
 type fileLanguage struct {
@@ -279,6 +280,10 @@ func (b *builder) buildFacts(m *Model, ff []fileFact) {
 			b.errf("fact %q: set_by: want caller (the monitor sets it, users are not asked)", id)
 		}
 	}
+	// Optional, but what it means is fixed: the monitor sets it.
+	if i, ok := m.factIdx[MonitorNetwork]; ok && m.facts[i].Askable {
+		b.errf("fact %q: set_by: want caller (the monitor sets it, users are not asked)", MonitorNetwork)
+	}
 }
 
 func (b *builder) buildCauses(m *Model, fc []fileCause) {
@@ -337,9 +342,10 @@ func (b *builder) buildCauses(m *Model, fc []fileCause) {
 				rn := fmt.Sprintf("%s: steps_when[%d]", name, j)
 				ca, ok := b.alt(m, rn+": when", r.When)
 				steps := b.steps(rn+": steps", r.Steps)
+				expl := strings.TrimSpace(r.Explanation)
 				if ok {
-					cu.StepsWhen = append(cu.StepsWhen, StepsRule{When: Alternative(slices.Clone(r.When)), Steps: steps})
-					cu.rules = append(cu.rules, rule{when: ca, steps: steps})
+					cu.StepsWhen = append(cu.StepsWhen, StepsRule{When: Alternative(slices.Clone(r.When)), Steps: steps, Explanation: expl})
+					cu.rules = append(cu.rules, rule{when: ca, steps: steps, explanation: expl})
 				}
 			}
 		}

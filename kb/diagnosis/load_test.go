@@ -46,6 +46,7 @@ func TestDefaultContract(t *testing.T) {
 		{"vpn", true, ync}, {"others_affected", true, ync}, {"private_window", true, ync},
 		{"extensions_off", true, ync}, {"other_network", true, ync}, {"same_network_others", true, ync},
 		{"api", true, ync}, {"login", true, ync}, {"policy_notice", true, ync}, {MonitorDown, false, nil},
+		{MonitorNetwork, false, nil},
 	}
 	if diff := cmp.Diff(wantFacts, gotFacts); diff != "" {
 		t.Errorf("facts (-want +got):\n%s", diff)
@@ -136,7 +137,7 @@ func edit(t *testing.T, pairs ...string) string {
 func TestParseErrors(t *testing.T) {
 	manyFacts := func() string {
 		var b strings.Builder
-		for i := range 23 {
+		for i := range 22 {
 			fmt.Fprintf(&b, "  - id: extra_%d\n    question: Extra %d?\n    choices: [yes, no, not sure]\n", i, i)
 		}
 		return b.String()
@@ -176,7 +177,7 @@ func TestParseErrors(t *testing.T) {
 			return "facts: []\n" + s[strings.Index(s, "\ncauses:"):]
 		}, []string{"facts: none defined"}},
 		{"too many facts", func(t *testing.T) string {
-			return edit(t, "\n  # Not asked:", "\n"+manyFacts()+"  # Not asked:")
+			return edit(t, "\n  # Not asked: the caller sets monitor_down", "\n"+manyFacts()+"  # Not asked: the caller sets monitor_down")
 		}, []string{"facts: 33 defined, at most 32 allowed"}},
 		{"question missing", func(t *testing.T) string {
 			return edit(t, "    question: Are you connected through a VPN or proxy (a work proxy counts)?\n", "")
@@ -189,10 +190,12 @@ func TestParseErrors(t *testing.T) {
 				"    question: Do people on other networks (at home, on mobile data) see the error too?\n    choices: [yes, \"Yes!\", \"?\"]")
 		}, []string{`fact "vpn": choices: want 3 labels (for yes, no and unsure), got 2`,
 			`fact "others_affected": choices[1]: "Yes!" listed twice`, `fact "others_affected": choices[2]: empty`}},
-		{"set_by", func(t *testing.T) string { return edit(t, "    set_by: caller", "    set_by: monitor") },
+		{"set_by", func(t *testing.T) string {
+			return edit(t, "monitor_down\n    set_by: caller", "monitor_down\n    set_by: monitor")
+		},
 			[]string{`fact "monitor_down": set_by: "monitor", want user or caller`}},
 		{"caller fact with question fields", func(t *testing.T) string {
-			return edit(t, "    set_by: caller", "    set_by: caller\n    question: Is it down?\n    choices: [yes, no, not sure]\n"+
+			return edit(t, "monitor_down\n    set_by: caller", "monitor_down\n    set_by: caller\n    question: Is it down?\n    choices: [yes, no, not sure]\n"+
 				"    cues: {yes: [down]}\n    answers: {yes: [down]}\n    subject: [outage]")
 		}, []string{`fact "monitor_down": question: a fact set by the caller is never asked`,
 			`fact "monitor_down": choices: a fact set by the caller is never asked`,
@@ -203,8 +206,11 @@ func TestParseErrors(t *testing.T) {
 			return edit(t, "    subject: [vpn, vpns,", "    subject: [my vpn, vpns,")
 		}, []string{`fact "vpn": subject: "my vpn", want one word`}},
 		{"monitor_down asked", func(t *testing.T) string {
-			return edit(t, "    set_by: caller", "    question: Is it down?\n    choices: [yes, no, not sure]")
+			return edit(t, "monitor_down\n    set_by: caller", "monitor_down\n    question: Is it down?\n    choices: [yes, no, not sure]")
 		}, []string{`fact "monitor_down": set_by: want caller`}},
+		{"monitor_network asked", func(t *testing.T) string {
+			return edit(t, "monitor_network\n    set_by: caller", "monitor_network\n    question: Is it blocked here?\n    choices: [yes, no, not sure]")
+		}, []string{`fact "monitor_network": set_by: want caller`}},
 		{"cues", func(t *testing.T) string {
 			return edit(t,
 				"      yes: [vpn, vpns,", "      maybe: [vpn]\n      yes: [vpn, vpn, no vpn, \"?\", vpns,",

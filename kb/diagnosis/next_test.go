@@ -177,11 +177,63 @@ func TestStepsFor(t *testing.T) {
 		{"vpn-proxy", facts{"vpn": Yes}, []string{"fix-vpn", "fix-support"}},
 		{"unknown", nil, []string{"fix", "fix-support"}},
 		{"no-such-cause", nil, nil},
+		// Told by people: the network may be Cloudflare's block of our
+		// address, which OpenAI support can lift...
+		{"network", facts{"other_network": Yes, "same_network_others": Yes}, []string{"fix-support"}},
+		// ...found by the monitor on our own network: only IT can.
+		{"network", facts{"other_network": Yes, "same_network_others": Yes, MonitorNetwork: Yes}, []string{"status"}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, m.StepsFor(tt.cause, tt.facts)); diff != "" {
 			t.Errorf("StepsFor(%q, %v) (-want +got):\n%s", tt.cause, tt.facts, diff)
 		}
+	}
+}
+
+// TestExplanationFor: the network cause that the monitor found on our own
+// network is explained as IT's to lift, never OpenAI's; a rule without an
+// explanation keeps the cause's.
+func TestExplanationFor(t *testing.T) {
+	m := mustDefault(t)
+	network, _ := m.Cause("network")
+	blocked := facts{"other_network": Yes, "same_network_others": Yes}
+	if got := m.ExplanationFor("network", blocked); got != network.Explanation {
+		t.Errorf("told by people: %q, want the cause's own", got)
+	}
+	blocked[MonitorNetwork] = Yes
+	got := m.ExplanationFor("network", blocked)
+	if !strings.Contains(got, "Tell your IT team") || strings.Contains(got, "OpenAI to lift") || strings.Contains(got, "Ray ID") {
+		t.Errorf("found by the monitor: %q", got)
+	}
+	ipBlock, _ := m.Cause("ip-block")
+	if got := m.ExplanationFor("ip-block", facts{"api": Yes}); got != ipBlock.Explanation {
+		t.Errorf("a rule without an explanation: %q, want the cause's", got)
+	}
+	if got := m.ExplanationFor("no-such-cause", nil); got != "" {
+		t.Errorf("unknown cause: %q", got)
+	}
+}
+
+// TestMonitorNetworkIsOptional: an operator's copy made before
+// monitor_network existed still loads, and its network cause keeps its steps.
+func TestMonitorNetworkIsOptional(t *testing.T) {
+	s := string(defaultYAML)
+	a := strings.Index(s, "  # Not asked: the caller sets monitor_network")
+	b := strings.Index(s, "\n# causes:")
+	s = s[:a] + s[b+1:]
+	a = strings.Index(s, "    # The monitor found what blocks it")
+	b = strings.Index(s, "\n  - id: ip-block")
+	s = s[:a] + s[b+1:]
+	m, err := Parse([]byte(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Fact(MonitorNetwork); ok {
+		t.Fatal("the edit left monitor_network in")
+	}
+	f := facts{"other_network": Yes, "same_network_others": Yes, MonitorNetwork: Yes}
+	if diff := cmp.Diff([]string{"fix-support"}, m.StepsFor("network", f)); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 }
 
