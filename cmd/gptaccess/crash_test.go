@@ -183,7 +183,7 @@ func crashAlert(t *testing.T, bin string) {
 		t.Fatalf("alerts in the channel: %d, want 1 saying down; logs:\n%s", len(top), r.allLogs())
 	}
 	thread := fake.Thread("CALERT", top[0].TS)
-	if len(thread) != 1 || !strings.Contains(strings.ToLower(thread[0].Text), "back") {
+	if len(thread) != 1 || !strings.Contains(thread[0].Text, "was down") {
 		t.Errorf("thread of the alert: %d messages, want the recovery alone; logs:\n%s", len(thread), r.allLogs())
 	}
 }
