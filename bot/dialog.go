@@ -207,13 +207,22 @@ func (t *turn) answer(ctx context.Context, text string, button bool) (Reply, err
 			return r, nil
 		}
 		// "How do I do that?", "what's that?": a question about the
-		// open question gets its how-to, then the question again.
-		// Once: asked again, it counts as an answer not understood.
-		if m := rd.match; m.Question && c.Pending != fixedFact && c.Retries == 0 && len(strings.Fields(text)) <= howMaxWords &&
+		// open question gets its how-to, then the question again. Asked
+		// again, the writer cannot check it: that is "not sure", and the
+		// diagnosis goes on without it (rather than taking "how do I do
+		// that" for a question to the bot about itself).
+		if m := rd.match; m.Question && c.Pending != fixedFact && len(strings.Fields(text)) <= howMaxWords &&
 			(m.ID == kb.NoneID || m.ID == "help" || e.model.Mentions(c.Pending, text) && asksHow(text)) {
 			if f, ok := e.model.Fact(c.Pending); ok && f.How != "" {
-				c.Retries++
-				return t.reask(f.How + "\n\n"), nil
+				if c.Retries == 0 {
+					c.Retries++
+					return t.reask(f.How + "\n\n"), nil
+				}
+				c.Facts[c.Pending] = diagnosis.Unsure
+				c.Pending = ""
+				r, err := t.next(ctx)
+				r.Text = "No problem, let's leave that one.\n\n" + r.Text
+				return r, err
 			}
 		}
 		// A new question in the middle of a diagnosis is answered; the
