@@ -330,3 +330,19 @@ func TestQuestionRoundTripKeepsTheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSubcommandForTheLog: the log names the subcommand, never a word of
+// the question asked with it.
+func TestSubcommandForTheLog(t *testing.T) {
+	for text, want := range map[string]string{
+		"stats":                                "stats",
+		"diagnose now":                         "diagnose",
+		"ask ana@example.com cannot log in":    "ask",
+		"ask hunter2 is my password, why 1020": "ask",
+		"frobnicate":                           "help",
+	} {
+		if got := subcommand(commandMessage(slackapi.SlashCommand{Text: text, ChannelID: "C1", UserID: "U1"})); got != want {
+			t.Errorf("subcommand for %q = %q, want %q", text, got, want)
+		}
+	}
+}
