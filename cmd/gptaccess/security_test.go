@@ -42,7 +42,8 @@ func bothPlatforms(t *testing.T, sfake *slacktest.Server, dfake *discordtest.Ser
 }
 
 // TestPrivacyOnBothPlatforms: someone DMs the bot an e-mail address and a
-// password; someone else asks for `stats` in a channel. Nothing of the DM
+// password (on Slack also with `/gptaccess ask`, and in a group DM);
+// someone else asks for `stats` in a channel. Nothing of the DM
 // appears in any channel, reply, log line or the database; the stats
 // answer is private to its asker and holds aggregates only; the operator's
 // CLI shows a redacted sample of a channel question, never the DM.
@@ -57,20 +58,34 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	private := []string{"zebraprinter", "ana.lopez", "example.com", "Tr0ub4dor"}
 	const public = "my printer jams, mail me at bo@example.org, password is Sw0rdf1sh!"
 
-	// Slack: the DM, then a channel question, then stats from someone else.
+	// Slack: the DM, the same as `/gptaccess ask` in the DM and as a
+	// mention in a group DM, then a channel question, then stats from
+	// someone else.
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "D0DM", ChannelType: "im", User: "U1", Text: dm}) {
 		sfake.Deliver(e)
 	}
 	sfake.WaitPosts(t, 1, 10*time.Second) // the DM's answer
-	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U3", Text: "<@UBOT> " + public}) {
+	// The question's first word is private: the log must not name it as
+	// the subcommand.
+	sfake.DeliverSlashCommand(sfake.SlashCommand("D0DM", "U1", "", "ask "+strings.TrimPrefix(dm, "my ")))
+	sfake.WaitResponses(t, 1, 10*time.Second)
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "G0GROUP", ChannelType: "mpim", User: "U1", Text: "<@UBOT> " + dm}) {
 		sfake.Deliver(e)
 	}
 	sfake.WaitPosts(t, 2, 10*time.Second)
+	group := sfake.SlashCommand("C0GROUP", "U1", "", "ask "+dm)
+	group.Set("channel_name", "mpdm-u1--u4--u5-1")
+	sfake.DeliverSlashCommand(group)
+	sfake.WaitResponses(t, 2, 10*time.Second)
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U3", Text: "<@UBOT> " + public}) {
+		sfake.Deliver(e)
+	}
+	sfake.WaitPosts(t, 3, 10*time.Second)
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U2", Text: "<@UBOT> stats"}) {
 		sfake.Deliver(e)
 	}
 	eph := sfake.WaitCalls(t, "chat.postEphemeral", 1, 10*time.Second)[0]
-	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 2") {
+	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 5") {
 		t.Errorf("Slack stats: %+v, want an ephemeral count for U2 in C1", eph)
 	}
 
@@ -85,7 +100,7 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	dfake.SendMessage(discordtest.Message{Author: bob, Content: dfake.Mention() + " stats"})
 	bobDM := dfake.DMChannel(bob.ID)
 	dfake.Await(t, "stats in bob's DMs", func() bool { return len(dfake.BotMessages(bobDM)) == 1 })
-	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 4") {
+	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 7") {
 		t.Errorf("Discord stats: %q", got)
 	}
 	if n := len(dfake.BotMessages(dfake.ChannelID)); n != 1 {
