@@ -331,6 +331,9 @@ type Unanswered struct {
 type Forgotten struct {
 	Conversations int64 `json:"conversations"`
 	Unanswered    int64 `json:"unanswered"`
+	// RateLimits counts rate-limit buckets, which only a store that keeps
+	// them (PostgreSQL, for replicas) has; RateLimit's are in memory.
+	RateLimits int64 `json:"rate_limits"`
 }
 
 // StatsReader reads Stats; the sqlite package implements it.

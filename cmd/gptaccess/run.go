@@ -432,7 +432,7 @@ func forget(ctx context.Context, cfg *config.Config, who string, asJSON bool, st
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(f)
 	}
-	_, err = fmt.Fprintf(stdout, "forgot %s: %d conversation(s), %d unanswered message(s)\n", who, f.Conversations, f.Unanswered)
+	_, err = fmt.Fprintf(stdout, "forgot %s: %d conversation(s), %d unanswered message(s), %d rate-limit bucket(s)\n", who, f.Conversations, f.Unanswered, f.RateLimits)
 	return err
 }
 
