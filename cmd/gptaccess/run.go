@@ -178,8 +178,17 @@ func validateConfig(ctx context.Context, path string, getenv func(string) string
 	}
 	// The files the configuration names must exist and load, or the bot
 	// would fail only when started.
+	var problems []error
+	if !cfg.Database.Postgres() {
+		if err := checkDatabasePath(cfg.Database.Path); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if _, _, err := knowledge(ctx, cfg); err != nil {
-		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", errors.Join(problems...))}
 	}
 	fmt.Fprintln(stdout, "configuration is valid")
 	return nil
