@@ -33,6 +33,11 @@ type Message struct {
 	DM      bool // a direct message
 	Command bool // came from the /gptaccess slash command
 
+	// GroupDM marks a group direct message (Slack's mpim), or a place that
+	// may be one: answered like a channel (a mention addresses the bot),
+	// but, like a direct message, none of its text is kept.
+	GroupDM bool
+
 	// Shared marks a channel several people talk in: the conversation key
 	// then includes the user, so two people never share a diagnosis.
 	Shared bool
@@ -326,6 +331,9 @@ type Unanswered struct {
 type Forgotten struct {
 	Conversations int64 `json:"conversations"`
 	Unanswered    int64 `json:"unanswered"`
+	// RateLimits counts rate-limit buckets, which only a store that keeps
+	// them (PostgreSQL, for replicas) has; RateLimit's are in memory.
+	RateLimits int64 `json:"rate_limits"`
 }
 
 // StatsReader reads Stats; the sqlite package implements it.

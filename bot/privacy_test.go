@@ -11,8 +11,8 @@ import (
 )
 
 // TestPrivacyOfUnansweredMessages: what the bot could not answer is kept
-// redacted for the operator's CLI, direct messages only as a count, and
-// `stats` in chat shows aggregates to the asker alone.
+// redacted for the operator's CLI, direct and group direct messages only as
+// a count, and `stats` in chat shows aggregates to the asker alone.
 func TestPrivacyOfUnansweredMessages(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
@@ -22,7 +22,9 @@ func TestPrivacyOfUnansweredMessages(t *testing.T) {
 		Text: "my printer jams, mail me at ana@example.com, password is Tr0ub4dor&3"}
 	inChannel := bot.Message{Platform: bot.Slack, Channel: "C1", User: "U2", Mention: true, Shared: true,
 		Text: "my printer jams, mail me at bo@example.com, password is Sw0rdf1sh!"}
-	for _, m := range []bot.Message{dm, inChannel} {
+	groupDM := bot.Message{Platform: bot.Slack, Channel: "G1", User: "U4", Mention: true, Shared: true, GroupDM: true,
+		Text: "my printer jams, mail me at cy@example.com, password is Hunter22!"}
+	for _, m := range []bot.Message{dm, inChannel, groupDM} {
 		r, err := e.Handle(ctx, m)
 		if err != nil || r.Entry != "none" {
 			t.Fatalf("%q: entry %q, err %v; the test needs a message the bot cannot answer", m.Text, r.Entry, err)
@@ -34,11 +36,11 @@ func TestPrivacyOfUnansweredMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.UnansweredCount != 2 || len(s.Unanswered) != 1 {
-		t.Fatalf("count %d, samples %+v; want 2 and only the channel message", s.UnansweredCount, s.Unanswered)
+	if s.UnansweredCount != 3 || len(s.Unanswered) != 1 {
+		t.Fatalf("count %d, samples %+v; want 3 and only the channel message", s.UnansweredCount, s.Unanswered)
 	}
 	sample := s.Unanswered[0].Text
-	for _, private := range []string{"ana@", "bo@example.com", "Tr0ub4dor", "Sw0rdf1sh"} {
+	for _, private := range []string{"ana@", "bo@example.com", "cy@", "Tr0ub4dor", "Sw0rdf1sh", "Hunter22"} {
 		if strings.Contains(sample, private) {
 			t.Errorf("sample keeps %q: %q", private, sample)
 		}
@@ -58,7 +60,7 @@ func TestPrivacyOfUnansweredMessages(t *testing.T) {
 	if strings.Contains(r.Text, "printer") || strings.Contains(r.Text, "[email]") {
 		t.Errorf("stats in chat shows what people wrote:\n%s", r.Text)
 	}
-	if !strings.Contains(r.Text, "could not answer:** 2") {
+	if !strings.Contains(r.Text, "could not answer:** 3") {
 		t.Errorf("stats in chat lacks the count:\n%s", r.Text)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/time/rate"
 )
 
@@ -24,8 +24,8 @@ type Handler interface {
 // count too. perMinute <= 0 disables the limit.
 //
 // Memory is bounded however many people write: the buckets live in an LRU
-// cache of at most maxBuckets users, and a user's bucket expires once it
-// would have refilled completely (forgetting it then loses nothing).
+// cache of at most maxBuckets users, and a user's bucket is forgotten once
+// it would have refilled completely (forgetting it then loses nothing).
 func RateLimit(h Handler, burst, perMinute int, now func() time.Time) Handler {
 	if perMinute <= 0 {
 		return h
@@ -37,14 +37,11 @@ func RateLimit(h Handler, burst, perMinute int, now func() time.Time) Handler {
 		now = time.Now
 	}
 	every := rate.Limit(float64(perMinute) / 60)
-	// A bucket untouched for this long is full again. The cache's own
-	// cleanup goroutine lives as long as the process (the library cannot
-	// stop it); there is one limiter per process.
+	// A bucket untouched for this long is full again (a second more
+	// absorbs rounding).
 	refill := time.Duration(float64(burst) / float64(every) * float64(time.Second))
-	return Limit(h, &limiter{
-		burst: burst, every: every, now: now,
-		users: expirable.NewLRU[string, *bucket](maxBuckets, nil, refill+time.Second),
-	}, nil)
+	users, _ := simplelru.NewLRU[string, *bucket](maxBuckets, nil) // fails only for a size <= 0
+	return Limit(h, &limiter{burst: burst, every: every, idle: refill + time.Second, now: now, users: users}, nil)
 }
 
 // Limiter keeps a token bucket per key ("platform:user"). Take takes a
@@ -88,19 +85,24 @@ func (l *limited) Handle(ctx context.Context, m Message) (Reply, error) {
 	return Reply{Entry: "none", Ignore: true}, nil
 }
 
-// limiter is the in-memory Limiter of RateLimit.
+// limiter is the in-memory Limiter of RateLimit. Buckets expire on its
+// clock, lazily, as users write: the least recently active come first in
+// the LRU, so each Take drops the idle ones from that end without looking
+// at anyone else, and no goroutine outlives the limiter.
 type limiter struct {
 	burst int
 	every rate.Limit
+	idle  time.Duration // a bucket untouched this long is full again
 	now   func() time.Time
 
-	mu    sync.Mutex // users' Get-then-Add, and bucket.warned
-	users *expirable.LRU[string, *bucket]
+	mu    sync.Mutex // users (not safe for concurrent use) and bucket fields
+	users *simplelru.LRU[string, *bucket]
 }
 
 type bucket struct {
 	lim    *rate.Limiter
 	warned bool
+	seen   time.Time // the user's last message
 }
 
 // maxBuckets bounds memory when very many users talk at once; past it the
@@ -111,13 +113,21 @@ const maxBuckets = 10000
 func (l *limiter) Take(_ context.Context, key string) (ok, warn bool, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, found := l.users.Get(key)
+	now := l.now()
+	for {
+		_, oldest, found := l.users.GetOldest()
+		if !found || now.Sub(oldest.seen) < l.idle {
+			break
+		}
+		l.users.RemoveOldest()
+	}
+	b, found := l.users.Get(key) // now the most recently active
 	if !found {
 		b = &bucket{lim: rate.NewLimiter(l.every, l.burst)}
+		l.users.Add(key, b)
 	}
-	// Adding again renews the expiry: it counts from the last message.
-	l.users.Add(key, b)
-	if b.lim.AllowN(l.now(), 1) {
+	b.seen = now
+	if b.lim.AllowN(now, 1) {
 		b.warned = false
 		return true, false, nil
 	}

@@ -99,3 +99,38 @@ func TestRateLimitMemoryIsBounded(t *testing.T) {
 	}
 	t.Logf("%d distinct users in %v (%v each)", users, elapsed, elapsed/users)
 }
+
+// TestRateLimitForgetsIdleUsers: a user's bucket is forgotten once it
+// would have refilled (so memory shrinks when people go quiet), and not
+// before (so a limited user cannot get a fresh bucket by waiting less).
+func TestRateLimitForgetsIdleUsers(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	inner := &countHandler{}
+	h := bot.RateLimit(inner, 1, 1, func() time.Time { return now }) // one message, then one a minute
+	ctx := context.Background()
+	for i := range 100 {
+		h.Handle(ctx, bot.Message{Platform: bot.Slack, User: fmt.Sprint("U", i)})
+	}
+	if n := bot.Buckets(h); n != 100 {
+		t.Fatalf("%d users remembered, want 100", n)
+	}
+
+	// Half a minute on, U0 is still limited: the empty bucket was kept.
+	now = now.Add(30 * time.Second)
+	if r, _ := h.Handle(ctx, bot.Message{Platform: bot.Slack, User: "U0"}); !r.Private {
+		t.Errorf("U0 again after 30 s: %+v, want the note (the bucket forgotten too soon)", r)
+	}
+
+	// Once every bucket would be full again, they are all forgotten: only
+	// the user who writes now is remembered.
+	now = now.Add(2 * time.Minute)
+	if r, _ := h.Handle(ctx, bot.Message{Platform: bot.Slack, User: "U-new"}); r.Ignore || r.Private {
+		t.Fatalf("a new user: %+v", r)
+	}
+	if n := bot.Buckets(h); n != 1 {
+		t.Errorf("%d users remembered after all went quiet, want 1", n)
+	}
+	if inner.n != 101 {
+		t.Errorf("inner handler called %d times, want 101", inner.n)
+	}
+}

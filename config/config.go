@@ -182,16 +182,19 @@ type Monitor struct {
 	// Digest is the cron spec of the daily digest; "" disables it. It must
 	// not fire more often than hourly.
 	Digest string `yaml:"digest" json:"digest"`
-	// FailureThreshold is how many bad results in a row open an alert.
+	// FailureThreshold is how many bad results in a row open an alert (1
+	// to 100).
 	FailureThreshold int `yaml:"failure_threshold" json:"failure_threshold"`
-	// SuccessThreshold is how many good results in a row resolve it.
+	// SuccessThreshold is how many good results in a row resolve it (1 to
+	// 100).
 	SuccessThreshold int `yaml:"success_threshold" json:"success_threshold"`
 	// ReminderInterval is how often an open alert is repeated; 0 = never,
-	// else at least 5 minutes.
+	// else 5 minutes to 7 days.
 	ReminderInterval time.Duration `yaml:"reminder_interval" json:"reminder_interval"`
-	// Retention is how long check history is kept.
+	// Retention is how long check history is kept (1 hour to 10 years).
 	Retention time.Duration `yaml:"retention" json:"retention"`
-	// Timeout is the per-target timeout for targets that set none.
+	// Timeout is the per-target timeout for targets that set none (1
+	// second to 2 minutes).
 	Timeout time.Duration `yaml:"timeout" json:"timeout"`
 	// Canary is an http(s) URL (DNS, TCP, TLS and a 2xx answer; Cloudflare's
 	// trace also names the data centre our traffic reaches) or a host:port
@@ -226,8 +229,8 @@ type Target struct {
 	// Parse) means the kind's default, which the monitor owns: api 200 or
 	// 401, web and http 200-399, status 200.
 	ExpectStatus []int `yaml:"expect_status" json:"expect_status"`
-	// Timeout bounds one probe, at most 2 minutes; monitor.timeout when not
-	// set or 0.
+	// Timeout bounds one probe, 1 second to 2 minutes; monitor.timeout
+	// when not set or 0.
 	Timeout time.Duration `yaml:"timeout" json:"timeout"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -369,11 +370,16 @@ func TestParseErrors(t *testing.T) {
 		{name: "timezone", yaml: "monitor: {timezone: Mars/Olympus}\n", want: []string{`monitor.timezone: unknown time zone "Mars/Olympus"`}},
 		{name: "digest", yaml: "monitor: {digest: \"9am\"}\n", want: []string{"monitor.digest: invalid cron spec"}},
 		{name: "digest too often", yaml: "monitor: {digest: \"*/5 * * * *\"}\n", want: []string{"monitor.digest", "the minimum is 1h0m0s"}},
-		{name: "thresholds", yaml: "monitor: {failure_threshold: 0, success_threshold: -1}\n", want: []string{"monitor.failure_threshold: must be at least 1", "monitor.success_threshold"}},
-		{name: "reminder", yaml: "monitor: {reminder_interval: 1m}\n", want: []string{"monitor.reminder_interval: must be 0 (no reminders) or at least 5m0s"}},
+		{name: "thresholds", yaml: "monitor: {failure_threshold: 0, success_threshold: -1}\n", want: []string{"monitor.failure_threshold: must be between 1 and 100, found 0", "monitor.success_threshold"}},
+		{name: "thresholds huge", yaml: "monitor: {failure_threshold: 1000, success_threshold: 101}\n", want: []string{"monitor.failure_threshold: must be between 1 and 100, found 1000", "monitor.success_threshold: must be between 1 and 100, found 101"}},
+		{name: "reminder", yaml: "monitor: {reminder_interval: 1m}\n", want: []string{"monitor.reminder_interval: must be 0 (no reminders) or between 5 minutes and 7 days, found 1m0s"}},
 		{name: "reminder negative", yaml: "monitor: {reminder_interval: -5m}\n", want: []string{"monitor.reminder_interval"}},
+		{name: "reminder a month", yaml: "monitor: {reminder_interval: 720h}\n", want: []string{"monitor.reminder_interval: must be 0 (no reminders) or between 5 minutes and 7 days"}},
 		{name: "retention", yaml: "monitor: {retention: 0s}\n", want: []string{"monitor.retention"}},
-		{name: "timeout", yaml: "monitor: {timeout: 3m}\n", want: []string{"monitor.timeout: must be more than 0 and at most 2m0s", "monitor.targets[0].timeout"}},
+		{name: "retention a typo", env: map[string]string{"GPTACCESS_MONITOR_RETENTION": "1ns"}, want: []string{"GPTACCESS_MONITOR_RETENTION (monitor.retention): must be between 1 hour and 3650 days, found 1ns"}},
+		{name: "retention forever", yaml: "monitor: {retention: 100000h}\n", want: []string{"monitor.retention: must be between 1 hour and 3650 days"}},
+		{name: "timeout", yaml: "monitor: {timeout: 3m}\n", want: []string{"monitor.timeout: must be between 1s and 2 minutes, found 3m0s", "monitor.targets[0].timeout"}},
+		{name: "timeout a typo", yaml: "monitor: {timeout: 10ms}\n", want: []string{"monitor.timeout: must be between 1s and 2 minutes, found 10ms"}},
 		{name: "canary host", yaml: "monitor: {canary: \"1.1.1.1\"}\n", want: []string{"monitor.canary: must be host:port"}},
 		{name: "canary port", yaml: "monitor: {canary: \"1.1.1.1:0\"}\n", want: []string{"monitor.canary: port"}},
 		{name: "canary url", yaml: "monitor: {canary: \"ftp://x\"}\n", want: []string{"monitor.canary: must be an absolute http or https URL"}},
@@ -393,7 +399,7 @@ func TestParseErrors(t *testing.T) {
 			"monitor.targets[1].method: must be GET, HEAD or POST",
 			"monitor.targets[1].expect_status[1]: duplicate status 200",
 			"monitor.targets[1].expect_status[2]: must be an HTTP status code",
-			"monitor.targets[1].timeout: must be more than 0 and at most 2m0s",
+			"monitor.targets[1].timeout: must be between 1s and 2 minutes, found 5m0s",
 			`line 5: monitor.targets[2].name: duplicate name "api" (also monitor.targets[0])`,
 			"line 6: monitor.targets[3].name: must be set",
 			"monitor.targets[3].timeout",
@@ -727,4 +733,55 @@ func TestWarnings(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestEveryNumberIsBounded: each duration and number in the configuration
+// has a sane range, so a typo ("1ns" for "1h", a missing unit, an extra
+// zero) is refused instead of, say, letting the janitor delete all
+// history. A new key without a bound fails here.
+func TestEveryNumberIsBounded(t *testing.T) {
+	// walk visits the fields of the struct that at(c) finds in a Config.
+	var walk func(at func(*Config) reflect.Value, typ reflect.Type, path string)
+	walk = func(at func(*Config) reflect.Value, typ reflect.Type, path string) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if name == "" || name == "-" {
+				continue
+			}
+			p := strings.TrimPrefix(path+"."+name, ".")
+			field := func(c *Config) reflect.Value { return at(c).Field(i) }
+			var extremes []any
+			switch {
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+				// Default has targets: check the first one's fields.
+				walk(func(c *Config) reflect.Value { return field(c).Index(0) }, f.Type.Elem(), p+"[0]")
+				continue
+			case f.Type.Kind() == reflect.Struct:
+				walk(field, f.Type, p)
+				continue
+			case f.Type == reflect.TypeFor[time.Duration]():
+				extremes = []any{time.Nanosecond, time.Duration(1 << 62)}
+			case f.Type.Kind() == reflect.Int || f.Type.Kind() == reflect.Int64:
+				extremes = []any{-1, 1 << 40}
+			case f.Type.Kind() == reflect.Float64:
+				extremes = []any{-0.5, 2.0}
+			default:
+				continue
+			}
+			for _, x := range extremes {
+				c := Default()
+				v := field(c)
+				v.Set(reflect.ValueOf(x).Convert(v.Type()))
+				found := false
+				for _, e := range c.problems() {
+					found = found || e.Path == p
+				}
+				if !found {
+					t.Errorf("%s: %v is accepted; give it a sane range (and show it in the README)", p, x)
+				}
+			}
+		}
+	}
+	walk(func(c *Config) reflect.Value { return reflect.ValueOf(c).Elem() }, reflect.TypeFor[Config](), "")
 }

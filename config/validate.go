@@ -32,7 +32,6 @@ const (
 	minScheduleInterval = 30 * time.Second // probing faster hammers OpenAI and gets us rate limited
 	minDigestInterval   = time.Hour        // a digest more often is a flood, not a digest
 	minReminderInterval = 5 * time.Minute
-	maxTargetTimeout    = 2 * time.Minute
 )
 
 // Sane ranges: a value outside them is a typo ("1ms" for "1m", a missing
@@ -47,6 +46,16 @@ var (
 	perMinuteRange    = intRange{0, 6000}
 	privacyRetention  = durRange{time.Hour, 365 * 24 * time.Hour}
 	outcomeRetention  = durRange{time.Hour, 10 * 365 * 24 * time.Hour} // outcomes identify no one
+	// Check history: "1ns" would let the janitor delete all of it.
+	monitorRetention = durRange{time.Hour, 10 * 365 * 24 * time.Hour}
+	// Alerts: more than 100 results in a row (8 hours at the default
+	// schedule) is no longer an alert; a reminder less often than weekly
+	// is forgotten.
+	thresholdRange = intRange{1, 100}
+	reminderRange  = durRange{minReminderInterval, 7 * 24 * time.Hour}
+	// A probe answers in seconds or the target counts as down; below a
+	// second every probe over the internet would fail.
+	probeTimeoutRange = durRange{time.Second, 2 * time.Minute}
 	// An answer later than a day helps nobody; finished deliveries are
 	// remembered a week (the janitor), so a fresh one is never a repeat.
 	freshnessRange = durRange{10 * time.Second, 24 * time.Hour}
@@ -258,19 +267,13 @@ func (c *Config) validateMonitor(ps *problems) {
 			ps.add("monitor.digest", "%v", err)
 		}
 	}
-	if m.FailureThreshold < 1 {
-		ps.add("monitor.failure_threshold", "must be at least 1, found %d", m.FailureThreshold)
+	thresholdRange.check(ps, "monitor.failure_threshold", int64(m.FailureThreshold))
+	thresholdRange.check(ps, "monitor.success_threshold", int64(m.SuccessThreshold))
+	if r := m.ReminderInterval; r != 0 && (r < reminderRange.min || r > reminderRange.max) {
+		ps.add("monitor.reminder_interval", "must be 0 (no reminders) or between %s and %s, found %v", format.Span(reminderRange.min), format.Span(reminderRange.max), r)
 	}
-	if m.SuccessThreshold < 1 {
-		ps.add("monitor.success_threshold", "must be at least 1, found %d", m.SuccessThreshold)
-	}
-	if r := m.ReminderInterval; r != 0 && r < minReminderInterval {
-		ps.add("monitor.reminder_interval", "must be 0 (no reminders) or at least %v, found %v", minReminderInterval, r)
-	}
-	positive(ps, "monitor.retention", m.Retention)
-	if m.Timeout <= 0 || m.Timeout > maxTargetTimeout {
-		ps.add("monitor.timeout", "must be more than 0 and at most %v, found %v", maxTargetTimeout, m.Timeout)
-	}
+	monitorRetention.check(ps, "monitor.retention", m.Retention)
+	probeTimeoutRange.check(ps, "monitor.timeout", m.Timeout)
 	if m.Canary != "" {
 		if err := checkCanary(m.Canary); err != nil {
 			ps.add("monitor.canary", "%v", err)
@@ -315,15 +318,7 @@ func (c *Config) validateMonitor(ps *problems) {
 			}
 			seen[code] = true
 		}
-		if t.Timeout <= 0 || t.Timeout > maxTargetTimeout {
-			ps.add(p+".timeout", "must be more than 0 and at most %v, found %v", maxTargetTimeout, t.Timeout)
-		}
-	}
-}
-
-func positive(ps *problems, path string, d time.Duration) {
-	if d <= 0 {
-		ps.add(path, "must be more than 0, found %v", d)
+		probeTimeoutRange.check(ps, p+".timeout", t.Timeout)
 	}
 }
 

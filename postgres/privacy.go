@@ -9,9 +9,10 @@ import (
 )
 
 // Forget deletes everything kept about one person, who is "platform:id"
-// (e.g. "slack:U0123ABCD"): their conversations and the messages of theirs
-// that the bot could not answer, in one transaction. Outcomes and check
-// history hold nothing that identifies anyone and stay.
+// (e.g. "slack:U0123ABCD"): their conversations, the messages of theirs
+// that the bot could not answer and their rate-limit bucket, in one
+// transaction. Outcomes and check history hold nothing that identifies
+// anyone and stay.
 func (d *DB) Forget(ctx context.Context, who string) (bot.Forgotten, error) {
 	var f bot.Forgotten
 	tx, err := d.pool.Begin(ctx)
@@ -29,6 +30,11 @@ func (d *DB) Forget(ctx context.Context, who string) (bot.Forgotten, error) {
 		return f, fmt.Errorf("forget unanswered: %w", explain(err))
 	}
 	f.Unanswered = tag.RowsAffected()
+	tag, err = tx.Exec(ctx, `DELETE FROM rate_buckets WHERE key = $1`, text(who))
+	if err != nil {
+		return f, fmt.Errorf("forget rate limit: %w", explain(err))
+	}
+	f.RateLimits = tag.RowsAffected()
 	if err := tx.Commit(ctx); err != nil {
 		return f, fmt.Errorf("forget: %w", explain(err))
 	}

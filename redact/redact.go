@@ -27,7 +27,10 @@ const (
 
 // The patterns. Read-only after initialisation.
 var (
-	ipRE = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}`)
+	// An IPv6 address with an IPv4 tail (::ffff:192.0.2.1) is tried
+	// first: the plain IPv6 pattern would stop at "192" and leave
+	// ".0.2.1".
+	ipRE = regexp.MustCompile(`(?:[0-9A-Fa-f]{0,4}:){2,6}(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}`)
 
 	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
 
@@ -39,6 +42,12 @@ var (
 	// "password: hunter2", "my pw is x", "api_key=abc": keep the label, drop
 	// the value.
 	labelledRE = regexp.MustCompile(`(?i)\b(pass(?:word|wort|wd)?|pwd|pw|passcode|pin|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|mot de passe|contraseña|clave|credentials?)(\s*(?:is|ist|est|es|was)\b\s*|\s*[:=]\s*|\s+)("[^"]*"|'[^']*'|\S+)`)
+
+	// "password: correct horse battery staple": a password given with a
+	// label may have spaces, so its value runs to the end of the line or
+	// of the sentence (".", "!" or "?" before a space). Such marks at the
+	// very end are taken as part of it: "Sw0rdf1sh!" is a password.
+	passphraseRE = regexp.MustCompile(`(?i)\b(pass(?:word|wort|wd|phrase)?|kennwort|pwd|pw|passcode|mot de passe|contraseña|senha|clave)(\s*[:=]\s*|\s+(?:is|ist|est|es|é|was|lautet)\s+)((?:[^\n.!?]|[.!?]+[^\s.!?]|[.!?]+$)+)`)
 
 	dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 
@@ -58,7 +67,10 @@ var (
 // Text redacts personal data from text a person wrote before it is stored
 // or shown to anyone but its author: IP addresses, e-mail addresses, phone
 // numbers, URLs with tokens, and anything shaped like a token, key or
-// password.
+// password. A labelled password ("password: …", "my pw is …") is removed
+// to the end of its line or sentence, since it may have spaces; a word
+// mixing letters and digits within a few words of "password" (in several
+// languages) is taken for one.
 func Text(s string) string {
 	// Invalid bytes become U+FFFD first: dropped later (by a store or a
 	// JSON encoder), they would not join the halves of an address the
@@ -66,6 +78,14 @@ func Text(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = urlRE.ReplaceAllStringFunc(s, scrubURL)
 	s = emailRE.ReplaceAllString(s, Email)
+	s = passphraseRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := passphraseRE.FindStringSubmatch(m)
+		value := strings.TrimSpace(sub[3])
+		if strings.HasPrefix(value, Secret) || strings.TrimSpace(sub[2]) != ":" && strings.TrimSpace(sub[2]) != "=" && notAPassword(value) {
+			return m
+		}
+		return sub[1] + sub[2] + Secret
+	})
 	s = labelledRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := labelledRE.FindStringSubmatch(m)
 		if strings.HasPrefix(sub[3], "[") {
@@ -74,22 +94,139 @@ func Text(s string) string {
 		if strings.TrimSpace(sub[2]) == "" && isLowerWord(sub[3]) {
 			return m // "password reset", "token expired": words, not values
 		}
+		if sep := strings.TrimSpace(sub[2]); sep != ":" && sep != "=" && sep != "" && notAPassword(sub[3]) {
+			return m // "my token is expired"
+		}
 		return sub[1] + sub[2] + Secret
 	})
 	s = tokenRE.ReplaceAllString(s, Secret)
-	s = ipRE.ReplaceAllString(s, IP)
+	s = redactIPs(s)
 	s = phoneRE.ReplaceAllStringFunc(s, func(m string) string {
 		if digits(m) < 7 || dateRE.MatchString(m) {
 			return m
 		}
 		return Phone
 	})
-	return wordRE.ReplaceAllStringFunc(s, func(w string) string {
+	s = wordRE.ReplaceAllStringFunc(s, func(w string) string {
 		if secretShaped(w) {
 			return Secret
 		}
 		return w
 	})
+	return nearPasswordWords(s)
+}
+
+// stateWords begin what people say about a password rather than the
+// password itself: "my password is wrong", "das Passwort ist abgelaufen".
+var stateWords = map[string]bool{
+	"not": true, "no": true, "wrong": true, "incorrect": true, "invalid": true, "expired": true,
+	"rejected": true, "fine": true, "ok": true, "okay": true, "right": true, "too": true,
+	"still": true, "the": true, "a": true, "definitely": true, "probably": true, "also": true,
+	"nicht": true, "falsch": true, "abgelaufen": true, "ungültig": true, "richtig": true,
+	"pas": true, "faux": true, "expiré": true, "invalide": true, "bon": true,
+	"incorrecta": true, "caducada": true, "inválida": true, "correcta": true,
+	"não": true, "errada": true,
+}
+
+// notAPassword reports whether the value after "password is" starts like
+// a statement about the password.
+func notAPassword(value string) bool {
+	first, _, _ := strings.Cut(value, " ")
+	return stateWords[strings.ToLower(strings.TrimRight(first, ",;:"))]
+}
+
+// passwordWords are the words next to which a token mixing letters and
+// digits is taken for a password ("I use Summer2024 as my password").
+var passwordWords = map[string]bool{
+	"pw": true, "pwd": true, "pass": true, "passe": true, "password": true, "passwords": true,
+	"passwort": true, "kennwort": true, "passcode": true, "passphrase": true,
+	"contraseña": true, "senha": true, "clave": true,
+}
+
+// nearness is how many words either side of a password word are looked at.
+const nearness = 3
+
+// nearPasswordWords redacts tokens that mix letters and digits (six
+// characters or more) within a few words of a password word. Ordinary
+// words have no digits and stay; so does a bare number such as 1020.
+func nearPasswordWords(s string) string {
+	spans := wordRE.FindAllStringIndex(s, -1)
+	near := make([]bool, len(spans))
+	found := false
+	for i, sp := range spans {
+		if passwordWords[strings.ToLower(strings.Trim(s[sp[0]:sp[1]], ".,;:!?"))] {
+			found = true
+			for j := max(0, i-nearness); j <= min(len(spans)-1, i+nearness); j++ {
+				near[j] = true
+			}
+		}
+	}
+	if !found {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for i, sp := range spans {
+		w := s[sp[0]:sp[1]]
+		core := strings.TrimRight(w, ".,;:!?")
+		if !near[i] || !passwordLike(core) {
+			continue
+		}
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(Secret)
+		last = sp[0] + len(core)
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// passwordLike reports whether w (a word without trailing punctuation)
+// could be a password: six or more characters with letters and digits,
+// and not something already redacted.
+func passwordLike(w string) bool {
+	if len(w) < 6 || strings.ContainsAny(w, "[@/") {
+		return false
+	}
+	var letter, digit bool
+	for _, r := range w {
+		switch {
+		case unicode.IsLetter(r):
+			letter = true
+		case unicode.IsDigit(r):
+			digit = true
+		}
+	}
+	return letter && digit
+}
+
+// redactIPs replaces IP addresses with IP. A match that stops inside a
+// longer run of address characters ("::00000.0.0.0") takes the rest of the
+// run too, so no address is left beside the placeholder for a second pass
+// to find.
+func redactIPs(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range ipRE.FindAllStringIndex(s, -1) {
+		if m[0] < last {
+			continue
+		}
+		end := m[1]
+		for end < len(s) && (isHex(s[end]) || s[end] == ':' || s[end] == '.' && end+1 < len(s) && isHex(s[end+1])) {
+			end++
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(IP)
+		last = end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // Log redacts secrets from a log value: token-bearing URLs and anything

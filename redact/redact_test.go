@@ -35,6 +35,28 @@ func TestText(t *testing.T) {
 		{"see https://example.com/reset?token=abc123&lang=en", "see https://example.com/reset?token=[secret]&lang=en"},
 		{"Cloudflare's page, ChatGPT-4o and Windows10 are words. Thanks!!", "Cloudflare's page, ChatGPT-4o and Windows10 are words. Thanks!!"},
 		{"error 1020 since 2024-05-01", "error 1020 since 2024-05-01"},
+		// IPv4-mapped and IPv4-embedded IPv6 addresses, whole.
+		{"from ::ffff:192.0.2.1 today", "from [ip] today"},
+		{"via 64:ff9b::198.51.100.7, then 1020", "via [ip], then 1020"},
+		{"::00000.0.0.0", "[ip]"}, // no address left beside the placeholder
+		// A labelled password runs to the end of the line or sentence.
+		{"password: correct horse battery staple", "password: [secret]"},
+		{"password: correct horse battery staple. Still 1020", "password: [secret]. Still 1020"},
+		{"and the password is Sw0rdf1sh!", "and the password is [secret]"},
+		{"password:! 0", "password:[secret] 0"},
+		{"my password is correct horse battery staple\nand chatgpt says 1020", "my password is [secret]\nand chatgpt says 1020"},
+		{"mot de passe : cheval correct agrafe", "mot de passe : [secret]"},
+		{"Kennwort = Pferd Batterie Heft! Fehler 1020", "Kennwort = [secret]! Fehler 1020"},
+		{"my password is wrong and I see 1020", "my password is wrong and I see 1020"},
+		{"das Passwort ist abgelaufen", "das Passwort ist abgelaufen"},
+		// A password-like token (letters and digits) next to a password word.
+		{"I use Summer2024 as my password and get 1020", "I use [secret] as my password and get 1020"},
+		{"tried the pw Summer2024, no luck", "tried the pw [secret] no luck"},
+		{"my token is expired", "my token is expired"},
+		{"mi contraseña nueva Invierno2025 no funciona", "mi contraseña nueva [secret] no funciona"},
+		{"Summer2024 was fun; later I reset my password and got error 1020", "Summer2024 was fun; later I reset my password and got error 1020"},
+		{"my Windows10 laptop, password reset, error 1020", "my [secret] laptop, password reset, error 1020"},
+		{"password reset on Windows fails with error 1020", "password reset on Windows fails with error 1020"},
 	} {
 		if got := redact.Text(tc.in); got != tc.want {
 			t.Errorf("Text(%q)\n got %q\nwant %q", tc.in, got, tc.want)

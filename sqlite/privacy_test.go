@@ -1,11 +1,16 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gptaccess/delivery"
 )
 
 // TestReadOnlyDatabaseRefusedAtStart: SQLite opens a file it cannot write
@@ -60,5 +65,61 @@ func TestPingFailsWhileWritesFail(t *testing.T) {
 	}
 	if err := d.Ping(ctx); err != nil {
 		t.Errorf("after the lock: %v", err)
+	}
+}
+
+// TestFinishedBodiesLeaveNoTrace: once an inbox item is answered its body
+// (a DM's words) is set NULL, and so is a sent reply's (a response_url);
+// with secure_delete SQLite also overwrites the bytes they occupied, so
+// neither can be read back from the file, or its WAL, with a hex editor.
+func TestFinishedBodiesLeaveNoTrace(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "g.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		dm      = "zebraprinter jams again, my password is Tr0ub4dor&3"
+		respURL = "https://hooks.slack.com/commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA"
+	)
+	// Each body is larger than a page, as a Slack click carrying the
+	// clicked message's blocks is: part of it lives in overflow pages.
+	for i, id := range []string{"slack:msg:D1:1.1", "slack:msg:D1:1.2"} {
+		in := delivery.Inbound{ID: id, Platform: "slack", Lane: "D1", Received: time.Now(),
+			Body: []byte(fmt.Sprintf(`{"text":%q,"n":%d,"blocks":%q}`, dm, i, strings.Repeat(dm+" ", 200)))}
+		if _, err := d.Put(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := delivery.Outbound{Key: "slack:msg:D1:1.1#0", Platform: "slack", Lane: "D1", Kind: delivery.KindReply,
+		Body: []byte(`{"url":"` + respURL + `"}`), Created: time.Now()}
+	if err := d.Finish(ctx, "slack:msg:D1:1.1", delivery.Writes{}, []delivery.Outbound{out}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Drop(ctx, "slack:msg:D1:1.2"); err != nil {
+		t.Fatal(err)
+	}
+	sent, ok, err := d.NextOut(ctx, delivery.Lane{Platform: "slack", Name: "D1"})
+	if err != nil || !ok {
+		t.Fatalf("NextOut: %v, %v", ok, err)
+	}
+	if err := d.Sent(ctx, sent.Seq, "1.3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(path + "*")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"zebraprinter", "Tr0ub4dor", "Zx9KqW3mPbT7vLs2NcY8dRfA"} {
+			if bytes.Contains(data, []byte(secret)) {
+				t.Errorf("%s still holds %q", filepath.Base(f), secret)
+			}
+		}
 	}
 }

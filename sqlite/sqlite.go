@@ -43,7 +43,14 @@ const busyTimeout = 5 * time.Second
 // open opens path; params are extra URI parameters (tests use mode=ro,
 // which is the state SQLite falls back to for a file it cannot write).
 func open(ctx context.Context, path string, busy time.Duration, params ...string) (*DB, error) {
-	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_txlock=immediate", path, busy.Milliseconds())
+	// secure_delete: what is deleted or set NULL (a DM's words in a
+	// finished inbox row, a response_url in a sent reply) is overwritten,
+	// not left readable in the file's free space (README, "Security and
+	// privacy"). Fully on, not "fast": fast leaves freed overflow pages
+	// as they were, and a body over a page (a Slack click carries the
+	// clicked message's blocks) spills into those. The bot writes little,
+	// so the extra I/O does not matter.
+	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_txlock=immediate", path, busy.Milliseconds())
 	for _, p := range params {
 		dsn += "&" + p
 	}

@@ -160,9 +160,10 @@ func Subscriptions(t *testing.T, open Open) {
 	}
 }
 
-// Privacy: forget deletes one person's conversations and unanswered
-// messages and nobody else's; the retention prunes unanswered messages;
-// kept text is bounded on a rune boundary; Ping writes.
+// Privacy: forget deletes one person's conversations, unanswered messages
+// and (in a store that keeps them) rate-limit bucket, and nobody else's;
+// the retention prunes unanswered messages; kept text is bounded on a rune
+// boundary; Ping writes.
 func Privacy(t *testing.T, open Open) {
 	ctx := context.Background()
 	d, _ := openAt(t, open)
@@ -189,12 +190,36 @@ func Privacy(t *testing.T, open Open) {
 			t.Fatal(err)
 		}
 	}
+	want := bot.Forgotten{Conversations: 2, Unanswered: 2}
+	// A store that keeps rate-limit buckets (PostgreSQL) keeps one per
+	// "platform:id": U1's goes, U2's empty bucket stays.
+	rl, keepsBuckets := d.(interface {
+		Limiter(burst, perMinute int) bot.Limiter
+	})
+	var lim bot.Limiter
+	if keepsBuckets {
+		lim = rl.Limiter(1, 1)
+		for _, who := range []string{"slack:U1", "slack:U2"} {
+			if ok, _, err := lim.Take(ctx, who); !ok || err != nil {
+				t.Fatalf("first take for %s: %v, %v", who, ok, err)
+			}
+		}
+		want.RateLimits = 1
+	}
 	got, err := d.Forget(ctx, "slack:U1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(bot.Forgotten{Conversations: 2, Unanswered: 2}, got); diff != "" {
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("forgotten (-want +got):\n%s", diff)
+	}
+	if keepsBuckets {
+		if ok, _, _ := lim.Take(ctx, "slack:U1"); !ok {
+			t.Error("U1's rate-limit bucket survived forget")
+		}
+		if ok, _, _ := lim.Take(ctx, "slack:U2"); ok {
+			t.Error("forget emptied U2's rate-limit bucket too")
+		}
 	}
 	for key, want := range map[string]bool{"slack:D1:": false, "slack:C1:1.2:U1": false, "slack:C1:1.2:U2": true, "discord:9::": true} {
 		if _, ok, _ := d.Conversation(ctx, key); ok != want {

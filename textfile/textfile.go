@@ -55,7 +55,7 @@ func Read(path string, max int64) ([]byte, error) {
 
 func check(path string, st os.FileInfo, max int64) error {
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s: %w (it is a %s)", path, ErrNotRegular, kind(st.Mode()))
+		return fmt.Errorf("%s: %w (it is a %s)", path, ErrNotRegular, Kind(st.Mode()))
 	}
 	if st.Size() > max {
 		return fmt.Errorf("%s: %w (%d bytes, at most %d)", path, ErrTooLarge, st.Size(), max)
@@ -63,7 +63,9 @@ func check(path string, st os.FileInfo, max int64) error {
 	return nil
 }
 
-func kind(m os.FileMode) string {
+// Kind names what a path that is not a regular file is ("directory",
+// "named pipe", …), for an error an operator can act on.
+func Kind(m os.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "directory"

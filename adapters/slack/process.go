@@ -47,17 +47,18 @@ func (a *Adapter) commandInbound(id string, cmd slackapi.SlashCommand) delivery.
 		id = "trigger:" + cmd.TriggerID
 	}
 	m := commandMessage(cmd)
-	a.log.Debug("slash command", "channel", m.Channel, "user", m.User, "subcommand", firstWord(m.Text))
+	a.log.Debug("slash command", "channel", m.Channel, "user", m.User, "subcommand", subcommand(m))
 	return a.inbound(id, origin{kind: fromCommand, msg: m, responseURL: cmd.ResponseURL})
 }
 
-func firstWord(s string) string {
-	for i, r := range s {
-		if r == ' ' || r == '\n' {
-			return s[:i]
-		}
+// subcommand names m's subcommand for the log: m.Text is the subcommand
+// word, or for ask the question, whose words are the user's and never
+// logged (README, "Security and privacy").
+func subcommand(m bot.Message) string {
+	if subcommands[m.Text] {
+		return m.Text
 	}
-	return s
+	return "ask"
 }
 
 // clickInbound is the inbox item for an interaction; relevant is false for

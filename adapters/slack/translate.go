@@ -44,7 +44,7 @@ func toMessage(inner any, self identity, listen map[string]bool) (m bot.Message,
 			m.DM, m.Thread = true, ev.ThreadTimeStamp
 			return m, ev.TimeStamp, true
 		}
-		m.Mention, m.Shared = true, true
+		m.Mention, m.Shared, m.GroupDM = true, true, maybeGroupDM(ev.Channel)
 		m.Thread = ev.ThreadTimeStamp
 		if m.Thread == "" {
 			m.Thread = ev.TimeStamp
@@ -68,6 +68,7 @@ func toMessage(inner any, self identity, listen map[string]bool) (m bot.Message,
 			return m, ev.TimeStamp, true
 		}
 		m.Shared = true
+		m.GroupDM = ev.ChannelType == slackevents.ChannelTypeMPIM || maybeGroupDM(ev.Channel)
 		switch {
 		case mentions(ev.Text, self.UserID):
 			// The app_mention event for the same ts says the same; whichever
@@ -94,6 +95,11 @@ func toMessage(inner any, self identity, listen map[string]bool) (m bot.Message,
 
 // isDM says whether a channel id is a direct message ("D…").
 func isDM(channel string) bool { return strings.HasPrefix(channel, "D") }
+
+// maybeGroupDM says whether a channel id may be a group direct message:
+// Slack gave those "G…" ids (as it did private channels, which an
+// app_mention event cannot tell apart), so such a place is kept private.
+func maybeGroupDM(channel string) bool { return strings.HasPrefix(channel, "G") }
 
 func mentions(text, user string) bool {
 	return user != "" && (strings.Contains(text, "<@"+user+">") || strings.Contains(text, "<@"+user+"|"))
@@ -149,7 +155,9 @@ var subcommands = map[string]bool{
 
 // commandMessage translates "/gptaccess <sub> [args]" into a bot.Message:
 // the subcommand word, or the question for "ask <question>"; anything else
-// is "help".
+// is "help". A command typed in a direct message is a DM (keyed like the
+// DM's messages, so a typed answer continues it); one in a group DM is
+// marked so, since both are private places.
 func commandMessage(c slackapi.SlashCommand) bot.Message {
 	sub, rest, _ := strings.Cut(plainText(c.Text), " ")
 	sub = strings.ToLower(strings.TrimSpace(sub))
@@ -161,10 +169,17 @@ func commandMessage(c slackapi.SlashCommand) bot.Message {
 	case sub == "ask" && rest != "":
 		text = rest
 	}
-	return bot.Message{
+	m := bot.Message{
 		Platform: bot.Slack, Channel: c.ChannelID, User: c.UserID, Text: text,
 		Command: true, Shared: true,
 	}
+	switch {
+	case isDM(c.ChannelID) || c.ChannelName == "directmessage":
+		m.DM, m.Shared = true, false
+	case strings.HasPrefix(c.ChannelName, "mpdm-") || maybeGroupDM(c.ChannelID):
+		m.GroupDM = true
+	}
+	return m
 }
 
 // Button wire format. The actions block's id carries the conversation the

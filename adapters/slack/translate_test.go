@@ -83,6 +83,26 @@ func TestToMessage(t *testing.T) {
 			want: want{bot.Message{Platform: bot.Slack, Channel: "D1", Thread: "3.1", User: "U1", Text: "yes", DM: true}, "3.2", true},
 		},
 		{
+			name: "mention in a group DM: answered like a channel, its text kept private",
+			inner: func(*testing.T) any {
+				return &slackevents.AppMentionEvent{User: "U1", Text: "<@UBOT> 1020 again", TimeStamp: "6.1", Channel: "G1"}
+			},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "G1", Thread: "6.1", User: "U1", Text: "1020 again", Mention: true, Shared: true, GroupDM: true}, "6.1", true},
+		},
+		{
+			name: "group DM message that mentions the bot",
+			inner: func(t *testing.T) any {
+				return messageEvent(t, `{"type":"message","user":"U1","text":"<@UBOT> 1020 again","ts":"6.1","channel":"C7","channel_type":"mpim"}`)
+			},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C7", Thread: "6.1", User: "U1", Text: "1020 again", Mention: true, Shared: true, GroupDM: true}, "6.1", true},
+		},
+		{
+			name: "group DM message not for the bot",
+			inner: func(t *testing.T) any {
+				return messageEvent(t, `{"type":"message","user":"U1","text":"lunch?","ts":"6.2","channel":"C7","channel_type":"mpim"}`)
+			},
+		},
+		{
 			name: "thread follow-up without a mention",
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"no","ts":"1.7","thread_ts":"1.1","channel":"C1","channel_type":"channel"}`)
@@ -200,10 +220,38 @@ func TestCommandMessage(t *testing.T) {
 		{"why 1020", "help"},
 	}
 	for _, tt := range tests {
-		got := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: tt.text, ChannelID: "C1", UserID: "U1"})
+		got := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: tt.text, ChannelID: "C1", ChannelName: "general", UserID: "U1"})
 		want := bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: tt.want, Command: true, Shared: true}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("commandMessage(%q) (-want +got):\n%s", tt.text, diff)
+		}
+	}
+}
+
+// TestCommandMessagePlace: a command typed in a direct message is a DM,
+// one in a group DM is marked so; the unanswered-message store keeps no
+// text of either (bot/privacy.go).
+func TestCommandMessagePlace(t *testing.T) {
+	const q = "ask mail ana@example.com about 1020"
+	tests := []struct {
+		name, channel, channelName string
+		want                       bot.Message
+	}{
+		{"direct message", "D1", "directmessage",
+			bot.Message{Platform: bot.Slack, Channel: "D1", User: "U1", Text: "mail ana@example.com about 1020", Command: true, DM: true}},
+		{"direct message, by name only", "Q1", "directmessage",
+			bot.Message{Platform: bot.Slack, Channel: "Q1", User: "U1", Text: "mail ana@example.com about 1020", Command: true, DM: true}},
+		{"group DM", "C7", "mpdm-ana--bo--cy-1",
+			bot.Message{Platform: bot.Slack, Channel: "C7", User: "U1", Text: "mail ana@example.com about 1020", Command: true, Shared: true, GroupDM: true}},
+		{"legacy group DM id", "G7", "privategroup",
+			bot.Message{Platform: bot.Slack, Channel: "G7", User: "U1", Text: "mail ana@example.com about 1020", Command: true, Shared: true, GroupDM: true}},
+		{"channel", "C1", "general",
+			bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: "mail ana@example.com about 1020", Command: true, Shared: true}},
+	}
+	for _, tt := range tests {
+		got := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: q, ChannelID: tt.channel, ChannelName: tt.channelName, UserID: "U1"})
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
@@ -327,6 +375,22 @@ func TestQuestionRoundTripKeepsTheKey(t *testing.T) {
 		}
 		if c.msg.Key() != m.Key() {
 			t.Errorf("click key %q, message key %q", c.msg.Key(), m.Key())
+		}
+	}
+}
+
+// TestSubcommandForTheLog: the log names the subcommand, never a word of
+// the question asked with it.
+func TestSubcommandForTheLog(t *testing.T) {
+	for text, want := range map[string]string{
+		"stats":                                "stats",
+		"diagnose now":                         "diagnose",
+		"ask ana@example.com cannot log in":    "ask",
+		"ask hunter2 is my password, why 1020": "ask",
+		"frobnicate":                           "help",
+	} {
+		if got := subcommand(commandMessage(slackapi.SlashCommand{Text: text, ChannelID: "C1", UserID: "U1"})); got != want {
+			t.Errorf("subcommand for %q = %q, want %q", text, got, want)
 		}
 	}
 }

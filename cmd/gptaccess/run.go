@@ -184,8 +184,17 @@ func validateConfig(ctx context.Context, path string, getenv func(string) string
 	}
 	// The files the configuration names must exist and load, or the bot
 	// would fail only when started.
+	var problems []error
+	if !cfg.Database.Postgres() {
+		if err := checkDatabasePath(cfg.Database.Path); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if _, _, err := knowledge(ctx, cfg); err != nil {
-		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", err)}
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return cannotRun{fmt.Errorf("configuration is invalid:\n%w", errors.Join(problems...))}
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stdout, "warning:", w)
@@ -441,7 +450,7 @@ func forget(ctx context.Context, cfg *config.Config, who string, asJSON bool, st
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(f)
 	}
-	_, err = fmt.Fprintf(stdout, "forgot %s: %d conversation(s), %d unanswered message(s)\n", who, f.Conversations, f.Unanswered)
+	_, err = fmt.Fprintf(stdout, "forgot %s: %d conversation(s), %d unanswered message(s), %d rate-limit bucket(s)\n", who, f.Conversations, f.Unanswered, f.RateLimits)
 	return err
 }
 

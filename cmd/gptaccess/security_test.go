@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +21,7 @@ import (
 
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/adapters/slack/slacktest"
+	"gptaccess/config"
 )
 
 // bothPlatforms starts the bot against a fake Slack (Socket Mode) and a
@@ -42,7 +46,8 @@ func bothPlatforms(t *testing.T, sfake *slacktest.Server, dfake *discordtest.Ser
 }
 
 // TestPrivacyOnBothPlatforms: someone DMs the bot an e-mail address and a
-// password; someone else asks for `stats` in a channel. Nothing of the DM
+// password (on Slack also with `/gptaccess ask`, and in a group DM);
+// someone else asks for `stats` in a channel. Nothing of the DM
 // appears in any channel, reply, log line or the database; the stats
 // answer is private to its asker and holds aggregates only; the operator's
 // CLI shows a redacted sample of a channel question, never the DM.
@@ -57,20 +62,34 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	private := []string{"zebraprinter", "ana.lopez", "example.com", "Tr0ub4dor"}
 	const public = "my printer jams, mail me at bo@example.org, password is Sw0rdf1sh!"
 
-	// Slack: the DM, then a channel question, then stats from someone else.
+	// Slack: the DM, the same as `/gptaccess ask` in the DM and as a
+	// mention in a group DM, then a channel question, then stats from
+	// someone else.
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "D0DM", ChannelType: "im", User: "U1", Text: dm}) {
 		sfake.Deliver(e)
 	}
 	sfake.WaitPosts(t, 1, 10*time.Second) // the DM's answer
-	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U3", Text: "<@UBOT> " + public}) {
+	// The question's first word is private: the log must not name it as
+	// the subcommand.
+	sfake.DeliverSlashCommand(sfake.SlashCommand("D0DM", "U1", "", "ask "+strings.TrimPrefix(dm, "my ")))
+	sfake.WaitResponses(t, 1, 10*time.Second)
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "G0GROUP", ChannelType: "mpim", User: "U1", Text: "<@UBOT> " + dm}) {
 		sfake.Deliver(e)
 	}
 	sfake.WaitPosts(t, 2, 10*time.Second)
+	group := sfake.SlashCommand("C0GROUP", "U1", "", "ask "+dm)
+	group.Set("channel_name", "mpdm-u1--u4--u5-1")
+	sfake.DeliverSlashCommand(group)
+	sfake.WaitResponses(t, 2, 10*time.Second)
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U3", Text: "<@UBOT> " + public}) {
+		sfake.Deliver(e)
+	}
+	sfake.WaitPosts(t, 3, 10*time.Second)
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U2", Text: "<@UBOT> stats"}) {
 		sfake.Deliver(e)
 	}
 	eph := sfake.WaitCalls(t, "chat.postEphemeral", 1, 10*time.Second)[0]
-	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 2") {
+	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 5") {
 		t.Errorf("Slack stats: %+v, want an ephemeral count for U2 in C1", eph)
 	}
 
@@ -85,7 +104,7 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	dfake.SendMessage(discordtest.Message{Author: bob, Content: dfake.Mention() + " stats"})
 	bobDM := dfake.DMChannel(bob.ID)
 	dfake.Await(t, "stats in bob's DMs", func() bool { return len(dfake.BotMessages(bobDM)) == 1 })
-	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 4") {
+	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 7") {
 		t.Errorf("Discord stats: %q", got)
 	}
 	if n := len(dfake.BotMessages(dfake.ChannelID)); n != 1 {
@@ -202,6 +221,14 @@ func TestNoSecretInTheLog(t *testing.T) {
 	}
 	sfake.WaitCalls(t, "chat.postMessage", 1, 10*time.Second)
 
+	// A button whose action id holds a response_url: no adapter code
+	// hides it, only the log's one scrubber can (TestTheLoggerScrubs).
+	const foreign = "https://hooks.slack.com/actions/T0001/777/Qm4XrT8bVw2KpL9sZ3yN"
+	sfake.DeliverInteraction([]byte(`{"type":"block_actions","user":{"id":"U1"},"channel":{"id":"C1"},` +
+		`"container":{"type":"message","channel_id":"C1","message_ts":"1.1"},"message":{"ts":"1.1"},"trigger_id":"t-foreign",` +
+		`"actions":[{"type":"button","action_id":"` + foreign + `","block_id":"b1","value":"x"}]}`))
+	sfake.WaitCalls(t, "chat.postEphemeral", 1, 10*time.Second) // the note that the button is unusable
+
 	// Discord: a public /gptaccess reply whose follow-up and edit are cut
 	// off, and a message whose reply is refused.
 	alice := discordtest.User{ID: "1300000000000000001", Name: "alice"}
@@ -218,12 +245,13 @@ func TestNoSecretInTheLog(t *testing.T) {
 		"Slack bot token": cfg.BotToken, "Slack app token": cfg.AppToken,
 		"response_url secret": "Zx9KqW3mPbT7vLs2NcY8dRfA", "response_url path": "/commands/T0001/4242",
 		"Discord bot token": dfake.Token, "interaction token": ix.Token,
+		"response_url in an action id": "Qm4XrT8bVw2KpL9sZ3yN",
 	} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the log holds the %s", name)
 		}
 	}
-	for _, want := range []string{"outbox: call failed", "reply not delivered", "channel_not_found"} {
+	for _, want := range []string{"outbox: call failed", "reply not delivered", "channel_not_found", "unknown action id"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q: the failure paths were not driven", want)
 		}
@@ -264,4 +292,50 @@ func TestReadyzReflectsFailingWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.waitReady(t)
+}
+
+// TestTheLoggerScrubs: the logger run builds removes the configured
+// secrets verbatim and token-bearing URLs, in the message, attributes,
+// errors and groups, in both formats. The adapters hide their own tokens
+// before logging; this is the one place that catches what they miss
+// (README, "Security and privacy").
+func TestTheLoggerScrubs(t *testing.T) {
+	const (
+		signing  = "plain-words-secret" // no token shape: only the configured list knows it
+		dbPass   = "Pl41n-Passw0rd"
+		botToken = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"
+		respURL  = "https://hooks.slack.com/commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA"
+		hookURL  = "https://discord.test/api/v10/webhooks/1234567890/aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpz/messages/@original"
+	)
+	vars := map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": signing,
+		"DISCORD_BOT_TOKEN":         botToken,
+		"GPTACCESS_DATABASE_URL":    "postgres://gpt:" + dbPass + "@db.internal:5432/gpt",
+		"GPTACCESS_MONITOR_ENABLED": "false",
+	}
+	for _, format := range []string{"text", "json"} {
+		vars["GPTACCESS_LOG_FORMAT"] = format
+		cfg, err := config.Parse(strings.NewReader(""), func(k string) string { return vars[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		log := newLogger(cfg, &buf, false).With("component", "test")
+		log.Error("signature check with "+signing+" failed",
+			"err", fmt.Errorf("post %s: %w", respURL, errors.New("connection reset")),
+			slog.Group("discord", "url", hookURL, "auth", "Bot "+botToken),
+			"dsn_password", dbPass)
+		out := buf.String()
+		for name, secret := range map[string]string{
+			"signing secret": signing, "database password": dbPass, "Discord bot token": botToken,
+			"response_url": "Zx9KqW3mPbT7vLs2NcY8dRfA", "webhook token": "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpz",
+		} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s log holds the %s:\n%s", format, name, out)
+			}
+		}
+		if !strings.Contains(out, "signature check with") || !strings.Contains(out, "connection reset") {
+			t.Errorf("%s log lost the line itself:\n%s", format, out)
+		}
+	}
 }

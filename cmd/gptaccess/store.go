@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"gptaccess/bot"
@@ -11,6 +16,7 @@ import (
 	"gptaccess/monitor"
 	"gptaccess/postgres"
 	"gptaccess/sqlite"
+	"gptaccess/textfile"
 )
 
 // store is where the program keeps its state: the embedded SQLite file
@@ -45,6 +51,44 @@ var (
 )
 
 // openStore opens the configured database.
+// checkDatabasePath is `config validate`'s check of database.path: SQLite
+// needs a regular file there, or none yet, in a directory it can write,
+// since it keeps its -wal and -shm files beside the database. It creates
+// nothing that stays.
+func checkDatabasePath(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && !st.Mode().IsRegular():
+		return fmt.Errorf("database.path: %s is a %s, not a database file", path, textfile.Kind(st.Mode()))
+	case err == nil:
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("database.path: cannot write: %w", err)
+		}
+		f.Close()
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database.path: %w", err)
+	}
+	dir := filepath.Dir(path)
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("database.path: the directory %s does not exist", dir)
+	case err != nil:
+		return fmt.Errorf("database.path: %w", err)
+	case !st.IsDir():
+		return fmt.Errorf("database.path: %s is not a directory", dir)
+	}
+	probe, err := os.CreateTemp(dir, ".gptaccess-validate-*")
+	if err != nil {
+		return fmt.Errorf("database.path: cannot create files in %s (SQLite keeps its -wal and -shm files there): %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
 func openStore(ctx context.Context, cfg *config.Config) (store, error) {
 	if cfg.Database.Postgres() {
 		return postgres.Open(ctx, cfg.Database.URL.Reveal())

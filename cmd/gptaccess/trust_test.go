@@ -135,3 +135,43 @@ func TestReadOnlyDatabaseStopsTheStart(t *testing.T) {
 		t.Errorf("read-only database: err = %v, want one that says it cannot write", err)
 	}
 }
+
+// TestConfigValidateChecksTheDatabasePath: database.path must name a
+// regular file, or none yet, in a directory the bot can write (SQLite
+// keeps its -wal and -shm files beside the database); validate creates
+// nothing.
+func TestConfigValidateChecksTheDatabasePath(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "g.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o600)
+	for _, tc := range []struct{ path, want string }{
+		{dir, "database.path: " + dir + " is a directory, not a database file"},
+		{fifo, "is a named pipe, not a database file"},
+		{filepath.Join(dir, "missing", "g.db"), "database.path: the directory " + filepath.Join(dir, "missing") + " does not exist"},
+		{filepath.Join(notDir, "g.db"), "database.path"},
+		{"/proc/gptaccess.db", "database.path: cannot create files in /proc"}, // not writable, even for root
+	} {
+		out, _, err := runCmd(t, env(t, "GPTACCESS_DB", tc.path), "", "config", "validate")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("GPTACCESS_DB=%s: validate said %q, err %v; want an error saying %q", tc.path, out, err, tc.want)
+		}
+	}
+
+	fresh := filepath.Join(dir, "new.db")
+	if out, _, err := runCmd(t, env(t, "GPTACCESS_DB", fresh), "", "config", "validate"); err != nil || !strings.Contains(out, "configuration is valid") {
+		t.Errorf("a new file in a writable directory: %q, %v", out, err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 { // the FIFO and the file
+		t.Errorf("validate left files behind: %v", entries)
+	}
+	if _, _, err := runCmd(t, env(t, "GPTACCESS_DB", fresh), "", "stats"); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := runCmd(t, env(t, "GPTACCESS_DB", fresh), "", "config", "validate"); err != nil || !strings.Contains(out, "configuration is valid") {
+		t.Errorf("an existing database: %q, %v", out, err)
+	}
+}

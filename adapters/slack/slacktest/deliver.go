@@ -102,10 +102,16 @@ func (s *Server) UserMessage(m Say) []Event {
 
 // SlashCommand returns the form Slack posts when user types
 // "<command> <text>" in channel, with a fresh response_url and trigger_id.
-// command "" means "/gptaccess".
+// command "" means "/gptaccess". channel_name is "directmessage" for a
+// direct message ("D…"), as Slack sends it; set it to "mpdm-…" for a group
+// DM.
 func (s *Server) SlashCommand(channel, user, command, text string) url.Values {
 	if command == "" {
 		command = "/gptaccess"
+	}
+	name := "channel-" + strings.ToLower(channel)
+	if strings.HasPrefix(channel, "D") {
+		name = "directmessage"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,7 +120,7 @@ func (s *Server) SlashCommand(channel, user, command, text string) url.Values {
 		"team_id":      {s.cfg.TeamID},
 		"team_domain":  {"test"},
 		"channel_id":   {channel},
-		"channel_name": {"channel-" + strings.ToLower(channel)},
+		"channel_name": {name},
 		"user_id":      {user},
 		"user_name":    {"user-" + strings.ToLower(user)},
 		"command":      {command},
