@@ -68,9 +68,13 @@ func (lx *lexicon) leadingAnswer(toks []token, fi, s int) *phrase {
 		// Portuguese "no celular funciona": no answer word to lead with;
 		// what follows (or the answer classifier) says it.
 	} else if p := lx.answers.longest(toks, s, true); p != nil {
-		// "i have" is yes, but "i have no vpn" is not.
+		// "i have" is yes, but "i have no vpn" is not; and an answer of
+		// several words that its clause goes on from ("I don't have
+		// many, disabled both and it works now") starts a statement,
+		// which the rest of the reading (or the answer classifier) reads.
 		end := s + len(p.words)
-		if !(p.val == vYes && end < len(toks) && toks[end].clause == toks[s].clause && lx.negations[toks[end].text]) {
+		cont := end < len(toks) && toks[end].clause == toks[s].clause && !lx.breaks[toks[end].text]
+		if !(p.val == vYes && cont && lx.negations[toks[end].text]) && !(len(p.words) > 1 && cont) {
 			best = p
 		}
 	}

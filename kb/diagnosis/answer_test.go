@@ -38,6 +38,9 @@ func TestParseAnswer(t *testing.T) {
 		{"vpn", "No VPN, I am sure.", No}, {"other_network", "It does the same on my phone.", No},
 		{"private_window", "yeah tried private browsing, nope", No},
 		{"private_window", "Já experimentei a janela anónima e nada", bad}, {"vpn", "ja", Yes},
+		// a statement that starts like an answer is read as a whole
+		{"extensions_off", "I don't have many, a password manager and a translator. disabled both and it works now", bad},
+		{"others_affected", "unknown", Unsure},
 		// a step taken, and "now" it works
 		{"extensions_off", "Turned off all extensions in the normal window and now it loads!", Yes},
 		{"extensions_off", "disabled all extensions, now it still doesn't load", No},
