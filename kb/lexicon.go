@@ -54,7 +54,7 @@ var cueNames = map[string]cue{
 	"first_person": cueFirstPerson, "show": cueShow, "experience": cueExperience,
 	"experience_with_i": cueExpBase, "present": cuePresent, "others": cueGeneric, "error": cueError,
 	"question": cueQuestion, "hypothetical": cueHypothetical, "help": cueHelpWord, "positive": cuePositive,
-	"modal": cueModal, "future": cueFuture,
+	"modal": cueModal, "future": cueFuture, "past": cuePast,
 }
 
 // langIndex maps a language hint key to its lang.

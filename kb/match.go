@@ -482,8 +482,10 @@ func (ix *index) speech(sc *scratch, text string, s *signals, cues cue, code boo
 	// the error, whatever else the sentence holds.
 	s.anchor = s.anchor || code && first && exp
 	// "ChatGPT shows 1020. It worked last week": an error the writer sees
-	// now makes "worked" history, not "it works again".
-	s.positive = cues&cuePositive != 0 && !question && !(err && exp && s.anchor)
+	// now makes "worked" history, not "it works again"; so does the error
+	// named next to a time gone by ("chatgpt 1020 on chrome, worked fine
+	// last week").
+	s.positive = cues&cuePositive != 0 && !question && !(err && exp && s.anchor) && !(err && cues&cuePast != 0)
 	// "I'm blocked", "am I banned for good?", "it blocks me": the speaker in
 	// a blocked state is a report, unless it is a future or a possibility.
 	// The speaker has to be near the word ("my account ... access denied

@@ -26,6 +26,7 @@ const (
 	cuePositive                     // works again, all good
 	cueModal                        // have to, need to, soll ich
 	cueFuture                       // will, going to, wird
+	cuePast                         // last week, yesterday, before: what was
 )
 
 // lang indexes the languages the bot recognises.
