@@ -44,12 +44,18 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 	var rep bot.StatusReport
 	allUp := true
 	present := map[class]bool{}
+	results := map[string]Result{}
+	var downs []string
 	for _, r := range rd.Results {
+		results[r.Target] = r
 		if r.Kind == TargetStatus {
 			continue // about the status page itself, not ChatGPT
 		}
 		down := r.Verdict.Outage() && rd.Canary.OK
-		rep.Down = rep.Down || down
+		if down {
+			rep.Down = true
+			downs = append(downs, r.Target)
+		}
 		rep.Blocked = rep.Blocked || r.Verdict.Blocked()
 		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked {
 			rep.NetworkBlocked, rep.NetworkBlock = true, r.Detail
@@ -60,12 +66,20 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		allUp = allUp && r.Verdict == cloudflare.Up
 	}
 	rep.OfficialIncident = rd.Official.Major() || len(rd.Official.Incidents) > 0
+	// A name that does not resolve may be our own DNS's doing as much as
+	// OpenAI's: the alert says so, and so do the status and the diagnosis.
+	unresolvedHosts, allUnresolved := m.unresolved(downs, results)
+	rep.DNSUnsure = allUnresolved
 
 	head := headline(present, "")
 	if present[classDown] {
 		// What we see from here, not a verdict on OpenAI.
-		head = strings.Replace(head, "ChatGPT is down and ", "ChatGPT looks down from here and is ", 1)
-		head = strings.Replace(head, "ChatGPT is down", "ChatGPT looks down from here", 1)
+		looks := "ChatGPT looks down from here"
+		if rep.DNSUnsure {
+			looks += ", but only because our DNS does not resolve its names,"
+		}
+		head = strings.Replace(head, "ChatGPT is down and ", looks+" and is ", 1)
+		head = strings.Replace(head, "ChatGPT is down", strings.TrimSuffix(looks, ","), 1)
 	}
 	switch {
 	case head != "":
@@ -78,6 +92,9 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**\n", head)
+	if len(unresolvedHosts) > 0 {
+		fmt.Fprintf(&b, "Our DNS does not resolve %s: %s; ask IT to check our DNS.\n", strings.Join(unresolvedHosts, " and "), m.dnsDoubt())
+	}
 	now := m.now()
 	for _, r := range rd.Results {
 		s := verdictWords[r.Verdict]
@@ -90,10 +107,6 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		b.WriteString(upperFirst(e) + ".\n")
 	}
 	b.WriteString("Official status: " + officialLine(rd.Official) + "\n")
-	results := map[string]Result{}
-	for _, r := range rd.Results {
-		results[r.Target] = r
-	}
 	for _, in := range m.openList() {
 		// A target whose line above says up is not listed as failing,
 		// even before the alert counts it recovered.

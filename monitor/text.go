@@ -244,6 +244,17 @@ func (m *Monitor) canaryTestsDNS() bool {
 	return h != "" && net.ParseIP(h) == nil
 }
 
+// dnsDoubt says why a name that does not resolve is not proof of an
+// outage: it may be our own DNS's doing (a filter, a broken resolver) as
+// much as OpenAI's, and a canary given as an IP address cannot tell which.
+func (m *Monitor) dnsDoubt() string {
+	s := "that may be our own DNS rather than OpenAI"
+	if m.canary != "" && !m.canaryTestsDNS() {
+		s += " (our canary is an IP address, so it cannot tell)"
+	}
+	return s
+}
+
 // advice is what the team should do, one paragraph per class present, the
 // one they can act on first.
 func (m *Monitor) advice(present map[class]bool, targets []string, results map[string]Result) []string {
@@ -289,13 +300,7 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 		}
 		switch {
 		case len(unresolvedHosts) > 0:
-			// A name that does not resolve may be our own DNS's doing (a
-			// filter, a broken resolver) as much as OpenAI's, and a canary
-			// given as an IP address cannot tell which.
-			s += "That may be our own DNS rather than OpenAI"
-			if m.canary != "" && !m.canaryTestsDNS() {
-				s += " (our canary is an IP address, so it cannot tell)"
-			}
+			s += upperFirst(m.dnsDoubt())
 			it := "it"
 			if len(unresolvedHosts) > 1 {
 				it = "them"
