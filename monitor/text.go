@@ -274,7 +274,7 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 			}
 		}
 		s := "Something on our own network blocks ChatGPT (" + strings.Join(what, "; ") + "), so everyone here is affected"
-		if !present[classDown] {
+		if !present[classDown] && !m.outageInRound(results) {
 			s += "; OpenAI is not down"
 		}
 		s += ". IT can lift it, OpenAI cannot"
@@ -318,6 +318,22 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 			"if it lasts, something here may be sending too many requests: tell IT.")
 	}
 	return out
+}
+
+// outageInRound reports whether anything in the round says ChatGPT may be
+// down (an outage verdict, OpenAI's own major or critical indicator), even
+// for targets outside the notice at hand: then no notice may say "OpenAI
+// is not down".
+func (m *Monitor) outageInRound(results map[string]Result) bool {
+	if m.latest.Official.Major() {
+		return true
+	}
+	for _, r := range results {
+		if classOf(r) == classDown {
+			return true
+		}
+	}
+	return false
 }
 
 // blockedBy names what on our network blocks a blocked-network result,

@@ -144,6 +144,13 @@ func TestAlertWording(t *testing.T) {
 			if diff := cmp.Diff(string(want), got); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", path, diff)
 			}
+			// No message says OpenAI is not down beside OpenAI's own
+			// major or critical indicator.
+			for _, msg := range strings.Split(got, "\n=== ") {
+				if strings.Contains(msg, "OpenAI is not down") && (strings.Contains(msg, "(major)") || strings.Contains(msg, "(critical)")) {
+					t.Errorf("says OpenAI is not down while something says it may be:\n%s", msg)
+				}
+			}
 			if !strings.HasPrefix(tt.name, "down-") || tt.name == "down-while-web-blocked" {
 				if strings.Contains(got, "nothing to fix on our side") {
 					t.Errorf("says there is nothing to fix on our side while something is blocked from here:\n%s", got)
