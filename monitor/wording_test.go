@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"gptaccess/cloudflare"
 	"gptaccess/monitor"
+	"gptaccess/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/alerts")
@@ -185,9 +187,15 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 			targets = append(targets, monitor.Target{Name: name, Kind: kind, URL: url})
 		}
 		rec := &recorder{platform: "slack"}
+		// A real database: the titles below read what it kept.
+		db, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
 		m, err := monitor.New(monitor.Options{
 			Targets: targets, Timezone: "UTC", ReminderInterval: 30 * time.Minute, Canary: canary.Target,
-			Channels: map[string][]string{"slack": {"C-ALERTS"}}, Notifiers: []monitor.Notifier{rec},
+			Channels: map[string][]string{"slack": {"C-ALERTS"}}, Notifiers: []monitor.Notifier{rec}, Store: db,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -205,11 +213,109 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 			t.Fatal("no latest status")
 		}
 		fmt.Fprintf(&b, "=== status\n%s\n", rep.Text)
+		digest, err := monitor.DigestNotice(t.Context(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, incidents, _ := strings.Cut(digest.Text, "\nIncidents:\n")
+		incidents, _, _ = strings.Cut(incidents, "\nOfficial status now:")
+		fmt.Fprintf(&b, "\n=== digest\n%s\n", incidents)
+		fmt.Fprintf(&b, "\n=== status page\n%s", pageTitles(t, db))
+		checkTitlesAgree(t, rec.all(), rep.Text, incidents, pageTitles(t, db))
+		checkNoticeSituations(t, rec.all())
 		cancel()
 		monitor.WaitDeliveries(m)
 		out = b.String()
 	})
 	return out
+}
+
+// pageTitles is how the status page titles the incidents of store (as
+// web does: Incident.Headline with the newest results of the targets still
+// failing in it), one per line, newest first.
+func pageTitles(t *testing.T, store monitor.Store) string {
+	t.Helper()
+	ctx := t.Context()
+	incidents, err := store.Incidents(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := store.AlertState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, in := range incidents {
+		var latest []monitor.Result
+		for _, target := range in.Targets {
+			rs, err := store.LatestResults(ctx, target, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := slices.ContainsFunc(states, func(st monitor.TargetState) bool { return st.Target == target && st.Incident == in.ID })
+			if len(rs) > 0 && in && rs[0].Verdict != cloudflare.Up {
+				latest = append(latest, rs[0])
+			}
+		}
+		state := "resolved"
+		if in.Open() {
+			state = "open"
+		}
+		fmt.Fprintf(&b, "- %s (%s)\n", in.Headline(latest, states), state)
+	}
+	return b.String()
+}
+
+// checkTitlesAgree: each incident has one title wherever it is listed. A
+// resolved one reads the same in its recovery, the digest and on the status
+// page; an open one in the chat status, the digest and on the status page.
+func checkTitlesAgree(t *testing.T, notices []sent, status, digest, page string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(page), "\n") {
+		if line == "" {
+			continue
+		}
+		line = strings.TrimPrefix(line, "- ")
+		if title, ok := strings.CutSuffix(line, " (resolved)"); ok {
+			if !strings.Contains(digest, "- "+title+": ") {
+				t.Errorf("the status page says %q, the digest does not:\n%s", title, digest)
+			}
+			if !slices.ContainsFunc(notices, func(s sent) bool { return s.Notice.Phase == monitor.PhaseResolved && s.Notice.Title == title }) {
+				t.Errorf("the status page says %q, no recovery does", title)
+			}
+			continue
+		}
+		title := strings.TrimSuffix(line, " (open)")
+		if !strings.Contains(digest, "- "+title+": since ") {
+			t.Errorf("the status page says %q, the digest does not:\n%s", title, digest)
+		}
+		if !strings.Contains(status, "Open alert: "+title+" since ") {
+			t.Errorf("the status page says %q, the chat status does not:\n%s", title, status)
+		}
+	}
+}
+
+// checkNoticeSituations: a notice says what its title is worded for (its
+// Situation, which Discord colours by) and, on every notice of an
+// incident, its opening notice's title (which Discord names the thread
+// after).
+func checkNoticeSituations(t *testing.T, notices []sent) {
+	t.Helper()
+	opening := map[string]string{}
+	for _, s := range notices {
+		if s.Notice.Phase == monitor.PhaseOpened {
+			opening[s.Notice.Incident] = s.Notice.Title
+		}
+	}
+	for _, s := range notices {
+		n := s.Notice
+		if want := n.Situation.Title(n.Phase != monitor.PhaseResolved); want == "" || !strings.HasSuffix(n.Title, want) {
+			t.Errorf("%s notice %q: situation %b reads %q", n.Phase, n.Title, n.Situation, want)
+		}
+		if n.Opening != opening[n.Incident] {
+			t.Errorf("%s notice %q: opening %q, want %q", n.Phase, n.Title, n.Opening, opening[n.Incident])
+		}
+	}
 }
 
 // TestKindTitle: an incident is worded in the present while it lasts and
