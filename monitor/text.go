@@ -92,11 +92,21 @@ func (m *Monitor) dnsDoubt() string {
 func (m *Monitor) advice(present Situation, targets []string, results map[string]Result) []string {
 	var out []string
 	if present.Has(SituationOwnNetwork) {
-		var what, hosts []string
+		var blocked, what, hosts []string
+		openAI := false
 		for _, t := range targets {
 			r, ok := results[t]
 			if !ok || r.Verdict != cloudflare.BlockedNetwork {
 				continue
+			}
+			// OpenAI's hosts are ChatGPT; an http target may be any host,
+			// so it is named as configured.
+			name := t
+			if m.fronted(t) {
+				name, openAI = "ChatGPT", true
+			}
+			if !slices.Contains(blocked, name) {
+				blocked = append(blocked, name)
 			}
 			if w := blockedBy(r); !slices.Contains(what, w) {
 				what = append(what, w)
@@ -105,11 +115,14 @@ func (m *Monitor) advice(present Situation, targets []string, results map[string
 				hosts = append(hosts, h)
 			}
 		}
-		s := "Something on our own network blocks ChatGPT (" + strings.Join(what, "; ") + "), so everyone here is affected"
-		if !present.Has(SituationDown) && !m.outageInRound(results) {
+		s := "Something on our own network blocks " + strings.Join(blocked, " and ") + " (" + strings.Join(what, "; ") + "), so everyone here is affected"
+		if openAI && !present.Has(SituationDown) && !m.outageInRound(results) {
 			s += "; OpenAI is not down"
 		}
-		s += ". IT can lift it, OpenAI cannot"
+		s += ". IT can lift it"
+		if openAI {
+			s += ", OpenAI cannot"
+		}
 		if len(hosts) > 0 {
 			s += ": ask them to allow " + strings.Join(hosts, " and ")
 		}
@@ -186,6 +199,17 @@ func blockedBy(r Result) string {
 		return "our web proxy"
 	}
 	return "a web filter"
+}
+
+// fronted reports whether target is one of OpenAI's hosts (kinds api and
+// web), which is ChatGPT to the team.
+func (m *Monitor) fronted(target string) bool {
+	for _, t := range m.targets {
+		if t.Name == target {
+			return t.fronted()
+		}
+	}
+	return false
 }
 
 // host is the host name a target checks.

@@ -47,7 +47,12 @@ var (
 	// tell whether our DNS works: DNS failures stay unreachable.
 	apiNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host api.openai.com"}
 	webNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host chatgpt.com"}
-	webOther  = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
+	// An http target, any host: what blocks it is worded with its name.
+	intranetDNS = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond,
+		Detail: "DNS filter: our DNS says intranet.example.com does not exist, while it resolves www.cloudflare.com"}
+	intranetTLS = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 14 * time.Millisecond,
+		Detail: "TLS interception: the certificate for intranet.example.com is from an unknown authority, issued by “Corp Proxy CA”, so something on our network intercepts HTTPS"}
+	webOther = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
 		Detail: "Cloudflare error 1009: our country is banned"}
 	apiOrigin = monitor.Result{Verdict: cloudflare.OriginDown, Code: 522, Status: 522, Latency: 15 * time.Second, RayID: "8a1b2c3d4e5f6786", DataCenter: "FRA",
 		Detail: "Cloudflare cannot reach OpenAI's servers (error 522)"}
@@ -99,6 +104,14 @@ func TestAlertWording(t *testing.T) {
 		{"mixed-down-and-network", mix{"api": {apiDown}, "web": {webDNS}}, 3, nil},
 		{"mixed-1020-and-network", mix{"api": {apiTLS}, "web": {web1020}}, 3, nil},
 		{"mixed-down-and-1020", mix{"api": {apiDown}, "web": {web1020}}, 3, nil},
+		{"mixed-rate-limited-and-network", mix{"api": {apiLimited}, "web": {webDNS}}, 3, nil},
+		{"mixed-challenged-and-network", mix{"api": {apiTLS}, "web": {webChalleng}}, 3, nil},
+		// Our own network blocks a plain http target (not one of OpenAI's
+		// hosts): the advice names it, not ChatGPT, and speaks neither of
+		// OpenAI being up nor of OpenAI lifting it...
+		{"network-dns-http-target", mix{"api": {apiUp}, "intranet": {intranetDNS}}, 3, nil},
+		// ...and beside ChatGPT's own block, names both.
+		{"network-tls-http-target-and-web", mix{"web": {webDNS}, "intranet": {intranetTLS}}, 3, nil},
 		// The web target is blocked in the round the API's outage opens,
 		// though not yet for long enough to alert: the outage notice must
 		// not say there is nothing to fix on our side.
@@ -153,6 +166,18 @@ func TestAlertWording(t *testing.T) {
 					t.Errorf("says OpenAI is not down while something says it may be:\n%s", msg)
 				}
 			}
+			// What blocks a plain http target is worded with its name, and
+			// only OpenAI's own hosts are "ChatGPT".
+			switch tt.name {
+			case "network-dns-http-target":
+				if !strings.Contains(got, "blocks intranet (a DNS filter)") || strings.Contains(got, "blocks ChatGPT") || strings.Contains(got, "OpenAI") {
+					t.Errorf("our own network's block of an http target is not worded with its name alone:\n%s", got)
+				}
+			case "network-tls-http-target-and-web":
+				if !strings.Contains(got, "blocks ChatGPT and intranet (") {
+					t.Errorf("our own network's blocks are not worded with both names:\n%s", got)
+				}
+			}
 			if !strings.HasPrefix(tt.name, "down-") || tt.name == "down-while-web-blocked" {
 				if strings.Contains(got, "nothing to fix on our side") {
 					t.Errorf("says there is nothing to fix on our side while something is blocked from here:\n%s", got)
@@ -173,7 +198,7 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 		var mu sync.Mutex
 		round := map[string]int{}
 		var targets []monitor.Target
-		for _, name := range []string{"api", "web", "status"} {
+		for _, name := range []string{"api", "web", "status", "intranet"} {
 			if _, ok := x[name]; !ok {
 				continue
 			}
@@ -183,6 +208,8 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 				kind, url = monitor.TargetWeb, "https://chatgpt.com/"
 			case "status":
 				kind, url = monitor.TargetStatus, "https://status.openai.com/api/v2/summary.json"
+			case "intranet":
+				kind, url = monitor.TargetHTTP, "https://intranet.example.com/"
 			}
 			targets = append(targets, monitor.Target{Name: name, Kind: kind, URL: url})
 		}
