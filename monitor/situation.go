@@ -145,11 +145,11 @@ func (in Incident) ResolvedTitle() string {
 	return in.Kind.Title(false)
 }
 
-// now is the situation an open incident is titled for: what the targets
+// showing is the situation an open incident is titled for: what the targets
 // still failing in it show now (their results); when they show nothing
 // (every one up again, before the incident resolves), what its members'
 // bad streaks were about, as far as the incident saw it.
-func (in *Incident) now(still []string, results map[string]Result, states map[string]*TargetState) Situation {
+func (in *Incident) showing(still []string, results map[string]Result, states map[string]*TargetState) Situation {
 	if s := situationOf(still, results); s != 0 {
 		return s
 	}
@@ -170,9 +170,9 @@ func (in *Incident) now(still []string, results map[string]Result, states map[st
 }
 
 // openTitle words an open incident as its notices and every list of
-// incidents do: see now.
+// incidents do: see showing.
 func openTitle(in *Incident, still []string, results map[string]Result, states map[string]*TargetState) string {
-	if t := in.now(still, results, states).Title(true); t != "" {
+	if t := in.showing(still, results, states).Title(true); t != "" {
 		return t
 	}
 	return in.Kind.Title(true)

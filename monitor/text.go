@@ -244,7 +244,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 		}
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
-		n.Situation = in.now(targets, results, m.states)
+		n.Situation = in.showing(targets, results, m.states)
 		n.Title = "Still going on: " + openTitle(in, targets, results, m.states)
 		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, format.Duration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
@@ -256,7 +256,7 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 		// the incident opened with: once the outage of a round that also
 		// met a DNS filter is over, the filter is what is left.
 		still := m.members(in.ID)
-		n.Situation = in.now(still, results, m.states)
+		n.Situation = in.showing(still, results, m.states)
 		n.Title = "Update: " + openTitle(in, still, results, m.states)
 		if len(back) > 0 {
 			fmt.Fprintf(&b, "**%s**\nBack to normal: %s. Still failing:\n", n.Title, strings.Join(back, ", "))
