@@ -254,6 +254,12 @@ type StatusReport struct {
 	// in words.
 	NetworkBlocked bool
 	NetworkBlock   string
+	// DNSUnsure says that ChatGPT is Down from here only because its host
+	// names do not resolve, which may be our own DNS's doing as much as
+	// OpenAI's, and nothing tells which (a canary given as an IP address
+	// resolves no name): the diagnosis then does not conclude that
+	// ChatGPT's side is at fault, and the Text says why.
+	DNSUnsure bool
 }
 
 // Subscriptions keeps the channels that asked for alerts at run time.

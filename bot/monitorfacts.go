@@ -23,10 +23,14 @@ import (
 //     user pasted a 1020 page, which is Cloudflare answering them in
 //     particular and outranks it, or asked to start over after the outage
 //     was given as the cause (they doubt it: look at their side too).
+//   - ChatGPT down only because its names do not resolve here, with no
+//     official incident: that may be our own DNS as much as OpenAI, so
+//     nothing is concluded and the questions go on as without the monitor.
 func fromMonitor(rep StatusReport, page *ErrorPage, c *Conversation, restart bool) (preface string) {
 	if rep.Blocked || rep.NetworkBlocked {
 		c.RuledOut = append(c.RuledOut, "server")
 	}
+	down := rep.Down && !rep.DNSUnsure
 	switch {
 	case rep.NetworkBlocked:
 		infer(c, "same_network_others", diagnosis.Yes)
@@ -42,13 +46,15 @@ func fromMonitor(rep StatusReport, page *ErrorPage, c *Conversation, restart boo
 	case rep.Blocked:
 		infer(c, "same_network_others", diagnosis.Yes)
 		return "Heads-up: my own checks from this network are **blocked by Cloudflare (1020)** too, so the whole network is likely blocked, not just you."
-	case (rep.Down || rep.OfficialIncident) && page != nil && page.Code == 1020:
+	case (down || rep.OfficialIncident) && page != nil && page.Code == 1020:
 		return "My own checks show ChatGPT having trouble right now too, but the page you pasted is a 1020 firewall block, which Cloudflare shows to your connection in particular, so let's find its cause."
-	case (rep.Down || rep.OfficialIncident) && restart:
+	case (down || rep.OfficialIncident) && restart:
 		return "My own checks still show **ChatGPT having problems right now**, but let's check your side as well."
-	case rep.Down || rep.OfficialIncident:
+	case down || rep.OfficialIncident:
 		c.Facts[monitorFact] = diagnosis.Yes
 		return "Heads-up: my own checks show **ChatGPT is having problems right now** (down from here or an official incident), so this is likely not on your side."
+	case rep.DNSUnsure:
+		return "Heads-up: my own checks cannot look up ChatGPT's address from here (DNS). That may be our own network's DNS rather than OpenAI, so let's check what you see."
 	}
 	return ""
 }

@@ -85,6 +85,28 @@ func (m *Monitor) evaluate(rd Round) (notices []Notice, changed []Incident) {
 			st.Incident = ""
 		}
 	}
+	// What the targets still in an incident show now is part of what it
+	// showed, which its recovery and every list of incidents title it for.
+	// Only what counts against a target: an unreachable verdict while our
+	// own network is offline says nothing.
+	grown := map[string]bool{}
+	see := func(in *Incident, t string) {
+		r, ok := results[t]
+		if !ok {
+			return
+		}
+		if sig, _, _ := m.signalOf(r, rd.Canary.OK); sig != bad {
+			return
+		}
+		if s := in.Seen | shows(r); s != in.Seen {
+			in.Seen, grown[in.ID] = s, true
+		}
+	}
+	for _, in := range m.openList() {
+		for _, t := range m.members(in.ID) {
+			see(in, t)
+		}
+	}
 	touched := map[string]bool{}
 
 	for _, id := range sortedKeys(recovered) {
@@ -113,6 +135,7 @@ func (m *Monitor) evaluate(rd Round) (notices []Notice, changed []Incident) {
 				in.Targets = append(in.Targets, t)
 			}
 			joined[in.ID] = append(joined[in.ID], t)
+			see(in, t)
 			continue
 		}
 		fresh = append(fresh, t)
@@ -137,21 +160,30 @@ func (m *Monitor) evaluate(rd Round) (notices []Notice, changed []Incident) {
 		in.ID = m.incidentID(in.Kind, now)
 		for _, t := range fresh {
 			m.states[t].Incident = in.ID
+			see(in, t)
 		}
+		in.Opened = in.Seen
 		m.open[in.ID] = in
 		touched[in.ID] = true
 		changed = append(changed, *in)
 		notices = append(notices, m.notice(in, PhaseOpened, results, nil, fresh, now))
 	}
 
+	reminded := map[string]bool{}
 	if m.reminder > 0 {
 		for _, in := range m.openList() {
 			if touched[in.ID] || now.Sub(in.Notified) < m.reminder {
 				continue
 			}
 			in.Notified = now
+			reminded[in.ID] = true
 			changed = append(changed, *in)
 			notices = append(notices, m.notice(in, PhaseReminder, results, nil, m.members(in.ID), now))
+		}
+	}
+	for _, id := range sortedKeys(grown) {
+		if in := m.open[id]; in != nil && !touched[id] && !reminded[id] {
+			changed = append(changed, *in) // to save what it showed
 		}
 	}
 	return notices, changed

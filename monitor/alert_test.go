@@ -599,7 +599,8 @@ func TestDigest(t *testing.T) {
 			"ChatGPT reachability, last 24 hours",
 			"- api: 70% available (7 of 10 checks), latency p50 80 ms, p95 80 ms",
 			"- web: 100% available (10 of 10 checks)",
-			"ChatGPT is down: 00:00 UTC – 00:20 UTC, 20m (api)",
+			// Over, so in the past, as its recovery and the status page say it.
+			"ChatGPT was down: 00:00 UTC – 00:20 UTC, 20m (api)",
 		} {
 			if !strings.Contains(n.Text, want) {
 				t.Errorf("digest lacks %q:\n%s", want, n.Text)

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"gptaccess/bot"
+	"gptaccess/bot/bottest"
 	"gptaccess/cloudflare"
 	"gptaccess/monitor"
 )
@@ -608,5 +610,67 @@ func TestStatusReportFromARound(t *testing.T) {
 				t.Errorf("the egress address leaked:\n%s", rep.Text)
 			}
 		})
+	}
+}
+
+// TestNoNameResolvesWithAnIPCanary is the setup of the report that brought
+// blocked-network in: DNS says "no such host" for every name while the
+// canary, an IP address, accepts TCP. Nothing tells our DNS from OpenAI's,
+// so the status says ChatGPT looks down only because its names do not
+// resolve, which may be our own DNS, and a user's "chatgpt won't load"
+// is not put down to ChatGPT's side: the diagnosis asks, as it would
+// without the monitor, as the alert for the same round hedges.
+func TestNoNameResolvesWithAnIPCanary(t *testing.T) {
+	canary, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer canary.Close()
+	go func() {
+		for {
+			c, err := canary.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	n := &network{t: t, resolver: fakeResolver{}, dialer: &fakeDialer{routes: map[string]string{canary.Addr().String(): canary.Addr().String()}}}
+	api := monitor.Target{Name: "api", Kind: monitor.TargetAPI, URL: "https://api.openai.com/v1/models", Timeout: 2 * time.Second}
+	m, err := monitor.New(monitor.Options{
+		Targets: []monitor.Target{api, chatgpt}, Canary: canary.Addr().String(), Timezone: "UTC",
+		Resolver: n.resolver, Dialer: n.dialer,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := m.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Down || !rep.DNSUnsure || rep.NetworkBlocked || rep.Blocked {
+		t.Errorf("Down, DNSUnsure, NetworkBlocked, Blocked = %v, %v, %v, %v; want true, true, false, false\n%s",
+			rep.Down, rep.DNSUnsure, rep.NetworkBlocked, rep.Blocked, rep.Text)
+	}
+	head, _, _ := strings.Cut(rep.Text, "\n")
+	if want := "**ChatGPT looks down from here, but only because our DNS does not resolve its names**"; head != want {
+		t.Errorf("headline %q, want %q", head, want)
+	}
+	for _, want := range []string{"may be our own DNS rather than OpenAI", "our canary is an IP address, so it cannot tell", "api.openai.com and chatgpt.com"} {
+		if !strings.Contains(rep.Text, want) {
+			t.Errorf("the status lacks %q:\n%s", want, rep.Text)
+		}
+	}
+
+	e := bottest.Engine(t, bot.Options{Status: m})
+	r, err := e.Handle(t.Context(), bot.Message{Platform: bot.Console, Channel: "terminal", User: "ana", DM: true, Text: "chatgpt won't load for me"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Diagnosis != nil || r.Question == nil {
+		t.Errorf("diagnosis %+v, question %+v; want a question, as without the monitor:\n%s", r.Diagnosis, r.Question, r.Text)
+	}
+	if strings.Contains(r.Text, "likely not on your side") || !strings.Contains(r.Text, "may be our own network's DNS") {
+		t.Errorf("the preface concludes ChatGPT's side, or does not give the DNS caveat:\n%s", r.Text)
 	}
 }

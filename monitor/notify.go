@@ -44,6 +44,13 @@ type Notice struct {
 	Started  time.Time
 	Duration time.Duration // for PhaseResolved: how long the incident lasted
 
+	// Situation is what Title is worded for: what the targets showed (for
+	// a recovery, all the incident showed); 0 for a digest.
+	Situation Situation
+	// Opening is the title of the incident's opening notice, the same on
+	// all its notices, e.g. to name the thread they go in; "" for a digest.
+	Opening string
+
 	// ID names this notice among all the monitor sent (the monitor sets
 	// it): a notice retried keeps it, so an outbox posts it once.
 	ID string

@@ -275,6 +275,65 @@ func TestCanary(t *testing.T) {
 	}
 }
 
+// TestContractsVerdictTable: the verdict table of docs/contracts.md,
+// section 3, lists the signals in the order the probes apply them, with
+// their conditions (a DNS filter only while the canary's own name
+// resolves; a refusal without Cloudflare's marks only for the OpenAI
+// hosts) and whether each is an outage as Verdict.Outage says.
+func TestContractsVerdictTable(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "contracts.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(doc), "| signal | verdict | outage? |\n| --- | --- | --- |\n")
+	if !ok {
+		t.Fatal("docs/contracts.md has no verdict table (| signal | verdict | outage? |)")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	type row struct{ signal, verdict, outage string }
+	var rows []row
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 3 {
+			t.Fatalf("row %q has %d cells", line, len(cells))
+		}
+		v, _, _ := strings.Cut(strings.Trim(cells[1], "`"), "`")
+		rows = append(rows, row{cells[0], v, cells[2]})
+	}
+	order := []cloudflare.Verdict{cloudflare.BlockedNetwork, cloudflare.BlockedNetwork, cloudflare.Unreachable, cloudflare.Challenged,
+		cloudflare.Blocked1020, cloudflare.RateLimited, cloudflare.BlockedOther, cloudflare.BlockedNetwork, cloudflare.OriginDown,
+		cloudflare.OriginError, cloudflare.Up, cloudflare.Unexpected}
+	var got []cloudflare.Verdict
+	for _, r := range rows {
+		got = append(got, cloudflare.Verdict(r.verdict))
+	}
+	if diff := cmp.Diff(order, got); diff != "" {
+		t.Fatalf("verdicts in the order applied (-want +got):\n%s", diff)
+	}
+	for i, want := range map[int]string{0: "while the canary's own name resolves", 1: "TLS certificate", 7: "for the OpenAI hosts (kinds `api`, `web`)"} {
+		if !strings.Contains(rows[i].signal, want) {
+			t.Errorf("row %d (%s): signal %q lacks %q", i+1, rows[i].verdict, rows[i].signal, want)
+		}
+	}
+	for _, r := range rows {
+		v := cloudflare.Verdict(r.verdict)
+		var want string
+		switch {
+		case v == cloudflare.Unreachable:
+			want = "only when the canary is fine"
+		case v.Outage():
+			want = "yes"
+		case v == cloudflare.Up:
+			want = "—"
+		default:
+			want = "no"
+		}
+		if !strings.HasPrefix(r.outage, want) {
+			t.Errorf("%s: outage? %q, want %q", v, r.outage, want)
+		}
+	}
+}
+
 // TestRoundJSON pins the `check --json` contract of docs/contracts.md, section 3.
 func TestRoundJSON(t *testing.T) {
 	at := time.Date(2025, 9, 2, 8, 0, 0, 0, time.FixedZone("CEST", 2*3600))

@@ -43,29 +43,38 @@ func (m *Monitor) stale(rd Round) bool {
 func (m *Monitor) report(rd Round) bot.StatusReport {
 	var rep bot.StatusReport
 	allUp := true
-	present := map[class]bool{}
+	var present Situation
+	results := map[string]Result{}
+	var downs []string
 	for _, r := range rd.Results {
+		results[r.Target] = r
 		if r.Kind == TargetStatus {
 			continue // about the status page itself, not ChatGPT
 		}
 		down := r.Verdict.Outage() && rd.Canary.OK
-		rep.Down = rep.Down || down
+		if down {
+			rep.Down = true
+			downs = append(downs, r.Target)
+		}
 		rep.Blocked = rep.Blocked || r.Verdict.Blocked()
 		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked {
 			rep.NetworkBlocked, rep.NetworkBlock = true, r.Detail
 		}
-		if c := classOf(r); c != classNone && (c != classDown || down) {
-			present[c] = true
+		if c := shows(r); c != SituationDown || down {
+			present |= c
 		}
 		allUp = allUp && r.Verdict == cloudflare.Up
 	}
 	rep.OfficialIncident = rd.Official.Major() || len(rd.Official.Incidents) > 0
+	// A name that does not resolve may be our own DNS's doing as much as
+	// OpenAI's: the alert says so, and so do the status and the diagnosis.
+	unresolvedHosts, allUnresolved := m.unresolved(downs, results)
+	rep.DNSUnsure = allUnresolved
 
-	head := headline(present, "")
-	if present[classDown] {
-		// What we see from here, not a verdict on OpenAI.
-		head = strings.Replace(head, "ChatGPT is down and ", "ChatGPT looks down from here and is ", 1)
-		head = strings.Replace(head, "ChatGPT is down", "ChatGPT looks down from here", 1)
+	head := present.FromHere()
+	if rep.DNSUnsure {
+		head = strings.Replace(head, "ChatGPT looks down from here", "ChatGPT looks down from here, but only because our DNS does not resolve its names", 1)
+		head = strings.Replace(head, "names and is", "names, and is", 1)
 	}
 	switch {
 	case head != "":
@@ -78,6 +87,9 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "**%s**\n", head)
+	if len(unresolvedHosts) > 0 {
+		fmt.Fprintf(&b, "Our DNS does not resolve %s: %s; ask IT to check our DNS.\n", strings.Join(unresolvedHosts, " and "), m.dnsDoubt())
+	}
 	now := m.now()
 	for _, r := range rd.Results {
 		s := verdictWords[r.Verdict]
@@ -90,30 +102,32 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		b.WriteString(upperFirst(e) + ".\n")
 	}
 	b.WriteString("Official status: " + officialLine(rd.Official) + "\n")
-	results := map[string]Result{}
-	for _, r := range rd.Results {
-		results[r.Target] = r
-	}
 	for _, in := range m.openList() {
-		// A target whose line above says up is not listed as failing,
-		// even before the alert counts it recovered.
-		var still []string
-		for _, t := range m.stillFailing(in) {
-			if r, ok := results[t]; !ok || r.Verdict != cloudflare.Up || classOf(r) != classNone {
-				still = append(still, t)
-			}
-		}
+		title, still := m.openNow(in, results)
 		which := strings.Join(still, ", ")
 		if len(still) == 0 {
 			which = "all up again; it resolves after enough good checks in a row"
 		}
-		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", openTitle(in, still, results, m.states), m.clock(in.Started, now), which)
+		fmt.Fprintf(&b, "Open alert: %s since %s (%s)\n", title, m.clock(in.Started, now), which)
 	}
 	if !rd.At.IsZero() {
 		fmt.Fprintf(&b, "Checked at %s.", m.clock(rd.At, now))
 	}
 	rep.Text = strings.TrimRight(b.String(), "\n")
 	return rep
+}
+
+// openNow is the title of an open incident for what results show, as its
+// notices word it, and its targets still failing. A target whose result
+// says up is not listed as failing, even before the alert counts it
+// recovered.
+func (m *Monitor) openNow(in *Incident, results map[string]Result) (title string, still []string) {
+	for _, t := range m.stillFailing(in) {
+		if r, ok := results[t]; !ok || r.Verdict != cloudflare.Up || shows(r) != 0 {
+			still = append(still, t)
+		}
+	}
+	return openTitle(in, still, results, m.states), still
 }
 
 // stillFailing lists the targets of an open incident that have not
@@ -148,6 +162,15 @@ func (m *Monitor) sendDigest(ctx context.Context) {
 func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 	m.mu.Lock()
 	official := m.latest.Official
+	// Open incidents are titled as the chat status titles them now.
+	titles := map[string]string{}
+	latest := map[string]Result{}
+	for _, r := range m.latest.Results {
+		latest[r.Target] = r
+	}
+	for _, in := range m.open {
+		titles[in.ID], _ = m.openNow(in, latest)
+	}
 	m.mu.Unlock()
 	now := m.now()
 	since := now.Add(-digestWindow)
@@ -209,10 +232,14 @@ func (m *Monitor) digestNotice(ctx context.Context) (Notice, error) {
 		slices.Reverse(incidents) // oldest first reads like a log
 		for _, in := range incidents {
 			if in.Open() {
-				fmt.Fprintf(&b, "- %s: since %s, still open (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), strings.Join(in.Targets, ", "))
+				title := titles[in.ID]
+				if title == "" { // opened since this monitor read the state
+					title = in.OpeningTitle()
+				}
+				fmt.Fprintf(&b, "- %s: since %s, still open (%s)\n", title, m.clock(in.Started, now), strings.Join(in.Targets, ", "))
 				continue
 			}
-			fmt.Fprintf(&b, "- %s: %s – %s, %s (%s)\n", kindTitle[in.Kind], m.clock(in.Started, now), m.clock(in.Ended, now),
+			fmt.Fprintf(&b, "- %s: %s – %s, %s (%s)\n", in.ResolvedTitle(), m.clock(in.Started, now), m.clock(in.Ended, now),
 				format.Duration(in.Ended.Sub(in.Started)), strings.Join(in.Targets, ", "))
 		}
 	}

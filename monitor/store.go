@@ -179,6 +179,13 @@ type Incident struct {
 	Started  time.Time // first bad result
 	Notified time.Time // opening notice or last reminder: reminders count from it
 	Ended    time.Time // zero while open
+
+	// Opened is what its targets showed when it opened, which its opening
+	// notice is titled for; Seen is all they showed while in it, which it
+	// is titled for once over (Situation.Title). Both are zero for an
+	// incident saved before they were kept: its Kind words it then.
+	Opened Situation
+	Seen   Situation
 }
 
 // Open reports whether the incident is still going on.

@@ -13,184 +13,16 @@ import (
 	"gptaccess/format"
 )
 
-// Titles per alert kind, worded for the team rather than for operators.
-var kindTitle = map[Kind]string{
-	KindDown:        "ChatGPT is down",
-	KindBlocked:     "ChatGPT is blocked from our network",
-	KindRateLimited: "ChatGPT is rate limiting our network",
-}
-
-// Title is an incident of kind k in words: "ChatGPT is down" while it
-// lasts, "ChatGPT was down" once resolved. Alerts (the recovery too), the
-// status page and every adapter use it.
-func (k Kind) Title(open bool) string {
-	t, ok := kindTitle[k]
-	if !ok {
-		return "ChatGPT reachability"
-	}
-	if !open {
-		t = strings.Replace(t, " is ", " was ", 1)
-	}
-	return t
-}
-
 // severity orders kinds: a mixed round opens its incident under the most
 // serious one (and words it for each).
 var severity = map[Kind]int{KindRateLimited: 1, KindBlocked: 2, KindDown: 3}
-
-// streakKind is the most serious kind of the bad streaks of targets, from
-// their alert state (a target keeps its streak's kind until its next bad
-// result, so a target up again still says what it was); k when none says.
-func streakKind(targets []string, states map[string]*TargetState, k Kind) Kind {
-	var worst Kind
-	for _, t := range targets {
-		if st := states[t]; st != nil && severity[st.Kind] > severity[worst] {
-			worst = st.Kind
-		}
-	}
-	if worst == "" {
-		return k
-	}
-	return worst
-}
-
-// resolvedTitle says an incident is over, for what the targets that
-// recovered last had shown, in the words the status page uses for it
-// (Kind.Title): "ChatGPT was down" after an outage, "ChatGPT was blocked
-// from our network" after a block, "ChatGPT was down and blocked from our
-// network" when both were left; k's words when the state does not say.
-func resolvedTitle(back []string, states map[string]*TargetState, k Kind) string {
-	var kinds []Kind
-	for _, t := range back {
-		if st := states[t]; st != nil && kindTitle[st.Kind] != "" && !slices.Contains(kinds, st.Kind) {
-			kinds = append(kinds, st.Kind)
-		}
-	}
-	switch len(kinds) {
-	case 0:
-		return k.Title(false)
-	case 1:
-		return kinds[0].Title(false)
-	}
-	slices.SortFunc(kinds, func(a, b Kind) int { return severity[b] - severity[a] })
-	parts := make([]string, len(kinds))
-	for i, k := range kinds {
-		parts[i] = strings.TrimPrefix(k.Title(false), "ChatGPT was ")
-	}
-	return "ChatGPT was " + strings.Join(parts, " and ")
-}
-
-// openTitle words an open incident for what the targets still failing in
-// it show now (their results), like its notices; when they show nothing
-// (every one up again, before the incident resolves), for the kind of its
-// members' streaks.
-func openTitle(in *Incident, still []string, results map[string]Result, states map[string]*TargetState) string {
-	var members []string
-	for t, st := range states {
-		if st.Incident == in.ID {
-			members = append(members, t)
-		}
-	}
-	return headline(classes(still, results), kindTitle[streakKind(members, states, in.Kind)])
-}
-
-// Headline words an incident wherever incidents are listed (the status
-// page): once resolved, by its kind, in the past ("ChatGPT was down");
-// while open, as its notices and the chat status word it, for what the
-// targets still failing in it show now, so that an incident opened by an
-// outage and a DNS filter in the same round reads "ChatGPT is blocked by
-// our own network" once only the filter is left. latest holds the newest
-// result of each target still failing (leave out those up again); states
-// is the alert state.
-func (in Incident) Headline(latest []Result, states []TargetState) string {
-	if !in.Open() {
-		return in.Kind.Title(false)
-	}
-	results := make(map[string]Result, len(latest))
-	still := make([]string, 0, len(latest))
-	for _, r := range latest {
-		results[r.Target] = r
-		still = append(still, r.Target)
-	}
-	sm := make(map[string]*TargetState, len(states))
-	for i := range states {
-		sm[states[i].Target] = &states[i]
-	}
-	return openTitle(&in, still, results, sm)
-}
-
-// class groups verdicts by what the team can do about them; a notice is
-// worded for the classes its targets showed.
-type class int
-
-const (
-	classNone       class = iota
-	classDown             // origin errors, unreachable, an official major incident: wait
-	classCloudflare       // challenge, 1020, other 10xx: Cloudflare refuses our network
-	classOwnNetwork       // blocked-network: our own network refuses it; IT can lift it
-	classRateLimited
-)
-
-func classOf(r Result) class {
-	switch {
-	case r.Official != nil && r.Official.Major():
-		return classDown
-	case r.Verdict == cloudflare.BlockedNetwork:
-		return classOwnNetwork
-	case r.Verdict.Blocked():
-		return classCloudflare
-	case r.Verdict.Outage():
-		return classDown
-	case r.Verdict == cloudflare.RateLimited:
-		return classRateLimited
-	}
-	return classNone
-}
-
-// headline says in one line what the classes present mean: "ChatGPT is
-// down", "ChatGPT is blocked by our own network", "ChatGPT is down and
-// blocked from our network"; fallback when no class is present.
-func headline(present map[class]bool, fallback string) string {
-	var parts []string
-	if present[classDown] {
-		parts = append(parts, "down")
-	}
-	switch {
-	case present[classCloudflare] && present[classOwnNetwork]:
-		parts = append(parts, "blocked from our network, by Cloudflare and by our own network")
-	case present[classOwnNetwork]:
-		parts = append(parts, "blocked by our own network")
-	case present[classCloudflare]:
-		parts = append(parts, "blocked from our network")
-	}
-	if present[classRateLimited] {
-		parts = append(parts, "rate limiting our network")
-	}
-	if len(parts) == 0 {
-		return fallback
-	}
-	return "ChatGPT is " + strings.Join(parts, " and ")
-}
-
-// classes lists the classes of targets' results.
-func classes(targets []string, results map[string]Result) map[class]bool {
-	present := map[class]bool{}
-	for _, t := range targets {
-		if r, ok := results[t]; ok {
-			if c := classOf(r); c != classNone {
-				present[c] = true
-			}
-		}
-	}
-	return present
-}
 
 // blockedHere reports whether any result shows ChatGPT blocked from here,
 // by Cloudflare or by our own network: then nothing may say "nothing to
 // fix on our side".
 func blockedHere(results map[string]Result) bool {
 	for _, r := range results {
-		if c := classOf(r); c == classCloudflare || c == classOwnNetwork {
+		if shows(r).Blocked() {
 			return true
 		}
 	}
@@ -244,16 +76,37 @@ func (m *Monitor) canaryTestsDNS() bool {
 	return h != "" && net.ParseIP(h) == nil
 }
 
+// dnsDoubt says why a name that does not resolve is not proof of an
+// outage: it may be our own DNS's doing (a filter, a broken resolver) as
+// much as OpenAI's, and a canary given as an IP address cannot tell which.
+func (m *Monitor) dnsDoubt() string {
+	s := "that may be our own DNS rather than OpenAI"
+	if m.canary != "" && !m.canaryTestsDNS() {
+		s += " (our canary is an IP address, so it cannot tell)"
+	}
+	return s
+}
+
 // advice is what the team should do, one paragraph per class present, the
 // one they can act on first.
-func (m *Monitor) advice(present map[class]bool, targets []string, results map[string]Result) []string {
+func (m *Monitor) advice(present Situation, targets []string, results map[string]Result) []string {
 	var out []string
-	if present[classOwnNetwork] {
-		var what, hosts []string
+	if present.Has(SituationOwnNetwork) {
+		var blocked, what, hosts []string
+		openAI := false
 		for _, t := range targets {
 			r, ok := results[t]
 			if !ok || r.Verdict != cloudflare.BlockedNetwork {
 				continue
+			}
+			// OpenAI's hosts are ChatGPT; an http target may be any host,
+			// so it is named as configured.
+			name := t
+			if m.fronted(t) {
+				name, openAI = "ChatGPT", true
+			}
+			if !slices.Contains(blocked, name) {
+				blocked = append(blocked, name)
 			}
 			if w := blockedBy(r); !slices.Contains(what, w) {
 				what = append(what, w)
@@ -262,21 +115,24 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 				hosts = append(hosts, h)
 			}
 		}
-		s := "Something on our own network blocks ChatGPT (" + strings.Join(what, "; ") + "), so everyone here is affected"
-		if !present[classDown] {
+		s := "Something on our own network blocks " + strings.Join(blocked, " and ") + " (" + strings.Join(what, "; ") + "), so everyone here is affected"
+		if openAI && !present.Has(SituationDown) && !m.outageInRound(results) {
 			s += "; OpenAI is not down"
 		}
-		s += ". IT can lift it, OpenAI cannot"
+		s += ". IT can lift it"
+		if openAI {
+			s += ", OpenAI cannot"
+		}
 		if len(hosts) > 0 {
 			s += ": ask them to allow " + strings.Join(hosts, " and ")
 		}
 		out = append(out, s+". Meanwhile another network, e.g. a phone on mobile data, works around it.")
 	}
-	if present[classCloudflare] {
+	if present.Has(SituationCloudflare) {
 		out = append(out, "Cloudflare, in front of ChatGPT, refuses requests from our network, so everyone here is affected; this is not an outage. "+
 			"Contact IT (and OpenAI support, quoting the Ray ID below); meanwhile try another network, e.g. a phone on mobile data.")
 	}
-	if present[classDown] {
+	if present.Has(SituationDown) {
 		s := "ChatGPT is not answering from here, while our own network works. "
 		unresolvedHosts, allUnresolved := m.unresolved(targets, results)
 		switch {
@@ -289,13 +145,7 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 		}
 		switch {
 		case len(unresolvedHosts) > 0:
-			// A name that does not resolve may be our own DNS's doing (a
-			// filter, a broken resolver) as much as OpenAI's, and a canary
-			// given as an IP address cannot tell which.
-			s += "That may be our own DNS rather than OpenAI"
-			if m.canary != "" && !m.canaryTestsDNS() {
-				s += " (our canary is an IP address, so it cannot tell)"
-			}
+			s += upperFirst(m.dnsDoubt())
 			it := "it"
 			if len(unresolvedHosts) > 1 {
 				it = "them"
@@ -308,11 +158,27 @@ func (m *Monitor) advice(present map[class]bool, targets []string, results map[s
 		}
 		out = append(out, s)
 	}
-	if present[classRateLimited] {
+	if present.Has(SituationRateLimited) {
 		out = append(out, "Cloudflare is throttling requests from our network. It usually passes within minutes; "+
 			"if it lasts, something here may be sending too many requests: tell IT.")
 	}
 	return out
+}
+
+// outageInRound reports whether anything in the round says ChatGPT may be
+// down (an outage verdict, OpenAI's own major or critical indicator), even
+// for targets outside the notice at hand: then no notice may say "OpenAI
+// is not down".
+func (m *Monitor) outageInRound(results map[string]Result) bool {
+	if m.latest.Official.Major() {
+		return true
+	}
+	for _, r := range results {
+		if shows(r).Has(SituationDown) {
+			return true
+		}
+	}
+	return false
 }
 
 // blockedBy names what on our network blocks a blocked-network result,
@@ -335,6 +201,17 @@ func blockedBy(r Result) string {
 	return "a web filter"
 }
 
+// fronted reports whether target is one of OpenAI's hosts (kinds api and
+// web), which is ChatGPT to the team.
+func (m *Monitor) fronted(target string) bool {
+	for _, t := range m.targets {
+		if t.Name == target {
+			return t.fronted()
+		}
+	}
+	return false
+}
+
 // host is the host name a target checks.
 func (m *Monitor) host(target string) string {
 	for _, t := range m.targets {
@@ -354,31 +231,33 @@ func (m *Monitor) host(target string) string {
 func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, back, targets []string, now time.Time) Notice {
 	n := Notice{
 		Incident: in.ID, Kind: in.Kind, Phase: phase, Targets: slices.Clone(in.Targets),
-		Title: kindTitle[in.Kind], Started: in.Started,
+		Opening: in.OpeningTitle(), Started: in.Started,
 	}
-	present := classes(targets, results)
+	present := situationOf(targets, results)
 	var b strings.Builder
 	switch phase {
 	case PhaseOpened:
-		n.Title = headline(present, kindTitle[in.Kind])
+		n.Title, n.Situation = in.OpeningTitle(), in.Opened
 		fmt.Fprintf(&b, "**%s**\n", n.Title)
 		for _, a := range m.advice(present, targets, results) {
 			b.WriteString(a + "\n")
 		}
 		m.writeLines(&b, targets, results, now)
 	case PhaseReminder:
-		n.Title = "Still going on: " + headline(present, kindTitle[streakKind(targets, m.states, in.Kind)])
+		n.Situation = in.showing(targets, results, m.states)
+		n.Title = "Still going on: " + openTitle(in, targets, results, m.states)
 		fmt.Fprintf(&b, "**%s** (for %s, since %s)\n", n.Title, format.Duration(now.Sub(in.Started)), m.clock(in.Started, now))
 		m.writeLines(&b, targets, results, now)
 		for _, a := range m.advice(present, targets, results) {
 			b.WriteString(a + "\n")
 		}
 	case PhaseUpdate:
-		// Worded for what the targets still failing show, not for the
-		// kind the incident opened with: once the outage of a round that
-		// also met a DNS filter is over, the filter is what is left.
+		// Worded for what the targets still failing show, not for what
+		// the incident opened with: once the outage of a round that also
+		// met a DNS filter is over, the filter is what is left.
 		still := m.members(in.ID)
-		n.Title = "Update: " + headline(classes(still, results), kindTitle[streakKind(still, m.states, in.Kind)])
+		n.Situation = in.showing(still, results, m.states)
+		n.Title = "Update: " + openTitle(in, still, results, m.states)
 		if len(back) > 0 {
 			fmt.Fprintf(&b, "**%s**\nBack to normal: %s. Still failing:\n", n.Title, strings.Join(back, ", "))
 			m.writeLines(&b, targets, results, now)
@@ -390,7 +269,8 @@ func (m *Monitor) notice(in *Incident, phase Phase, results map[string]Result, b
 			}
 		}
 	case PhaseResolved:
-		n.Title = resolvedTitle(back, m.states, in.Kind)
+		// For all it showed, as the status page and the digest title it.
+		n.Title, n.Situation = in.ResolvedTitle(), in.Seen
 		n.Duration = now.Sub(in.Started)
 		fmt.Fprintf(&b, "**%s** for %s (since %s).\n", n.Title, format.Duration(n.Duration), m.clock(in.Started, now))
 		m.writeLines(&b, back, results, now)

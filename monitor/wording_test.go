@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"gptaccess/cloudflare"
 	"gptaccess/monitor"
+	"gptaccess/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/alerts")
@@ -45,7 +47,12 @@ var (
 	// tell whether our DNS works: DNS failures stay unreachable.
 	apiNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host api.openai.com"}
 	webNoHost = monitor.Result{Verdict: cloudflare.Unreachable, Latency: 2 * time.Millisecond, Detail: "DNS: no such host chatgpt.com"}
-	webOther  = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
+	// An http target, any host: what blocks it is worded with its name.
+	intranetDNS = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond,
+		Detail: "DNS filter: our DNS says intranet.example.com does not exist, while it resolves www.cloudflare.com"}
+	intranetTLS = monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 14 * time.Millisecond,
+		Detail: "TLS interception: the certificate for intranet.example.com is from an unknown authority, issued by “Corp Proxy CA”, so something on our network intercepts HTTPS"}
+	webOther = monitor.Result{Verdict: cloudflare.BlockedOther, Code: 1009, Status: 403, Latency: 39 * time.Millisecond, RayID: "8a1b2c3d4e5f6785", DataCenter: "FRA",
 		Detail: "Cloudflare error 1009: our country is banned"}
 	apiOrigin = monitor.Result{Verdict: cloudflare.OriginDown, Code: 522, Status: 522, Latency: 15 * time.Second, RayID: "8a1b2c3d4e5f6786", DataCenter: "FRA",
 		Detail: "Cloudflare cannot reach OpenAI's servers (error 522)"}
@@ -97,6 +104,14 @@ func TestAlertWording(t *testing.T) {
 		{"mixed-down-and-network", mix{"api": {apiDown}, "web": {webDNS}}, 3, nil},
 		{"mixed-1020-and-network", mix{"api": {apiTLS}, "web": {web1020}}, 3, nil},
 		{"mixed-down-and-1020", mix{"api": {apiDown}, "web": {web1020}}, 3, nil},
+		{"mixed-rate-limited-and-network", mix{"api": {apiLimited}, "web": {webDNS}}, 3, nil},
+		{"mixed-challenged-and-network", mix{"api": {apiTLS}, "web": {webChalleng}}, 3, nil},
+		// Our own network blocks a plain http target (not one of OpenAI's
+		// hosts): the advice names it, not ChatGPT, and speaks neither of
+		// OpenAI being up nor of OpenAI lifting it...
+		{"network-dns-http-target", mix{"api": {apiUp}, "intranet": {intranetDNS}}, 3, nil},
+		// ...and beside ChatGPT's own block, names both.
+		{"network-tls-http-target-and-web", mix{"web": {webDNS}, "intranet": {intranetTLS}}, 3, nil},
 		// The web target is blocked in the round the API's outage opens,
 		// though not yet for long enough to alert: the outage notice must
 		// not say there is nothing to fix on our side.
@@ -144,6 +159,25 @@ func TestAlertWording(t *testing.T) {
 			if diff := cmp.Diff(string(want), got); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", path, diff)
 			}
+			// No message says OpenAI is not down beside OpenAI's own
+			// major or critical indicator.
+			for _, msg := range strings.Split(got, "\n=== ") {
+				if strings.Contains(msg, "OpenAI is not down") && (strings.Contains(msg, "(major)") || strings.Contains(msg, "(critical)")) {
+					t.Errorf("says OpenAI is not down while something says it may be:\n%s", msg)
+				}
+			}
+			// What blocks a plain http target is worded with its name, and
+			// only OpenAI's own hosts are "ChatGPT".
+			switch tt.name {
+			case "network-dns-http-target":
+				if !strings.Contains(got, "blocks intranet (a DNS filter)") || strings.Contains(got, "blocks ChatGPT") || strings.Contains(got, "OpenAI") {
+					t.Errorf("our own network's block of an http target is not worded with its name alone:\n%s", got)
+				}
+			case "network-tls-http-target-and-web":
+				if !strings.Contains(got, "blocks ChatGPT and intranet (") {
+					t.Errorf("our own network's blocks are not worded with both names:\n%s", got)
+				}
+			}
 			if !strings.HasPrefix(tt.name, "down-") || tt.name == "down-while-web-blocked" {
 				if strings.Contains(got, "nothing to fix on our side") {
 					t.Errorf("says there is nothing to fix on our side while something is blocked from here:\n%s", got)
@@ -164,7 +198,7 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 		var mu sync.Mutex
 		round := map[string]int{}
 		var targets []monitor.Target
-		for _, name := range []string{"api", "web", "status"} {
+		for _, name := range []string{"api", "web", "status", "intranet"} {
 			if _, ok := x[name]; !ok {
 				continue
 			}
@@ -174,13 +208,21 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 				kind, url = monitor.TargetWeb, "https://chatgpt.com/"
 			case "status":
 				kind, url = monitor.TargetStatus, "https://status.openai.com/api/v2/summary.json"
+			case "intranet":
+				kind, url = monitor.TargetHTTP, "https://intranet.example.com/"
 			}
 			targets = append(targets, monitor.Target{Name: name, Kind: kind, URL: url})
 		}
 		rec := &recorder{platform: "slack"}
+		// A real database: the titles below read what it kept.
+		db, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
 		m, err := monitor.New(monitor.Options{
 			Targets: targets, Timezone: "UTC", ReminderInterval: 30 * time.Minute, Canary: canary.Target,
-			Channels: map[string][]string{"slack": {"C-ALERTS"}}, Notifiers: []monitor.Notifier{rec},
+			Channels: map[string][]string{"slack": {"C-ALERTS"}}, Notifiers: []monitor.Notifier{rec}, Store: db,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -198,11 +240,109 @@ func wording(t *testing.T, x mix, rounds int, canary *monitor.Canary) string {
 			t.Fatal("no latest status")
 		}
 		fmt.Fprintf(&b, "=== status\n%s\n", rep.Text)
+		digest, err := monitor.DigestNotice(t.Context(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, incidents, _ := strings.Cut(digest.Text, "\nIncidents:\n")
+		incidents, _, _ = strings.Cut(incidents, "\nOfficial status now:")
+		fmt.Fprintf(&b, "\n=== digest\n%s\n", incidents)
+		fmt.Fprintf(&b, "\n=== status page\n%s", pageTitles(t, db))
+		checkTitlesAgree(t, rec.all(), rep.Text, incidents, pageTitles(t, db))
+		checkNoticeSituations(t, rec.all())
 		cancel()
 		monitor.WaitDeliveries(m)
 		out = b.String()
 	})
 	return out
+}
+
+// pageTitles is how the status page titles the incidents of store (as
+// web does: Incident.Headline with the newest results of the targets still
+// failing in it), one per line, newest first.
+func pageTitles(t *testing.T, store monitor.Store) string {
+	t.Helper()
+	ctx := t.Context()
+	incidents, err := store.Incidents(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := store.AlertState(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, in := range incidents {
+		var latest []monitor.Result
+		for _, target := range in.Targets {
+			rs, err := store.LatestResults(ctx, target, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := slices.ContainsFunc(states, func(st monitor.TargetState) bool { return st.Target == target && st.Incident == in.ID })
+			if len(rs) > 0 && in && rs[0].Verdict != cloudflare.Up {
+				latest = append(latest, rs[0])
+			}
+		}
+		state := "resolved"
+		if in.Open() {
+			state = "open"
+		}
+		fmt.Fprintf(&b, "- %s (%s)\n", in.Headline(latest, states), state)
+	}
+	return b.String()
+}
+
+// checkTitlesAgree: each incident has one title wherever it is listed. A
+// resolved one reads the same in its recovery, the digest and on the status
+// page; an open one in the chat status, the digest and on the status page.
+func checkTitlesAgree(t *testing.T, notices []sent, status, digest, page string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(page), "\n") {
+		if line == "" {
+			continue
+		}
+		line = strings.TrimPrefix(line, "- ")
+		if title, ok := strings.CutSuffix(line, " (resolved)"); ok {
+			if !strings.Contains(digest, "- "+title+": ") {
+				t.Errorf("the status page says %q, the digest does not:\n%s", title, digest)
+			}
+			if !slices.ContainsFunc(notices, func(s sent) bool { return s.Notice.Phase == monitor.PhaseResolved && s.Notice.Title == title }) {
+				t.Errorf("the status page says %q, no recovery does", title)
+			}
+			continue
+		}
+		title := strings.TrimSuffix(line, " (open)")
+		if !strings.Contains(digest, "- "+title+": since ") {
+			t.Errorf("the status page says %q, the digest does not:\n%s", title, digest)
+		}
+		if !strings.Contains(status, "Open alert: "+title+" since ") {
+			t.Errorf("the status page says %q, the chat status does not:\n%s", title, status)
+		}
+	}
+}
+
+// checkNoticeSituations: a notice says what its title is worded for (its
+// Situation, which Discord colours by) and, on every notice of an
+// incident, its opening notice's title (which Discord names the thread
+// after).
+func checkNoticeSituations(t *testing.T, notices []sent) {
+	t.Helper()
+	opening := map[string]string{}
+	for _, s := range notices {
+		if s.Notice.Phase == monitor.PhaseOpened {
+			opening[s.Notice.Incident] = s.Notice.Title
+		}
+	}
+	for _, s := range notices {
+		n := s.Notice
+		if want := n.Situation.Title(n.Phase != monitor.PhaseResolved); want == "" || !strings.HasSuffix(n.Title, want) {
+			t.Errorf("%s notice %q: situation %b reads %q", n.Phase, n.Title, n.Situation, want)
+		}
+		if n.Opening != opening[n.Incident] {
+			t.Errorf("%s notice %q: opening %q, want %q", n.Phase, n.Title, n.Opening, opening[n.Incident])
+		}
+	}
 }
 
 // TestKindTitle: an incident is worded in the present while it lasts and

@@ -310,11 +310,11 @@ func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, i
 				e := unix(in.Ended)
 				ended = &e
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO monitor_incidents (id, kind, targets, started_at, notified_at, ended_at)
-				VALUES ($1, $2, $3, $4, $5, $6)
+			if _, err := tx.Exec(ctx, `INSERT INTO monitor_incidents (id, kind, targets, started_at, notified_at, ended_at, opened, seen)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, targets = excluded.targets, started_at = excluded.started_at,
-					notified_at = excluded.notified_at, ended_at = excluded.ended_at`,
-				text(in.ID), text(string(in.Kind)), targets, unix(in.Started), unix(in.Notified), ended); err != nil {
+					notified_at = excluded.notified_at, ended_at = excluded.ended_at, opened = excluded.opened, seen = excluded.seen`,
+				text(in.ID), text(string(in.Kind)), targets, unix(in.Started), unix(in.Notified), ended, int16(in.Opened), int16(in.Seen)); err != nil {
 				return fmt.Errorf("save incident: %w", err)
 			}
 		}
@@ -338,7 +338,7 @@ func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, i
 // Incidents implements monitor.Store: open ones and those that ended at
 // or after since, newest first.
 func (d *DB) Incidents(ctx context.Context, since time.Time) ([]monitor.Incident, error) {
-	rows, err := d.pool.Query(ctx, `SELECT id, kind, targets, started_at, notified_at, ended_at FROM monitor_incidents
+	rows, err := d.pool.Query(ctx, `SELECT id, kind, targets, started_at, notified_at, ended_at, opened, seen FROM monitor_incidents
 		WHERE ended_at IS NULL OR ended_at >= $1 ORDER BY started_at DESC, id DESC`, unix(since))
 	if err != nil {
 		return nil, fmt.Errorf("read incidents: %w", explain(err))
@@ -349,9 +349,11 @@ func (d *DB) Incidents(ctx context.Context, since time.Time) ([]monitor.Incident
 		targets           []byte
 		started, notified int64
 		ended             *int64
+		opened, seen      int16
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &kind, &targets, &started, &notified, &ended}, func() error {
-		inc := monitor.Incident{ID: id, Kind: monitor.Kind(kind), Started: fromUnix(started), Notified: fromUnix(notified)}
+	_, err = pgx.ForEachRow(rows, []any{&id, &kind, &targets, &started, &notified, &ended, &opened, &seen}, func() error {
+		inc := monitor.Incident{ID: id, Kind: monitor.Kind(kind), Started: fromUnix(started), Notified: fromUnix(notified),
+			Opened: monitor.Situation(opened), Seen: monitor.Situation(seen)}
 		if ended != nil {
 			inc.Ended = fromUnix(*ended)
 		}

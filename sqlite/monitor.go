@@ -391,11 +391,11 @@ func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, i
 		if !in.Open() {
 			ended = unix(in.Ended)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_incidents (id, kind, targets, started_at, notified_at, ended_at)
-			VALUES (?, ?, ?, ?, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO monitor_incidents (id, kind, targets, started_at, notified_at, ended_at, opened, seen)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, targets = excluded.targets, started_at = excluded.started_at,
-				notified_at = excluded.notified_at, ended_at = excluded.ended_at`,
-			in.ID, string(in.Kind), string(targets), unix(in.Started), unix(in.Notified), ended); err != nil {
+				notified_at = excluded.notified_at, ended_at = excluded.ended_at, opened = excluded.opened, seen = excluded.seen`,
+			in.ID, string(in.Kind), string(targets), unix(in.Started), unix(in.Notified), ended, int(in.Opened), int(in.Seen)); err != nil {
 			return fmt.Errorf("save incident: %w", explain(err))
 		}
 	}
@@ -420,7 +420,7 @@ func (d *DB) SaveAlertState(ctx context.Context, states []monitor.TargetState, i
 // Incidents implements monitor.Store: open ones and those that ended at
 // or after since, newest first.
 func (d *DB) Incidents(ctx context.Context, since time.Time) ([]monitor.Incident, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, kind, targets, started_at, notified_at, ended_at FROM monitor_incidents
+	rows, err := d.db.QueryContext(ctx, `SELECT id, kind, targets, started_at, notified_at, ended_at, opened, seen FROM monitor_incidents
 		WHERE ended_at IS NULL OR ended_at >= ? ORDER BY started_at DESC, id DESC`, unix(since))
 	if err != nil {
 		return nil, fmt.Errorf("read incidents: %w", explain(err))
@@ -433,11 +433,13 @@ func (d *DB) Incidents(ctx context.Context, since time.Time) ([]monitor.Incident
 			kind, targets     string
 			started, notified int64
 			ended             sql.NullInt64
+			opened, seen      int
 		)
-		if err := rows.Scan(&inc.ID, &kind, &targets, &started, &notified, &ended); err != nil {
+		if err := rows.Scan(&inc.ID, &kind, &targets, &started, &notified, &ended, &opened, &seen); err != nil {
 			return nil, fmt.Errorf("read incidents: %w", err)
 		}
 		inc.Kind, inc.Started, inc.Notified = monitor.Kind(kind), fromUnix(started), fromUnix(notified)
+		inc.Opened, inc.Seen = monitor.Situation(opened), monitor.Situation(seen)
 		if ended.Valid {
 			inc.Ended = fromUnix(ended.Int64)
 		}

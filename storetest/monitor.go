@@ -92,9 +92,12 @@ func monitorResults(t *testing.T, open Open) {
 func monitorAlertState(t *testing.T, open Open) {
 	ctx := context.Background()
 	db, _ := openAt(t, open)
-	open_ := monitor.Incident{ID: "blocked-1", Kind: monitor.KindBlocked, Targets: []string{"web"}, Started: t0, Notified: t0.Add(10 * time.Minute)}
+	// What an incident showed is kept: its titles are worded for it.
+	open_ := monitor.Incident{ID: "blocked-1", Kind: monitor.KindBlocked, Targets: []string{"web"}, Started: t0, Notified: t0.Add(10 * time.Minute),
+		Opened: monitor.SituationOwnNetwork, Seen: monitor.SituationOwnNetwork | monitor.SituationCloudflare}
 	old := monitor.Incident{ID: "down-0", Kind: monitor.KindDown, Targets: []string{"api", "web"}, Started: t0.Add(-48 * time.Hour), Notified: t0.Add(-48 * time.Hour), Ended: t0.Add(-47 * time.Hour)}
-	recent := monitor.Incident{ID: "down-1", Kind: monitor.KindDown, Targets: []string{"api"}, Started: t0.Add(-3 * time.Hour), Notified: t0.Add(-3 * time.Hour), Ended: t0.Add(-2 * time.Hour)}
+	recent := monitor.Incident{ID: "down-1", Kind: monitor.KindDown, Targets: []string{"api"}, Started: t0.Add(-3 * time.Hour), Notified: t0.Add(-3 * time.Hour), Ended: t0.Add(-2 * time.Hour),
+		Opened: monitor.SituationDown | monitor.SituationOwnNetwork, Seen: monitor.SituationDown | monitor.SituationOwnNetwork | monitor.SituationRateLimited}
 	states := []monitor.TargetState{
 		{Target: "web", Verdict: cloudflare.Blocked1020, Since: t0, Failures: 4, Kind: monitor.KindBlocked, FailingSince: t0, Incident: "blocked-1"},
 		{Target: "api", Verdict: cloudflare.Up, Since: t0.Add(-2 * time.Hour), Successes: 30},

@@ -93,24 +93,31 @@ func TestStatusPageOwnNetworkBlock(t *testing.T) {
 // API was down and a DNS filter blocked the website is titled, while open,
 // for what the targets still failing show: once the API is back, "blocked
 // by our own network" beside web's card, not "ChatGPT is down"; with every
-// card up again before it resolves, by the kind of what was left.
+// card up again before it resolves, for what was left as the incident saw
+// it (our own network, not Cloudflare); once resolved, for all it showed,
+// as its recovery and the digest title it.
 func TestStatusPageMixedIncidentTitle(t *testing.T) {
 	webDNS := "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"
 	tests := []struct {
 		name      string
 		webNow    monitor.Result
 		webState  monitor.TargetState
+		ended     bool
 		wantTitle string
 		failing   string
 	}{
 		{"the API back, the filter left",
 			monitor.Result{Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond, Detail: webDNS},
 			monitor.TargetState{Target: "web", Verdict: cloudflare.BlockedNetwork, Since: checkTime(5), Failures: 6, Kind: monitor.KindBlocked, Incident: "down-1"},
-			"ChatGPT is blocked by our own network", "Failing: web"},
+			false, "Ongoing ChatGPT is blocked by our own network", "Failing: web"},
 		{"every card up, not yet resolved",
 			monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 120 * time.Millisecond},
 			monitor.TargetState{Target: "web", Verdict: cloudflare.Up, Since: checkTime(0), Successes: 1, Kind: monitor.KindBlocked, Incident: "down-1"},
-			"ChatGPT is blocked from our network", ""},
+			false, "Ongoing ChatGPT is blocked by our own network", ""},
+		{"resolved",
+			monitor.Result{Verdict: cloudflare.Up, Status: 200, Latency: 120 * time.Millisecond},
+			monitor.TargetState{Target: "web", Verdict: cloudflare.Up, Since: checkTime(0), Successes: 2, Kind: monitor.KindBlocked},
+			true, "Resolved ChatGPT was down and blocked by our own network", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -134,12 +141,18 @@ func TestStatusPageMixedIncidentTitle(t *testing.T) {
 			if err := db.RecordResults(ctx, rs); err != nil {
 				t.Fatal(err)
 			}
+			mixed := monitor.SituationDown | monitor.SituationOwnNetwork
+			in := monitor.Incident{ID: "down-1", Kind: monitor.KindDown, Targets: []string{"api", "web"}, Started: checkTime(5), Notified: checkTime(3),
+				Opened: mixed, Seen: mixed}
+			if tt.ended {
+				in.Ended = checkTime(0)
+			}
 			err := db.SaveAlertState(ctx,
 				[]monitor.TargetState{
 					{Target: "api", Verdict: cloudflare.Up, Since: checkTime(1), Successes: 2, Kind: monitor.KindDown},
 					tt.webState,
 				},
-				[]monitor.Incident{{ID: "down-1", Kind: monitor.KindDown, Targets: []string{"api", "web"}, Started: checkTime(5), Notified: checkTime(3)}})
+				[]monitor.Incident{in})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,8 +162,8 @@ func TestStatusPageMixedIncidentTitle(t *testing.T) {
 				t.Fatalf("status %d:\n%s", code, body)
 			}
 			open := parseHTML(t, body).one(t, "data-incident", "down-1")
-			if title := open.child("class", "title"); title == nil || title.text != "Ongoing "+tt.wantTitle {
-				t.Errorf("open incident title: %+v, want %q", title, tt.wantTitle)
+			if title := open.child("class", "title"); title == nil || title.text != tt.wantTitle {
+				t.Errorf("incident title: %+v, want %q", title, tt.wantTitle)
 			}
 			f := open.child("data-field", "failing")
 			switch {
@@ -207,5 +220,28 @@ func TestStatusPageEgressFromHistory(t *testing.T) {
 				t.Errorf("the page shows an older round's %s", tt.wantNot)
 			}
 		})
+	}
+}
+
+// TestStatusPageBannerAsInChat: the headline says what the cards show in
+// the words of the chat status: an outage beside our own network's block
+// is both, not the outage alone.
+func TestStatusPageBannerAsInChat(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	at := checkTime(0)
+	err := db.RecordResults(ctx, []monitor.Result{
+		{Target: "api", Kind: monitor.TargetAPI, Verdict: cloudflare.OriginError, Status: 503, Latency: 95 * time.Millisecond, CheckedAt: at, Detail: "server error (HTTP 503)"},
+		{Target: "web", Kind: monitor.TargetWeb, Verdict: cloudflare.BlockedNetwork, Latency: 3 * time.Millisecond, CheckedAt: at,
+			Detail: "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := web.StatusPage(web.StatusOptions{Store: db, Targets: monitor.DefaultTargets()[:2], Location: time.UTC, Now: func() time.Time { return now }})
+	_, body := page(t, h)
+	want := (monitor.SituationDown | monitor.SituationOwnNetwork).FromHere()
+	if o := parseHTML(t, body).one(t, "data-overall", "down"); o.text != want || want != "ChatGPT looks down from here and is blocked by our own network" {
+		t.Errorf("headline %q, want %q", o.text, want)
 	}
 }

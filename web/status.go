@@ -716,7 +716,8 @@ func overall(targets []*targetView, empty bool) banner {
 	if empty {
 		return banner{"unknown", "No checks yet"}
 	}
-	var down, blocked, cloudflareBlock, limited, offline, unexpected bool
+	var offline, unexpected bool
+	var s monitor.Situation // what the cards show, worded as the chat status words it
 	checked := 0
 	for _, t := range targets {
 		if t.Kind == monitor.TargetStatus || !t.Checked {
@@ -725,12 +726,15 @@ func overall(targets []*targetView, empty bool) banner {
 		checked++
 		switch t.Class {
 		case "down":
-			down = true
+			s |= monitor.SituationDown
 		case "blocked":
-			blocked = true
-			cloudflareBlock = cloudflareBlock || t.Verdict != string(cloudflare.BlockedNetwork)
+			if t.Verdict == string(cloudflare.BlockedNetwork) {
+				s |= monitor.SituationOwnNetwork
+			} else {
+				s |= monitor.SituationCloudflare
+			}
 		case "limited":
-			limited = true
+			s |= monitor.SituationRateLimited
 		case "unknown":
 			if strings.HasPrefix(t.Words, "Unknown") {
 				offline = true
@@ -742,14 +746,12 @@ func overall(targets []*targetView, empty bool) banner {
 	switch {
 	case checked == 0:
 		return banner{"unknown", "No checks of ChatGPT yet"}
-	case down:
-		return banner{"down", "ChatGPT looks down from here"}
-	case blocked && !cloudflareBlock:
-		return banner{"blocked", "ChatGPT is blocked by our own network"}
-	case blocked:
-		return banner{"blocked", "ChatGPT is blocked from our network"}
-	case limited:
-		return banner{"limited", "ChatGPT is rate limiting our network"}
+	case s.Has(monitor.SituationDown):
+		return banner{"down", s.FromHere()}
+	case s.Blocked():
+		return banner{"blocked", s.FromHere()}
+	case s != 0:
+		return banner{"limited", s.FromHere()}
 	case offline:
 		return banner{"unknown", "Our own network seemed offline at the last check"}
 	case unexpected:

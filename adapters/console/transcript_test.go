@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite golden transcripts in testdata/
 //	click CHOICE     press a button of the last question
 //	wait DURATION    let the clock run
 //	restart          a new engine over the same database (a process restart)
-//	monitor down|blocked|up  what the monitor reports from now on
+//	monitor down|blocked|network|dns|up  what the monitor reports from now on
 //	sheet FACT=VALUE ...     the user's situation (yes, no, unsure)
 //	answer           type the sheet's answer to the open question
 //	press            click the sheet's answer to the open question
@@ -167,6 +167,13 @@ func play(t *testing.T, script string) (string, []bot.Reply) {
 					"- web: blocked by our own network — DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com, 3 ms\n" +
 					"Our traffic reaches Cloudflare in FRA (DE).", NetworkBlocked: true,
 					NetworkBlock: "DNS filter: our DNS says chatgpt.com does not exist, while it resolves www.cloudflare.com"},
+				// No name resolves and the canary is an IP address: down
+				// from here, but maybe our own DNS (monitor/testdata/alerts,
+				// dns-fails-with-an-ip-canary).
+				"dns": {Text: "**ChatGPT looks down from here, but only because our DNS does not resolve its names**\n" +
+					"Our DNS does not resolve api.openai.com and chatgpt.com: that may be our own DNS rather than OpenAI (our canary is an IP address, so it cannot tell); ask IT to check our DNS.\n" +
+					"- api: unreachable — DNS: no such host api.openai.com (2 ms), since 00:00 UTC\n" +
+					"- web: unreachable — DNS: no such host chatgpt.com (2 ms), since 00:00 UTC", Down: true, DNSUnsure: true},
 				"up": {Text: "All targets are up."},
 			}[arg]
 			fmt.Fprintf(&out, "~ monitor says %s\n", arg)

@@ -178,12 +178,23 @@ func noticeEmbed(n monitor.Notice, now time.Time) *discordgo.MessageEmbed {
 	return e
 }
 
+// noticeColor is a notice's colour, for what its title says (what its
+// targets showed), not for the kind its incident opened with: an update
+// that only a block is left in is orange, though the incident opened as an
+// outage; the most serious part of a mixed title wins.
 func noticeColor(n monitor.Notice) int {
+	s := n.Situation
 	switch {
 	case n.Phase == monitor.PhaseResolved:
 		return colorResolved
 	case n.Phase == monitor.PhaseDigest:
 		return colorDigest
+	case s.Has(monitor.SituationDown):
+		return colorDown
+	case s.Blocked():
+		return colorBlocked
+	case s.Has(monitor.SituationRateLimited):
+		return colorLimited
 	case n.Kind == monitor.KindBlocked:
 		return colorBlocked
 	case n.Kind == monitor.KindRateLimited:
@@ -192,7 +203,13 @@ func noticeColor(n monitor.Notice) int {
 	return colorDown
 }
 
-// threadName names the thread on an alert, after the incident it follows.
+// threadName names the thread on an alert after the opening notice's
+// title, the message it hangs from ("ChatGPT is down and blocked by our
+// own network — updates"), whichever later notice starts it.
 func threadName(n monitor.Notice) string {
-	return truncate(n.Kind.Title(true)+" — updates", maxThreadName)
+	title := strings.TrimSpace(n.Opening)
+	if title == "" {
+		title = n.Kind.Title(true)
+	}
+	return truncate(title+" — updates", maxThreadName)
 }

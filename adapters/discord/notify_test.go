@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -196,5 +197,72 @@ func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {
 	}
 	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})) - before; n != 4 {
 		t.Errorf("%d attempts, want 4", n)
+	}
+}
+
+// TestMixedIncidentThreadAndColours: an incident that opened on an outage
+// and a DNS filter in the same round hangs its thread from the opening
+// notice, named after its title, not after the kind the incident was
+// filed under; each notice's colour is for what its own title says, so an
+// update that only the block is left in is orange, not red.
+func TestMixedIncidentThreadAndColours(t *testing.T) {
+	t.Parallel()
+	h := start(t, nil, setup{})
+	f := h.fake
+	ctx := context.Background()
+	ch := f.ChannelID
+	opening := "ChatGPT is down and blocked by our own network"
+	mixed := monitor.Notice{
+		Incident: "down-1", Kind: monitor.KindDown, Phase: monitor.PhaseOpened, Targets: []string{"api", "web"},
+		Title: opening, Situation: monitor.SituationDown | monitor.SituationOwnNetwork, Opening: opening,
+		Text: "- api: server error (HTTP 503)\n- web: DNS filter", Started: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
+	}
+	ref, err := h.a.Notify(ctx, ch, mixed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := mixed
+	update.Phase, update.Thread = monitor.PhaseUpdate, ref
+	update.Title, update.Situation = "Update: ChatGPT is blocked by our own network", monitor.SituationOwnNetwork
+	if _, err := h.a.Notify(ctx, ch, update); err != nil {
+		t.Fatal(err)
+	}
+
+	if alert := h.replies(t, ch, 1)[0]; alert.Embeds[0].Color != colorDown {
+		t.Errorf("opening colour %x, want red (%x): it says ChatGPT is down", alert.Embeds[0].Color, colorDown)
+	}
+	if got := h.replies(t, ref, 1)[0]; got.Embeds[0].Color != colorBlocked {
+		t.Errorf("update colour %x, want orange (%x): only the block is left", got.Embeds[0].Color, colorBlocked)
+	}
+	threads := f.Calls(discordtest.RouteStartThread)
+	if len(threads) != 1 {
+		t.Fatalf("%d thread starts, want 1", len(threads))
+	}
+	var body struct{ Name string }
+	if err := json.Unmarshal(threads[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if want := opening + " — updates"; body.Name != want {
+		t.Errorf("thread name %q, want %q", body.Name, want)
+	}
+}
+
+// TestNoticeColor: the colour follows what a notice's title says.
+func TestNoticeColor(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		n    monitor.Notice
+		want int
+	}{
+		{"down", monitor.Notice{Kind: monitor.KindDown, Phase: monitor.PhaseOpened, Situation: monitor.SituationDown}, colorDown},
+		{"down and blocked", monitor.Notice{Kind: monitor.KindDown, Phase: monitor.PhaseOpened, Situation: monitor.SituationDown | monitor.SituationCloudflare}, colorDown},
+		{"a down incident, only the block left", monitor.Notice{Kind: monitor.KindDown, Phase: monitor.PhaseUpdate, Situation: monitor.SituationOwnNetwork}, colorBlocked},
+		{"a block, only rate limiting left", monitor.Notice{Kind: monitor.KindBlocked, Phase: monitor.PhaseReminder, Situation: monitor.SituationRateLimited}, colorLimited},
+		{"a kind alone", monitor.Notice{Kind: monitor.KindBlocked, Phase: monitor.PhaseOpened}, colorBlocked},
+		{"recovered", monitor.Notice{Kind: monitor.KindDown, Phase: monitor.PhaseResolved, Situation: monitor.SituationDown}, colorResolved},
+	} {
+		if got := noticeColor(c.n); got != c.want {
+			t.Errorf("%s: colour %x, want %x", c.name, got, c.want)
+		}
 	}
 }

@@ -166,8 +166,9 @@ func runCmdOn(t *testing.T, nw network, getenv func(string) string, stdin string
 	return out.String(), errb.String(), err
 }
 
-// TestCheckExitStatus: 0 when every target is up, 1 when one is not, 2
-// when the configuration is bad; a failed canary says why in the JSON.
+// TestCheckExitStatus: 0 when every target is up, 1 when one is not or
+// OpenAI's status page reports a major or critical outage, 2 when the
+// configuration is bad; a failed canary says why in the JSON.
 func TestCheckExitStatus(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<title>ChatGPT</title>") }))
 	defer up.Close()
@@ -189,6 +190,35 @@ func TestCheckExitStatus(t *testing.T) {
 	_, _, err = runCmd(t, checkConfig(t, serveTrace(t), "web", "web", up.URL, "api", "api", down.URL), "", "check")
 	if exitCode(err) != 1 {
 		t.Errorf("one down: %v (exit %d), want 1", err, exitCode(err))
+	}
+
+	// Every target up, but OpenAI's own status page reports a major
+	// outage: not all is well, so cron and CI see exit 1; a minor one is
+	// no outage.
+	summary := func(indicator string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"page":{"id":"x","name":"OpenAI"},"status":{"indicator":%q,"description":"Partial System Outage"},"components":[],"incidents":[]}`, indicator)
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	for indicator, want := range map[string]int{"major": 1, "critical": 1, "minor": 0} {
+		out, stderr, err := runCmd(t, checkConfig(t, serveTrace(t), "web", "web", up.URL, "status", "status", summary(indicator)), "", "check", "--json")
+		var got struct {
+			Results []struct{ Verdict string } `json:"results"`
+		}
+		if jerr := json.Unmarshal([]byte(out), &got); jerr != nil {
+			t.Fatalf("official %s: %v\n%s\n%s", indicator, jerr, out, stderr)
+		}
+		for _, r := range got.Results {
+			if r.Verdict != "up" {
+				t.Errorf("official %s: a target is %s, want every one up\n%s", indicator, r.Verdict, out)
+			}
+		}
+		if exitCode(err) != want {
+			t.Errorf("official %s, every target up: %v (exit %d), want %d", indicator, err, exitCode(err), want)
+		}
 	}
 
 	// The canary refused: it says why.
