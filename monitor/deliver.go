@@ -32,7 +32,7 @@ type queueKey struct {
 // the notices it made, to every channel that gets alerts: the configured
 // ones and those subscribed at run time. For an Outboxer each notice is
 // an outbox item committed in the same transaction as the state, so a
-// crash loses neither nor sends a notice twice; the other notifiers (the
+// crash loses neither nor sends a notice twice; the Notifiers (the
 // terminal) get them after the commit, through queues. An error is the
 // store's: then nothing was saved and nothing is sent.
 func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents []Incident, notices []Notice) error {
@@ -42,20 +42,17 @@ func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents [
 		}
 	}
 	m.outMu.Lock()
-	notifiers := slices.Clone(m.notifiers)
+	notifiers, outboxers := slices.Clone(m.notifiers), slices.Clone(m.outboxers)
 	m.outMu.Unlock()
 	var items []delivery.Outbound
-	for _, n := range notifiers {
-		ob, ok := n.(Outboxer)
-		if !ok {
-			continue
-		}
-		for _, ch := range m.channelsFor(ctx, n.Platform()) {
+	for _, ob := range outboxers {
+		p := ob.Platform()
+		for _, ch := range m.channelsFor(ctx, p) {
 			for _, nt := range notices {
-				nt.Thread = m.thread(ctx, n.Platform(), ch, nt)
+				nt.Thread = m.thread(ctx, p, ch, nt)
 				it, err := ob.NoticeItem(ch, nt)
 				if err != nil {
-					m.log.Error("notice not sent: cannot render it", "platform", n.Platform(), "channel", ch, "incident", nt.Incident, "err", err)
+					m.log.Error("notice not sent: cannot render it", "platform", p, "channel", ch, "incident", nt.Incident, "err", err)
 					continue
 				}
 				it.Kind, it.Created = delivery.KindNotice, m.now()
@@ -68,10 +65,8 @@ func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents [
 			return err
 		}
 	}
-	for _, n := range notifiers {
-		if ob, ok := n.(Outboxer); ok {
-			ob.Committed(slices.DeleteFunc(slices.Clone(items), func(it delivery.Outbound) bool { return it.Platform != n.Platform() }))
-		}
+	for _, ob := range outboxers {
+		ob.box.Committed(slices.DeleteFunc(slices.Clone(items), func(it delivery.Outbound) bool { return it.Platform != ob.Platform() }))
 	}
 	m.enqueue(ctx, notifiers, notices)
 	return nil
@@ -99,18 +94,15 @@ func (m *Monitor) thread(ctx context.Context, platform, channel string, nt Notic
 	return ref
 }
 
-// enqueue hands notices to the queue of every channel of the notifiers
-// that are not Outboxers. Each channel has its own goroutine, so a slow
-// or failing channel delays no other, and notices to one channel keep
-// their order, which threading relies on.
+// enqueue hands notices to the queue of every channel of the Notifiers.
+// Each channel has its own goroutine, so a slow or failing channel delays
+// no other, and notices to one channel keep their order, which threading
+// relies on.
 func (m *Monitor) enqueue(ctx context.Context, notifiers []Notifier, notices []Notice) {
 	if len(notices) == 0 {
 		return
 	}
 	for i, n := range notifiers {
-		if _, ok := n.(Outboxer); ok {
-			continue
-		}
 		for _, ch := range m.channelsFor(ctx, n.Platform()) {
 			q := m.queue(ctx, queueKey{i, ch})
 			for _, nt := range notices {
@@ -185,12 +177,10 @@ func (m *Monitor) drain(ctx context.Context, q <-chan Notice, n Notifier, channe
 	}
 }
 
-// send delivers one notice with one Notify call: retrying is the
-// notifier's, whose outbox (package delivery) retries transient failures
-// with backoff, honours Retry-After and records a permanent failure once;
-// a second layer of retries here would only wait for the same item again.
-// Later notices of an incident are threaded under its opening notice in
-// the same channel.
+// send delivers one notice to a Notifier (the terminal) with one Notify
+// call, not retried: the platforms that can fail for a while post
+// through an outbox, which retries. Later notices of an incident are
+// threaded under its opening notice in the same channel.
 func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notice) {
 	platform := n.Platform()
 	log := m.log.With("platform", platform, "channel", channel, "incident", nt.Incident, "phase", nt.Phase)
@@ -218,7 +208,7 @@ func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notic
 	if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
 		// Saved even when shutdown began meanwhile: the message was
 		// posted, and without its ref the recovery would not be threaded
-		// after a restart (unless the outbox still knows it).
+		// after a restart.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
 		cancel()

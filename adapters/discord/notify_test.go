@@ -2,7 +2,6 @@ package discord
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
 	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 	"gptaccess/monitor"
 )
 
@@ -30,7 +30,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 	ctx := context.Background()
 	ch := f.ChannelID
 
-	ref, err := h.a.Notify(ctx, ch, notice(monitor.PhaseOpened, ""))
+	ref, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseOpened, ""))
 	if err != nil {
 		t.Fatalf("Notify opened: %v", err)
 	}
@@ -42,7 +42,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 		t.Fatalf("Notify returned %q, not a message id", ref)
 	}
 
-	got, err := h.a.Notify(ctx, ch, notice(monitor.PhaseReminder, ref))
+	got, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseReminder, ref))
 	if err != nil || got != ref {
 		t.Fatalf("Notify reminder = %q, %v; want %q", got, err, ref)
 	}
@@ -50,7 +50,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 	if len(threads) != 1 || threads[0].Params["message"] != ref || threads[0].Params["channel"] != ch {
 		t.Fatalf("thread calls = %v, want one on the alert", threads)
 	}
-	if _, err := h.a.Notify(ctx, ch, notice(monitor.PhaseResolved, ref)); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseResolved, ref)); err != nil {
 		t.Fatalf("Notify resolved: %v", err)
 	}
 	inThread := h.replies(t, ref, 2)
@@ -73,7 +73,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 
 	// After a restart the thread already exists (160004): post there.
 	h.restart(t, setup{})
-	if _, err := h.a.Notify(ctx, ch, notice(monitor.PhaseUpdate, ref)); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseUpdate, ref)); err != nil {
 		t.Fatalf("Notify after restart: %v", err)
 	}
 	h.replies(t, ref, 3)
@@ -84,12 +84,12 @@ func TestAlertThreadNotAllowedFallsBackToAReply(t *testing.T) {
 	h := start(t, nil, setup{})
 	f := h.fake
 	ctx := context.Background()
-	ref, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, ""))
+	ref, err := deliverytest.Notify(ctx, h.a.core, h.a, f.ChannelID, notice(monitor.PhaseOpened, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Inject(discordtest.Fault{Route: discordtest.RouteStartThread, Code: 50013})
-	if _, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseResolved, ref)); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, f.ChannelID, notice(monitor.PhaseResolved, ref)); err != nil {
 		t.Fatalf("Notify: %v", err)
 	}
 	ms := h.replies(t, f.ChannelID, 2)
@@ -109,9 +109,9 @@ func TestAlertPermanentErrors(t *testing.T) {
 
 	for name, ch := range map[string]string{"missing permissions": forbidden, "unknown channel": "1100000000000000998"} {
 		before := len(f.Calls(discordtest.RouteCreateMessage))
-		_, err := h.a.Notify(ctx, ch, notice(monitor.PhaseOpened, ""))
-		if !errors.Is(err, monitor.ErrPermanent) {
-			t.Errorf("%s: err = %v, want ErrPermanent", name, err)
+		_, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseOpened, ""))
+		if !delivery.IsPermanent(err) {
+			t.Errorf("%s: err = %v, want a permanent failure", name, err)
 		}
 		if n := len(f.Calls(discordtest.RouteCreateMessage)) - before; n != 1 {
 			t.Errorf("%s: %d attempts, want 1 (no retry storm)", name, n)
@@ -122,7 +122,7 @@ func TestAlertPermanentErrors(t *testing.T) {
 	// Discord's own trouble is retried by the outbox: the alert gets out
 	// (once: the retry carries the same nonce).
 	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Status: 500, Times: 1})
-	if _, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, "")); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, f.ChannelID, notice(monitor.PhaseOpened, "")); err != nil {
 		t.Errorf("500 once: err = %v, want the retry to post it", err)
 	}
 	if n := len(f.BotMessages(f.ChannelID)); n != 1 {
@@ -190,8 +190,8 @@ func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {
 	// An alert to a channel that stays rate limited is given up as
 	// permanent, once.
 	before := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow}))
-	_, err := h.a.Notify(context.Background(), slow, notice(monitor.PhaseOpened, ""))
-	if !errors.Is(err, monitor.ErrPermanent) {
+	_, err := deliverytest.Notify(context.Background(), h.a.core, h.a, slow, notice(monitor.PhaseOpened, ""))
+	if !delivery.IsPermanent(err) {
 		t.Errorf("err = %v, want a permanent failure", err)
 	}
 	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})) - before; n != 4 {
