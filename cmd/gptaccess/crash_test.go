@@ -334,6 +334,10 @@ func crashDiscordAlert(t *testing.T, bin string) {
 	}
 }
 
+// crashSlack kills the process on Slack between a message and its reply,
+// while a reply waits out a 429, and after Slack's answer to a reply was
+// lost; then counts the replies. It is one function because each step
+// restarts the process the step before killed and waits for its replies.
 func crashSlack(t *testing.T, bin string) {
 	fake := slacktest.New(t, slacktest.Config{})
 	cfg := fake.Config()
@@ -417,6 +421,8 @@ func crashSlack(t *testing.T, bin string) {
 	}
 }
 
+// crashDiscord is crashSlack on Discord, where the nonce keeps every
+// message to one reply.
 func crashDiscord(t *testing.T, bin string) {
 	dfake := discordtest.NewServer(t, discordtest.Options{})
 	// Discord's answer to a message create can be lost after Discord made

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -482,21 +483,7 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	bin := binary(t)
 	fake := slacktest.New(t, slacktest.Config{})
 	const alerts = "CALERTS"
-	var (
-		mu      sync.Mutex
-		postsBy = map[int]int{} // chat.postMessage calls per replica
-	)
-	fronts := make([]string, 3)
-	for i := range fronts {
-		fronts[i], _ = losingProxy(t, fake.URL(), func(r *http.Request) bool {
-			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") {
-				mu.Lock()
-				postsBy[i]++
-				mu.Unlock()
-			}
-			return false // lose nothing: only count
-		})
-	}
+	fronts, postsBy := countingFronts(t, fake, 3)
 	rig := newCrashRig(t, bin,
 		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
 		"GPTACCESS_LOG_LEVEL=info",
@@ -519,29 +506,19 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	first := set.waitLeader(15 * time.Second)
 	doubleLeaders := set.watchLeaders()
 
-	alertPosts := func() []slacktest.Call {
-		var out []slacktest.Call
-		for _, p := range fake.Posts() {
-			if p.Channel == alerts {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
+	alertPosts := func() []slacktest.Call { return postsIn(fake, alerts) }
 	fake.Wait(t, 20*time.Second, "the opening alert", func() bool { return len(alertPosts()) >= 1 })
 	time.Sleep(time.Second) // a second opening alert would come now
 	opened := alertPosts()
 	if len(opened) != 1 {
 		t.Fatalf("%d alerts while the target is down, want 1 opening alert: %+v", len(opened), opened)
 	}
-	mu.Lock()
 	// The leader writes the alert to the shared outbox; whichever
 	// replica works the alerts channel then posts it (usually the leader,
 	// but a busy machine lets another's look for pending work win).
-	if n := total(postsBy); n != 1 {
-		t.Errorf("%d chat.postMessage calls, want the opening alert once; by replica: %v", n, postsBy)
+	if by := postsBy(); total(by) != 1 {
+		t.Errorf("%d chat.postMessage calls, want the opening alert once; by replica: %v", total(by), by)
 	}
-	mu.Unlock()
 
 	// The leader's next check is 30 s away: it sees no more of the target.
 	rig.down.Store(false)
@@ -564,19 +541,53 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	if recovery.ThreadTS != opened[0].TS {
 		t.Errorf("recovery in thread %q, want the alert's thread %q", recovery.ThreadTS, opened[0].TS)
 	}
-	mu.Lock()
-	if n := total(postsBy); n != 2 {
-		t.Errorf("%d chat.postMessage calls, want the opening alert and the recovery once each; by replica: %v", n, postsBy)
+	if by := postsBy(); total(by) != 2 {
+		t.Errorf("%d chat.postMessage calls, want the opening alert and the recovery once each; by replica: %v", total(by), by)
 	}
-	mu.Unlock()
 	if d := doubleLeaders(); len(d) > 0 {
 		t.Errorf("more than one replica led at once: %v", d)
 	}
-	t.Logf("chat.postMessage calls by replica: %v (leaders: %d, then %d)", postsBy, first, next)
+	t.Logf("chat.postMessage calls by replica: %v (leaders: %d, then %d)", postsBy(), first, next)
 	t.Logf("opening alert: %q", opened[0].Text)
 	t.Logf("recovery: %q", recovery.Text)
 	t.Logf("after kill -9 of the leader: replica %d led %s later and posted the recovery %s after the kill",
 		next, leadAfter.Round(100*time.Millisecond), recoveredAfter.Round(100*time.Millisecond))
+}
+
+// countingFronts puts n fronts before the fake Slack, one per replica;
+// postsBy counts the chat.postMessage calls that came through each.
+func countingFronts(t *testing.T, fake *slacktest.Server, n int) (fronts []string, postsBy func() map[int]int) {
+	var (
+		mu sync.Mutex
+		by = map[int]int{}
+	)
+	fronts = make([]string, n)
+	for i := range fronts {
+		fronts[i], _ = losingProxy(t, fake.URL(), func(r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") {
+				mu.Lock()
+				by[i]++
+				mu.Unlock()
+			}
+			return false // lose nothing: only count
+		})
+	}
+	return fronts, func() map[int]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(by)
+	}
+}
+
+// postsIn are the bot's posts in channel.
+func postsIn(fake *slacktest.Server, channel string) []slacktest.Call {
+	var out []slacktest.Call
+	for _, p := range fake.Posts() {
+		if p.Channel == channel {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // The load of TestSocketModeReplicaKilled: the scale of
