@@ -48,8 +48,9 @@ type Notice struct {
 	// it): a notice retried keeps it, so an outbox posts it once.
 	ID string
 
-	// Thread is the reference that Notify returned when this incident's
-	// opening notice was posted to the same channel; "" for an opening
+	// Thread is the reference of this incident's opening notice in the
+	// same channel (a Slack ts, a Discord message id, what a Notifier's
+	// Notify returned), as far as the monitor knows it; "" for an opening
 	// notice. Platforms that can thread or edit use it.
 	Thread string
 }
@@ -84,10 +85,11 @@ type Outboxer interface {
 	NoticeItem(channel string, n Notice) (delivery.Outbound, error)
 }
 
-// Outbox sends the outbox items the monitor committed: told of them, it
-// sends them now rather than at its next look for work.
-// (*delivery.Core).Committed is one.
+// Outbox sends the outbox items the monitor committed; *delivery.Core is
+// one.
 type Outbox interface {
+	// Committed tells the outbox of items another writer committed, so
+	// that it sends them now rather than at its next look for work.
 	Committed(items []delivery.Outbound)
 }
 
