@@ -118,6 +118,9 @@ func editEntry(id string, fn func(map[string]any)) func([]map[string]any) []map[
 	}
 }
 
+// TestParseErrors covers every mistake Parse reports in a guide, each
+// named by entry and field, and all of them at once. It is one table, long
+// because there are that many mistakes, each case two or three lines.
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -63,13 +63,10 @@ func openIncidents(states []monitor.TargetState) int {
 }
 
 // WrapNotifier returns n counting delivered and failed alert notices by
-// its platform: one call per notice and channel. An Outboxer is returned
-// as it is: the monitor does not call it, and the delivery core counts
-// each attempt to post its notices (Attempted).
+// its platform: one call per notice and channel. The platforms with an
+// outbox are not Notifiers (monitor.Outboxer): the delivery core counts
+// each attempt to post their notices (Attempted).
 func (m *Metrics) WrapNotifier(n monitor.Notifier) monitor.Notifier {
-	if _, ok := n.(monitor.Outboxer); ok {
-		return n
-	}
 	return &notifier{Notifier: n, m: m}
 }
 

@@ -428,8 +428,8 @@ func TestAddNotifier(t *testing.T) {
 }
 
 // TestFailedSendNotRetried: the monitor calls Notify once per notice and
-// channel; retrying is the notifier's outbox, and a second layer here
-// would post nothing more.
+// channel; the platforms that can fail for a while post through an
+// outbox, which retries.
 func TestFailedSendNotRetried(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &script{verdicts: map[string][]cloudflare.Verdict{"api": {down}}}

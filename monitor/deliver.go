@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -32,9 +33,11 @@ type queueKey struct {
 // the notices it made, to every channel that gets alerts: the configured
 // ones and those subscribed at run time. For an Outboxer each notice is
 // an outbox item committed in the same transaction as the state, so a
-// crash loses neither nor sends a notice twice; the other notifiers (the
+// crash loses neither nor sends a notice twice; the Notifiers (the
 // terminal) get them after the commit, through queues. An error is the
-// store's: then nothing was saved and nothing is sent.
+// store's, in saving the state or in listing the subscribed channels:
+// then nothing was saved and nothing is sent, and the next check, which
+// reads the state again, decides again.
 func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents []Incident, notices []Notice) error {
 	for i := range notices {
 		if notices[i].ID == "" {
@@ -42,20 +45,24 @@ func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents [
 		}
 	}
 	m.outMu.Lock()
-	notifiers := slices.Clone(m.notifiers)
+	notifiers, outboxers := slices.Clone(m.notifiers), slices.Clone(m.outboxers)
 	m.outMu.Unlock()
-	var items []delivery.Outbound
-	for _, n := range notifiers {
-		ob, ok := n.(Outboxer)
-		if !ok {
-			continue
+	var chans map[string][]string
+	if len(notices) > 0 {
+		var err error
+		if chans, err = m.alertChannels(ctx, notifiers, outboxers); err != nil {
+			return err
 		}
-		for _, ch := range m.channelsFor(ctx, n.Platform()) {
+	}
+	var items []delivery.Outbound
+	for _, ob := range outboxers {
+		p := ob.Platform()
+		for _, ch := range chans[p] {
 			for _, nt := range notices {
-				nt.Thread = m.thread(ctx, n.Platform(), ch, nt)
+				nt.Thread = m.thread(ctx, p, ch, nt)
 				it, err := ob.NoticeItem(ch, nt)
 				if err != nil {
-					m.log.Error("notice not sent: cannot render it", "platform", n.Platform(), "channel", ch, "incident", nt.Incident, "err", err)
+					m.log.Error("notice not sent: cannot render it", "platform", p, "channel", ch, "incident", nt.Incident, "err", err)
 					continue
 				}
 				it.Kind, it.Created = delivery.KindNotice, m.now()
@@ -68,13 +75,36 @@ func (m *Monitor) deliver(ctx context.Context, states []TargetState, incidents [
 			return err
 		}
 	}
-	for _, n := range notifiers {
-		if ob, ok := n.(Outboxer); ok {
-			ob.Committed(slices.DeleteFunc(slices.Clone(items), func(it delivery.Outbound) bool { return it.Platform != n.Platform() }))
-		}
+	for _, ob := range outboxers {
+		ob.box.Committed(slices.DeleteFunc(slices.Clone(items), func(it delivery.Outbound) bool { return it.Platform != ob.Platform() }))
 	}
-	m.enqueue(ctx, notifiers, notices)
+	m.enqueue(ctx, notifiers, chans, notices)
 	return nil
+}
+
+// alertChannels lists the alert channels of every platform. Listing the
+// subscribed ones can fail: then the notices must not be saved without
+// them, or those channels would never get them.
+func (m *Monitor) alertChannels(ctx context.Context, notifiers []Notifier, outboxers []outboxer) (map[string][]string, error) {
+	out := map[string][]string{}
+	var platforms []string
+	for _, n := range notifiers {
+		platforms = append(platforms, n.Platform())
+	}
+	for _, ob := range outboxers {
+		platforms = append(platforms, ob.Platform())
+	}
+	for _, p := range platforms {
+		if _, ok := out[p]; ok {
+			continue
+		}
+		chans, err := m.channelsFor(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		out[p] = chans
+	}
+	return out, nil
 }
 
 // thread is the ref of incident's opening notice in channel, for a later
@@ -99,19 +129,13 @@ func (m *Monitor) thread(ctx context.Context, platform, channel string, nt Notic
 	return ref
 }
 
-// enqueue hands notices to the queue of every channel of the notifiers
-// that are not Outboxers. Each channel has its own goroutine, so a slow
-// or failing channel delays no other, and notices to one channel keep
-// their order, which threading relies on.
-func (m *Monitor) enqueue(ctx context.Context, notifiers []Notifier, notices []Notice) {
-	if len(notices) == 0 {
-		return
-	}
+// enqueue hands notices to the queue of every channel (in chans, by
+// platform) of the Notifiers. Each channel has its own goroutine, so a
+// slow or failing channel delays no other, and notices to one channel
+// keep their order, which threading relies on.
+func (m *Monitor) enqueue(ctx context.Context, notifiers []Notifier, chans map[string][]string, notices []Notice) {
 	for i, n := range notifiers {
-		if _, ok := n.(Outboxer); ok {
-			continue
-		}
-		for _, ch := range m.channelsFor(ctx, n.Platform()) {
+		for _, ch := range chans[n.Platform()] {
 			q := m.queue(ctx, queueKey{i, ch})
 			for _, nt := range notices {
 				select {
@@ -125,12 +149,12 @@ func (m *Monitor) enqueue(ctx context.Context, notifiers []Notifier, notices []N
 }
 
 // channelsFor lists the alert channels of platform, configured first.
-func (m *Monitor) channelsFor(ctx context.Context, platform string) []string {
+func (m *Monitor) channelsFor(ctx context.Context, platform string) ([]string, error) {
 	chans := slices.Clone(m.channels[platform])
 	if m.subs != nil {
 		subs, err := m.subs.Subscribers(ctx, platform)
 		if err != nil {
-			m.log.Error("listing subscribed channels", "platform", platform, "err", err)
+			return nil, fmt.Errorf("listing the channels subscribed to alerts on %s: %w", platform, err)
 		}
 		chans = append(chans, subs...)
 	}
@@ -140,7 +164,7 @@ func (m *Monitor) channelsFor(ctx context.Context, platform string) []string {
 			out = append(out, c)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // queue returns the queue for k, starting its goroutine on first use. The
@@ -185,12 +209,10 @@ func (m *Monitor) drain(ctx context.Context, q <-chan Notice, n Notifier, channe
 	}
 }
 
-// send delivers one notice with one Notify call: retrying is the
-// notifier's, whose outbox (package delivery) retries transient failures
-// with backoff, honours Retry-After and records a permanent failure once;
-// a second layer of retries here would only wait for the same item again.
-// Later notices of an incident are threaded under its opening notice in
-// the same channel.
+// send delivers one notice to a Notifier (the terminal) with one Notify
+// call, not retried: the platforms that can fail for a while post
+// through an outbox, which retries. Later notices of an incident are
+// threaded under its opening notice in the same channel.
 func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notice) {
 	platform := n.Platform()
 	log := m.log.With("platform", platform, "channel", channel, "incident", nt.Incident, "phase", nt.Phase)
@@ -218,7 +240,7 @@ func (m *Monitor) send(ctx context.Context, n Notifier, channel string, nt Notic
 	if nt.Phase == PhaseOpened && nt.Incident != "" && ref != "" {
 		// Saved even when shutdown began meanwhile: the message was
 		// posted, and without its ref the recovery would not be threaded
-		// after a restart (unless the outbox still knows it).
+		// after a restart.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		err := m.store.SaveNoticeRef(sctx, nt.Incident, platform, channel, ref)
 		cancel()

@@ -58,10 +58,15 @@ type Options struct {
 	Canary string
 
 	Channels map[string][]string // platform → configured alert channels
-	// Notifiers deliver the notices, one per platform. Those that cannot
-	// exist before the monitor does (an adapter whose bot asks the monitor
-	// for the status) are added with AddNotifier instead.
+	// Notifiers and Outboxers deliver the notices, one per platform: a
+	// Notifier is called once the alert state is saved, an Outboxer's
+	// items are saved with it and sent by Outbox, which must be set when
+	// Outboxers are. Those that cannot exist before the monitor does (an
+	// adapter whose bot asks the monitor for the status) are added with
+	// AddNotifier or AddOutboxer instead.
 	Notifiers   []Notifier
+	Outboxers   []Outboxer
+	Outbox      Outbox
 	Subscribers Subscribers // run-time subscriptions; nil means none
 
 	// Store keeps the history and the alert state; nil keeps them in
@@ -103,6 +108,7 @@ type Monitor struct {
 	canary     string
 	channels   map[string][]string
 	notifiers  []Notifier
+	outboxers  []outboxer
 	subs       Subscribers
 	store      Store
 	leading    func(ctx context.Context) bool
@@ -205,6 +211,11 @@ func New(o Options) (*Monitor, error) {
 	for i, n := range o.Notifiers {
 		if n == nil {
 			errs = append(errs, fmt.Errorf("monitor notifiers[%d]: nil", i))
+		}
+	}
+	for i, ob := range o.Outboxers {
+		if err := m.addOutboxer(ob, o.Outbox); err != nil {
+			errs = append(errs, fmt.Errorf("monitor outboxers[%d]: %w", i, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -344,6 +355,35 @@ func (m *Monitor) AddNotifier(n Notifier) error {
 	m.outMu.Lock()
 	defer m.outMu.Unlock()
 	m.notifiers = append(m.notifiers, n)
+	return nil
+}
+
+// AddOutboxer adds a platform that posts through an outbox, from the next
+// notice on: its notices are saved with the alert state, then box is told
+// of them. It is AddNotifier for the platforms that have an outbox.
+func (m *Monitor) AddOutboxer(o Outboxer, box Outbox) error {
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	if err := m.addOutboxer(o, box); err != nil {
+		return fmt.Errorf("monitor: outboxer: %w", err)
+	}
+	return nil
+}
+
+// outboxer is an Outboxer and the Outbox that sends its items.
+type outboxer struct {
+	Outboxer
+	box Outbox
+}
+
+func (m *Monitor) addOutboxer(o Outboxer, box Outbox) error {
+	switch {
+	case o == nil:
+		return errors.New("nil")
+	case box == nil:
+		return fmt.Errorf("%s: no outbox to send its notices", o.Platform())
+	}
+	m.outboxers = append(m.outboxers, outboxer{o, box})
 	return nil
 }
 

@@ -55,41 +55,48 @@ type Notice struct {
 	// it): a notice retried keeps it, so an outbox posts it once.
 	ID string
 
-	// Thread is the reference that Notify returned when this incident's
-	// opening notice was posted to the same channel; "" for an opening
+	// Thread is the reference of this incident's opening notice in the
+	// same channel (a Slack ts, a Discord message id, what a Notifier's
+	// Notify returned), as far as the monitor knows it; "" for an opening
 	// notice. Platforms that can thread or edit use it.
 	Thread string
 }
 
-// Notifier delivers notices to one chat platform. Adapters implement it.
+// Notifier delivers notices to a platform that has no outbox (the
+// terminal): the monitor calls Notify once the alert state is saved.
+// Platforms that post through an outbox are Outboxers instead.
 type Notifier interface {
 	// Platform names the platform (bot.Slack, bot.Discord, bot.Console);
 	// channels and subscriptions are per platform.
 	Platform() string
 	// Notify posts n to channel and returns a reference to the posted
-	// message (Slack ts, Discord message id) for later threading. The
-	// monitor calls it once per notice and channel: retries are the
-	// notifier's (the adapters' outbox makes them). An error wrapping
-	// ErrPermanent says the channel cannot take notices as configured.
+	// message for later threading. The monitor calls it once per notice
+	// and channel, without retrying. An error wrapping ErrPermanent says
+	// the channel cannot take notices as configured.
 	Notify(ctx context.Context, channel string, n Notice) (ref string, err error)
 }
 
-// Outboxer is a Notifier whose platform posts through an outbox (package
-// delivery) kept in the monitor's own database. The monitor does not call
-// its Notify: it writes each notice as an outbox item in the transaction
-// that saves the alert state which made it (Store.SaveAlertState), so a
-// crash can neither lose the notices of an incident it saved nor make
-// them twice, and the outbox sends each channel's items in order, with
-// its retries, while a slow channel holds back no other (README.md,
+// Outboxer renders notices for a platform that posts through an outbox
+// (package delivery) kept in the monitor's own database. The monitor
+// writes each notice as an outbox item in the transaction that saves the
+// alert state which made it (Store.SaveAlertState), so a crash can
+// neither lose the notices of an incident it saved nor make them twice;
+// then it tells the Outbox, which sends each channel's items in order,
+// with its retries, while a slow channel holds back no other (README.md,
 // "Reliability").
 type Outboxer interface {
-	Notifier
+	// Platform names the platform, as Notifier's does.
+	Platform() string
 	// NoticeItem is n, for channel, as an outbox item; its Key and Parent
 	// are NoticeKey's.
 	NoticeItem(channel string, n Notice) (delivery.Outbound, error)
-	// Committed says that items were added to the outbox by another
-	// writer than the platform's delivery core, which sends them now
-	// rather than at its next look for work.
+}
+
+// Outbox sends the outbox items the monitor committed; *delivery.Core is
+// one.
+type Outbox interface {
+	// Committed tells the outbox of items another writer committed, so
+	// that it sends them now rather than at its next look for work.
 	Committed(items []delivery.Outbound)
 }
 

@@ -13,22 +13,14 @@ import (
 	"gptaccess/monitor"
 )
 
-// outboxer is a fake Outboxer: it renders a notice as an item and records
-// the items it is told were committed. The monitor must never call its
-// Notify.
+// outboxer is a fake Outboxer and its Outbox: it renders a notice as an
+// item and records the items it is told were committed.
 type outboxer struct {
-	t *testing.T
-
 	mu        sync.Mutex
 	committed []delivery.Outbound
 }
 
 func (o *outboxer) Platform() string { return "slack" }
-
-func (o *outboxer) Notify(context.Context, string, monitor.Notice) (string, error) {
-	o.t.Error("Notify called on an Outboxer")
-	return "", errors.New("not here")
-}
 
 func (o *outboxer) NoticeItem(channel string, n monitor.Notice) (delivery.Outbound, error) {
 	key, parent := monitor.NoticeKey("slack", channel, n)
@@ -74,12 +66,20 @@ func (s *saves) SaveAlertState(ctx context.Context, states []monitor.TargetState
 
 func (s *saves) failing(f bool) { s.mu.Lock(); s.fail = f; s.mu.Unlock() }
 
+func (s *saves) withIncidents() []saved {
+	return s.where(func(c saved) bool { return len(c.incidents) > 0 })
+}
+
 func (s *saves) withNotices() []saved {
+	return s.where(func(c saved) bool { return len(c.notices) > 0 })
+}
+
+func (s *saves) where(keep func(saved) bool) []saved {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []saved
 	for _, c := range s.calls {
-		if len(c.notices) > 0 {
+		if keep(c) {
 			out = append(out, c)
 		}
 	}
@@ -96,8 +96,8 @@ func TestNoticesCommittedWithTheirState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := &script{verdicts: map[string][]cloudflare.Verdict{"api": {down, down, down, down, down, up, up, up}}}
 		st := &saves{Store: monitor.NewMemStore()}
-		ob := &outboxer{t: t}
-		r := newRig(t, s, st, nil, func(o *monitor.Options) { o.Notifiers = []monitor.Notifier{ob} })
+		ob := &outboxer{}
+		r := newRig(t, s, st, nil, func(o *monitor.Options) { o.Outboxers, o.Outbox = []monitor.Outboxer{ob}, ob })
 
 		r.ticks(2) // two bad results: below the threshold
 		st.failing(true)
@@ -148,4 +148,87 @@ func keys(items []delivery.Outbound) []string {
 		out = append(out, it.Key)
 	}
 	return out
+}
+
+// TestAddOutboxer: an Outboxer added after the monitor was built gets
+// the notices from then on; one without an Outbox to send its items is
+// refused, by New as by AddOutboxer.
+func TestAddOutboxer(t *testing.T) {
+	if _, err := monitor.New(monitor.Options{Outboxers: []monitor.Outboxer{&outboxer{}}}); err == nil {
+		t.Error("New took Outboxers without an Outbox")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{verdicts: map[string][]cloudflare.Verdict{"api": {down, down, down}}}
+		r := newRig(t, s, nil, nil)
+		ob := &outboxer{}
+		if err := r.m.AddOutboxer(nil, ob); err == nil {
+			t.Error("AddOutboxer(nil) succeeded")
+		}
+		if err := r.m.AddOutboxer(ob, nil); err == nil {
+			t.Error("AddOutboxer without an Outbox succeeded")
+		}
+		if err := r.m.AddOutboxer(ob, ob); err != nil {
+			t.Fatal(err)
+		}
+		r.ticks(3)
+		if got := ob.items(); len(got) != 1 || got[0].Lane != "C-ALERTS" {
+			t.Errorf("committed %v, want the opening notice for C-ALERTS", keys(got))
+		}
+	})
+}
+
+// failingSubscribers lists subscribed channels, or fails while told to.
+type failingSubscribers struct {
+	mu    sync.Mutex
+	fail  bool
+	chans []string
+}
+
+func (f *failingSubscribers) Subscribers(context.Context, string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return nil, errors.New("database is locked")
+	}
+	return f.chans, nil
+}
+
+func (f *failingSubscribers) failing(b bool) { f.mu.Lock(); f.fail = b; f.mu.Unlock() }
+
+// TestSubscribersUnreadSavesNothing: when the subscribed channels cannot
+// be listed, the incident is not saved without their notices (those
+// channels would never get them): nothing is saved, and the next check
+// decides again and alerts every channel.
+func TestSubscribersUnreadSavesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := &script{verdicts: map[string][]cloudflare.Verdict{"api": {down, down, down, down}}}
+		st := &saves{Store: monitor.NewMemStore()}
+		subs := &failingSubscribers{chans: []string{"C-SUBSCRIBED"}}
+		ob := &outboxer{}
+		r := newRig(t, s, st, nil, func(o *monitor.Options) {
+			o.Outboxers, o.Outbox, o.Subscribers = []monitor.Outboxer{ob}, ob, subs
+		})
+		r.ticks(2)
+		subs.failing(true)
+		r.ticks(1) // the third bad result would open the incident
+		if calls := st.withIncidents(); len(calls) != 0 {
+			t.Fatalf("%d saves carried incidents although the channels could not be listed", len(calls))
+		}
+		if got := ob.items(); len(got) != 0 {
+			t.Fatalf("items committed although the channels could not be listed: %v", keys(got))
+		}
+		subs.failing(false)
+		r.ticks(1)
+		calls := st.withIncidents()
+		if len(calls) != 1 || len(calls[0].incidents) != 1 {
+			t.Fatalf("%d saves carried incidents, want 1 opening one", len(calls))
+		}
+		var lanes []string
+		for _, it := range calls[0].notices {
+			lanes = append(lanes, it.Lane)
+		}
+		if want := []string{"C-ALERTS", "C-SUBSCRIBED"}; !slices.Equal(lanes, want) {
+			t.Errorf("the opening save's notices went to %v, want %v", lanes, want)
+		}
+	})
 }

@@ -57,7 +57,9 @@ func page(t *testing.T, h http.Handler) (int, string) {
 }
 
 // TestStatusPageNumbers fills a real database with a week of known
-// history and checks the numbers the page shows.
+// history and checks the numbers the page shows. It is kept whole, long
+// as it is, because the comments on the history work out each figure that
+// the checks below it expect.
 func TestStatusPageNumbers(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t)
@@ -490,7 +492,9 @@ const chromiumPath = "/usr/bin/chromium"
 // testdata/artifacts/ and checks them, and checks the DOM Chromium built.
 // Chromium only ever loads the test server's URL: the page has no
 // external assets, its CSP forbids fetching, and host resolution is
-// disabled for everything else.
+// disabled for everything else. It is long because its browser helpers
+// are closures over its one server and window size, and its last check
+// compares the screenshots its subtests took.
 func TestStatusPageInChromium(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s not found (apt-get install chromium): %v", chromiumPath, err)

@@ -3,7 +3,7 @@
 // gateway (or from signed HTTP interactions), hands them to the bot as
 // bot.Messages and renders each bot.Reply as messages, buttons and
 // interaction responses. It also posts the monitor's alerts
-// (monitor.Notifier).
+// (monitor.Outboxer).
 //
 // The adapter only translates: it is a delivery.Platform. Events are
 // written to the delivery core's inbox as they come; the core asks the
@@ -324,7 +324,7 @@ func InviteURL(applicationID string) string {
 		"&integration_type=0&scope=bot+applications.commands"
 }
 
-// Platform names the platform, for monitor.Notifier.
+// Platform names the platform, for the monitor (monitor.Outboxer).
 func (a *Adapter) Platform() string { return bot.Discord }
 
 // Name names the platform, for the delivery core (delivery.Platform).

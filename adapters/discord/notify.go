@@ -15,7 +15,9 @@ import (
 	"gptaccess/monitor"
 )
 
-var _ monitor.Notifier = (*Adapter)(nil)
+// The monitor commits the notices of the platforms that are Outboxers
+// with its alert state; it holds this adapter as one.
+var _ monitor.Outboxer = (*Adapter)(nil)
 
 // NoticeItem is a monitor notice for channel as an outbox item
 // (monitor.Outboxer): in order with the channel's replies, and with a
@@ -35,33 +37,6 @@ func (a *Adapter) NoticeItem(channel string, n monitor.Notice) (delivery.Outboun
 	out.Kind = delivery.KindNotice
 	out.Key, out.Parent = monitor.NoticeKey(bot.Discord, channel, n)
 	return out, nil
-}
-
-// Committed wakes the outbox for notices the monitor committed
-// (monitor.Outboxer).
-func (a *Adapter) Committed(items []delivery.Outbound) { a.core.Committed(items) }
-
-// Notify posts a monitor notice to channel through the outbox and waits
-// until it is posted, returning the alert message's id (monitor.Notifier;
-// the monitor itself commits NoticeItem's items with its state instead).
-// Missing Access (50001), Missing Permissions (50013) and Unknown Channel
-// (10003) wrap monitor.ErrPermanent.
-func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) (string, error) {
-	out, err := a.NoticeItem(channel, n)
-	if err != nil {
-		return "", err
-	}
-	ref, err := a.core.Deliver(ctx, out)
-	switch {
-	case err != nil && delivery.IsPermanent(err):
-		return "", fmt.Errorf("discord: alert to channel %s: %w: %v", channel, monitor.ErrPermanent, err)
-	case err != nil:
-		return "", fmt.Errorf("discord: alert to channel %s: %w", channel, err)
-	}
-	if n.Thread != "" {
-		return n.Thread, nil
-	}
-	return ref, nil
 }
 
 // sendNotice posts a notice step: a new message, or one in the thread on

@@ -3,7 +3,6 @@ package discord
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"gptaccess/adapters/discord/discordtest"
 	"gptaccess/bot"
 	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 	"gptaccess/monitor"
 )
 
@@ -31,7 +31,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 	ctx := context.Background()
 	ch := f.ChannelID
 
-	ref, err := h.a.Notify(ctx, ch, notice(monitor.PhaseOpened, ""))
+	ref, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseOpened, ""))
 	if err != nil {
 		t.Fatalf("Notify opened: %v", err)
 	}
@@ -43,7 +43,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 		t.Fatalf("Notify returned %q, not a message id", ref)
 	}
 
-	got, err := h.a.Notify(ctx, ch, notice(monitor.PhaseReminder, ref))
+	got, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseReminder, ref))
 	if err != nil || got != ref {
 		t.Fatalf("Notify reminder = %q, %v; want %q", got, err, ref)
 	}
@@ -51,7 +51,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 	if len(threads) != 1 || threads[0].Params["message"] != ref || threads[0].Params["channel"] != ch {
 		t.Fatalf("thread calls = %v, want one on the alert", threads)
 	}
-	if _, err := h.a.Notify(ctx, ch, notice(monitor.PhaseResolved, ref)); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseResolved, ref)); err != nil {
 		t.Fatalf("Notify resolved: %v", err)
 	}
 	inThread := h.replies(t, ref, 2)
@@ -74,7 +74,7 @@ func TestAlertAndRecoveryInTheAlertsThread(t *testing.T) {
 
 	// After a restart the thread already exists (160004): post there.
 	h.restart(t, setup{})
-	if _, err := h.a.Notify(ctx, ch, notice(monitor.PhaseUpdate, ref)); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseUpdate, ref)); err != nil {
 		t.Fatalf("Notify after restart: %v", err)
 	}
 	h.replies(t, ref, 3)
@@ -85,12 +85,12 @@ func TestAlertThreadNotAllowedFallsBackToAReply(t *testing.T) {
 	h := start(t, nil, setup{})
 	f := h.fake
 	ctx := context.Background()
-	ref, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, ""))
+	ref, err := deliverytest.Notify(ctx, h.a.core, h.a, f.ChannelID, notice(monitor.PhaseOpened, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Inject(discordtest.Fault{Route: discordtest.RouteStartThread, Code: 50013})
-	if _, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseResolved, ref)); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, f.ChannelID, notice(monitor.PhaseResolved, ref)); err != nil {
 		t.Fatalf("Notify: %v", err)
 	}
 	ms := h.replies(t, f.ChannelID, 2)
@@ -110,9 +110,9 @@ func TestAlertPermanentErrors(t *testing.T) {
 
 	for name, ch := range map[string]string{"missing permissions": forbidden, "unknown channel": "1100000000000000998"} {
 		before := len(f.Calls(discordtest.RouteCreateMessage))
-		_, err := h.a.Notify(ctx, ch, notice(monitor.PhaseOpened, ""))
-		if !errors.Is(err, monitor.ErrPermanent) {
-			t.Errorf("%s: err = %v, want ErrPermanent", name, err)
+		_, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, notice(monitor.PhaseOpened, ""))
+		if !delivery.IsPermanent(err) {
+			t.Errorf("%s: err = %v, want a permanent failure", name, err)
 		}
 		if n := len(f.Calls(discordtest.RouteCreateMessage)) - before; n != 1 {
 			t.Errorf("%s: %d attempts, want 1 (no retry storm)", name, n)
@@ -123,7 +123,7 @@ func TestAlertPermanentErrors(t *testing.T) {
 	// Discord's own trouble is retried by the outbox: the alert gets out
 	// (once: the retry carries the same nonce).
 	f.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Status: 500, Times: 1})
-	if _, err := h.a.Notify(ctx, f.ChannelID, notice(monitor.PhaseOpened, "")); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, f.ChannelID, notice(monitor.PhaseOpened, "")); err != nil {
 		t.Errorf("500 once: err = %v, want the retry to post it", err)
 	}
 	if n := len(f.BotMessages(f.ChannelID)); n != 1 {
@@ -191,8 +191,8 @@ func TestRateLimitedChannelDoesNotStallOthers(t *testing.T) {
 	// An alert to a channel that stays rate limited is given up as
 	// permanent, once.
 	before := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow}))
-	_, err := h.a.Notify(context.Background(), slow, notice(monitor.PhaseOpened, ""))
-	if !errors.Is(err, monitor.ErrPermanent) {
+	_, err := deliverytest.Notify(context.Background(), h.a.core, h.a, slow, notice(monitor.PhaseOpened, ""))
+	if !delivery.IsPermanent(err) {
 		t.Errorf("err = %v, want a permanent failure", err)
 	}
 	if n := len(h.callsFor(discordtest.RouteCreateMessage, map[string]string{"channel": slow})) - before; n != 4 {
@@ -217,14 +217,14 @@ func TestMixedIncidentThreadAndColours(t *testing.T) {
 		Title: opening, Situation: monitor.SituationDown | monitor.SituationOwnNetwork, Opening: opening,
 		Text: "- api: server error (HTTP 503)\n- web: DNS filter", Started: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC),
 	}
-	ref, err := h.a.Notify(ctx, ch, mixed)
+	ref, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, mixed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	update := mixed
 	update.Phase, update.Thread = monitor.PhaseUpdate, ref
 	update.Title, update.Situation = "Update: ChatGPT is blocked by our own network", monitor.SituationOwnNetwork
-	if _, err := h.a.Notify(ctx, ch, update); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, ch, update); err != nil {
 		t.Fatal(err)
 	}
 

@@ -44,7 +44,7 @@ const (
 	stepEdit     = "edit"     // edit an interaction's original response
 	stepFollowup = "followup" // an interaction follow-up message
 	stepDelete   = "delete"   // delete an interaction's original response
-	stepNotice   = "notice"   // a monitor notice (see Notify)
+	stepNotice   = "notice"   // a monitor notice (see NoticeItem)
 )
 
 // step is an outbox item's body.

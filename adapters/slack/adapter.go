@@ -189,7 +189,7 @@ type discardLogger struct{}
 
 func (discardLogger) Output(int, string) error { return nil }
 
-// Platform names the platform for the monitor (monitor.Notifier).
+// Platform names the platform for the monitor (monitor.Outboxer).
 func (a *Adapter) Platform() string { return bot.Slack }
 
 // Name names the platform for the delivery core (delivery.Platform).

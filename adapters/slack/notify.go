@@ -1,13 +1,16 @@
 package slack
 
 import (
-	"context"
 	"fmt"
 
 	"gptaccess/bot"
 	"gptaccess/delivery"
 	"gptaccess/monitor"
 )
+
+// The monitor commits the notices of the platforms that are Outboxers
+// with its alert state; it holds this adapter as one.
+var _ monitor.Outboxer = (*Adapter)(nil)
 
 // permanentErrors are Slack errors that no retry can fix: the channel is
 // gone or archived, or the bot may not post there.
@@ -34,30 +37,4 @@ func (a *Adapter) NoticeItem(channel string, n monitor.Notice) (delivery.Outboun
 	out.Kind = delivery.KindNotice
 	out.Key, out.Parent = monitor.NoticeKey(bot.Slack, channel, n)
 	return out, nil
-}
-
-// Committed wakes the outbox for notices the monitor committed
-// (monitor.Outboxer).
-func (a *Adapter) Committed(items []delivery.Outbound) { a.core.Committed(items) }
-
-// Notify posts a monitor notice to channel through the outbox and waits
-// until it is posted, returning the alert message's ts (monitor.Notifier;
-// the monitor itself commits NoticeItem's items with its state instead).
-// Errors that cannot be fixed by retrying wrap monitor.ErrPermanent.
-func (a *Adapter) Notify(ctx context.Context, channel string, n monitor.Notice) (string, error) {
-	out, err := a.NoticeItem(channel, n)
-	if err != nil {
-		return "", err
-	}
-	ts, err := a.core.Deliver(ctx, out)
-	if err != nil {
-		if delivery.IsPermanent(err) {
-			return "", fmt.Errorf("slack: notify %s: %w (%w)", channel, monitor.ErrPermanent, err)
-		}
-		return "", fmt.Errorf("slack: notify %s: %w", channel, err)
-	}
-	if n.Thread != "" {
-		return n.Thread, nil
-	}
-	return ts, nil
 }

@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"gptaccess/adapters/slack/slacktest"
 	"gptaccess/bot"
 	"gptaccess/delivery"
+	"gptaccess/delivery/deliverytest"
 	"gptaccess/monitor"
 )
 
@@ -449,8 +449,7 @@ func TestAlertAndRecoveryInThread(t *testing.T) {
 	h := startAdapter(t, fake, ModeSocket)
 	ctx := context.Background()
 
-	var _ monitor.Notifier = h.a
-	ref, err := h.a.Notify(ctx, "CALERT", monitor.Notice{Incident: "i1", Kind: monitor.KindBlocked, Phase: monitor.PhaseOpened,
+	ref, err := deliverytest.Notify(ctx, h.a.core, h.a, "CALERT", monitor.Notice{Incident: "i1", Kind: monitor.KindBlocked, Phase: monitor.PhaseOpened,
 		Title: "ChatGPT is blocked from our network", Text: "Cloudflare answers **1020** to our office."})
 	if err != nil {
 		t.Fatal(err)
@@ -459,11 +458,11 @@ func TestAlertAndRecoveryInThread(t *testing.T) {
 	if opened.TS != ref || opened.ThreadTS != "" || !strings.HasPrefix(opened.Text, ":no_entry: *ChatGPT is blocked") {
 		t.Errorf("opening notice = %+v, ref %q", opened, ref)
 	}
-	ref2, err := h.a.Notify(ctx, "CALERT", monitor.Notice{Incident: "i1", Phase: monitor.PhaseReminder, Title: "Still blocked", Thread: ref})
+	ref2, err := deliverytest.Notify(ctx, h.a.core, h.a, "CALERT", monitor.Notice{Incident: "i1", Phase: monitor.PhaseReminder, Title: "Still blocked", Thread: ref})
 	if err != nil || ref2 != ref {
 		t.Fatalf("reminder: %q, %v", ref2, err)
 	}
-	if _, err := h.a.Notify(ctx, "CALERT", monitor.Notice{Incident: "i1", Phase: monitor.PhaseResolved, Title: "ChatGPT is reachable again", Duration: 42 * time.Minute, Thread: ref}); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, "CALERT", monitor.Notice{Incident: "i1", Phase: monitor.PhaseResolved, Title: "ChatGPT is reachable again", Duration: 42 * time.Minute, Thread: ref}); err != nil {
 		t.Fatal(err)
 	}
 	thread := fake.Thread("CALERT", ref)
@@ -473,14 +472,14 @@ func TestAlertAndRecoveryInThread(t *testing.T) {
 
 	for _, code := range []string{"channel_not_found", "not_in_channel", "is_archived"} {
 		fake.Fail("chat.postMessage", "CGONE", code, 1)
-		_, err := h.a.Notify(ctx, "CGONE", monitor.Notice{ID: code, Phase: monitor.PhaseOpened, Title: "x"})
-		if !errors.Is(err, monitor.ErrPermanent) || !strings.Contains(err.Error(), code) {
-			t.Errorf("%s: err = %v, want ErrPermanent", code, err)
+		_, err := deliverytest.Notify(ctx, h.a.core, h.a, "CGONE", monitor.Notice{ID: code, Phase: monitor.PhaseOpened, Title: "x"})
+		if !delivery.IsPermanent(err) || !strings.Contains(err.Error(), code) {
+			t.Errorf("%s: err = %v, want a permanent failure", code, err)
 		}
 	}
 	// Slack's own trouble is retried by the outbox: the alert gets out.
 	fake.Fail("chat.postMessage", "CFLAKY", "internal_error", 1)
-	if _, err := h.a.Notify(ctx, "CFLAKY", monitor.Notice{Phase: monitor.PhaseOpened, Title: "x"}); err != nil {
+	if _, err := deliverytest.Notify(ctx, h.a.core, h.a, "CFLAKY", monitor.Notice{Phase: monitor.PhaseOpened, Title: "x"}); err != nil {
 		t.Errorf("internal_error once: %v, want the retry to post it", err)
 	}
 	if p := fake.Messages("CFLAKY"); len(p) != 1 {

@@ -24,9 +24,9 @@ import (
 // The crash tests run the real binary against the fake Slack and Discord,
 // kill it with SIGKILL at the moments the README's "Reliability" section
 // names, start it again on the same database and count what the users
-// got: every message answered, exactly once on Discord, at most twice on
-// Slack (and only when the kill falls between Slack's answer to a post and
-// the database recording it).
+// got: every message and every alert and recovery posted, exactly once on
+// Discord, at most twice on Slack (and only when the kill falls between
+// Slack's answer to a post and the database recording it).
 
 // crashRig is one database and configuration that successive processes
 // share, and a monitor target whose answer the test can hold back: asking
@@ -79,6 +79,30 @@ func newCrashRig(t *testing.T, bin string, env ...string) *crashRig {
 // with SIGKILL.
 func (r *crashRig) start(extra ...string) (kill func()) {
 	r.t.Helper()
+	return r.run(extra...).kill
+}
+
+// proc is one process a rig started.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// kill ends p with SIGKILL and waits for it.
+func (p proc) kill() { p.signal(syscall.SIGKILL) }
+
+// stop asks p to shut down (SIGTERM) and waits until it has: what it
+// had posted is recorded.
+func (p proc) stop() { p.signal(syscall.SIGTERM) }
+
+func (p proc) signal(sig os.Signal) {
+	_ = p.cmd.Process.Signal(sig)
+	<-p.done
+}
+
+// run is start, for a process the test may also stop.
+func (r *crashRig) run(extra ...string) proc {
+	r.t.Helper()
 	logs := &bottest.Buffer{}
 	r.logs = append(r.logs, logs)
 	cmd := exec.Command(r.bin, "run")
@@ -87,14 +111,10 @@ func (r *crashRig) start(extra ...string) (kill func()) {
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	kill = func() {
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-	}
-	r.t.Cleanup(kill)
-	return kill
+	p := proc{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	r.t.Cleanup(p.kill)
+	return p
 }
 
 // waitSeen waits until the bot is checking the slow target.
@@ -148,46 +168,176 @@ func TestCrashRecovery(t *testing.T) {
 	t.Run("slack", func(t *testing.T) { crashSlack(t, bin) })
 	t.Run("discord", func(t *testing.T) { crashDiscord(t, bin) })
 	t.Run("alert", func(t *testing.T) { crashAlert(t, bin) })
+	t.Run("alert answer lost", func(t *testing.T) { crashAlertLost(t, bin) })
+	t.Run("discord alert", func(t *testing.T) { crashDiscordAlert(t, bin) })
+}
+
+// alerting is the environment of a rig whose monitor runs, alerting in
+// channel (named by the variable channels), and opens or resolves an
+// incident at its first check, which runs as the process starts.
+func alerting(channels, channel string) []string {
+	return []string{"GPTACCESS_MONITOR_ENABLED=true", "GPTACCESS_MONITOR_FAILURE_THRESHOLD=1",
+		"GPTACCESS_MONITOR_SUCCESS_THRESHOLD=1", channels + "=" + channel}
+}
+
+// slackAlerts is a fake Slack whose channel CALERT gets the alerts of
+// the rig's monitor, through a losingProxy.
+func slackAlerts(t *testing.T, bin string) (*slacktest.Server, *crashRig, *atomic.Bool) {
+	fake := slacktest.New(t, slacktest.Config{})
+	cfg := fake.Config()
+	api, lose := losingProxy(t, strings.TrimSuffix(fake.APIURL(), "api/"), func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/chat.postMessage") })
+	r := newCrashRig(t, bin, append([]string{"GPTACCESS_SLACK_API_URL=" + api + "api/", "SLACK_BOT_TOKEN=" + cfg.BotToken, "SLACK_APP_TOKEN=" + cfg.AppToken},
+		alerting("GPTACCESS_SLACK_ALERT_CHANNELS", "CALERT")...)...)
+	return fake, r, lose
+}
+
+// alertPosts are the messages in CALERT outside threads (the alerts);
+// threaded are those in threads (the recoveries).
+func alertPosts(fake *slacktest.Server) (top, threaded []slacktest.Message) {
+	for _, m := range fake.BotMessages("CALERT") {
+		if m.ThreadTS != "" && m.ThreadTS != m.TS {
+			threaded = append(threaded, m)
+		} else {
+			top = append(top, m)
+		}
+	}
+	return top, threaded
 }
 
 // crashAlert: the monitor opens an incident and its alert waits out a
 // rate limit when the process is killed; the next process posts the
-// alert (once: it was committed with the incident) and then the
-// recovery in its thread.
+// alert (once: it was committed with the incident). Then the recovery
+// waits out a rate limit when the process is killed; the next process
+// posts it, once, in the alert's thread.
 func crashAlert(t *testing.T, bin string) {
-	fake := slacktest.New(t, slacktest.Config{})
-	cfg := fake.Config()
-	r := newCrashRig(t, bin, "GPTACCESS_SLACK_API_URL="+fake.APIURL(), "SLACK_BOT_TOKEN="+cfg.BotToken, "SLACK_APP_TOKEN="+cfg.AppToken,
-		"GPTACCESS_MONITOR_ENABLED=true", "GPTACCESS_MONITOR_FAILURE_THRESHOLD=1", "GPTACCESS_MONITOR_SUCCESS_THRESHOLD=1",
-		"GPTACCESS_SLACK_ALERT_CHANNELS=CALERT")
-	alerts := func() []slacktest.Message { return fake.BotMessages("CALERT") }
+	fake, r, _ := slackAlerts(t, bin)
+	limited := func(i int) {
+		t.Helper()
+		r.logs[i].Wait(t, "rate limited; holding the channel back", 15*time.Second)
+	}
 
 	r.down.Store(true)
-	fake.RateLimit("chat.postMessage", "CALERT", 3, 1)
+	fake.RateLimit("chat.postMessage", "CALERT", 2, 1)
 	kill := r.start() // the first check opens the incident at once
-	r.logs[0].Wait(t, "rate limited; holding the channel back", 15*time.Second)
-	kill() // during the 3 s Retry-After: the alert is not posted yet
-	if n := len(alerts()); n != 0 {
+	limited(0)
+	kill() // during the 2 s Retry-After: the alert is not posted yet
+	if n := len(fake.BotMessages("CALERT")); n != 0 {
 		t.Fatalf("%d alerts posted before the kill, want 0 (the rate limit held it)", n)
 	}
 
+	p := r.run() // still down: nothing new to say, the alert to post
+	fake.Wait(t, 20*time.Second, "the alert", func() bool { top, _ := alertPosts(fake); return len(top) >= 1 })
+	p.stop()
+
 	r.down.Store(false)
-	r.start() // its first check sees the target up again: the recovery
-	fake.Wait(t, 40*time.Second, "the alert and its recovery", func() bool {
-		top := alerts()
-		return len(top) >= 1 && len(fake.Thread("CALERT", top[0].TS)) >= 1
-	})
+	fake.RateLimit("chat.postMessage", "CALERT", 2, 1)
+	kill = r.start() // its first check sees the target up: the recovery
+	limited(2)
+	kill()
+	if _, threaded := alertPosts(fake); len(threaded) != 0 {
+		t.Fatalf("%d recoveries posted before the kill, want 0 (the rate limit held it)", len(threaded))
+	}
+
+	r.start()
+	fake.Wait(t, 20*time.Second, "the recovery", func() bool { _, threaded := alertPosts(fake); return len(threaded) >= 1 })
 	time.Sleep(1500 * time.Millisecond) // room for a second post, if one were coming
-	top := slices.DeleteFunc(alerts(), func(m slacktest.Message) bool { return m.ThreadTS != "" && m.ThreadTS != m.TS })
+	top, threaded := alertPosts(fake)
 	if len(top) != 1 || !strings.Contains(top[0].Text, "down") {
 		t.Fatalf("alerts in the channel: %d, want 1 saying down; logs:\n%s", len(top), r.allLogs())
 	}
 	thread := fake.Thread("CALERT", top[0].TS)
-	if len(thread) != 1 || !strings.Contains(thread[0].Text, "was down") {
-		t.Errorf("thread of the alert: %d messages, want the recovery alone; logs:\n%s", len(thread), r.allLogs())
+	if len(threaded) != 1 || len(thread) != 1 || !strings.Contains(thread[0].Text, "was down") {
+		t.Errorf("recoveries: %d, %d of them in the alert's thread; want the one, there; logs:\n%s", len(threaded), len(thread), r.allLogs())
 	}
 }
 
+// crashAlertLost: Slack posts the alert but its answer is lost, and the
+// process is killed before it tries again; the next process posts the
+// alert again (Slack's double-post window: at most two) and the recovery
+// once, in the thread of the alert it recorded.
+func crashAlertLost(t *testing.T, bin string) {
+	fake, r, lose := slackAlerts(t, bin)
+	r.down.Store(true)
+	lose.Store(true)
+	kill := r.start()
+	fake.Wait(t, 20*time.Second, "the alert", func() bool { top, _ := alertPosts(fake); return len(top) >= 1 })
+	kill() // during the backoff before its second try
+
+	r.down.Store(false)
+	r.start()
+	fake.Wait(t, 20*time.Second, "the recovery", func() bool { _, threaded := alertPosts(fake); return len(threaded) >= 1 })
+	time.Sleep(1500 * time.Millisecond) // room for a late post, if one were coming
+	top, threaded := alertPosts(fake)
+	if len(top) < 1 || len(top) > 2 {
+		t.Errorf("alert posted %d times, want 1 or 2; logs:\n%s", len(top), r.allLogs())
+	} else {
+		t.Logf("alert whose answer was lost: posted %d times (the documented double-post window)", len(top))
+	}
+	if len(threaded) != 1 || !slices.ContainsFunc(top, func(m slacktest.Message) bool { return m.TS == threaded[0].ThreadTS }) {
+		t.Errorf("recoveries: %d, want one in the thread of an alert; logs:\n%s", len(threaded), r.allLogs())
+	}
+}
+
+// crashDiscordAlert: the alert waits out a rate limit when the process is
+// killed; the next process posts it, but Discord's answer is lost and
+// that process is killed too; the third sends it again with the same
+// nonce, then the recovery, whose answer is lost as well and which it
+// sends again: one alert, and one recovery in its thread.
+func crashDiscordAlert(t *testing.T, bin string) {
+	dfake := discordtest.NewServer(t, discordtest.Options{})
+	var losePath atomic.Value // the messages path whose next post loses its answer
+	front, lose := losingProxy(t, dfake.URL, func(r *http.Request) bool {
+		p, _ := losePath.Load().(string)
+		return r.Method == http.MethodPost && p != "" && strings.HasSuffix(r.URL.Path, p)
+	})
+	r := newCrashRig(t, bin, append([]string{"GPTACCESS_DISCORD_API_URL=" + front, "DISCORD_BOT_TOKEN=" + dfake.Token},
+		alerting("GPTACCESS_DISCORD_ALERT_CHANNELS", dfake.ChannelID)...)...)
+	// made counts the messages Discord made or found by their nonce in
+	// channel, however the bot fared with the answer.
+	made := func(channel string) int {
+		n := 0
+		for _, c := range dfake.Calls(discordtest.RouteCreateMessage) {
+			if c.Params["channel"] == channel && c.Status < 300 {
+				n++
+			}
+		}
+		return n
+	}
+
+	r.down.Store(true)
+	dfake.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Times: 1, RetryAfter: 2 * time.Second})
+	kill := r.start()
+	r.logs[0].Wait(t, "rate limited; holding the channel back", 15*time.Second)
+	kill() // during the 2 s retry_after
+	if n := len(dfake.BotMessages(dfake.ChannelID)); n != 0 {
+		t.Fatalf("%d alerts posted before the kill, want 0 (the rate limit held it)", n)
+	}
+
+	losePath.Store("/channels/" + dfake.ChannelID + "/messages")
+	lose.Store(true)
+	kill = r.start() // still down: the alert to post
+	dfake.Await(t, "the alert, its answer lost", func() bool { return len(dfake.BotMessages(dfake.ChannelID)) >= 1 })
+	kill() // during the backoff before its second try
+	alert := dfake.BotMessages(dfake.ChannelID)[0].ID
+
+	r.down.Store(false)
+	losePath.Store("/channels/" + alert + "/messages")
+	lose.Store(true)
+	r.start() // the alert again, then the recovery
+	dfake.Await(t, "the recovery sent again after its answer was lost", func() bool { return made(alert) >= 2 })
+	time.Sleep(1500 * time.Millisecond) // room for a second message, if one were coming
+	if n, tries := len(dfake.BotMessages(dfake.ChannelID)), made(dfake.ChannelID); n != 1 || tries < 2 {
+		t.Errorf("alerts: %d from %d posts, want 1 from at least 2 (the nonce finds the first); logs:\n%s", n, tries, r.allLogs())
+	}
+	if n := len(dfake.BotMessages(alert)); n != 1 {
+		t.Errorf("recoveries in the alert's thread: %d, want 1; logs:\n%s", n, r.allLogs())
+	}
+}
+
+// crashSlack kills the process on Slack between a message and its reply,
+// while a reply waits out a 429, and after Slack's answer to a reply was
+// lost; then counts the replies. It is one function because each step
+// restarts the process the step before killed and waits for its replies.
 func crashSlack(t *testing.T, bin string) {
 	fake := slacktest.New(t, slacktest.Config{})
 	cfg := fake.Config()
@@ -271,6 +421,8 @@ func crashSlack(t *testing.T, bin string) {
 	}
 }
 
+// crashDiscord is crashSlack on Discord, where the nonce keeps every
+// message to one reply.
 func crashDiscord(t *testing.T, bin string) {
 	dfake := discordtest.NewServer(t, discordtest.Options{})
 	// Discord's answer to a message create can be lost after Discord made

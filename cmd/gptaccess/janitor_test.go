@@ -30,8 +30,41 @@ func TestPruneEnforcesEveryRetention(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 30, 0, 0, time.UTC)
 	cfg := config.Default()
 	r := retentionOf(cfg) // outcomes 90 days, history 30 days
-	old, recent := func(d time.Duration) time.Time { return now.Add(-d - time.Hour) }, func(d time.Duration) time.Time { return now.Add(-d + time.Hour) }
+	fillAroundRetention(t, db, r, now)
 
+	prune(ctx, db, r, now, slog.New(slog.DiscardHandler))
+
+	db.Now = func() time.Time { return now }
+	for key, want := range map[string]bool{"slack:event:old": true, "slack:event:new": false} {
+		if added, err := db.Put(ctx, delivery.Inbound{ID: key, Platform: "slack", Lane: "C1", Received: now}); err != nil || added != want {
+			t.Errorf("delivering %s again: added %v, %v; want %v", key, added, err, want)
+		}
+	}
+	for key, want := range map[string]bool{"old": false, "new": true} {
+		if _, found, err := db.Conversation(ctx, key); err != nil || found != want {
+			t.Errorf("conversation %s kept: %v, %v; want %v", key, found, err, want)
+		}
+	}
+	if s, err := db.Stats(ctx, time.Time{}); err != nil || s.Diagnoses != 1 {
+		t.Errorf("outcomes kept: %d, %v; want 1", s.Diagnoses, err)
+	}
+	checkMonitorKept(t, db, r, now)
+}
+
+// retained names a time past a retention (old) and one within it
+// (recent), an hour either side of the cut-off at now.
+func retained(now time.Time) (old, recent func(time.Duration) time.Time) {
+	return func(d time.Duration) time.Time { return now.Add(-d - time.Hour) }, func(d time.Duration) time.Time { return now.Add(-d + time.Hour) }
+}
+
+// fillAroundRetention writes to every table the janitor looks after a row
+// past its retention r at now and one within it, and the alert state of
+// a target gone from the configuration and of one gone but with an
+// incident still open.
+func fillAroundRetention(t *testing.T, db *sqlite.DB, r retention, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	old, recent := retained(now)
 	for key, at := range map[string]time.Time{"slack:event:old": old(r.deliveries), "slack:event:new": recent(r.deliveries)} {
 		if _, err := db.Put(ctx, delivery.Inbound{ID: key, Platform: "slack", Lane: "C1", Received: at}); err != nil {
 			t.Fatal(err)
@@ -65,23 +98,15 @@ func TestPruneEnforcesEveryRetention(t *testing.T) {
 	}, []monitor.Incident{ended, open}); err != nil {
 		t.Fatal(err)
 	}
+}
 
-	prune(ctx, db, r, now, slog.New(slog.DiscardHandler))
-
-	db.Now = func() time.Time { return now }
-	for key, want := range map[string]bool{"slack:event:old": true, "slack:event:new": false} {
-		if added, err := db.Put(ctx, delivery.Inbound{ID: key, Platform: "slack", Lane: "C1", Received: now}); err != nil || added != want {
-			t.Errorf("delivering %s again: added %v, %v; want %v", key, added, err, want)
-		}
-	}
-	for key, want := range map[string]bool{"old": false, "new": true} {
-		if _, found, err := db.Conversation(ctx, key); err != nil || found != want {
-			t.Errorf("conversation %s kept: %v, %v; want %v", key, found, err, want)
-		}
-	}
-	if s, err := db.Stats(ctx, time.Time{}); err != nil || s.Diagnoses != 1 {
-		t.Errorf("outcomes kept: %d, %v; want 1", s.Diagnoses, err)
-	}
+// checkMonitorKept: of the monitor's history only the recent result and
+// its hour are left, of the incidents the open one, and of the alert
+// states those of a configured target or of an open incident.
+func checkMonitorKept(t *testing.T, db *sqlite.DB, r retention, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	_, recent := retained(now)
 	if rs, err := db.ResultsSince(ctx, time.Time{}); err != nil || len(rs) != 1 || !rs[0].CheckedAt.Equal(recent(r.history)) {
 		t.Errorf("results kept: %+v, %v; want the recent one", rs, err)
 	}

@@ -183,35 +183,8 @@ func BenchmarkStatusPageLoad(b *testing.B) {
 	dbPath := filepath.Join(b.TempDir(), "g.db")
 	seedHistory(b, dbPath, 30, 30*time.Second, time.Now().Add(-10*time.Second))
 	for b.Loop() {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		cmd := exec.Command(bin, "run")
-		cmd.Env = append(os.Environ(), "GPTACCESS_DB="+dbPath, "GPTACCESS_MONITOR_ENABLED=false", "GPTACCESS_HTTP_LISTEN="+addr, "GPTACCESS_LOG_LEVEL=warn")
-		stdin, err := cmd.StdinPipe() // held open: the terminal bot waits for input
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-		get := func() (time.Duration, error) {
-			start := time.Now()
-			res, err := client.Get("http://" + addr + "/")
-			if err != nil {
-				return time.Since(start), err
-			}
-			_, err = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if err == nil && res.StatusCode != 200 {
-				err = fmt.Errorf("status %d", res.StatusCode)
-			}
-			return time.Since(start), err
-		}
+		cmd, addr, stop := runTerminalBot(b, bin, dbPath)
+		get := pageGetter(addr)
 		for deadline := time.Now().Add(10 * time.Second); ; {
 			if _, err := get(); err == nil {
 				break
@@ -228,41 +201,91 @@ func BenchmarkStatusPageLoad(b *testing.B) {
 			}
 			seq = append(seq, d)
 		}
-		const clients, each = 50, 20
-		var (
-			mu   sync.Mutex
-			conc []time.Duration
-			wg   sync.WaitGroup
-			errs atomic.Int64
-		)
-		for range clients {
-			wg.Go(func() {
-				for range each {
-					d, err := get()
-					if err != nil {
-						if errs.Add(1) == 1 {
-							b.Logf("first failed request after %v: %v", d, err)
-						}
-					}
-					mu.Lock()
-					conc = append(conc, d)
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
+		conc, failed := concurrentGets(b, get, 50, 20)
 		// Failed requests (a 500 after the page's 5 s store timeout) count
 		// with the time they took, and are reported.
-		b.ReportMetric(float64(errs.Load()), "c50-failed")
+		b.ReportMetric(float64(failed), "c50-failed")
 		b.ReportMetric(quantile(seq, 0.50), "seq-p50-ms")
 		b.ReportMetric(quantile(seq, 0.99), "seq-p99-ms")
 		b.ReportMetric(quantile(conc, 0.50), "c50-p50-ms")
 		b.ReportMetric(quantile(conc, 0.99), "c50-p99-ms")
 		b.ReportMetric(peakRSS(b, cmd.Process.Pid)/1024, "peak-RSS-MiB")
+		stop()
+	}
+}
+
+// runTerminalBot starts `gptaccess run` on the database at dbPath, the
+// monitor off and no platform configured (the terminal bot, its input
+// held open), serving HTTP on a free loopback address; stop ends it.
+func runTerminalBot(b *testing.B, bin, dbPath string) (cmd *exec.Cmd, addr string, stop func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	cmd = exec.Command(bin, "run")
+	cmd.Env = append(os.Environ(), "GPTACCESS_DB="+dbPath, "GPTACCESS_MONITOR_ENABLED=false", "GPTACCESS_HTTP_LISTEN="+addr, "GPTACCESS_LOG_LEVEL=warn")
+	stdin, err := cmd.StdinPipe() // held open: the terminal bot waits for input
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return cmd, addr, func() {
 		stdin.Close()
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 	}
+}
+
+// pageGetter returns a function that gets the status page at addr and
+// says how long it took; a status other than 200 is an error.
+func pageGetter(addr string) func() (time.Duration, error) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	return func() (time.Duration, error) {
+		start := time.Now()
+		res, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			return time.Since(start), err
+		}
+		_, err = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err == nil && res.StatusCode != 200 {
+			err = fmt.Errorf("status %d", res.StatusCode)
+		}
+		return time.Since(start), err
+	}
+}
+
+// concurrentGets calls get each times from each of clients goroutines at
+// once and returns how long every call took, failed or not, and how many
+// failed (logging the first failure).
+func concurrentGets(b *testing.B, get func() (time.Duration, error), clients, each int) ([]time.Duration, int64) {
+	var (
+		mu   sync.Mutex
+		took []time.Duration
+		wg   sync.WaitGroup
+		errs atomic.Int64
+	)
+	for range clients {
+		wg.Go(func() {
+			for range each {
+				d, err := get()
+				if err != nil {
+					if errs.Add(1) == 1 {
+						b.Logf("first failed request after %v: %v", d, err)
+					}
+				}
+				mu.Lock()
+				took = append(took, d)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return took, errs.Load()
 }
 
 // quantile is the nearest-rank q-quantile of ds in milliseconds.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -230,7 +231,7 @@ func (s *replicaSet) deliver(fake *slacktest.Server, first int, e slacktest.Even
 // sent is one user message of TestReplicasKilled: where it went and when.
 type sent struct {
 	channel, ts string
-	replica     int // the replica that took it first
+	replica     int // the replica that took it first; -1 when the test cannot tell
 	at          time.Time
 }
 
@@ -264,82 +265,17 @@ func TestReplicasKilled(t *testing.T) {
 	leader := set.waitLeader(15 * time.Second)
 	doubleLeaders := set.watchLeaders()
 
-	var (
-		mu       sync.Mutex
-		msgs     []sent
-		count    atomic.Int64
-		killAt   time.Time
-		killed   = make(chan struct{})
-		restart  = make(chan struct{})
-		wg       sync.WaitGroup
-		failures = make(chan error, killChannels)
-	)
-	perChannel := killMessages / killChannels
-	for c := range killChannels {
-		channel := fmt.Sprintf("C%03d", c)
-		wg.Go(func() {
-			// One channel's messages go one after another, so their
-			// order is the order the replies must keep.
-			for j := range perChannel {
-				n := count.Add(1)
-				switch n {
-				case killMessages / 3:
-					close(killed)
-				case 2 * killMessages / 3:
-					close(restart)
-				}
-				user := fmt.Sprintf("U%03d", c*(killUsers/killChannels)+j%(killUsers/killChannels))
-				say := slacktest.Say{Channel: channel, User: user, Text: fmt.Sprintf("<@UBOT> what causes error 1020? (%s #%d)", channel, j)}
-				evs := fake.UserMessage(say)
-				took := -1
-				for _, e := range evs {
-					r, err := set.deliver(fake, int(n)%3, e)
-					if err != nil {
-						failures <- err
-						return
-					}
-					if took < 0 {
-						took = r
-					}
-				}
-				mu.Lock()
-				msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), replica: took, at: time.Now()})
-				mu.Unlock()
-			}
-		})
-	}
-
-	<-killed
+	u := sendSlackUsers(fake, set)
+	<-u.killed
 	set.kill(leader)
-	killAt = time.Now()
-	unansweredAtKill := map[string]bool{} // messages taken (by any replica) and not answered yet
-	answered := func() map[string]int {
-		out := map[string]int{}
-		for _, p := range fake.Posts() {
-			out[p.Channel+" "+p.ThreadTS]++
-		}
-		return out
-	}
-	{
-		a := answered()
-		mu.Lock()
-		for _, m := range msgs {
-			if a[m.channel+" "+m.ts] == 0 {
-				unansweredAtKill[m.channel+" "+m.ts] = true
-			}
-		}
-		mu.Unlock()
-	}
+	killAt := time.Now()
+	unansweredAtKill := u.unanswered()
 	next := set.waitLeader(30 * time.Second)
 	leadAfter := time.Since(killAt)
-	<-restart
+	<-u.restart
 	restartAt := time.Now()
 	set.start(leader)
-	wg.Wait()
-	close(failures)
-	for err := range failures {
-		t.Fatal(err)
-	}
+	msgs := u.wait(t)
 	sentAll := time.Now()
 
 	fake.WaitPosts(t, killMessages, 60*time.Second)
@@ -347,62 +283,13 @@ func TestReplicasKilled(t *testing.T) {
 	time.Sleep(time.Second) // a second reply would come now
 
 	// When did the replies to what the dead replica had taken come?
+	r := checkReplies(t, fake, msgs, killAt, restartAt)
 	var lanesAfter time.Duration
-	firstPost := map[string]time.Time{}
-	for _, p := range fake.Posts() {
-		k := p.Channel + " " + p.ThreadTS
-		if _, ok := firstPost[k]; !ok {
-			firstPost[k] = p.At
-		}
-	}
 	for k := range unansweredAtKill {
-		if d := firstPost[k].Sub(killAt); d > lanesAfter {
-			lanesAfter = d
-		}
-	}
-
-	a := answered()
-	var doubles []string
-	for k, n := range a {
-		if n == 1 {
-			continue
-		}
-		if atTheKill(firstPost[k], killAt) {
-			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
-			continue
-		}
-		var when []string
-		for _, p := range fake.Posts() {
-			if p.Channel+" "+p.ThreadTS == k {
-				when = append(when, fmt.Sprintf("kill%+v restart%+v", p.At.Sub(killAt).Round(time.Millisecond), p.At.Sub(restartAt).Round(time.Millisecond)))
-			}
-		}
-		doubles = append(doubles, fmt.Sprintf("%s: %d replies, posted at %v", k, n, when))
-	}
-	if len(doubles) > 0 {
-		t.Errorf("answered more than once (times after the kill / after the restart): %v", doubles)
-	}
-	for _, m := range msgs {
-		if a[m.channel+" "+m.ts] == 0 {
-			t.Errorf("%s %s (taken by replica %d) never answered", m.channel, m.ts, m.replica)
-		}
+		lanesAfter = max(lanesAfter, r.first[k].Sub(killAt))
 	}
 	if len(msgs) != killMessages {
 		t.Errorf("%d messages sent, want %d", len(msgs), killMessages)
-	}
-	// Replies in each channel in the order of its messages (ts grow).
-	last := map[string]string{}
-	seen := map[string]bool{}
-	for _, p := range fake.Posts() {
-		k := p.Channel + " " + p.ThreadTS
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
-		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
-			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
-		}
-		last[p.Channel] = p.ThreadTS
 	}
 	if d := doubleLeaders(); len(d) > 0 {
 		t.Errorf("more than one replica led at once: %v", d)
@@ -415,6 +302,139 @@ func TestReplicasKilled(t *testing.T) {
 	t.Logf("after kill -9: replica %d led %s later; the %d messages taken but not answered at the kill were all answered %s later; every message %s later (all sent %s after the kill)",
 		next, leadAfter.Round(100*time.Millisecond), len(unansweredAtKill), lanesAfter.Round(100*time.Millisecond),
 		allAnswered.Round(100*time.Millisecond), sentAll.Sub(killAt).Round(100*time.Millisecond))
+}
+
+// slackUsers are the users of TestReplicasKilled: one goroutine per
+// channel sends its messages one after another, so their order is the
+// order the replies must keep; each is delivered round-robin to the
+// replicas and retried by "Slack" to the next. killed and restart close
+// a third and two thirds of the way.
+type slackUsers struct {
+	fake            *slacktest.Server
+	killed, restart chan struct{}
+	wg              sync.WaitGroup
+	failures        chan error
+
+	mu   sync.Mutex
+	msgs []sent
+}
+
+func sendSlackUsers(fake *slacktest.Server, set *replicaSet) *slackUsers {
+	u := &slackUsers{fake: fake, killed: make(chan struct{}), restart: make(chan struct{}), failures: make(chan error, killChannels)}
+	var count atomic.Int64
+	perChannel := killMessages / killChannels
+	for c := range killChannels {
+		channel := fmt.Sprintf("C%03d", c)
+		u.wg.Go(func() {
+			for j := range perChannel {
+				n := count.Add(1)
+				switch n {
+				case killMessages / 3:
+					close(u.killed)
+				case 2 * killMessages / 3:
+					close(u.restart)
+				}
+				user := fmt.Sprintf("U%03d", c*(killUsers/killChannels)+j%(killUsers/killChannels))
+				say := slacktest.Say{Channel: channel, User: user, Text: fmt.Sprintf("<@UBOT> what causes error 1020? (%s #%d)", channel, j)}
+				evs := fake.UserMessage(say)
+				took := -1
+				for _, e := range evs {
+					r, err := set.deliver(fake, int(n)%3, e)
+					if err != nil {
+						u.failures <- err
+						return
+					}
+					if took < 0 {
+						took = r
+					}
+				}
+				u.mu.Lock()
+				u.msgs = append(u.msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), replica: took, at: time.Now()})
+				u.mu.Unlock()
+			}
+		})
+	}
+	return u
+}
+
+// unanswered are the messages taken (by any replica) and not answered
+// yet, by "channel ts".
+func (u *slackUsers) unanswered() map[string]bool {
+	answered := map[string]bool{}
+	for _, p := range u.fake.Posts() {
+		answered[p.Channel+" "+p.ThreadTS] = true
+	}
+	out := map[string]bool{}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, m := range u.msgs {
+		if k := m.channel + " " + m.ts; !answered[k] {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// wait waits until every user has sent everything and returns the
+// messages; a delivery that failed fails the test.
+func (u *slackUsers) wait(t *testing.T) []sent {
+	t.Helper()
+	u.wg.Wait()
+	close(u.failures)
+	for err := range u.failures {
+		t.Fatal(err)
+	}
+	return u.msgs
+}
+
+// slackReplies are the bot's replies in the fake Slack, by "channel ts"
+// of the message each answers: how many, and when the first was posted.
+type slackReplies struct {
+	n     map[string]int
+	first map[string]time.Time
+}
+
+// checkReplies checks the replies to msgs: each message answered, once
+// (but for Slack's double-post window around killAt, which is logged),
+// and each channel's replies in the order of its messages. A message
+// answered twice is reported with when its replies were posted, after
+// the kill and after restartAt (zero: no restart).
+func checkReplies(t *testing.T, fake *slacktest.Server, msgs []sent, killAt, restartAt time.Time) slackReplies {
+	t.Helper()
+	r := slackReplies{n: map[string]int{}, first: map[string]time.Time{}}
+	when := map[string][]string{}
+	last := map[string]string{}
+	for _, p := range fake.Posts() {
+		k := p.Channel + " " + p.ThreadTS
+		r.n[k]++
+		at := fmt.Sprintf("kill%+v", p.At.Sub(killAt).Round(time.Millisecond))
+		if !restartAt.IsZero() {
+			at += fmt.Sprintf(" restart%+v", p.At.Sub(restartAt).Round(time.Millisecond))
+		}
+		when[k] = append(when[k], at)
+		if r.n[k] > 1 {
+			continue
+		}
+		r.first[k] = p.At
+		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
+			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
+		}
+		last[p.Channel] = p.ThreadTS
+	}
+	for _, m := range msgs {
+		k := m.channel + " " + m.ts
+		switch n := r.n[k]; {
+		case n == 0 && m.replica >= 0:
+			t.Errorf("%s (taken by replica %d) never answered", k, m.replica)
+		case n == 0:
+			t.Errorf("%s never answered", k)
+		case n > 1 && atTheKill(r.first[k], killAt):
+			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
+		case n > 1:
+			t.Errorf("%s answered %d times, posted at %v", k, n, when[k])
+		}
+	}
+	return r
 }
 
 // atTheKill reports whether a post at at falls in Slack's documented
@@ -463,21 +483,7 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	bin := binary(t)
 	fake := slacktest.New(t, slacktest.Config{})
 	const alerts = "CALERTS"
-	var (
-		mu      sync.Mutex
-		postsBy = map[int]int{} // chat.postMessage calls per replica
-	)
-	fronts := make([]string, 3)
-	for i := range fronts {
-		fronts[i], _ = losingProxy(t, fake.URL(), func(r *http.Request) bool {
-			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") {
-				mu.Lock()
-				postsBy[i]++
-				mu.Unlock()
-			}
-			return false // lose nothing: only count
-		})
-	}
+	fronts, postsBy := countingFronts(t, fake, 3)
 	rig := newCrashRig(t, bin,
 		"GPTACCESS_DATABASE_URL="+pgtest.URL(t),
 		"GPTACCESS_LOG_LEVEL=info",
@@ -500,29 +506,19 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	first := set.waitLeader(15 * time.Second)
 	doubleLeaders := set.watchLeaders()
 
-	alertPosts := func() []slacktest.Call {
-		var out []slacktest.Call
-		for _, p := range fake.Posts() {
-			if p.Channel == alerts {
-				out = append(out, p)
-			}
-		}
-		return out
-	}
+	alertPosts := func() []slacktest.Call { return postsIn(fake, alerts) }
 	fake.Wait(t, 20*time.Second, "the opening alert", func() bool { return len(alertPosts()) >= 1 })
 	time.Sleep(time.Second) // a second opening alert would come now
 	opened := alertPosts()
 	if len(opened) != 1 {
 		t.Fatalf("%d alerts while the target is down, want 1 opening alert: %+v", len(opened), opened)
 	}
-	mu.Lock()
 	// The leader writes the alert to the shared outbox; whichever
 	// replica works the alerts channel then posts it (usually the leader,
 	// but a busy machine lets another's look for pending work win).
-	if n := total(postsBy); n != 1 {
-		t.Errorf("%d chat.postMessage calls, want the opening alert once; by replica: %v", n, postsBy)
+	if by := postsBy(); total(by) != 1 {
+		t.Errorf("%d chat.postMessage calls, want the opening alert once; by replica: %v", total(by), by)
 	}
-	mu.Unlock()
 
 	// The leader's next check is 30 s away: it sees no more of the target.
 	rig.down.Store(false)
@@ -545,19 +541,53 @@ func TestIncidentAcrossLeaderKill(t *testing.T) {
 	if recovery.ThreadTS != opened[0].TS {
 		t.Errorf("recovery in thread %q, want the alert's thread %q", recovery.ThreadTS, opened[0].TS)
 	}
-	mu.Lock()
-	if n := total(postsBy); n != 2 {
-		t.Errorf("%d chat.postMessage calls, want the opening alert and the recovery once each; by replica: %v", n, postsBy)
+	if by := postsBy(); total(by) != 2 {
+		t.Errorf("%d chat.postMessage calls, want the opening alert and the recovery once each; by replica: %v", total(by), by)
 	}
-	mu.Unlock()
 	if d := doubleLeaders(); len(d) > 0 {
 		t.Errorf("more than one replica led at once: %v", d)
 	}
-	t.Logf("chat.postMessage calls by replica: %v (leaders: %d, then %d)", postsBy, first, next)
+	t.Logf("chat.postMessage calls by replica: %v (leaders: %d, then %d)", postsBy(), first, next)
 	t.Logf("opening alert: %q", opened[0].Text)
 	t.Logf("recovery: %q", recovery.Text)
 	t.Logf("after kill -9 of the leader: replica %d led %s later and posted the recovery %s after the kill",
 		next, leadAfter.Round(100*time.Millisecond), recoveredAfter.Round(100*time.Millisecond))
+}
+
+// countingFronts puts n fronts before the fake Slack, one per replica;
+// postsBy counts the chat.postMessage calls that came through each.
+func countingFronts(t *testing.T, fake *slacktest.Server, n int) (fronts []string, postsBy func() map[int]int) {
+	var (
+		mu sync.Mutex
+		by = map[int]int{}
+	)
+	fronts = make([]string, n)
+	for i := range fronts {
+		fronts[i], _ = losingProxy(t, fake.URL(), func(r *http.Request) bool {
+			if strings.HasSuffix(r.URL.Path, "/chat.postMessage") {
+				mu.Lock()
+				by[i]++
+				mu.Unlock()
+			}
+			return false // lose nothing: only count
+		})
+	}
+	return fronts, func() map[int]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(by)
+	}
+}
+
+// postsIn are the bot's posts in channel.
+func postsIn(fake *slacktest.Server, channel string) []slacktest.Call {
+	var out []slacktest.Call
+	for _, p := range fake.Posts() {
+		if p.Channel == channel {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // The load of TestSocketModeReplicaKilled: the scale of
@@ -595,10 +625,11 @@ func TestSocketModeReplicaKilled(t *testing.T) {
 	set.waitReady()
 
 	var msgs []sent
-	var killAt time.Time
+	var killAt, restartAt time.Time
 	for n := range socketMessages {
 		if n == 2*socketMessages/3 {
 			set.start(0)
+			restartAt = time.Now()
 		}
 		c := n % socketChannels
 		channel := fmt.Sprintf("C%03d", c)
@@ -618,7 +649,7 @@ func TestSocketModeReplicaKilled(t *testing.T) {
 		for _, env := range envs {
 			fake.WaitAck(t, env, 15*time.Second)
 		}
-		msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), at: time.Now()})
+		msgs = append(msgs, sent{channel: channel, ts: evs[0].Inner["ts"].(string), replica: -1, at: time.Now()})
 	}
 	fake.WaitPosts(t, socketMessages, 60*time.Second)
 	allAnswered := time.Since(killAt)
@@ -632,33 +663,7 @@ func TestSocketModeReplicaKilled(t *testing.T) {
 		t.Errorf("before the kill, envelopes acknowledged per connection: %v; want every replica's connection", perConn)
 	}
 	time.Sleep(time.Second) // a second reply would come now
-
-	replies := map[string]int{}
-	firstPost := map[string]time.Time{}
-	last := map[string]string{}
-	for _, p := range fake.Posts() {
-		k := p.Channel + " " + p.ThreadTS
-		replies[k]++
-		if replies[k] > 1 {
-			continue
-		}
-		firstPost[k] = p.At
-		if prev := last[p.Channel]; prev != "" && !tsBefore(prev, p.ThreadTS) {
-			t.Errorf("channel %s: reply to %s came after the reply to %s", p.Channel, p.ThreadTS, prev)
-		}
-		last[p.Channel] = p.ThreadTS
-	}
-	for _, m := range msgs {
-		k := m.channel + " " + m.ts
-		switch n := replies[k]; {
-		case n == 0:
-			t.Errorf("%s never answered", k)
-		case n > 1 && atTheKill(firstPost[k], killAt):
-			t.Logf("%s answered %d times: posted by the killed replica just before it died (Slack's double-post window)", k, n)
-		case n > 1:
-			t.Errorf("%s answered %d times", k, n)
-		}
-	}
+	checkReplies(t, fake, msgs, killAt, restartAt)
 	t.Logf("%d messages, %d users, %d channels, %d replicas in Socket Mode (acks per connection before the kill: %v); one killed after %d messages and restarted after %d; every message answered %s after the kill",
 		socketMessages, socketUsers, socketChannels, socketReplicas, perConn, socketMessages/3, 2*socketMessages/3, allAnswered.Round(100*time.Millisecond))
 }

@@ -44,20 +44,7 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	for _, b := range bots {
 		b.waitReady(t)
 	}
-	leaderOf := func(bs []*runningBot) []int {
-		var out []int
-		for i, b := range bs {
-			_, body := b.get(t, "/readyz")
-			if strings.Contains(body, `"leader":true`) {
-				out = append(out, i)
-			}
-		}
-		return out
-	}
-	var lead []int
-	for deadline := time.Now().Add(10 * time.Second); len(lead) != 1 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		lead = leaderOf(bots)
-	}
+	lead := awaitOneLeader(t, bots, 10*time.Second)
 	if len(lead) != 1 {
 		t.Fatalf("replicas leading: %v, want exactly one", lead)
 	}
@@ -72,20 +59,8 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 		}
 	}
 
-	// 30 messages from 10 users in 5 channels, each delivered to one
-	// replica and retried (as Slack does after a slow answer) to the next.
 	const n = 30
-	for i := range n {
-		say := slacktest.Say{Channel: fmt.Sprintf("C%d", i%5), User: fmt.Sprintf("U%d", i%10), Text: fmt.Sprintf("<@UBOT> what causes error 1020? (%d)", i)}
-		for _, e := range fake.UserMessage(say) {
-			if d := fake.PostEvent(t, "http://"+bots[i%3].addr+"/slack/events", e); d.Status != http.StatusOK {
-				t.Errorf("event %d: %d", i, d.Status)
-			}
-			if d := fake.PostEvent(t, "http://"+bots[(i+1)%3].addr+"/slack/events", e, slacktest.WithRetry(1, "http_timeout")); d.Status != http.StatusOK {
-				t.Errorf("retry of event %d: %d", i, d.Status)
-			}
-		}
-	}
+	deliverAndRetry(t, fake, bots, n)
 	fake.WaitPosts(t, n, 20*time.Second)
 	time.Sleep(500 * time.Millisecond) // a duplicate would come now
 	perMessage := map[string]int{}
@@ -105,11 +80,7 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 			rest = append(rest, b)
 		}
 	}
-	var next []int
-	for deadline := time.Now().Add(30 * time.Second); len(next) != 1 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		next = leaderOf(rest)
-	}
-	if len(next) != 1 {
+	if next := awaitOneLeader(t, rest, 30*time.Second); len(next) != 1 {
 		t.Fatalf("after the leader stopped, replicas leading: %v, want exactly one", next)
 	}
 	t.Logf("another replica led %s after the leader stopped", time.Since(stopped).Round(100*time.Millisecond))
@@ -120,6 +91,45 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 		}
 		if !strings.Contains(b.logs.String(), "lease") {
 			t.Errorf("replica %d says nothing about the lease:\n%s", i, b.logs)
+		}
+	}
+}
+
+// awaitOneLeader polls the replicas' /readyz for up to within, until
+// exactly one says it leads, and returns the indexes (in bs) of those
+// that lead at the end.
+func awaitOneLeader(t *testing.T, bs []*runningBot, within time.Duration) []int {
+	t.Helper()
+	var lead []int
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		lead = lead[:0]
+		for i, b := range bs {
+			_, body := b.get(t, "/readyz")
+			if strings.Contains(body, `"leader":true`) {
+				lead = append(lead, i)
+			}
+		}
+		if len(lead) == 1 {
+			break
+		}
+	}
+	return lead
+}
+
+// deliverAndRetry sends n messages from 10 users in 5 channels, each
+// delivered to one replica and retried (as Slack does after a slow
+// answer) to the next.
+func deliverAndRetry(t *testing.T, fake *slacktest.Server, bots []*runningBot, n int) {
+	t.Helper()
+	for i := range n {
+		say := slacktest.Say{Channel: fmt.Sprintf("C%d", i%5), User: fmt.Sprintf("U%d", i%10), Text: fmt.Sprintf("<@UBOT> what causes error 1020? (%d)", i)}
+		for _, e := range fake.UserMessage(say) {
+			if d := fake.PostEvent(t, "http://"+bots[i%3].addr+"/slack/events", e); d.Status != http.StatusOK {
+				t.Errorf("event %d: %d", i, d.Status)
+			}
+			if d := fake.PostEvent(t, "http://"+bots[(i+1)%3].addr+"/slack/events", e, slacktest.WithRetry(1, "http_timeout")); d.Status != http.StatusOK {
+				t.Errorf("retry of event %d: %d", i, d.Status)
+			}
 		}
 	}
 }

@@ -61,10 +61,44 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	const dm = "my zebraprinter jams, mail ana.lopez@example.com, password is Tr0ub4dor&3"
 	private := []string{"zebraprinter", "ana.lopez", "example.com", "Tr0ub4dor"}
 	const public = "my printer jams, mail me at bo@example.org, password is Sw0rdf1sh!"
+	privacySlack(t, sfake, dm, public)
+	privacyDiscord(t, dfake, dm, public)
+	b.stop(t)
 
-	// Slack: the DM, the same as `/gptaccess ask` in the DM and as a
-	// mention in a group DM, then a channel question, then stats from
-	// someone else.
+	for _, s := range everythingSeen(t, sfake, dfake, b.logs.String(), db) {
+		for _, p := range private {
+			if strings.Contains(s, p) {
+				t.Errorf("%q of the DM leaked into %.300s", p, s)
+			}
+		}
+	}
+
+	// The operator's CLI: the channel question, redacted; not the DM.
+	out, _, err := runCmd(t, getenv, "", "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(private, "bo@example.org", "Sw0rdf1sh") {
+		if strings.Contains(out, p) {
+			t.Errorf("stats CLI shows %q:\n%s", p, out)
+		}
+	}
+	if !strings.Contains(out, `"my printer jams, mail me at [email], password is [secret]" × 2`) {
+		t.Errorf("stats CLI lacks the redacted channel question:\n%s", out)
+	}
+
+	// And the person can be forgotten.
+	out, _, err = runCmd(t, getenv, "", "forget", "--user", "slack:U3")
+	if err != nil || !strings.Contains(out, "1 unanswered message(s)") {
+		t.Errorf("forget: %q, %v", out, err)
+	}
+}
+
+// privacySlack is TestPrivacyOnBothPlatforms on Slack: the DM, the same
+// as `/gptaccess ask` in the DM and as a mention in a group DM, then a
+// channel question, then stats from someone else, answered to them alone.
+func privacySlack(t *testing.T, sfake *slacktest.Server, dm, public string) {
+	t.Helper()
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "D0DM", ChannelType: "im", User: "U1", Text: dm}) {
 		sfake.Deliver(e)
 	}
@@ -92,8 +126,12 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 5") {
 		t.Errorf("Slack stats: %+v, want an ephemeral count for U2 in C1", eph)
 	}
+}
 
-	// Discord: the same.
+// privacyDiscord is TestPrivacyOnBothPlatforms on Discord: the DM, a
+// channel question, then stats from someone else, sent to their DMs.
+func privacyDiscord(t *testing.T, dfake *discordtest.Server, dm, public string) {
+	t.Helper()
 	bob := discordtest.User{ID: "1300000000000000002", Name: "bob"}
 	carol := discordtest.User{ID: "1300000000000000003", Name: "carol"}
 	alice := discordtest.User{ID: "1300000000000000001", Name: "alice"}
@@ -110,9 +148,12 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	if n := len(dfake.BotMessages(dfake.ChannelID)); n != 1 {
 		t.Errorf("%d bot messages in the Discord channel, want only the answer to carol", n)
 	}
-	b.stop(t)
+}
 
-	// Everything the bot sent, logged or stored.
+// everythingSeen is everything the bot sent to either platform, logged
+// (logs) or stored in the database at db, one string per call or file.
+func everythingSeen(t *testing.T, sfake *slacktest.Server, dfake *discordtest.Server, logs, db string) []string {
+	t.Helper()
 	var seen []string
 	for _, c := range sfake.Calls("") {
 		seen = append(seen, "slack "+c.Method+": "+c.Form.Encode())
@@ -123,7 +164,7 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 	for _, c := range dfake.Calls("") {
 		seen = append(seen, "discord "+c.Route+": "+string(c.Body))
 	}
-	seen = append(seen, "log: "+b.logs.String())
+	seen = append(seen, "log: "+logs)
 	files, _ := filepath.Glob(db + "*")
 	for _, f := range files {
 		data, err := os.ReadFile(f)
@@ -132,33 +173,7 @@ func TestPrivacyOnBothPlatforms(t *testing.T) {
 		}
 		seen = append(seen, "database file "+filepath.Base(f)+": "+string(data))
 	}
-	for _, s := range seen {
-		for _, p := range private {
-			if strings.Contains(s, p) {
-				t.Errorf("%q of the DM leaked into %.300s", p, s)
-			}
-		}
-	}
-
-	// The operator's CLI: the channel question, redacted; not the DM.
-	out, _, err := runCmd(t, getenv, "", "stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range append(private, "bo@example.org", "Sw0rdf1sh") {
-		if strings.Contains(out, p) {
-			t.Errorf("stats CLI shows %q:\n%s", p, out)
-		}
-	}
-	if !strings.Contains(out, `"my printer jams, mail me at [email], password is [secret]" × 2`) {
-		t.Errorf("stats CLI lacks the redacted channel question:\n%s", out)
-	}
-
-	// And the person can be forgotten.
-	out, _, err = runCmd(t, getenv, "", "forget", "--user", "slack:U3")
-	if err != nil || !strings.Contains(out, "1 unanswered message(s)") {
-		t.Errorf("forget: %q, %v", out, err)
-	}
+	return seen
 }
 
 // dropWebhooks is a proxy in front of the fake Discord that hangs up on

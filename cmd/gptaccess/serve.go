@@ -82,10 +82,8 @@ func serve(ctx context.Context, cfg *config.Config, nw network, log *slog.Logger
 	if err != nil {
 		return err
 	}
-	for _, n := range p.notifiers {
-		if err := mon.AddNotifier(met.WrapNotifier(n)); err != nil {
-			return err
-		}
+	if err := addNotifiers(mon, p, met); err != nil {
+		return err
 	}
 	p.comps = append(p.comps, leaderComponent(cfg, lead, mon, db, log))
 	page := web.StatusPage(web.StatusOptions{Store: db, Targets: monitorOptions(cfg, nw, log).Targets, NextCheck: mon.NextCheck,
@@ -107,14 +105,34 @@ func serve(ctx context.Context, cfg *config.Config, nw network, log *slog.Logger
 }
 
 // parts is what serve runs: its components, the readiness checks and HTTP
-// mounts they bring, where they deliver the monitor's notices, and the
+// mounts they bring, where they deliver the monitor's notices (the chat
+// platforms through the outbox of core, the terminal by itself), and the
 // terminal when no platform is configured.
 type parts struct {
 	comps     []component
 	ready     map[string]web.Check
 	mounts    map[string]http.Handler
+	outboxers []monitor.Outboxer
+	core      *delivery.Core
 	notifiers []monitor.Notifier
 	term      *console.Adapter
+}
+
+// addNotifiers gives the monitor where p delivers its notices. The chat
+// platforms are Outboxers, so that each alert is committed with the
+// incident that made it; the delivery core counts their posts.
+func addNotifiers(mon *monitor.Monitor, p parts, met *metrics.Metrics) error {
+	for _, o := range p.outboxers {
+		if err := mon.AddOutboxer(o, p.core); err != nil {
+			return err
+		}
+	}
+	for _, n := range p.notifiers {
+		if err := mon.AddNotifier(met.WrapNotifier(n)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // adapters builds the chat side around the bot h: the terminal when no
@@ -133,6 +151,7 @@ func adapters(cfg *config.Config, db store, h bot.Handler, met *metrics.Metrics,
 	if err != nil {
 		return parts{}, err
 	}
+	p.core = core
 	if len(plat) > 0 {
 		// The core stops with the platforms: it makes their calls.
 		p.comps = append(p.comps, component{name: "delivery", run: runCore(core, db, log), platform: true})
@@ -145,8 +164,8 @@ func adapters(cfg *config.Config, db store, h bot.Handler, met *metrics.Metrics,
 		for k, h := range pl.mounts {
 			p.mounts[k] = h
 		}
-		if pl.notifier != nil {
-			p.notifiers = append(p.notifiers, pl.notifier)
+		if pl.outboxer != nil {
+			p.outboxers = append(p.outboxers, pl.outboxer)
 		}
 	}
 	return p, nil

@@ -24,7 +24,7 @@ type platform struct {
 	run      func(ctx context.Context) error
 	ready    web.Check
 	mounts   map[string]http.Handler
-	notifier monitor.Notifier
+	outboxer monitor.Outboxer // renders the monitor's notices for the outbox
 }
 
 // newCore builds the delivery core between the platforms and the bot h:
@@ -62,7 +62,7 @@ func platforms(cfg *config.Config, core *delivery.Core, gateway leader, log *slo
 		if err != nil {
 			return nil, fmt.Errorf("slack: %w", err)
 		}
-		p := platform{name: "slack", run: a.Run, ready: connected(a.Connected, "slack"), notifier: a}
+		p := platform{name: "slack", run: a.Run, ready: connected(a.Connected, "slack"), outboxer: a}
 		if cfg.SlackMode() == slack.ModeHTTP {
 			p.mounts = map[string]http.Handler{"/slack/": a.Handler()}
 		}
@@ -84,7 +84,7 @@ func platforms(cfg *config.Config, core *delivery.Core, gateway leader, log *slo
 			return err
 		}
 		ready := connected(a.Connected, "discord")
-		p := platform{name: "discord", run: run, notifier: a, ready: func(ctx context.Context) error {
+		p := platform{name: "discord", run: run, outboxer: a, ready: func(ctx context.Context) error {
 			if !gateway.Leading() {
 				return nil // another replica holds the gateway; HTTP interactions still work here
 			}
@@ -136,7 +136,8 @@ func monitorOptions(cfg *config.Config, nw network, log *slog.Logger) monitor.Op
 
 // newMonitor builds the monitor over the database; the adapters that
 // deliver its alerts (the terminal, Slack, Discord) are added later with
-// AddNotifier, since the bot they serve asks this monitor for the status.
+// AddNotifier and AddOutboxer, since the bot they serve asks this monitor
+// for the status.
 // Its schedule runs where lead leads, and it checks the lease before each
 // alert.
 func newMonitor(cfg *config.Config, nw network, store monitor.Store, subs monitor.Subscribers, log *slog.Logger, lead leader) (*monitor.Monitor, error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"gptaccess/delivery"
+	"gptaccess/monitor"
 	"gptaccess/sqlite"
 )
 
@@ -48,4 +49,24 @@ func SQLite(tb testing.TB) delivery.Store {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Notify sends the monitor notice n to channel as the bot does: o renders
+// it as an outbox item (monitor.Outboxer) and core delivers it. It waits
+// until the item is posted and returns the ref of the incident's alert
+// message (n.Thread for a later notice), or fails with an error that
+// delivery.IsPermanent reports when the channel cannot take it.
+func Notify(ctx context.Context, core *delivery.Core, o monitor.Outboxer, channel string, n monitor.Notice) (string, error) {
+	out, err := o.NoticeItem(channel, n)
+	if err != nil {
+		return "", err
+	}
+	ref, err := core.Deliver(ctx, out)
+	switch {
+	case err != nil:
+		return "", err
+	case n.Thread != "":
+		return n.Thread, nil
+	}
+	return ref, nil
 }

@@ -3,7 +3,8 @@ package diagnosis
 import "testing"
 
 // TestParseAnswer covers the ways people answer a yes/no/not-sure question
-// in chat, and what must not count as an answer.
+// in chat, and what must not count as an answer: one table of replies and
+// their readings, long because the replies are many.
 func TestParseAnswer(t *testing.T) {
 	m := mustDefault(t)
 	const bad = "cannot tell"

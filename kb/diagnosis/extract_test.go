@@ -32,7 +32,9 @@ You can email the site owner to let them know you were blocked. Please include w
 Cloudflare Ray ID: 8a1b2c3d4e5f6789 • Your IP: Click to reveal • Performance & security by Cloudflare`
 
 // TestExtract covers volunteered facts: plain cues, negation, hedges and
-// questions, conflicts, pasted error pages, and other languages.
+// questions, conflicts, pasted error pages, and other languages. It is one
+// table of sentences and the facts read from them, long because the
+// phrasings are many and read best side by side.
 func TestExtract(t *testing.T) {
 	m := mustDefault(t)
 	type facts = map[string]string

@@ -204,6 +204,8 @@ func (b *builder) build(f *fileModel) *Model {
 
 var valueOf = map[string]uint8{Yes: vYes, No: vNo, Unsure: vUnsure}
 
+// buildFacts checks the facts and adds them to m, then checks that those
+// the code relies on are there as it expects them.
 func (b *builder) buildFacts(m *Model, ff []fileFact) {
 	if len(ff) == 0 {
 		b.errf("facts: none defined")
@@ -227,41 +229,9 @@ func (b *builder) buildFacts(m *Model, ff []fileFact) {
 		fa := fact{Fact: Fact{ID: f.ID, Question: strings.TrimSpace(f.Question), How: strings.TrimSpace(f.How)}}
 		switch f.SetBy {
 		case "", "user":
-			fa.Askable = true
-			if fa.Question == "" {
-				b.errf("%s: question: missing", name)
-			}
-			if len(f.Choices) != len(choiceValues) {
-				b.errf("%s: choices: want %d labels (for yes, no and unsure), got %d", name, len(choiceValues), len(f.Choices))
-			}
-			seen := make(map[string]bool)
-			for j, c := range f.Choices {
-				w := strings.Join(words(c), " ")
-				if w == "" {
-					b.errf("%s: choices[%d]: empty", name, j)
-				} else if seen[w] {
-					b.errf("%s: choices[%d]: %q listed twice", name, j, c)
-				}
-				seen[w] = true
-				fa.Choices = append(fa.Choices, strings.TrimSpace(c))
-				fa.choiceToks = append(fa.choiceToks, words(c))
-			}
+			b.userFact(name, f, &fa)
 		case "caller":
-			if fa.Question != "" {
-				b.errf("%s: question: a fact set by the caller is never asked", name)
-			}
-			if len(f.Choices) > 0 {
-				b.errf("%s: choices: a fact set by the caller is never asked", name)
-			}
-			if len(f.Cues) > 0 {
-				b.errf("%s: cues: a fact set by the caller is not read from text", name)
-			}
-			if len(f.Answers) > 0 {
-				b.errf("%s: answers: a fact set by the caller is never asked", name)
-			}
-			if len(f.Subject) > 0 {
-				b.errf("%s: subject: a fact set by the caller is never asked", name)
-			}
+			b.callerFact(name, f, fa)
 		default:
 			b.errf("%s: set_by: %q, want user or caller", name, f.SetBy)
 		}
@@ -270,6 +240,56 @@ func (b *builder) buildFacts(m *Model, ff []fileFact) {
 		}
 		m.facts = append(m.facts, fa)
 	}
+	b.checkDesignFacts(m)
+}
+
+// userFact checks a fact the bot asks people about (named name in
+// errors) and gives fa its choices.
+func (b *builder) userFact(name string, f fileFact, fa *fact) {
+	fa.Askable = true
+	if fa.Question == "" {
+		b.errf("%s: question: missing", name)
+	}
+	if len(f.Choices) != len(choiceValues) {
+		b.errf("%s: choices: want %d labels (for yes, no and unsure), got %d", name, len(choiceValues), len(f.Choices))
+	}
+	seen := make(map[string]bool)
+	for j, c := range f.Choices {
+		w := strings.Join(words(c), " ")
+		if w == "" {
+			b.errf("%s: choices[%d]: empty", name, j)
+		} else if seen[w] {
+			b.errf("%s: choices[%d]: %q listed twice", name, j, c)
+		}
+		seen[w] = true
+		fa.Choices = append(fa.Choices, strings.TrimSpace(c))
+		fa.choiceToks = append(fa.choiceToks, words(c))
+	}
+}
+
+// callerFact checks that a fact the caller sets (fa, named name in
+// errors) has none of the fields of a question.
+func (b *builder) callerFact(name string, f fileFact, fa fact) {
+	if fa.Question != "" {
+		b.errf("%s: question: a fact set by the caller is never asked", name)
+	}
+	if len(f.Choices) > 0 {
+		b.errf("%s: choices: a fact set by the caller is never asked", name)
+	}
+	if len(f.Cues) > 0 {
+		b.errf("%s: cues: a fact set by the caller is not read from text", name)
+	}
+	if len(f.Answers) > 0 {
+		b.errf("%s: answers: a fact set by the caller is never asked", name)
+	}
+	if len(f.Subject) > 0 {
+		b.errf("%s: subject: a fact set by the caller is never asked", name)
+	}
+}
+
+// checkDesignFacts checks that m has the facts the code relies on, and
+// that those the monitor sets are not asked.
+func (b *builder) checkDesignFacts(m *Model) {
 	for _, id := range designFacts {
 		i, ok := m.factIdx[id]
 		if !ok {

@@ -214,21 +214,10 @@ const pastedPage = "Access denied\nError code 1020\nYou do not have access to ch
 // genUser draws a user: cause by userMix, everyday noise on the other facts
 // (some "not sure", some unknown), and facts typical of the cause. With
 // volunteering, the first message sometimes states one of the cause's facts
-// and sometimes carries a pasted error page.
+// and sometimes carries a pasted error page. The parts draw from r in
+// this order, so a seed always gives the same users.
 func genUser(r *rand.Rand, ids []string, volunteering bool) simUser {
-	var total float64
-	for _, c := range userMix {
-		total += c.weight
-	}
-	x := r.Float64() * total
-	u := simUser{cause: userMix[len(userMix)-1].cause, sheet: make(sheet)}
-	for _, c := range userMix {
-		if x < c.weight {
-			u.cause = c.cause
-			break
-		}
-		x -= c.weight
-	}
+	u := simUser{cause: drawCause(r), sheet: make(sheet)}
 	for _, id := range ids {
 		switch p := r.Float64(); {
 		case p < 0.04: // does not know: answers "not sure"
@@ -240,6 +229,43 @@ func genUser(r *rand.Rand, ids []string, volunteering bool) simUser {
 			u.sheet[id] = No
 		}
 	}
+	defining := typicalFacts(r, &u, ids)
+	u.first = "chatgpt says access denied 1020"
+	if volunteering {
+		if len(defining) > 0 && r.Float64() < 0.4 {
+			d := defining[r.IntN(len(defining))]
+			if id, v, _ := strings.Cut(d, "="); u.sheet[id] == v {
+				phr := volunteer[d]
+				u.first = phr[r.IntN(len(phr))] + ", " + u.first
+			}
+		}
+		if r.Float64() < 0.15 {
+			u.first += "\n" + pastedPage
+		}
+	}
+	return u
+}
+
+// drawCause draws a cause by its weight in userMix.
+func drawCause(r *rand.Rand) string {
+	var total float64
+	for _, c := range userMix {
+		total += c.weight
+	}
+	x := r.Float64() * total
+	for _, c := range userMix {
+		if x < c.weight {
+			return c.cause
+		}
+		x -= c.weight
+	}
+	return userMix[len(userMix)-1].cause
+}
+
+// typicalFacts sets on u's sheet the facts typical of its cause and
+// returns those that define it ("fact=value"), which a volunteering user
+// may state at once.
+func typicalFacts(r *rand.Rand, u *simUser, ids []string) (defining []string) {
 	set := func(id, v string) { u.sheet[id] = v }
 	maybe := func(p float64, id, yes, otherwise string) {
 		if r.Float64() < p {
@@ -248,7 +274,6 @@ func genUser(r *rand.Rand, ids []string, volunteering bool) simUser {
 			set(id, otherwise)
 		}
 	}
-	var defining []string
 	switch u.cause {
 	case "vpn-proxy":
 		maybe(0.95, "vpn", Yes, Unsure) // some do not know about the office proxy
@@ -306,20 +331,7 @@ func genUser(r *rand.Rand, ids []string, volunteering bool) simUser {
 			}
 		}
 	}
-	u.first = "chatgpt says access denied 1020"
-	if volunteering {
-		if len(defining) > 0 && r.Float64() < 0.4 {
-			d := defining[r.IntN(len(defining))]
-			if id, v, _ := strings.Cut(d, "="); u.sheet[id] == v {
-				phr := volunteer[d]
-				u.first = phr[r.IntN(len(phr))] + ", " + u.first
-			}
-		}
-		if r.Float64() < 0.15 {
-			u.first += "\n" + pastedPage
-		}
-	}
-	return u
+	return defining
 }
 
 // TestSimulatedUsers plays a large seeded sample of realistic users. Every
