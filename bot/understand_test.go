@@ -281,7 +281,7 @@ func TestBlindSet(t *testing.T) {
 // once.
 func TestTrainingPersonas(t *testing.T) {
 	var ps []persona
-	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml", "train-e-2026-12-04.yaml", "train-f-2026-12-04.yaml", "train-g-2026-12-04.yaml", "train-k-2026-12-04.yaml", "train-n-2026-12-04.yaml", "train-o-2026-12-04.yaml", "train-p-2026-12-04.yaml", "train-q-2026-12-04.yaml", "train-r-2026-12-04.yaml", "train-s-2026-12-04.yaml"} {
+	for _, f := range []string{"dev-2026-12-04.yaml", "train-d-2026-12-04.yaml", "train-e-2026-12-04.yaml", "train-f-2026-12-04.yaml", "train-g-2026-12-04.yaml", "train-k-2026-12-04.yaml", "train-n-2026-12-04.yaml", "train-o-2026-12-04.yaml", "train-p-2026-12-04.yaml", "train-q-2026-12-04.yaml", "train-r-2026-12-04.yaml", "train-s-2026-12-04.yaml", "train-t-2026-12-04.yaml", "train-u-2026-12-04.yaml"} {
 		ps = append(ps, readPersonas(t, filepath.Join("../kb/training/personas", f))...)
 	}
 	ss := simulate(t, ps)
