@@ -58,6 +58,13 @@ var (
 	// A URL, to look for tokens in its path and query.
 	urlRE = regexp.MustCompile(`(?i)\b(?:https?|wss?|postgres(?:ql)?)://[^\s"'<>\x60]+`)
 
+	// "user:password@host", with any scheme or none ("socks5://…",
+	// "bob:hunter2@10.0.0.5:3128"): the user info is a credential. The
+	// host must look like one (an IP address, or a name with a dot), so
+	// that "10:30 @office" stays; the password runs to the last "@"
+	// before it, as it may hold one.
+	userinfoRE = regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://)?[A-Za-z0-9._~%+\-]+:[^\s/"'<>\x60]*@((?:\d{1,3}\.){3}\d{1,3}\b|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)`)
+
 	// Discord interaction and webhook URLs carry the token after the id.
 	discordTokenRE = regexp.MustCompile(`((?:webhooks|interactions)/[0-9]+/)[^/?#\s"']+`)
 
@@ -77,6 +84,7 @@ func Text(s string) string {
 	// patterns below did not see as one.
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = urlRE.ReplaceAllStringFunc(s, scrubURL)
+	s = userinfoRE.ReplaceAllString(s, "${1}"+Secret+"@${2}")
 	s = emailRE.ReplaceAllString(s, Email)
 	s = passphraseRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := passphraseRE.FindStringSubmatch(m)
@@ -234,6 +242,7 @@ func isHex(c byte) bool {
 // ordinary words, which operators need to read a log.
 func Log(s string) string {
 	s = urlRE.ReplaceAllStringFunc(s, scrubURL)
+	s = userinfoRE.ReplaceAllString(s, "${1}"+Secret+"@${2}")
 	s = discordTokenRE.ReplaceAllString(s, "${1}"+Secret)
 	s = labelledRE.ReplaceAllStringFunc(s, func(m string) string {
 		// Only "token=x", "secret: x": a log line that says "token
@@ -247,6 +256,9 @@ func Log(s string) string {
 	return tokenRE.ReplaceAllString(s, Secret)
 }
 
+// ipHost stands in for the IP placeholder as a URL's host.
+const ipHost = "ip.invalid"
+
 // secretKeys are query parameters whose value is a credential.
 var secretKeys = []string{"token", "key", "secret", "sig", "signature", "password", "pass", "pwd", "auth", "code", "access_token", "apikey", "api_key", "credential", "session"}
 
@@ -259,6 +271,12 @@ func scrubURL(raw string) string {
 	for len(raw) > 0 && strings.ContainsRune(".,;:!?)", rune(raw[len(raw)-1])) {
 		trail = raw[len(raw)-1:] + trail
 		raw = raw[:len(raw)-1]
+	}
+	// A URL whose address was redacted already ("http://[ip]/…", from
+	// Text) is read with a stand-in host, so that redacting twice changes
+	// nothing.
+	if i := strings.Index(raw, "://"+IP); i >= 0 {
+		return strings.Replace(scrubURL(raw[:i]+"://"+ipHost+raw[i+len("://"+IP):]), "://"+ipHost, "://"+IP, 1) + trail
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {

@@ -57,6 +57,16 @@ func TestText(t *testing.T) {
 		{"Summer2024 was fun; later I reset my password and got error 1020", "Summer2024 was fun; later I reset my password and got error 1020"},
 		{"my Windows10 laptop, password reset, error 1020", "my [secret] laptop, password reset, error 1020"},
 		{"password reset on Windows fails with error 1020", "password reset on Windows fails with error 1020"},
+		// User info before a host, with or without a scheme.
+		{"user:pass@10.0.0.5", "[secret]@[ip]"},
+		{"our proxy is bob:hunter2@10.0.0.5:3128 and I get 1020", "our proxy is [secret]@[ip] and I get 1020"},
+		{"user:p@ss@10.0.0.5", "[secret]@[ip]"},
+		{"socks5://bob:Hunter22@proxy.corp.example", "socks5://[secret]@proxy.corp.example"},
+		{"ftp://anna:geheim@files.example.org/x", "ftp://[secret]@files.example.org/x"},
+		{"http://user:pass@10.0.0.5/", "http://[ip]/"},
+		{"https://user:pass@proxy.example.com:3128/x", "https://proxy.example.com:3128/x"},
+		{"set HTTPS_PROXY=admin:Secr3t@[2001:db8::7]:8080", "set HTTPS_PROXY=[secret]@[[ip]]:8080"},
+		{"ana:x@example.com wrote", "[secret]@example.com wrote"},
 	} {
 		if got := redact.Text(tc.in); got != tc.want {
 			t.Errorf("Text(%q)\n got %q\nwant %q", tc.in, got, tc.want)
@@ -83,6 +93,9 @@ func TestLog(t *testing.T) {
 		// A database URL's password (database.url) never reaches a log.
 		{"connect postgres://gptaccess:hunter2hunter@db:5432/g?sslmode=require: refused", "connect postgres://db:5432/g?sslmode=require: refused"},
 		{"dial postgresql://u:p%40ss@10.0.0.5/g?password=x failed", "dial postgresql://10.0.0.5/g?password=[secret] failed"},
+		// User info with another scheme, or none (a proxy setting).
+		{"proxyconnect tcp: dial bob:hunter2@10.0.0.5:3128: refused", "proxyconnect tcp: dial [secret]@10.0.0.5:3128: refused"},
+		{"cache redis://u:pw@cache.internal:6379 down", "cache redis://[secret]@cache.internal:6379 down"},
 	} {
 		if got := redact.Log(tc.in); got != tc.want {
 			t.Errorf("Log(%q)\n got %q\nwant %q", tc.in, got, tc.want)
