@@ -96,6 +96,19 @@ func TestLog(t *testing.T) {
 		// User info with another scheme, or none (a proxy setting).
 		{"proxyconnect tcp: dial bob:hunter2@10.0.0.5:3128: refused", "proxyconnect tcp: dial [secret]@10.0.0.5:3128: refused"},
 		{"cache redis://u:pw@cache.internal:6379 down", "cache redis://[secret]@cache.internal:6379 down"},
+		// Token-bearing URLs without a scheme, JSON-escaped or
+		// percent-encoded.
+		{"respond to hooks.slack.com/commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA failed", "respond to hooks.slack.com/[secret] failed"},
+		{"POST /commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA: 404", "POST /commands/T0001/[secret]: 404"},
+		{"discord.com/api/v10/webhooks/1100/aW50ZXJhY3Rpb246c2VjcmV0/messages/@original", "discord.com/api/v10/webhooks/1100/[secret]/messages/@original"},
+		{`{"response_url":"https:\/\/hooks.slack.com\/commands\/T0001\/4242\/Zx9KqW3mPbT7vLs2NcY8dRfA"}`, `{"response_url":"https:\/\/hooks.slack.com\/[secret]"}`},
+		{`{"url":"https:\/\/discord.com\/api\/v10\/webhooks\/1100\/aW50ZXJhY3Rpb246c2VjcmV0\/messages\/@original"}`, `{"url":"https:\/\/discord.com\/api\/v10\/webhooks\/1100\/[secret]\/messages\/@original"}`},
+		{`{"path":"interactions\/9\/aW50ZXJhY3Rpb246c2VjcmV0\/callback"}`, `{"path":"interactions\/9\/[secret]\/callback"}`},
+		{`err="body {\"url\":\"https:\\/\\/hooks.slack.com\\/commands\\/T0001\\/4242\\/Zx9KqW3m\"}"`, `err="body {\"url\":\"https:\\/\\/hooks.slack.com\\/[secret]\"}"`},
+		{`webhooks\\/1100\\/aW50ZXJhY3Rpb246c2VjcmV0\\/messages`, `webhooks\\/1100\\/[secret]\\/messages`},
+		{"next=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT0001%2F4242%2FZx9KqW3mPbT7vLs2NcY8dRfA&x=1", "next=https%3A%2F%2Fhooks.slack.com%2F%5Bsecret%5D&x=1"},
+		{"q=discord.com%2Fapi%2Fwebhooks%2F1100%2FaW50ZXJhY3Rpb246c2VjcmV0&x=1", "q=discord.com%2Fapi%2Fwebhooks%2F1100%2F[secret]&x=1"},
+		{"a=hooks.slack.com%2Fservices%2FT0001%2FB0002%2FXyZsecretXyZ", "a=hooks.slack.com%2F[secret]"},
 	} {
 		if got := redact.Log(tc.in); got != tc.want {
 			t.Errorf("Log(%q)\n got %q\nwant %q", tc.in, got, tc.want)
