@@ -33,10 +33,12 @@ type Message struct {
 	DM      bool // a direct message
 	Command bool // came from the /gptaccess slash command
 
-	// GroupDM marks a group direct message (Slack's mpim), or a place that
-	// may be one: answered like a channel (a mention addresses the bot),
-	// but, like a direct message, none of its text is kept.
-	GroupDM bool
+	// Private marks a place that is not public although several people may
+	// talk in it: a group direct message, a private channel, or a place
+	// the adapter could not learn the kind of. It is answered like a
+	// channel (a mention addresses the bot) but, like a direct message,
+	// none of its text is kept.
+	Private bool
 
 	// Shared marks a channel several people talk in: the conversation key
 	// then includes the user, so two people never share a diagnosis.

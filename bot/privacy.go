@@ -8,11 +8,12 @@ import (
 
 // unmatched is what is kept of a message the bot could not match: the
 // author (so `gptaccess forget` finds it) and the text redacted, or no
-// text at all for a direct or group direct message. The knowledge-gap
-// report needs the wording of channel questions, not of private ones.
+// text at all for a direct message or a private place (a group DM, a
+// private channel, or one of unknown kind). The knowledge-gap report needs
+// the wording of public channel questions, not of private ones.
 func unmatched(m Message, text string, at time.Time) Unmatched {
 	u := Unmatched{Platform: m.Platform, User: m.User, At: at}
-	if !m.DM && !m.GroupDM {
+	if !m.DM && !m.Private {
 		u.Text = redact.Text(text)
 	}
 	return u

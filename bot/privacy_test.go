@@ -22,7 +22,7 @@ func TestPrivacyOfUnansweredMessages(t *testing.T) {
 		Text: "my printer jams, mail me at ana@example.com, password is Tr0ub4dor&3"}
 	inChannel := bot.Message{Platform: bot.Slack, Channel: "C1", User: "U2", Mention: true, Shared: true,
 		Text: "my printer jams, mail me at bo@example.com, password is Sw0rdf1sh!"}
-	groupDM := bot.Message{Platform: bot.Slack, Channel: "G1", User: "U4", Mention: true, Shared: true, GroupDM: true,
+	groupDM := bot.Message{Platform: bot.Slack, Channel: "G1", User: "U4", Mention: true, Shared: true, Private: true,
 		Text: "my printer jams, mail me at cy@example.com, password is Hunter22!"}
 	for _, m := range []bot.Message{dm, inChannel, groupDM} {
 		r, err := e.Handle(ctx, m)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gptaccess/bot"
+	"gptaccess/redact"
 )
 
 // Options configure a Core. Zero values mean the documented defaults.
@@ -716,7 +717,11 @@ func (c *Core) send(ctx context.Context, o Outbound) error {
 
 // failed records o's failure for good, once.
 func (c *Core) failed(ctx context.Context, o Outbound, err error) error {
-	if serr := c.store.Failed(ctx, o.Seq, err.Error()); serr != nil {
+	// The reason stays in the outbox row for a week, and an error from a
+	// platform's client may quote the URL it called: a Slack
+	// response_url, a Discord interaction webhook, credentials for the
+	// conversation. It is scrubbed like a log line.
+	if serr := c.store.Failed(ctx, o.Seq, redact.Log(err.Error())); serr != nil {
 		return serr
 	}
 	c.obs.Undelivered(o.Platform, o.Kind)

@@ -643,3 +643,52 @@ func TestDeliverWaitsForTheOutcome(t *testing.T) {
 		t.Fatalf("a permanent failure was tried %d times; want 1", r.chat.tries["gone"])
 	}
 }
+
+// failures records the reasons the store is given for failed items.
+type failures struct {
+	*delivery.Memory
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (f *failures) Failed(ctx context.Context, seq int64, reason string) error {
+	f.mu.Lock()
+	f.reasons = append(f.reasons, reason)
+	f.mu.Unlock()
+	return f.Memory.Failed(ctx, seq, reason)
+}
+
+// TestFailureReasonIsScrubbed: the error kept with a failed outbox item
+// holds no credential the platform's client quoted (a response_url, an
+// interaction webhook), whatever its spelling.
+func TestFailureReasonIsScrubbed(t *testing.T) {
+	const (
+		respURL = "https://hooks.slack.com/commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA"
+		hook    = "discord.com/api/v10/webhooks/1100/aW50ZXJhY3Rpb246c2VjcmV0/messages/@original"
+	)
+	mem := delivery.NewMemory()
+	store := &failures{Memory: mem}
+	r := newRig(t, mem, func(o *delivery.Options) { o.Store = store })
+	r.chat.fail = func(key string, _ int) error {
+		if key == "slack:a1#0" {
+			return delivery.Permanent(fmt.Errorf(`Post %q: EOF; then %s; body {"url":%q}`, respURL, hook, strings.ReplaceAll(respURL, "/", `\/`)))
+		}
+		return nil
+	}
+	r.say("a1", "C1", "a1")
+	r.say("a2", "C1", "a2")
+	r.chat.wait(t, "C1", 1)
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.reasons) != 1 {
+		t.Fatalf("reasons %q, want one", store.reasons)
+	}
+	for _, secret := range []string{"Zx9KqW3mPbT7vLs2NcY8dRfA", "aW50ZXJhY3Rpb246c2VjcmV0"} {
+		if strings.Contains(store.reasons[0], secret) {
+			t.Errorf("the stored reason keeps %q: %s", secret, store.reasons[0])
+		}
+	}
+	if !strings.Contains(store.reasons[0], "EOF") {
+		t.Errorf("the stored reason lost what happened: %s", store.reasons[0])
+	}
+}

@@ -90,8 +90,9 @@ func Default() (*KB, error) {
 	return k, nil
 }
 
-// MaxFileBytes caps an operator's knowledge-base file: the guide is tens of
-// kilobytes, and a wrong path (a device, a log) must not fill memory.
+// MaxFileBytes caps an operator's lexicon file: the embedded one is tens
+// of kilobytes, and a wrong path (a device, a log) must not fill memory.
+// The guide has its own, lower cap (MaxGuideBytes).
 const MaxFileBytes = 4 << 20
 
 // LoadFile reads and parses an operator's knowledge-base file.
@@ -103,7 +104,7 @@ func Load(guidePath, lexiconPath string) (*KB, error) {
 	data := guideYAML
 	if guidePath != "" {
 		var err error
-		if data, err = textfile.Read(guidePath, MaxFileBytes); err != nil {
+		if data, err = textfile.Read(guidePath, MaxGuideBytes); err != nil {
 			return nil, fmt.Errorf("knowledge base: %w", err)
 		}
 	}
@@ -128,7 +129,11 @@ func Load(guidePath, lexiconPath string) (*KB, error) {
 func Parse(data []byte) (*KB, error) { return ParseWith(data, nil) }
 
 // ParseWith is Parse with the word tables of lx (nil: the embedded ones).
-func ParseWith(data []byte, lx *Lexicon) (*KB, error) {
+func ParseWith(data []byte, lx *Lexicon) (*KB, error) { return parse(data, lx, guideLimits) }
+
+// parse is ParseWith with the limits lim (benchmarks measure guides past
+// them).
+func parse(data []byte, lx *Lexicon, lim limits) (*KB, error) {
 	if lx == nil {
 		var err error
 		if lx, err = DefaultLexicon(); err != nil {
@@ -139,7 +144,7 @@ func ParseWith(data []byte, lx *Lexicon) (*KB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := validate(entries); err != nil {
+	if err := errors.Join(validate(entries), lim.check(entries)); err != nil {
 		return nil, err
 	}
 	k := &KB{

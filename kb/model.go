@@ -11,7 +11,7 @@ import (
 )
 
 // The trained classifiers of the embedded guide ship with the binary
-// (model.bin), so that a cold start does not spend a quarter of a second
+// (model.bin), so that a cold start does not spend over a second
 // training: Parse loads them when the guide and lexicon are the embedded
 // ones, and trains otherwise (an operator's own guide or lexicon). The file
 // starts with a hash of every input; TestModelFileIsCurrent fails when it

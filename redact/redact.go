@@ -15,6 +15,14 @@ import (
 	"unicode"
 )
 
+// sep is a "/" in a URL as logs may spell it: plain, JSON-escaped or
+// percent-encoded.
+const sep = `(?:\\*/|%2[Ff])`
+
+// pathRest is the rest of a URL path, without the sentence punctuation
+// after it or the backslash of an escaped quote.
+const pathRest = `[^\s"'<>?#&\x60]*[^\s"'<>?#&\x60.,;:!)\\]`
+
 // Placeholders that replace what was removed. They match none of the
 // patterns, so redacting twice changes nothing.
 const (
@@ -58,8 +66,27 @@ var (
 	// A URL, to look for tokens in its path and query.
 	urlRE = regexp.MustCompile(`(?i)\b(?:https?|wss?|postgres(?:ql)?)://[^\s"'<>\x60]+`)
 
-	// Discord interaction and webhook URLs carry the token after the id.
-	discordTokenRE = regexp.MustCompile(`((?:webhooks|interactions)/[0-9]+/)[^/?#\s"']+`)
+	// "user:password@host", with any scheme or none ("socks5://…",
+	// "bob:hunter2@10.0.0.5:3128"): the user info is a credential. The
+	// host must look like one (an IP address, or a name with a dot), so
+	// that "10:30 @office" stays; the password runs to the last "@"
+	// before it, as it may hold one.
+	userinfoRE = regexp.MustCompile(`(\b[A-Za-z][A-Za-z0-9+.\-]*://)?[A-Za-z0-9._~%+\-]+:[^\s/"'<>\x60]*@((?:\d{1,3}\.){3}\d{1,3}\b|\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)`)
+
+	// The same URLs written into JSON ("https:\/\/hooks.slack.com\/…",
+	// with more backslashes when that JSON was quoted again) or
+	// percent-encoded into another URL ("https%3A%2F%2Fhooks…").
+	jsonURLRE = regexp.MustCompile(`(?i)\b(?:https?|wss?):\\+/\\+/[^\s"'<>\x60]+`)
+	pctURLRE  = regexp.MustCompile(`(?i)\b(?:https?|wss?)%3A%2F%2F[^\s"'<>&\x60]+`)
+
+	// Discord interaction and webhook URLs carry the token after the id;
+	// Slack response_urls and webhooks (/commands/T…/…, /actions/T…/…,
+	// /services/T…/…, any path on hooks.slack.com) are credentials after
+	// the team. Written without a scheme, their "/" may also be JSON's
+	// "\/" or "%2F".
+	discordTokenRE = regexp.MustCompile(`((?:webhooks|interactions)` + sep + `[0-9]+` + sep + `)[^/\\%?#&\s"']+`)
+	slackPathRE    = regexp.MustCompile(`((?:commands|actions|services)` + sep + `T[A-Z0-9]+` + sep + `)` + pathRest)
+	slackHostRE    = regexp.MustCompile(`(?i)(\bhooks\.slack(?:-gov)?\.com` + sep + `)` + pathRest)
 
 	wordRE = regexp.MustCompile(`[^\s"'<>()\[\]{},;]+`)
 )
@@ -77,6 +104,7 @@ func Text(s string) string {
 	// patterns below did not see as one.
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	s = urlRE.ReplaceAllStringFunc(s, scrubURL)
+	s = userinfoRE.ReplaceAllString(s, "${1}"+Secret+"@${2}")
 	s = emailRE.ReplaceAllString(s, Email)
 	s = passphraseRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := passphraseRE.FindStringSubmatch(m)
@@ -234,6 +262,26 @@ func isHex(c byte) bool {
 // ordinary words, which operators need to read a log.
 func Log(s string) string {
 	s = urlRE.ReplaceAllStringFunc(s, scrubURL)
+	s = jsonURLRE.ReplaceAllStringFunc(s, func(m string) string {
+		// Backslashes at the end escape the quote that ends the string.
+		body := strings.TrimRight(m, `\`)
+		tail := m[len(body):]
+		m = body
+		colon := strings.IndexByte(m, ':')
+		slash := colon + 1 + strings.IndexByte(m[colon+1:], '/')
+		esc := m[colon+1:slash] + "/" // "\/", "\\\/", …
+		return strings.ReplaceAll(scrubURL(strings.ReplaceAll(m, esc, "/")), "/", esc) + tail
+	})
+	s = pctURLRE.ReplaceAllStringFunc(s, func(m string) string {
+		dec, err := url.QueryUnescape(m)
+		if err != nil {
+			return URL
+		}
+		return url.QueryEscape(scrubURL(dec))
+	})
+	s = slackHostRE.ReplaceAllString(s, "${1}"+Secret)
+	s = slackPathRE.ReplaceAllString(s, "${1}"+Secret)
+	s = userinfoRE.ReplaceAllString(s, "${1}"+Secret+"@${2}")
 	s = discordTokenRE.ReplaceAllString(s, "${1}"+Secret)
 	s = labelledRE.ReplaceAllStringFunc(s, func(m string) string {
 		// Only "token=x", "secret: x": a log line that says "token
@@ -247,6 +295,9 @@ func Log(s string) string {
 	return tokenRE.ReplaceAllString(s, Secret)
 }
 
+// ipHost stands in for the IP placeholder as a URL's host.
+const ipHost = "ip.invalid"
+
 // secretKeys are query parameters whose value is a credential.
 var secretKeys = []string{"token", "key", "secret", "sig", "signature", "password", "pass", "pwd", "auth", "code", "access_token", "apikey", "api_key", "credential", "session"}
 
@@ -259,6 +310,12 @@ func scrubURL(raw string) string {
 	for len(raw) > 0 && strings.ContainsRune(".,;:!?)", rune(raw[len(raw)-1])) {
 		trail = raw[len(raw)-1:] + trail
 		raw = raw[:len(raw)-1]
+	}
+	// A URL whose address was redacted already ("http://[ip]/…", from
+	// Text) is read with a stand-in host, so that redacting twice changes
+	// nothing.
+	if i := strings.Index(raw, "://"+IP); i >= 0 {
+		return strings.Replace(scrubURL(raw[:i]+"://"+ipHost+raw[i+len("://"+IP):]), "://"+ipHost, "://"+IP, 1) + trail
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {

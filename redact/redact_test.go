@@ -57,6 +57,16 @@ func TestText(t *testing.T) {
 		{"Summer2024 was fun; later I reset my password and got error 1020", "Summer2024 was fun; later I reset my password and got error 1020"},
 		{"my Windows10 laptop, password reset, error 1020", "my [secret] laptop, password reset, error 1020"},
 		{"password reset on Windows fails with error 1020", "password reset on Windows fails with error 1020"},
+		// User info before a host, with or without a scheme.
+		{"user:pass@10.0.0.5", "[secret]@[ip]"},
+		{"our proxy is bob:hunter2@10.0.0.5:3128 and I get 1020", "our proxy is [secret]@[ip] and I get 1020"},
+		{"user:p@ss@10.0.0.5", "[secret]@[ip]"},
+		{"socks5://bob:Hunter22@proxy.corp.example", "socks5://[secret]@proxy.corp.example"},
+		{"ftp://anna:geheim@files.example.org/x", "ftp://[secret]@files.example.org/x"},
+		{"http://user:pass@10.0.0.5/", "http://[ip]/"},
+		{"https://user:pass@proxy.example.com:3128/x", "https://proxy.example.com:3128/x"},
+		{"set HTTPS_PROXY=admin:Secr3t@[2001:db8::7]:8080", "set HTTPS_PROXY=[secret]@[[ip]]:8080"},
+		{"ana:x@example.com wrote", "[secret]@example.com wrote"},
 	} {
 		if got := redact.Text(tc.in); got != tc.want {
 			t.Errorf("Text(%q)\n got %q\nwant %q", tc.in, got, tc.want)
@@ -83,6 +93,22 @@ func TestLog(t *testing.T) {
 		// A database URL's password (database.url) never reaches a log.
 		{"connect postgres://gptaccess:hunter2hunter@db:5432/g?sslmode=require: refused", "connect postgres://db:5432/g?sslmode=require: refused"},
 		{"dial postgresql://u:p%40ss@10.0.0.5/g?password=x failed", "dial postgresql://10.0.0.5/g?password=[secret] failed"},
+		// User info with another scheme, or none (a proxy setting).
+		{"proxyconnect tcp: dial bob:hunter2@10.0.0.5:3128: refused", "proxyconnect tcp: dial [secret]@10.0.0.5:3128: refused"},
+		{"cache redis://u:pw@cache.internal:6379 down", "cache redis://[secret]@cache.internal:6379 down"},
+		// Token-bearing URLs without a scheme, JSON-escaped or
+		// percent-encoded.
+		{"respond to hooks.slack.com/commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA failed", "respond to hooks.slack.com/[secret] failed"},
+		{"POST /commands/T0001/4242/Zx9KqW3mPbT7vLs2NcY8dRfA: 404", "POST /commands/T0001/[secret]: 404"},
+		{"discord.com/api/v10/webhooks/1100/aW50ZXJhY3Rpb246c2VjcmV0/messages/@original", "discord.com/api/v10/webhooks/1100/[secret]/messages/@original"},
+		{`{"response_url":"https:\/\/hooks.slack.com\/commands\/T0001\/4242\/Zx9KqW3mPbT7vLs2NcY8dRfA"}`, `{"response_url":"https:\/\/hooks.slack.com\/[secret]"}`},
+		{`{"url":"https:\/\/discord.com\/api\/v10\/webhooks\/1100\/aW50ZXJhY3Rpb246c2VjcmV0\/messages\/@original"}`, `{"url":"https:\/\/discord.com\/api\/v10\/webhooks\/1100\/[secret]\/messages\/@original"}`},
+		{`{"path":"interactions\/9\/aW50ZXJhY3Rpb246c2VjcmV0\/callback"}`, `{"path":"interactions\/9\/[secret]\/callback"}`},
+		{`err="body {\"url\":\"https:\\/\\/hooks.slack.com\\/commands\\/T0001\\/4242\\/Zx9KqW3m\"}"`, `err="body {\"url\":\"https:\\/\\/hooks.slack.com\\/[secret]\"}"`},
+		{`webhooks\\/1100\\/aW50ZXJhY3Rpb246c2VjcmV0\\/messages`, `webhooks\\/1100\\/[secret]\\/messages`},
+		{"next=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT0001%2F4242%2FZx9KqW3mPbT7vLs2NcY8dRfA&x=1", "next=https%3A%2F%2Fhooks.slack.com%2F%5Bsecret%5D&x=1"},
+		{"q=discord.com%2Fapi%2Fwebhooks%2F1100%2FaW50ZXJhY3Rpb246c2VjcmV0&x=1", "q=discord.com%2Fapi%2Fwebhooks%2F1100%2F[secret]&x=1"},
+		{"a=hooks.slack.com%2Fservices%2FT0001%2FB0002%2FXyZsecretXyZ", "a=hooks.slack.com%2F[secret]"},
 	} {
 		if got := redact.Log(tc.in); got != tc.want {
 			t.Errorf("Log(%q)\n got %q\nwant %q", tc.in, got, tc.want)

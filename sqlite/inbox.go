@@ -96,6 +96,7 @@ func (d *DB) Finish(ctx context.Context, id string, w delivery.Writes, out []del
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("inbox finish: %w", explain(err))
 	}
+	d.scrub.soon() // the item's body is gone: from the WAL too, soon
 	return nil
 }
 
@@ -128,6 +129,7 @@ func (d *DB) Drop(ctx context.Context, id string) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE inbox SET status = 'dropped', body = NULL WHERE id = ? AND status = 'pending'`, id); err != nil {
 		return fmt.Errorf("inbox drop: %w", explain(err))
 	}
+	d.scrub.soon()
 	return nil
 }
 
@@ -170,6 +172,7 @@ func (d *DB) Sent(ctx context.Context, seq int64, ref string) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE outbox SET status = 'sent', ref = ?, body = NULL WHERE seq = ? AND status = 'pending'`, ref, seq); err != nil {
 		return fmt.Errorf("outbox sent: %w", explain(err))
 	}
+	d.scrub.soon()
 	return nil
 }
 
@@ -178,6 +181,7 @@ func (d *DB) Failed(ctx context.Context, seq int64, reason string) error {
 	if _, err := d.db.ExecContext(ctx, `UPDATE outbox SET status = 'failed', error = ?, body = NULL WHERE seq = ? AND status = 'pending'`, reason, seq); err != nil {
 		return fmt.Errorf("outbox failed: %w", explain(err))
 	}
+	d.scrub.soon()
 	return nil
 }
 
@@ -282,6 +286,9 @@ func (d *DB) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 		}
 		n, _ := res.RowsAffected()
 		total += n
+	}
+	if total > 0 {
+		d.scrub.soon()
 	}
 	return total, nil
 }

@@ -35,6 +35,7 @@ func (d *DB) Forget(ctx context.Context, who string) (Forgotten, error) {
 	if err := tx.Commit(); err != nil {
 		return f, fmt.Errorf("forget: %w", explain(err))
 	}
+	d.scrub.soon()
 	return f, nil
 }
 
@@ -45,5 +46,9 @@ func (d *DB) PruneUnanswered(ctx context.Context, cutoff time.Time) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("prune unanswered: %w", explain(err))
 	}
-	return res.RowsAffected()
+	n, err := res.RowsAffected()
+	if n > 0 {
+		d.scrub.soon()
+	}
+	return n, err
 }

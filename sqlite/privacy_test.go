@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"gptaccess/delivery"
@@ -122,4 +123,87 @@ func TestFinishedBodiesLeaveNoTrace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFinishedBodiesLeaveTheWALSoon: while the bot runs, every earlier
+// version of a changed page stays in the -wal file until a checkpoint
+// resets it, secure_delete or not. Within scrubDelay of an answered DM the
+// WAL is checkpointed and truncated: neither it nor the main file still
+// holds the DM's words, with the database still open.
+func TestFinishedBodiesLeaveTheWALSoon(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "g.db")
+		d, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		const dm = "zebraprinter jams again, my password is Tr0ub4dor&3"
+		holding := func() []string {
+			t.Helper()
+			var files []string
+			for _, f := range []string{path, path + "-wal"} {
+				data, err := os.ReadFile(f)
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				if bytes.Contains(data, []byte("zebraprinter")) || bytes.Contains(data, []byte("Tr0ub4dor")) {
+					files = append(files, filepath.Base(f))
+				}
+			}
+			return files
+		}
+		for i, id := range []string{"slack:msg:D1:1.1", "slack:msg:D1:1.2"} {
+			in := delivery.Inbound{ID: id, Platform: "slack", Lane: "D1", Received: time.Now(),
+				Body: []byte(fmt.Sprintf(`{"text":%q,"n":%d,"blocks":%q}`, dm, i, strings.Repeat(dm+" ", 200*i)))}
+			if _, err := d.Put(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Finish(ctx, "slack:msg:D1:1.1", delivery.Writes{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Drop(ctx, "slack:msg:D1:1.2"); err != nil {
+			t.Fatal(err)
+		}
+		// Right after, the WAL still holds the words (else this test
+		// proves nothing).
+		if got := holding(); len(got) == 0 {
+			t.Fatal("the DM's words are in no file even before the checkpoint; the test cannot tell anything")
+		}
+		time.Sleep(scrubDelay)
+		synctest.Wait()
+		if got := holding(); len(got) > 0 {
+			t.Errorf("%v still hold the DM's words %v after the body was dropped", got, scrubDelay)
+		}
+		if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
+			t.Errorf("-wal after the checkpoint: %v, %v; want an empty file", fi, err)
+		}
+	})
+}
+
+// TestCloseDisarmsTheCheckpoint: a checkpoint armed when the database
+// closes does not run on the closed database (Close does the last one).
+func TestCloseDisarmsTheCheckpoint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		d, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := 0
+		d.scrub.done = func(error) { ran++ }
+		if err := d.Drop(ctx, "slack:none"); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * scrubDelay)
+		synctest.Wait()
+		if ran != 0 {
+			t.Errorf("%d checkpoints ran after Close", ran)
+		}
+	})
 }

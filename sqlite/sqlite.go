@@ -22,8 +22,9 @@ var migrations embed.FS
 
 // DB is an open gptaccess database.
 type DB struct {
-	db   *sql.DB
-	path string
+	db    *sql.DB
+	path  string
+	scrub *scrubber // nil for :memory:, which has no WAL
 
 	// Now is the clock; tests replace it. It is never nil after Open.
 	Now func() time.Time
@@ -55,7 +56,7 @@ func open(ctx context.Context, path string, busy time.Duration, params ...string
 		dsn += "&" + p
 	}
 	if path != ":memory:" {
-		dsn += "&_pragma=journal_mode(wal)&_pragma=synchronous(normal)"
+		dsn += fmt.Sprintf("&_pragma=journal_mode(wal)&_pragma=synchronous(normal)&_pragma=journal_size_limit(%d)", journalSizeLimit)
 	}
 	sdb, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -66,6 +67,9 @@ func open(ctx context.Context, path string, busy time.Duration, params ...string
 		sdb.SetMaxOpenConns(1)
 	}
 	d := &DB{db: sdb, path: path, Now: time.Now}
+	if path != ":memory:" {
+		d.scrub = newScrubber(sdb, scrubDelay)
+	}
 	if err := d.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("database %s: %w", path, explain(err))
@@ -100,6 +104,7 @@ func explain(err error) error {
 // Close closes the database, checkpointing the WAL.
 func (d *DB) Close() error {
 	if d.path != ":memory:" {
+		d.scrub.stop()
 		// Fold the WAL back into the main file so a copied .db is complete.
 		_, _ = d.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}

@@ -73,6 +73,7 @@ type webAPI interface {
 	PostMessageContext(ctx context.Context, channel string, opts ...slackapi.MsgOption) (string, string, error)
 	PostEphemeralContext(ctx context.Context, channel, user string, opts ...slackapi.MsgOption) (string, error)
 	UpdateMessageContext(ctx context.Context, channel, ts string, opts ...slackapi.MsgOption) (string, string, string, error)
+	GetConversationInfoContext(ctx context.Context, input *slackapi.GetConversationInfoInput) (*slackapi.Channel, error)
 }
 
 // maxBody bounds an HTTP delivery.
@@ -89,6 +90,7 @@ type Adapter struct {
 	httpClient                        *http.Client
 	now                               func() time.Time
 	api                               webAPI
+	places                            *places // what conversations.info said, per channel
 
 	// after waits between auth.test attempts; tests replace it.
 	after func(time.Duration) <-chan time.Time
@@ -145,6 +147,7 @@ func New(o Options) (*Adapter, error) {
 		httpClient: o.HTTPClient,
 		now:        o.Now,
 		after:      time.After,
+		places:     newPlaces(placeCacheSize),
 		fatal:      make(chan error, 1),
 	}
 	if a.apiURL != "" && !strings.HasSuffix(a.apiURL, "/") {

@@ -30,7 +30,7 @@ func FuzzEventsPayload(f *testing.F) {
 				t.Fatal("url_verification without a challenge accepted")
 			}
 		case deliveryCallback:
-			m, ts, ok := toMessage(d.event.InnerEvent.Data, testSelf, listen)
+			m, at, ts, ok := toMessage(d.event.InnerEvent.Data, testSelf, listen)
 			if !ok {
 				return
 			}
@@ -42,6 +42,9 @@ func FuzzEventsPayload(f *testing.F) {
 			}
 			if m.DM == m.Shared {
 				t.Fatalf("DM and Shared must differ: %+v", m)
+			}
+			if !m.DM && m.Private == (at == placePublic) {
+				t.Fatalf("a channel message is private unless the event says the channel is public: %+v, place %q", m, at)
 			}
 			if !m.DM && m.Thread == "" {
 				t.Fatalf("channel message without a thread to answer in: %+v", m)

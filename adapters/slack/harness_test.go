@@ -394,7 +394,7 @@ func (h *harness) lastWithButtons(channel string) slacktest.Message {
 func (h *harness) sync(channel string) []slacktest.Call {
 	h.t.Helper()
 	say := slacktest.Say{Channel: channel, User: "USYNC", Text: "<@UBOT> sync"}
-	if isDM(channel) {
+	if idPlace(channel) == placeDM {
 		say.ChannelType, say.Text = "im", "sync"
 	}
 	before := len(h.fake.Posts())
@@ -404,7 +404,7 @@ func (h *harness) sync(channel string) []slacktest.Call {
 		posts = h.fake.Posts()
 		for i := before; i < len(posts); i++ {
 			p := posts[i]
-			if p.Channel == channel && (p.ThreadTS == ts || isDM(channel)) && p.Text == "sync ok" {
+			if p.Channel == channel && (p.ThreadTS == ts || (idPlace(channel) == placeDM)) && p.Text == "sync ok" {
 				posts = posts[:i]
 				return true
 			}

@@ -44,7 +44,8 @@ func TestManifest(t *testing.T) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"app_mentions:read", "chat:write", "im:history", "im:read", "channels:history", "groups:history", "commands"} {
+	for _, s := range []string{"app_mentions:read", "chat:write", "im:history", "im:read", "channels:history", "groups:history", "commands",
+		"channels:read", "groups:read", "mpim:read"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, s) {
 			t.Errorf("scope %s missing", s)
 		}

@@ -61,6 +61,7 @@ const (
 type origin struct {
 	kind        originKind
 	msg         bot.Message
+	place       place  // fromEvent, fromCommand: what the payload told of the place
 	responseURL string // fromCommand, fromClick
 	click       click  // fromClick
 	unusable    bool   // a click on a button the adapter cannot read
@@ -141,6 +142,7 @@ func privateNote(c click, m bot.Message, out outgoing) action {
 type wireOrigin struct {
 	Kind        originKind  `json:"kind"`
 	Msg         bot.Message `json:"msg"`
+	Place       place       `json:"place,omitempty"`
 	ResponseURL string      `json:"response_url,omitempty"`
 	Unusable    bool        `json:"unusable,omitempty"`
 	// The clicked message, for fromClick.
@@ -152,7 +154,7 @@ type wireOrigin struct {
 }
 
 func (o origin) wire() wireOrigin {
-	return wireOrigin{Kind: o.kind, Msg: o.msg, ResponseURL: o.responseURL, Unusable: o.unusable,
+	return wireOrigin{Kind: o.kind, Msg: o.msg, Place: o.place, ResponseURL: o.responseURL, Unusable: o.unusable,
 		Channel: o.click.channel, MessageTS: o.click.messageTS, Ephemeral: o.click.ephemeral,
 		Original: slackapi.Blocks{BlockSet: o.click.original}, Choice: o.click.choice}
 }
@@ -162,7 +164,7 @@ func decodeOrigin(b []byte) (origin, error) {
 	if err := json.Unmarshal(b, &w); err != nil {
 		return origin{}, err
 	}
-	return origin{kind: w.Kind, msg: w.Msg, responseURL: w.ResponseURL, unusable: w.Unusable,
+	return origin{kind: w.Kind, msg: w.Msg, place: w.Place, responseURL: w.ResponseURL, unusable: w.Unusable,
 		click: click{msg: w.Msg, channel: w.Channel, messageTS: w.MessageTS, ephemeral: w.Ephemeral,
 			responseURL: w.ResponseURL, original: w.Original.BlockSet, choice: w.Choice}}, nil
 }

@@ -31,13 +31,13 @@ func (a *Adapter) eventInbound(ev slackevents.EventsAPIEvent) (in delivery.Inbou
 	if self == nil {
 		return delivery.Inbound{}, false
 	}
-	m, ts, ok := toMessage(ev.InnerEvent.Data, *self, a.listen)
+	m, at, ts, ok := toMessage(ev.InnerEvent.Data, *self, a.listen)
 	if !ok {
 		return delivery.Inbound{}, false
 	}
 	// app_mention and message arrive for the same mention: the channel and
 	// the message's ts name it either way.
-	return a.inbound("msg:"+m.Channel+":"+ts, origin{kind: fromEvent, msg: m}), true
+	return a.inbound("msg:"+m.Channel+":"+ts, origin{kind: fromEvent, msg: m, place: at}), true
 }
 
 // commandInbound is the inbox item for a slash command; id names the
@@ -46,9 +46,9 @@ func (a *Adapter) commandInbound(id string, cmd slackapi.SlashCommand) delivery.
 	if cmd.TriggerID != "" {
 		id = "trigger:" + cmd.TriggerID
 	}
-	m := commandMessage(cmd)
+	m, at := commandMessage(cmd)
 	a.log.Debug("slash command", "channel", m.Channel, "user", m.User, "subcommand", subcommand(m))
-	return a.inbound(id, origin{kind: fromCommand, msg: m, responseURL: cmd.ResponseURL})
+	return a.inbound(id, origin{kind: fromCommand, msg: m, place: at, responseURL: cmd.ResponseURL})
 }
 
 // subcommand names m's subcommand for the log: m.Text is the subcommand
@@ -91,11 +91,25 @@ func (a *Adapter) inbound(id string, o origin) delivery.Inbound {
 }
 
 // Message implements delivery.Platform: the message was translated when it
-// arrived, since Slack's payload says everything.
-func (a *Adapter) Message(_ context.Context, in delivery.Inbound) (delivery.Turn, bool, error) {
+// arrived; only where the payload did not say what kind of place it came
+// from is Slack asked (Adapter.private), here rather than before the ack,
+// which Slack wants within 3 seconds.
+func (a *Adapter) Message(ctx context.Context, in delivery.Inbound) (delivery.Turn, bool, error) {
 	o, err := decodeOrigin(in.Body)
 	if err != nil {
 		return delivery.Turn{}, false, err
+	}
+	if (o.kind == fromEvent || o.kind == fromCommand) && !o.msg.DM {
+		// An item stored without a place (by an older version) is asked
+		// about too: its Private flag may be missing.
+		o.msg.Private = o.place != placePublic
+		if o.place == placeUnknown {
+			priv, err := a.private(ctx, o.msg.Channel)
+			if err != nil {
+				return delivery.Turn{}, false, err
+			}
+			o.msg.Private = priv
+		}
 	}
 	t := delivery.Turn{Message: o.msg}
 	if o.unusable {

@@ -153,7 +153,7 @@ func renderHandover(h bot.Handover, group, workspace string) string {
 	}
 	switch {
 	case h.Channel == "":
-	case isDM(h.Channel):
+	case idPlace(h.Channel) == placeDM:
 		b.WriteString(" (in a direct message with me)")
 	default:
 		b.WriteString(" in <#" + h.Channel + ">")

@@ -28,47 +28,62 @@ var userSubtypes = map[string]bool{
 	"file_share":       true, // a message with an attachment, e.g. a screenshot
 }
 
+// place is what a payload tells of where it was written. Text is kept
+// (redacted) only from public channels, so a place the payload does not
+// name is private until Slack says otherwise (see Adapter.public).
+type place string
+
+const (
+	placeUnknown place = ""        // not said: ask conversations.info
+	placeDM      place = "dm"      // a direct message with the bot
+	placePrivate place = "private" // a group DM or a private channel
+	placePublic  place = "public"  // a public channel
+)
+
 // toMessage translates an Events API inner event (app_mention or message)
 // into a bot.Message. ts is the message's own timestamp: with the channel it
 // names the message for deduplication, since Slack sends both an
-// app_mention and a message event for one mention. ok is false for events
-// the bot ignores.
-func toMessage(inner any, self identity, listen map[string]bool) (m bot.Message, ts string, ok bool) {
+// app_mention and a message event for one mention. at is what the event
+// says of the place; m is Private unless it is a public channel or a DM.
+// ok is false for events the bot ignores.
+func toMessage(inner any, self identity, listen map[string]bool) (m bot.Message, at place, ts string, ok bool) {
 	switch ev := inner.(type) {
 	case *slackevents.AppMentionEvent:
 		if ev.User == "" || ev.BotID != "" || ev.User == self.UserID || ev.Edited != nil || ev.Channel == "" || ev.TimeStamp == "" {
-			return bot.Message{}, "", false
+			return bot.Message{}, "", "", false
 		}
 		m = bot.Message{Platform: bot.Slack, Channel: ev.Channel, User: ev.User, Text: plainText(ev.Text)}
-		if isDM(ev.Channel) {
+		// app_mention carries no channel_type: only the id can tell.
+		at = idPlace(ev.Channel)
+		if at == placeDM {
 			m.DM, m.Thread = true, ev.ThreadTimeStamp
-			return m, ev.TimeStamp, true
+			return m, at, ev.TimeStamp, true
 		}
-		m.Mention, m.Shared, m.GroupDM = true, true, maybeGroupDM(ev.Channel)
+		m.Mention, m.Shared, m.Private = true, true, at != placePublic
 		m.Thread = ev.ThreadTimeStamp
 		if m.Thread == "" {
 			m.Thread = ev.TimeStamp
 		}
-		return m, ev.TimeStamp, true
+		return m, at, ev.TimeStamp, true
 
 	case *slackevents.MessageEvent:
 		if !userSubtypes[ev.SubType] || ev.User == "" || ev.BotID != "" || ev.User == self.UserID || ev.Channel == "" || ev.TimeStamp == "" {
-			return bot.Message{}, "", false
+			return bot.Message{}, "", "", false
 		}
 		if ev.Message != nil && (ev.Message.BotID != "" || ev.Message.SubType == "bot_message") {
-			return bot.Message{}, "", false
+			return bot.Message{}, "", "", false
 		}
 		m = bot.Message{Platform: bot.Slack, Channel: ev.Channel, User: ev.User, Text: plainText(ev.Text)}
 		inThread := ev.ThreadTimeStamp != "" && ev.ThreadTimeStamp != ev.TimeStamp
-		if ev.ChannelType == slackevents.ChannelTypeIM || (ev.ChannelType == "" && isDM(ev.Channel)) {
+		at = typePlace(ev.ChannelType, ev.Channel)
+		if at == placeDM {
 			m.DM = true
 			if inThread {
 				m.Thread = ev.ThreadTimeStamp
 			}
-			return m, ev.TimeStamp, true
+			return m, at, ev.TimeStamp, true
 		}
-		m.Shared = true
-		m.GroupDM = ev.ChannelType == slackevents.ChannelTypeMPIM || maybeGroupDM(ev.Channel)
+		m.Shared, m.Private = true, at != placePublic
 		switch {
 		case mentions(ev.Text, self.UserID):
 			// The app_mention event for the same ts says the same; whichever
@@ -86,20 +101,41 @@ func toMessage(inner any, self identity, listen map[string]bool) (m bot.Message,
 			m.Listen = true
 			m.Thread = ev.TimeStamp
 		default:
-			return bot.Message{}, "", false
+			return bot.Message{}, "", "", false
 		}
-		return m, ev.TimeStamp, true
+		return m, at, ev.TimeStamp, true
 	}
-	return bot.Message{}, "", false
+	return bot.Message{}, "", "", false
 }
 
-// isDM says whether a channel id is a direct message ("D…").
-func isDM(channel string) bool { return strings.HasPrefix(channel, "D") }
+// idPlace is what a conversation id alone tells: "D…" is a direct
+// message; "G…" a private channel or a group DM from before Slack gave
+// both "C…" ids; a "C…" id may be anything but a DM.
+func idPlace(channel string) place {
+	switch {
+	case strings.HasPrefix(channel, "D"):
+		return placeDM
+	case strings.HasPrefix(channel, "G"):
+		return placePrivate
+	}
+	return placeUnknown
+}
 
-// maybeGroupDM says whether a channel id may be a group direct message:
-// Slack gave those "G…" ids (as it did private channels, which an
-// app_mention event cannot tell apart), so such a place is kept private.
-func maybeGroupDM(channel string) bool { return strings.HasPrefix(channel, "G") }
+// typePlace is what a message event's channel_type tells ("" when the
+// event has none, e.g. in tests or older payloads: the id then).
+func typePlace(channelType, channel string) place {
+	switch channelType {
+	case slackevents.ChannelTypeIM:
+		return placeDM
+	case slackevents.ChannelTypeChannel:
+		return placePublic
+	case slackevents.ChannelTypeGroup, slackevents.ChannelTypeMPIM:
+		return placePrivate
+	case "":
+		return idPlace(channel)
+	}
+	return placeUnknown
+}
 
 func mentions(text, user string) bool {
 	return user != "" && (strings.Contains(text, "<@"+user+">") || strings.Contains(text, "<@"+user+"|"))
@@ -156,9 +192,11 @@ var subcommands = map[string]bool{
 // commandMessage translates "/gptaccess <sub> [args]" into a bot.Message:
 // the subcommand word, or the question for "ask <question>"; anything else
 // is "help". A command typed in a direct message is a DM (keyed like the
-// DM's messages, so a typed answer continues it); one in a group DM is
-// marked so, since both are private places.
-func commandMessage(c slackapi.SlashCommand) bot.Message {
+// DM's messages, so a typed answer continues it); Slack names a group DM
+// "mpdm-…" and a private channel "privategroup", both private places. A
+// channel's own name does not say whether it is public, so at is then
+// placeUnknown and m Private until Slack is asked.
+func commandMessage(c slackapi.SlashCommand) (m bot.Message, at place) {
 	sub, rest, _ := strings.Cut(plainText(c.Text), " ")
 	sub = strings.ToLower(strings.TrimSpace(sub))
 	rest = strings.TrimSpace(rest)
@@ -169,17 +207,23 @@ func commandMessage(c slackapi.SlashCommand) bot.Message {
 	case sub == "ask" && rest != "":
 		text = rest
 	}
-	m := bot.Message{
+	m = bot.Message{
 		Platform: bot.Slack, Channel: c.ChannelID, User: c.UserID, Text: text,
 		Command: true, Shared: true,
 	}
+	at = idPlace(c.ChannelID)
 	switch {
-	case isDM(c.ChannelID) || c.ChannelName == "directmessage":
-		m.DM, m.Shared = true, false
-	case strings.HasPrefix(c.ChannelName, "mpdm-") || maybeGroupDM(c.ChannelID):
-		m.GroupDM = true
+	case c.ChannelName == "directmessage":
+		at = placeDM
+	case strings.HasPrefix(c.ChannelName, "mpdm-") || c.ChannelName == "privategroup":
+		at = placePrivate
 	}
-	return m
+	if at == placeDM {
+		m.DM, m.Shared = true, false
+		return m, at
+	}
+	m.Private = true
+	return m, at
 }
 
 // Button wire format. The actions block's id carries the conversation the

@@ -27,6 +27,7 @@ func TestToMessage(t *testing.T) {
 	listen := map[string]bool{"CHELP": true}
 	type want struct {
 		m  bot.Message
+		at place
 		ts string
 		ok bool
 	}
@@ -40,14 +41,14 @@ func TestToMessage(t *testing.T) {
 			inner: func(*testing.T) any {
 				return &slackevents.AppMentionEvent{Type: "app_mention", User: "U1", Text: "<@UBOT> I get   error 1020", TimeStamp: "1.1", Channel: "C1"}
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "I get error 1020", Mention: true, Shared: true}, "1.1", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "I get error 1020", Mention: true, Shared: true, Private: true}, placeUnknown, "1.1", true},
 		},
 		{
 			name: "mention in a thread stays in the thread",
 			inner: func(*testing.T) any {
 				return &slackevents.AppMentionEvent{User: "U1", Text: "<@UBOT|gptaccess> still broken", TimeStamp: "1.5", ThreadTimeStamp: "1.1", Channel: "C1"}
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "still broken", Mention: true, Shared: true}, "1.5", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "still broken", Mention: true, Shared: true, Private: true}, placeUnknown, "1.5", true},
 		},
 		{
 			name: "mention by a bot is ignored",
@@ -66,35 +67,63 @@ func TestToMessage(t *testing.T) {
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"<@UBOT> I get error 1020","ts":"1.1","channel":"C1","channel_type":"channel"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "I get error 1020", Mention: true, Shared: true}, "1.1", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "I get error 1020", Mention: true, Shared: true}, placePublic, "1.1", true},
 		},
 		{
 			name: "direct message",
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"access denied &amp; 1020","ts":"3.1","channel":"D1","channel_type":"im"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "D1", User: "U1", Text: "access denied & 1020", DM: true}, "3.1", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "D1", User: "U1", Text: "access denied & 1020", DM: true}, placeDM, "3.1", true},
 		},
 		{
 			name: "direct message in a thread",
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"yes","ts":"3.2","thread_ts":"3.1","channel":"D1","channel_type":"im"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "D1", Thread: "3.1", User: "U1", Text: "yes", DM: true}, "3.2", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "D1", Thread: "3.1", User: "U1", Text: "yes", DM: true}, placeDM, "3.2", true},
 		},
 		{
 			name: "mention in a group DM: answered like a channel, its text kept private",
 			inner: func(*testing.T) any {
 				return &slackevents.AppMentionEvent{User: "U1", Text: "<@UBOT> 1020 again", TimeStamp: "6.1", Channel: "G1"}
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "G1", Thread: "6.1", User: "U1", Text: "1020 again", Mention: true, Shared: true, GroupDM: true}, "6.1", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "G1", Thread: "6.1", User: "U1", Text: "1020 again", Mention: true, Shared: true, Private: true}, placePrivate, "6.1", true},
 		},
 		{
 			name: "group DM message that mentions the bot",
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"<@UBOT> 1020 again","ts":"6.1","channel":"C7","channel_type":"mpim"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "C7", Thread: "6.1", User: "U1", Text: "1020 again", Mention: true, Shared: true, GroupDM: true}, "6.1", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C7", Thread: "6.1", User: "U1", Text: "1020 again", Mention: true, Shared: true, Private: true}, placePrivate, "6.1", true},
+		},
+		{
+			name: "mention in a group DM with a C… id: the event cannot tell, so private until Slack says",
+			inner: func(*testing.T) any {
+				return &slackevents.AppMentionEvent{User: "U1", Text: "<@UBOT> 1020 again", TimeStamp: "6.3", Channel: "C0MPIM"}
+			},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C0MPIM", Thread: "6.3", User: "U1", Text: "1020 again", Mention: true, Shared: true, Private: true}, placeUnknown, "6.3", true},
+		},
+		{
+			name: "mention in a private channel",
+			inner: func(t *testing.T) any {
+				return messageEvent(t, `{"type":"message","user":"U1","text":"<@UBOT> 1020","ts":"6.4","channel":"C0PRIV","channel_type":"group"}`)
+			},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C0PRIV", Thread: "6.4", User: "U1", Text: "1020", Mention: true, Shared: true, Private: true}, placePrivate, "6.4", true},
+		},
+		{
+			name: "message without channel_type in a C… channel",
+			inner: func(t *testing.T) any {
+				return messageEvent(t, `{"type":"message","user":"U1","text":"<@UBOT> 1020","ts":"6.5","channel":"C1"}`)
+			},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "6.5", User: "U1", Text: "1020", Mention: true, Shared: true, Private: true}, placeUnknown, "6.5", true},
+		},
+		{
+			name: "message without channel_type in a D… channel",
+			inner: func(t *testing.T) any {
+				return messageEvent(t, `{"type":"message","user":"U1","text":"1020","ts":"6.6","channel":"D1"}`)
+			},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "D1", User: "U1", Text: "1020", DM: true}, placeDM, "6.6", true},
 		},
 		{
 			name: "group DM message not for the bot",
@@ -107,21 +136,21 @@ func TestToMessage(t *testing.T) {
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"no","ts":"1.7","thread_ts":"1.1","channel":"C1","channel_type":"channel"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "no", Shared: true}, "1.7", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "no", Shared: true}, placePublic, "1.7", true},
 		},
 		{
 			name: "thread reply also sent to the channel",
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","subtype":"thread_broadcast","user":"U1","text":"no","ts":"1.7","thread_ts":"1.1","channel":"C1","channel_type":"channel"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "no", Shared: true}, "1.7", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "C1", Thread: "1.1", User: "U1", Text: "no", Shared: true}, placePublic, "1.7", true},
 		},
 		{
 			name: "top-level message in a listen channel",
 			inner: func(t *testing.T) any {
 				return messageEvent(t, `{"type":"message","user":"U1","text":"chatgpt says access denied","ts":"4.1","channel":"CHELP","channel_type":"channel"}`)
 			},
-			want: want{bot.Message{Platform: bot.Slack, Channel: "CHELP", Thread: "4.1", User: "U1", Text: "chatgpt says access denied", Shared: true, Listen: true}, "4.1", true},
+			want: want{bot.Message{Platform: bot.Slack, Channel: "CHELP", Thread: "4.1", User: "U1", Text: "chatgpt says access denied", Shared: true, Listen: true}, placePublic, "4.1", true},
 		},
 		{
 			name: "top-level message elsewhere is not for the bot",
@@ -178,8 +207,8 @@ func TestToMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, ts, ok := toMessage(tt.inner(t), testSelf, listen)
-			if diff := cmp.Diff(tt.want, want{m, ts, ok}, cmp.AllowUnexported(want{})); diff != "" {
+			m, at, ts, ok := toMessage(tt.inner(t), testSelf, listen)
+			if diff := cmp.Diff(tt.want, want{m, at, ts, ok}, cmp.AllowUnexported(want{})); diff != "" {
 				t.Errorf("toMessage (-want +got):\n%s", diff)
 			}
 		})
@@ -220,38 +249,49 @@ func TestCommandMessage(t *testing.T) {
 		{"why 1020", "help"},
 	}
 	for _, tt := range tests {
-		got := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: tt.text, ChannelID: "C1", ChannelName: "general", UserID: "U1"})
-		want := bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: tt.want, Command: true, Shared: true}
+		got, _ := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: tt.text, ChannelID: "C1", ChannelName: "general", UserID: "U1"})
+		want := bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: tt.want, Command: true, Shared: true, Private: true}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("commandMessage(%q) (-want +got):\n%s", tt.text, diff)
 		}
 	}
 }
 
-// TestCommandMessagePlace: a command typed in a direct message is a DM,
-// one in a group DM is marked so; the unanswered-message store keeps no
-// text of either (bot/privacy.go).
+// TestCommandMessagePlace: a command typed in a direct message is a DM;
+// one in a group DM or a private channel is private; in a channel known
+// only by its name, the place is unknown (private until Slack says it is
+// public). The unanswered-message store keeps no text of a private one
+// (bot/privacy.go).
 func TestCommandMessagePlace(t *testing.T) {
 	const q = "ask mail ana@example.com about 1020"
+	const text = "mail ana@example.com about 1020"
 	tests := []struct {
 		name, channel, channelName string
 		want                       bot.Message
+		at                         place
 	}{
 		{"direct message", "D1", "directmessage",
-			bot.Message{Platform: bot.Slack, Channel: "D1", User: "U1", Text: "mail ana@example.com about 1020", Command: true, DM: true}},
+			bot.Message{Platform: bot.Slack, Channel: "D1", User: "U1", Text: text, Command: true, DM: true}, placeDM},
 		{"direct message, by name only", "Q1", "directmessage",
-			bot.Message{Platform: bot.Slack, Channel: "Q1", User: "U1", Text: "mail ana@example.com about 1020", Command: true, DM: true}},
+			bot.Message{Platform: bot.Slack, Channel: "Q1", User: "U1", Text: text, Command: true, DM: true}, placeDM},
 		{"group DM", "C7", "mpdm-ana--bo--cy-1",
-			bot.Message{Platform: bot.Slack, Channel: "C7", User: "U1", Text: "mail ana@example.com about 1020", Command: true, Shared: true, GroupDM: true}},
+			bot.Message{Platform: bot.Slack, Channel: "C7", User: "U1", Text: text, Command: true, Shared: true, Private: true}, placePrivate},
+		{"private channel", "C8", "privategroup",
+			bot.Message{Platform: bot.Slack, Channel: "C8", User: "U1", Text: text, Command: true, Shared: true, Private: true}, placePrivate},
 		{"legacy group DM id", "G7", "privategroup",
-			bot.Message{Platform: bot.Slack, Channel: "G7", User: "U1", Text: "mail ana@example.com about 1020", Command: true, Shared: true, GroupDM: true}},
+			bot.Message{Platform: bot.Slack, Channel: "G7", User: "U1", Text: text, Command: true, Shared: true, Private: true}, placePrivate},
+		{"legacy private channel id with its name", "G8", "secret-project",
+			bot.Message{Platform: bot.Slack, Channel: "G8", User: "U1", Text: text, Command: true, Shared: true, Private: true}, placePrivate},
 		{"channel", "C1", "general",
-			bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: "mail ana@example.com about 1020", Command: true, Shared: true}},
+			bot.Message{Platform: bot.Slack, Channel: "C1", User: "U1", Text: text, Command: true, Shared: true, Private: true}, placeUnknown},
 	}
 	for _, tt := range tests {
-		got := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: q, ChannelID: tt.channel, ChannelName: tt.channelName, UserID: "U1"})
+		got, at := commandMessage(slackapi.SlashCommand{Command: "/gptaccess", Text: q, ChannelID: tt.channel, ChannelName: tt.channelName, UserID: "U1"})
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
+		}
+		if at != tt.at {
+			t.Errorf("%s: place %q, want %q", tt.name, at, tt.at)
 		}
 	}
 }
@@ -389,7 +429,8 @@ func TestSubcommandForTheLog(t *testing.T) {
 		"ask hunter2 is my password, why 1020": "ask",
 		"frobnicate":                           "help",
 	} {
-		if got := subcommand(commandMessage(slackapi.SlashCommand{Text: text, ChannelID: "C1", UserID: "U1"})); got != want {
+		m, _ := commandMessage(slackapi.SlashCommand{Text: text, ChannelID: "C1", UserID: "U1"})
+		if got := subcommand(m); got != want {
 			t.Errorf("subcommand for %q = %q, want %q", text, got, want)
 		}
 	}

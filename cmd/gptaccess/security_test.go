@@ -46,7 +46,8 @@ func bothPlatforms(t *testing.T, sfake *slacktest.Server, dfake *discordtest.Ser
 }
 
 // TestPrivacyOnBothPlatforms: someone DMs the bot an e-mail address and a
-// password (on Slack also with `/gptaccess ask`, and in a group DM);
+// password (on Slack also with `/gptaccess ask`, and in group DMs, one
+// with a "C…" id);
 // someone else asks for `stats` in a channel. Nothing of the DM
 // appears in any channel, reply, log line or the database; the stats
 // answer is private to its asker and holds aggregates only; the operator's
@@ -115,15 +116,25 @@ func privacySlack(t *testing.T, sfake *slacktest.Server, dm, public string) {
 	group.Set("channel_name", "mpdm-u1--u4--u5-1")
 	sfake.DeliverSlashCommand(group)
 	sfake.WaitResponses(t, 2, 10*time.Second)
+	// A group DM of a modern workspace has a "C…" id, and the app, not
+	// subscribed to message.mpim, gets only the app_mention, which has no
+	// channel_type: only Slack (conversations.info) can tell.
+	sfake.AddConversation(slacktest.Conversation{ID: "C0MPIM", Type: slacktest.TypeMPIM})
+	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C0MPIM", User: "U1", Text: "<@UBOT> " + dm}) {
+		if e.Inner["type"] == "app_mention" {
+			sfake.Deliver(e)
+		}
+	}
+	sfake.WaitPosts(t, 3, 10*time.Second)
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U3", Text: "<@UBOT> " + public}) {
 		sfake.Deliver(e)
 	}
-	sfake.WaitPosts(t, 3, 10*time.Second)
+	sfake.WaitPosts(t, 4, 10*time.Second)
 	for _, e := range sfake.UserMessage(slacktest.Say{Channel: "C1", User: "U2", Text: "<@UBOT> stats"}) {
 		sfake.Deliver(e)
 	}
 	eph := sfake.WaitCalls(t, "chat.postEphemeral", 1, 10*time.Second)[0]
-	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 5") {
+	if eph.User != "U2" || eph.Channel != "C1" || !strings.Contains(strings.ReplaceAll(eph.Text, "*", ""), "could not answer: 6") {
 		t.Errorf("Slack stats: %+v, want an ephemeral count for U2 in C1", eph)
 	}
 }
@@ -142,7 +153,7 @@ func privacyDiscord(t *testing.T, dfake *discordtest.Server, dm, public string) 
 	dfake.SendMessage(discordtest.Message{Author: bob, Content: dfake.Mention() + " stats"})
 	bobDM := dfake.DMChannel(bob.ID)
 	dfake.Await(t, "stats in bob's DMs", func() bool { return len(dfake.BotMessages(bobDM)) == 1 })
-	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 7") {
+	if got := dfake.BotMessages(bobDM)[0].Content; !strings.Contains(strings.ReplaceAll(got, "*", ""), "could not answer: 8") {
 		t.Errorf("Discord stats: %q", got)
 	}
 	if n := len(dfake.BotMessages(dfake.ChannelID)); n != 1 {
@@ -299,7 +310,18 @@ func TestReadyzReflectsFailingWrites(t *testing.T) {
 	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
 		t.Fatal(err)
 	}
-	code, body := b.get(t, "/readyz")
+	// /readyz may give the answer of the last second's write (readyEvery)
+	// before it checks again.
+	var (
+		code int
+		body string
+	)
+	for deadline := time.Now().Add(readyEvery + 5*time.Second); ; {
+		if code, body = b.get(t, "/readyz"); code != http.StatusOK || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"database":"write check`) || !strings.Contains(body, "locked") {
 		t.Errorf("/readyz while writes fail = %d %s, want 503 naming the database", code, body)
 	}

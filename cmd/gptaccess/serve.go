@@ -138,7 +138,7 @@ func addNotifiers(mon *monitor.Monitor, p parts, met *metrics.Metrics) error {
 // adapters builds the chat side around the bot h: the terminal when no
 // platform is configured, else the delivery core and the platforms on it.
 func adapters(cfg *config.Config, db store, h bot.Handler, met *metrics.Metrics, stdin io.Reader, stdout io.Writer, log *slog.Logger) (parts, error) {
-	p := parts{ready: map[string]web.Check{"database": db.Ping}, mounts: map[string]http.Handler{}}
+	p := parts{ready: map[string]web.Check{"database": oncePer(readyEvery, db.Ping, time.Now)}, mounts: map[string]http.Handler{}}
 	if !cfg.PlatformConfigured() {
 		p.term = console.New(console.Options{In: stdin, Out: stdout, Handler: h, Banner: banner, Logger: log, JoinPastes: isTerminal(stdin)})
 		p.notifiers = append(p.notifiers, p.term)
@@ -428,5 +428,38 @@ func prune(ctx context.Context, db pruner, r retention, now time.Time, log *slog
 		case n > 0:
 			log.Debug("pruned "+step.what, "rows", n)
 		}
+	}
+}
+
+// readyEvery is how often /readyz really checks the database: the check
+// writes a row, and /readyz answers anyone who can reach the port, so
+// requests within it share one write's answer rather than each making
+// one (a cheap way to load the database otherwise).
+const readyEvery = time.Second
+
+// oncePer runs check at most once per every; calls in between get its
+// last answer, an error as much as nil. A call that finds the answer stale
+// runs check while later callers wait for that answer (at most the
+// check's own deadline, 2 s for /readyz).
+func oncePer(every time.Duration, check web.Check, now func() time.Time) web.Check {
+	var (
+		mu   sync.Mutex
+		at   time.Time
+		last error
+	)
+	return func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !at.IsZero() && now().Sub(at) < every {
+			return last
+		}
+		err := check(ctx)
+		if ctx.Err() != nil {
+			// This caller gave up (a client that hung up): its answer
+			// is not the database's.
+			return err
+		}
+		last, at = err, now()
+		return last
 	}
 }

@@ -55,7 +55,7 @@ func (s *Server) EventBody(e Event) []byte {
 // Say is a message a test user posts.
 type Say struct {
 	Channel     string
-	ChannelType string // "channel" (default), "group", "im" or "mpim"
+	ChannelType string // "channel", "group", "im" or "mpim"; "" for the conversation's (AddConversation)
 	User        string
 	Text        string // Slack markup, e.g. "<@UBOT> hi"
 	ThreadTS    string // reply in this thread
@@ -70,7 +70,10 @@ func (s *Server) UserMessage(m Say) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m.ChannelType == "" {
-		m.ChannelType = "channel"
+		m.ChannelType = TypeChannel
+		if c, ok := s.conversationLocked(m.Channel); ok {
+			m.ChannelType = c.Type
+		}
 	}
 	if m.TS == "" {
 		m.TS = s.newTSLocked()
@@ -102,19 +105,27 @@ func (s *Server) UserMessage(m Say) []Event {
 
 // SlashCommand returns the form Slack posts when user types
 // "<command> <text>" in channel, with a fresh response_url and trigger_id.
-// command "" means "/gptaccess". channel_name is "directmessage" for a
-// direct message ("D…"), as Slack sends it; set it to "mpdm-…" for a group
-// DM.
+// command "" means "/gptaccess". channel_name is what Slack sends:
+// "directmessage" for a direct message ("D…"), "privategroup" for a
+// private channel, the "mpdm-…" name for a group DM, otherwise the
+// channel's name (see AddConversation).
 func (s *Server) SlashCommand(channel, user, command, text string) url.Values {
 	if command == "" {
 		command = "/gptaccess"
 	}
-	name := "channel-" + strings.ToLower(channel)
-	if strings.HasPrefix(channel, "D") {
-		name = "directmessage"
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	name := "channel-" + strings.ToLower(channel)
+	if c, ok := s.conversationLocked(channel); ok {
+		switch c.Type {
+		case TypeIM:
+			name = "directmessage"
+		case TypeGroup:
+			name = "privategroup"
+		default:
+			name = c.Name
+		}
+	}
 	return url.Values{
 		"token":        {"verification-token"},
 		"team_id":      {s.cfg.TeamID},

@@ -114,6 +114,7 @@ type Server struct {
 	envs      map[string]*envelope
 	queue     []*envelope // waiting for a connection
 	acks      []Ack
+	convs     map[string]Conversation // AddConversation's
 	closed    bool
 }
 

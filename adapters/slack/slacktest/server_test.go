@@ -219,3 +219,41 @@ func TestSocketMode(t *testing.T) {
 	s.Deliver(s.NewEvent(map[string]any{"type": "app_mention", "user": "U1", "text": "again", "ts": s.NewTS(), "channel": "C1"}))
 	next(socketmode.EventTypeEventsAPI)
 }
+
+// conversations.info describes each kind of place as Slack's conversation
+// object does, read through slack-go's own types.
+func TestConversationInfo(t *testing.T) {
+	s := slacktest.New(t, slacktest.Config{})
+	s.AddConversation(slacktest.Conversation{ID: "C0MPIM", Type: slacktest.TypeMPIM})
+	s.AddConversation(slacktest.Conversation{ID: "C0PRIV", Type: slacktest.TypeGroup, Name: "secret-project"})
+	api := slack.New(s.Config().BotToken, slack.OptionAPIURL(s.APIURL()))
+	ctx := context.Background()
+	type kind struct{ Channel, Group, IM, MPIM, Private bool }
+	for id, want := range map[string]kind{
+		"C1":     {Channel: true},
+		"C0PRIV": {Channel: true, Private: true},
+		"G0OLD":  {Group: true, Private: true},
+		"C0MPIM": {MPIM: true, Private: true},
+		"D0DM":   {IM: true},
+	} {
+		ch, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: id})
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		got := kind{ch.IsChannel, ch.IsGroup, ch.IsIM, ch.IsMpIM, ch.IsPrivate}
+		if ch.ID != id || got != want {
+			t.Errorf("%s: id %q, %+v; want %+v", id, ch.ID, got, want)
+		}
+	}
+	var se slack.SlackErrorResponse
+	if _, err := api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: "Q0GONE"}); !errors.As(err, &se) || se.Err != "channel_not_found" {
+		t.Errorf("unknown conversation: %v", err)
+	}
+	if f := s.SlashCommand("C0PRIV", "U1", "", "help"); f.Get("channel_name") != "privategroup" {
+		t.Errorf("slash command in a private channel: channel_name %q", f.Get("channel_name"))
+	}
+	if f := s.SlashCommand("C0MPIM", "U1", "", "help"); f.Get("channel_name") != "mpdm-ana--bo--cy-1" {
+		t.Errorf("slash command in a group DM: channel_name %q", f.Get("channel_name"))
+	}
+}

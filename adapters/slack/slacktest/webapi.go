@@ -137,6 +137,8 @@ func (s *Server) apiLocked(c *Call, tok string, bearer bool) (int, map[string]an
 		m.Text, m.Blocks = c.Text, c.Blocks
 		m.Edits++
 		return http.StatusOK, map[string]any{"ok": true, "channel": c.Channel, "ts": m.TS, "text": m.Text}
+	case "conversations.info":
+		return s.conversationInfoLocked(c)
 	case "chat.postEphemeral":
 		if c.User == "" {
 			return fail("user_not_in_channel")
