@@ -40,7 +40,9 @@ var (
 	// ".0.2.1".
 	ipRE = regexp.MustCompile(`(?:[0-9A-Fa-f]{0,4}:){2,6}(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:\d{1,3}\.){3}\d{1,3}\b|(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{1,4}`)
 
-	emailRE = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+	// Letters of any script are allowed, as internationalised addresses
+	// have them ("josé@exämple.de").
+	emailRE = regexp.MustCompile(`[\pL\pN._%+\-]+@[\pL\pN.\-]+\.\pL{2,}`)
 
 	// A phone number: an optional +, then at least 7 digits in groups
 	// separated by spaces, dots, dashes or parentheses. Error codes (1020)
@@ -49,13 +51,13 @@ var (
 
 	// "password: hunter2", "my pw is x", "api_key=abc": keep the label, drop
 	// the value.
-	labelledRE = regexp.MustCompile(`(?i)\b(pass(?:word|wort|wd)?|pwd|pw|passcode|pin|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|mot de passe|contraseña|clave|credentials?)(\s*(?:is|ist|est|es|was)\b\s*|\s*[:=]\s*|\s+)("[^"]*"|'[^']*'|\S+)`)
+	labelledRE = regexp.MustCompile(`(?i)\b(pass(?:word|wort|wd)?|pwd|pw|passcode|pin|secret|token|api[ _-]?key|access[ _-]?key|private[ _-]?key|mot de passe|contraseña|clave|credentials?)(\s*(?:is|ist|est|es|was)\b(?:\s*[:=])?\s*|\s*[:=]\s*|\s+)("[^"]*"|'[^']*'|\S+)`)
 
 	// "password: correct horse battery staple": a password given with a
 	// label may have spaces, so its value runs to the end of the line or
 	// of the sentence (".", "!" or "?" before a space). Such marks at the
 	// very end are taken as part of it: "Sw0rdf1sh!" is a password.
-	passphraseRE = regexp.MustCompile(`(?i)\b(pass(?:word|wort|wd|phrase)?|kennwort|pwd|pw|passcode|mot de passe|contraseña|senha|clave)(\s*[:=]\s*|\s+(?:is|ist|est|es|é|was|lautet)\s+)((?:[^\n.!?]|[.!?]+[^\s.!?]|[.!?]+$)+)`)
+	passphraseRE = regexp.MustCompile(`(?i)\b(pass(?:word|wort|wd|phrase)?|kennwort|pwd|pw|passcode|mot de passe|contraseña|senha|clave)(\s*[:=]\s*|\s+(?:is|ist|est|es|é|was|lautet)(?:\s*[:=])?\s+)((?:[^\n.!?]|[.!?]+[^\s.!?]|[.!?]+$)+)`)
 
 	dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 

@@ -45,6 +45,11 @@ func TestText(t *testing.T) {
 		{"and the password is Sw0rdf1sh!", "and the password is [secret]"},
 		{"password:! 0", "password:[secret] 0"},
 		{"my password is correct horse battery staple\nand chatgpt says 1020", "my password is [secret]\nand chatgpt says 1020"},
+		{"my password is: letmein", "my password is: [secret]"},
+		{"the pw is = abc", "the pw is = [secret]"},
+		// Addresses with letters of any script.
+		{"write to josé@example.com", "write to [email]"},
+		{"müller@exämple.de is me", "[email] is me"},
 		{"mot de passe : cheval correct agrafe", "mot de passe : [secret]"},
 		{"Kennwort = Pferd Batterie Heft! Fehler 1020", "Kennwort = [secret]! Fehler 1020"},
 		{"my password is wrong and I see 1020", "my password is wrong and I see 1020"},
