@@ -1,7 +1,7 @@
 // Package metrics exposes gptaccess's Prometheus metrics. It collects them
 // through decorators around the interfaces the other packages already
-// have (the bot's handler, the monitor's store and notifiers, the
-// adapters' delivery claims), so no other package knows about Prometheus;
+// have (the bot's handler, the monitor's store and notifiers) and as the
+// delivery core's Observer, so no other package knows about Prometheus;
 // cmd does the wiring.
 //
 // Every metric lives in a private registry (no global state), together

@@ -1,6 +1,6 @@
 // Package postgres stores gptaccess state in PostgreSQL (jackc/pgx), for
 // several replicas sharing one database: the same conversations, delivery
-// claims, outcomes, subscriptions and monitor history as the sqlite
+// inbox and outbox, outcomes, subscriptions and monitor history as the sqlite
 // package, plus what only several replicas need: a rate limit shared by
 // all of them (Limiter) and a leader lease for what must happen once
 // (Lease). README.md ("Running several replicas") says what is shared and
