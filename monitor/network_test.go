@@ -674,3 +674,35 @@ func TestNoNameResolvesWithAnIPCanary(t *testing.T) {
 		t.Errorf("the preface concludes ChatGPT's side, or does not give the DNS caveat:\n%s", r.Text)
 	}
 }
+
+// TestOtherHostBlockedIsNotChatGPT: an `http` target may be any host; our
+// network filtering it (an intranet page) is no reason to tell a user that
+// it blocks ChatGPT, so the status report that the diagnosis reads leaves
+// NetworkBlocked alone while ChatGPT's own front doors answer.
+func TestOtherHostBlockedIsNotChatGPT(t *testing.T) {
+	n := newNetwork(t)
+	n.host("api.openai.com", serveTLS(t, n.ca.leaf(t, time.Time{}, "api.openai.com"), answer{401, cfHeaders("Content-Type", "application/json"),
+		[]byte(`{"error":{"message":"Missing bearer authentication in header","type":"invalid_request_error","param":null,"code":null}}`)}), 443)
+	n.host("chatgpt.com", serveTLS(t, n.ca.leaf(t, time.Time{}, "chatgpt.com"), answer{200, cfHeaders(), nil}), 443)
+	n.resolver["intranet.example.com"] = answerDNS{err: nxdomain("intranet.example.com")}
+	intranet := monitor.Target{Name: "intranet", Kind: monitor.TargetHTTP, URL: "https://intranet.example.com/", Timeout: 2 * time.Second}
+	api := monitor.Target{Name: "api", Kind: monitor.TargetAPI, URL: "https://api.openai.com/v1/models", Timeout: 2 * time.Second}
+	m, err := monitor.New(monitor.Options{
+		Targets: []monitor.Target{api, chatgpt, intranet}, Canary: "https://www.cloudflare.com/cdn-cgi/trace",
+		Resolver: n.resolver, Dialer: n.dialer,
+		Client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: n.ca.pool}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := m.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.NetworkBlocked {
+		t.Errorf("NetworkBlocked with ChatGPT's hosts answering and only intranet filtered (%q):\n%s", rep.NetworkBlock, rep.Text)
+	}
+	if !strings.Contains(rep.Text, "intranet") {
+		t.Errorf("the status does not list the filtered target:\n%s", rep.Text)
+	}
+}

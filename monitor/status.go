@@ -57,7 +57,10 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 			downs = append(downs, r.Target)
 		}
 		rep.Blocked = rep.Blocked || r.Verdict.Blocked()
-		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked {
+		// Our network blocking ChatGPT concludes the diagnosis's network
+		// cause; an `http` target may be any host (an intranet page), so
+		// only ChatGPT's own front doors say that.
+		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked && r.Kind != TargetHTTP {
 			rep.NetworkBlocked, rep.NetworkBlock = true, r.Detail
 		}
 		if c := shows(r); c != SituationDown || down {
