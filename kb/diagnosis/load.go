@@ -46,7 +46,14 @@ var factIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // Default returns the embedded model. entryExists reports whether a
 // knowledge-base entry id exists; nil skips that check.
 func Default(entryExists func(string) bool) (*Model, error) {
-	return Parse(defaultYAML, entryExists)
+	m, err := Parse(defaultYAML, entryExists)
+	if err != nil {
+		return nil, err
+	}
+	if value, err := decodePlan(defaultYAML, planBin); err == nil {
+		m.usePlan(value)
+	}
+	return m, nil
 }
 
 // MaxFileBytes caps an operator's diagnosis model file: the model is tens

@@ -25,18 +25,18 @@ const missBudget = 20_000
 // first diagnosis. It is built once on first use and read-only after.
 type plan struct {
 	once  sync.Once
-	value map[uint64]float64 // nil when the model is too large to plan
+	table planTable // nil when the model is too large to plan
 }
 
 // memo is a plan lookup layered over a call's own additions.
 type memo struct {
-	base   map[uint64]float64 // read-only, shared
+	base   planTable // read-only, shared
 	local  map[uint64]float64
 	budget int
 }
 
 func (mm *memo) get(k uint64) (float64, bool) {
-	if v, ok := mm.base[k]; ok {
+	if v, ok := mm.base.get(k); ok {
 		return v, true
 	}
 	v, ok := mm.local[k]
@@ -61,13 +61,13 @@ func (m *Model) plannedQuestion(st *state) (int, bool) {
 		m.load(&root, nil, nil)
 		mm := &memo{local: make(map[uint64]float64), budget: planBudget}
 		if _, ok := m.expected(&root, mm); ok {
-			p.value = mm.local
+			p.table = tableOf(mm.local)
 		}
 	})
-	if p.value == nil {
+	if p.table == nil {
 		return -1, false
 	}
-	mm := &memo{base: p.value, budget: missBudget}
+	mm := &memo{base: p.table, budget: missBudget}
 	fi, _, ok := m.cheapestQuestion(st, mm)
 	return fi, ok && fi >= 0
 }
