@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -113,7 +114,9 @@ func WebFilter(h http.Header, body []byte) (name string, ok bool) {
 
 // OwnNetworkRefusal reports whether a response to a host that always
 // answers through Cloudflare was made by something on our own network
-// instead: a 403, 407 or 451 without Cloudflare's or OpenAI's marks, or a
+// instead: a 403, 407 or 451 without Cloudflare's or OpenAI's marks, a
+// redirect without those marks to a host outside OpenAI (a filter sending
+// the browser to its block page: Umbrella, Zscaler and others do), or a
 // web filter's block page at any status.
 func OwnNetworkRefusal(status int, h http.Header, body []byte) bool {
 	if HasOriginMarks(h, body) {
@@ -123,8 +126,35 @@ func OwnNetworkRefusal(status int, h http.Header, body []byte) bool {
 	case http.StatusForbidden, http.StatusProxyAuthRequired, http.StatusUnavailableForLegalReasons:
 		return true
 	}
+	if _, ok := OffsiteRedirect(status, h); ok {
+		return true
+	}
 	_, ok := WebFilter(h, body)
 	return ok
+}
+
+// openAIDomains are the domains OpenAI's own redirects stay within
+// (chat.openai.com to chatgpt.com, chatgpt.com to its sign-in pages).
+var openAIDomains = []string{"openai.com", "chatgpt.com", "oaistatic.com", "oaiusercontent.com"}
+
+// OffsiteRedirect reports whether a response is a redirect (3xx) to a
+// host outside OpenAI's domains, and which host. A relative Location
+// stays on the host asked.
+func OffsiteRedirect(status int, h http.Header) (host string, ok bool) {
+	if status < 300 || status > 399 {
+		return "", false
+	}
+	u, err := url.Parse(strings.TrimSpace(h.Get("Location")))
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	host = strings.ToLower(u.Hostname())
+	for _, d := range openAIDomains {
+		if host == d || strings.HasSuffix(host, "."+d) {
+			return "", false
+		}
+	}
+	return host, true
 }
 
 // HasCloudflareMarks reports whether the headers show the answer passed

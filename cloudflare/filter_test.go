@@ -112,6 +112,14 @@ func TestClassifyFronted(t *testing.T) {
 		{"407 from a proxy", 407, http.Header{"Proxy-Authenticate": {`Basic realm="proxy"`}}, "", cloudflare.BlockedNetwork},
 		{"451 without marks", 451, none, "Unavailable For Legal Reasons", cloudflare.BlockedNetwork},
 		{"block page at 200", 200, none, filterFixture(t, "zscaler.html"), cloudflare.BlockedNetwork},
+		// A filter that sends the browser to its block page.
+		{"302 to a filter's block host", 302, http.Header{"Location": {"https://block.opendns.com/?url=chatgpt.com"}}, "", cloudflare.BlockedNetwork},
+		{"307 to an address", 307, http.Header{"Location": {"http://10.1.2.3:8080/blocked"}}, "", cloudflare.BlockedNetwork},
+		// OpenAI's own redirects are answers.
+		{"308 chat.openai.com to chatgpt.com", 308, cf("Location", "https://chatgpt.com/"), "", cloudflare.Up},
+		{"302 to the sign-in page, headers dropped", 302, http.Header{"Location": {"https://auth.openai.com/log-in"}}, "", cloudflare.Up},
+		{"relative redirect", 302, http.Header{"Location": {"/auth/login"}}, "", cloudflare.Up},
+		{"off-site redirect with Cloudflare's marks", 302, cf("Location", "https://example.com/"), "", cloudflare.Up},
 		// Never mistake Cloudflare's or OpenAI's answers.
 		{"403 with Cloudflare's marks", 403, cf(), fixture(t, "blocked-custom.html"), cloudflare.Unexpected},
 		{"OpenAI country block", 403, cf("Content-Type", "application/json"), country, cloudflare.Unexpected},

@@ -371,6 +371,9 @@ func TestBlockPagesFromOurNetwork(t *testing.T) {
 		{"", 403, nil, "web proxy: HTTP 403 without Cloudflare's marks, from a proxy or filter on our network"},
 		{"", 407, map[string]string{"Proxy-Authenticate": "Basic"}, "web proxy: our web proxy wants us to sign in (HTTP 407)"},
 		{"", 451, nil, "web proxy: HTTP 451 (unavailable for legal reasons) without Cloudflare's marks, from a filter on our network"},
+		// A filter that sends the browser to its block page on its own host.
+		{"", 302, map[string]string{"Location": "https://block.opendns.com/?url=chatgpt.com"}, "web filter: a redirect to block.opendns.com, without Cloudflare's marks (HTTP 302)"},
+		{"", 307, map[string]string{"Location": "http://10.1.2.3:8080/blocked"}, "web filter: a redirect to an address on our network, without Cloudflare's marks (HTTP 307)"},
 	}
 	for _, p := range pages {
 		t.Run(p.file+fmt.Sprint(p.status), func(t *testing.T) {

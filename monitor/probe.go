@@ -244,6 +244,14 @@ func shortErr(err error) string {
 
 // filterDetail says what on our network refused a host behind Cloudflare.
 func filterDetail(status int, h http.Header, body []byte) string {
+	if host, ok := cloudflare.OffsiteRedirect(status, h); ok {
+		// Only a filter's own host names it; an address says nothing to
+		// the team and is not shown in chat.
+		if net.ParseIP(host) != nil {
+			host = "an address on our network"
+		}
+		return fmt.Sprintf("web filter: a redirect to %s, without Cloudflare's marks (HTTP %d)", host, status)
+	}
 	if name, ok := cloudflare.WebFilter(h, body); ok {
 		if name == "" {
 			return fmt.Sprintf("web filter: a block page from a filter on our network (HTTP %d)", status)
