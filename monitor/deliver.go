@@ -109,9 +109,7 @@ func (m *Monitor) alertChannels(ctx context.Context, notifiers []Notifier, outbo
 
 // thread is the ref of incident's opening notice in channel, for a later
 // notice of it ("" for an opening notice or a digest, or when it is not
-// known yet: the outbox item's Parent then finds it when it is sent). A
-// ref the store found in the outbox is saved, so the thread outlives the
-// outbox's retention.
+// known yet: the outbox item's Parent then finds it when it is sent).
 func (m *Monitor) thread(ctx context.Context, platform, channel string, nt Notice) string {
 	if nt.Incident == "" || nt.Phase == PhaseOpened {
 		return ""
@@ -120,11 +118,6 @@ func (m *Monitor) thread(ctx context.Context, platform, channel string, nt Notic
 	if err != nil {
 		m.log.Warn("reading the thread of the incident; the outbox finds it", "platform", platform, "channel", channel, "incident", nt.Incident, "err", err)
 		return ""
-	}
-	if ref != "" {
-		if err := m.store.SaveNoticeRef(ctx, nt.Incident, platform, channel, ref); err != nil {
-			m.log.Warn("saving the thread of the incident", "platform", platform, "channel", channel, "incident", nt.Incident, "err", err)
-		}
 	}
 	return ref
 }

@@ -105,6 +105,23 @@ type Outbox interface {
 // log.
 var ErrPermanent = errors.New("permanent notification failure")
 
+// OutboxRef is NoticeRef's fallback for a store that keeps the outbox
+// (package delivery) too: the ref of incident's opening notice in
+// channel, once the outbox recorded it sent ("" before). It is saved with
+// the incident (SaveNoticeRef), since the outbox forgets sent items after
+// its retention and an incident may last longer.
+func OutboxRef(ctx context.Context, s interface {
+	Lookup(ctx context.Context, key string) (delivery.Status, string, error)
+	SaveNoticeRef(ctx context.Context, incident, platform, channel, ref string) error
+}, incident, platform, channel string) (string, error) {
+	key, _ := NoticeKey(platform, channel, Notice{Incident: incident, Phase: PhaseOpened})
+	st, ref, err := s.Lookup(ctx, key)
+	if err != nil || st != delivery.Sent {
+		return "", err
+	}
+	return ref, s.SaveNoticeRef(ctx, incident, platform, channel, ref)
+}
+
 // NoticeKey names n, posted to channel on platform, for an outbox: the same
 // notice retried has the same key (so it is posted once), and an opening
 // notice's key is the parent of the incident's later notices, which are

@@ -60,7 +60,7 @@ func (m *Monitor) report(rd Round) bot.StatusReport {
 		// Our network blocking ChatGPT concludes the diagnosis's network
 		// cause; an `http` target may be any host (an intranet page), so
 		// only ChatGPT's own front doors say that.
-		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked && r.Kind != TargetHTTP {
+		if r.Verdict == cloudflare.BlockedNetwork && !rep.NetworkBlocked && m.fronted(r.Target) {
 			rep.NetworkBlocked, rep.NetworkBlock = true, r.Detail
 		}
 		if c := shows(r); c != SituationDown || down {

@@ -380,13 +380,13 @@ func (d *DB) SaveNoticeRef(ctx context.Context, incident, platform, channel, ref
 }
 
 // NoticeRef implements monitor.Store: the saved ref, else the ref of
-// the opening notice in the outbox once it was sent.
+// the opening notice in the outbox once it was sent (monitor.OutboxRef).
 func (d *DB) NoticeRef(ctx context.Context, incident, platform, channel string) (string, error) {
 	var ref string
 	err := d.pool.QueryRow(ctx, `SELECT ref FROM monitor_notices WHERE incident = $1 AND platform = $2 AND channel = $3`,
 		text(incident), text(platform), text(channel)).Scan(&ref)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return d.openingRef(ctx, incident, platform, channel)
+		return monitor.OutboxRef(ctx, d, incident, platform, channel)
 	}
 	if err != nil {
 		return "", fmt.Errorf("read notice reference: %w", explain(err))
@@ -444,15 +444,4 @@ func optTime(s int64) time.Time {
 		return time.Time{}
 	}
 	return fromUnix(s)
-}
-
-// openingRef is the ref of incident's opening notice in channel as the
-// outbox recorded it when it was sent; "" when it was not (yet).
-func (d *DB) openingRef(ctx context.Context, incident, platform, channel string) (string, error) {
-	key, _ := monitor.NoticeKey(platform, channel, monitor.Notice{Incident: incident, Phase: monitor.PhaseOpened})
-	st, ref, err := d.Lookup(ctx, key)
-	if err != nil || st != delivery.Sent {
-		return "", err
-	}
-	return ref, nil
 }

@@ -401,4 +401,12 @@ func monitorNotices(t *testing.T, open Open) {
 	if _, ok, err := db.NextOut(ctx, delivery.Lane{Platform: "slack", Name: "C1"}); err != nil || ok {
 		t.Errorf("a second item pending after saving the same notice again: %v, %v", ok, err)
 	}
+	// Once found, the ref is kept with the incident: an incident may last
+	// longer than the outbox keeps what it sent.
+	if _, err := db.Prune(ctx, t0.Add(365*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if ref, err := db.NoticeRef(ctx, inc.ID, "slack", "C1"); err != nil || ref != "1725264000.000200" {
+		t.Errorf("NoticeRef after the outbox was pruned = %q, %v; want the ts found before", ref, err)
+	}
 }

@@ -45,9 +45,6 @@ func (t planTable) get(k uint64) (float64, bool) {
 	return 0, false
 }
 
-// len is the number of states in t.
-func (t planTable) len() int { return len(t) / 16 }
-
 // tableOf sorts value into a planTable.
 func tableOf(value map[uint64]float64) planTable {
 	keys := make([]uint64, 0, len(value))
@@ -86,11 +83,4 @@ func decodePlan(src, b []byte) (planTable, error) {
 // usePlan makes table the model's plan, as if it had been built.
 func (m *Model) usePlan(table planTable) {
 	m.plan.once.Do(func() { m.plan.table = table })
-}
-
-// buildPlan builds the plan now and returns it (nil when the model is too
-// large to plan).
-func (m *Model) buildPlan() planTable {
-	m.Prepare()
-	return m.plan.table
 }
