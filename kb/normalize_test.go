@@ -272,6 +272,9 @@ func TestMatch(t *testing.T) {
 		{"cleared cookies and it worked, no more 1020", NoneID, false},
 		{"our python worker gets 429 from the openai api, how do we handle that?", "other-code", true},
 		{"ChatGPT shows 'Error 1020 Access denied'. It worked last week in the office.", "fix", true},
+		// The error named next to a time gone by: "worked" is history.
+		{"chatgpt 1020 on chrome, worked fine last week", "fix", true},
+		{"1020 on chrome since monday, worked fine before", "fix", true},
 		{"lol", NoneID, false},
 		{"", NoneID, false},
 		{"   \n\t", NoneID, false},

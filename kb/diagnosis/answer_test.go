@@ -42,6 +42,10 @@ func TestParseAnswer(t *testing.T) {
 		// a statement that starts like an answer is read as a whole
 		{"extensions_off", "I don't have many, a password manager and a translator. disabled both and it works now", bad},
 		{"others_affected", "unknown", Unsure},
+		{"vpn", "I don't believe so", No}, {"vpn", "not to my knowledge", No},
+		// "the same": no to a step tried, yes to whether others see it
+		{"private_window", "igual", No}, {"extensions_off", "pareil", No}, {"other_network", "dasselbe", No},
+		{"others_affected", "the same", Yes}, {"same_network_others", "same here", Yes},
 		// a step taken, and "now" it works
 		{"extensions_off", "Turned off all extensions in the normal window and now it loads!", Yes},
 		{"extensions_off", "disabled all extensions, now it still doesn't load", No},
